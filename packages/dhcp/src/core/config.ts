@@ -1,0 +1,173 @@
+import type { Ip4 } from '@hadhcp/common';
+
+/**
+ * The DHCP server's configuration model: what a dhcpd.conf means, independent of its syntax.
+ * The config package's reader builds it; the server core reads it. Positions are kept so that later checks
+ * (and the daemon's log lines) can name the file:line:col an operator has to look at.
+ */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** An option value already encoded to its wire bytes (the reader knows the type from option-defs). */
+export interface OptionSetting {
+  code: number;
+  name: string;
+  data: Uint8Array;
+  pos: SourcePos;
+}
+
+/** Lease times in seconds; `infinite` is ISC's -1 (lease time 0xffffffff on the wire). */
+export type LeaseSeconds = number | 'infinite';
+
+/** Parameters that inherit down the scope chain (global > shared-network > subnet > pool/group > host). */
+export interface Params {
+  authoritative?: boolean;
+  defaultLeaseTime?: LeaseSeconds;
+  maxLeaseTime?: LeaseSeconds;
+  minLeaseTime?: LeaseSeconds;
+  /** allow/deny unknown-clients (a client with no host declaration). */
+  unknownClients?: boolean;
+  /** allow/deny bootp: answer BOOTP requests at all. */
+  bootp?: boolean;
+  /** allow/deny booting: answer this client at all (used in host scopes). */
+  booting?: boolean;
+  /** allow/deny dynamic bootp clients (BOOTP from a pool rather than a reservation). */
+  dynamicBootp?: boolean;
+  filename?: string;
+  serverName?: string;
+  nextServer?: Ip4;
+  serverIdentifier?: Ip4;
+  pingCheck?: boolean;
+  /** Seconds. */
+  pingTimeout?: number;
+  useHostDeclNames?: boolean;
+  /** Seconds; ISC's one-lease-per-client etc. are not modelled. */
+  bootUnknownClients?: boolean;
+}
+
+export interface Scope {
+  parent?: Scope;
+  params: Params;
+  options: Map<number, OptionSetting>;
+}
+
+export interface FailoverPeerConfig {
+  name: string;
+  role: 'primary' | 'secondary';
+  address?: Ip4;
+  port: number;
+  peerAddress?: Ip4;
+  peerPort: number;
+  maxResponseDelay: number;
+  maxUnackedUpdates: number;
+  mclt?: number;
+  split?: number;
+  /** 32 bytes when given (either from `split` or `hba`). */
+  hba?: Uint8Array;
+  loadBalanceMaxSeconds: number;
+  autoPartnerDown: number;
+  maxLeaseMisbalance: number;
+  maxLeaseOwnership: number;
+  minBalance: number;
+  maxBalance: number;
+  pos: SourcePos;
+}
+
+export interface Range {
+  start: Ip4;
+  end: Ip4;
+  /** `range dynamic-bootp a b;` */
+  dynamicBootp: boolean;
+  pos: SourcePos;
+}
+
+/** allow/deny permit lists inside a pool (`allow members of`, `deny unknown-clients`, ...). */
+export interface PoolPermits {
+  allowUnknownClients?: boolean;
+  allowKnownClients?: boolean;
+  allowDynamicBootp?: boolean;
+  allowAllClients?: boolean;
+}
+
+export interface Pool {
+  ranges: Range[];
+  scope: Scope;
+  permits: PoolPermits;
+  failoverPeer?: string;
+  sharedNetwork: SharedNetwork;
+  pos: SourcePos;
+}
+
+export interface Subnet {
+  network: Ip4;
+  mask: Ip4;
+  prefix: number;
+  scope: Scope;
+  sharedNetwork: SharedNetwork;
+  pos: SourcePos;
+}
+
+/** Every subnet belongs to exactly one shared network; a subnet declared alone gets an implicit one. */
+export interface SharedNetwork {
+  name: string;
+  implicit: boolean;
+  scope: Scope;
+  subnets: Subnet[];
+  pools: Pool[];
+  pos: SourcePos;
+}
+
+export interface Host {
+  name: string;
+  hardware?: { htype: number; addr: Uint8Array };
+  clientId?: Uint8Array;
+  fixedAddresses: Ip4[];
+  scope: Scope;
+  pos: SourcePos;
+}
+
+/** `option NAME code N = TYPE;` user definitions, already merged into the lookup the reader used. */
+export interface CustomOptionDef {
+  name: string;
+  code: number;
+  format: string;
+  pos: SourcePos;
+}
+
+export interface DhcpServerConfig {
+  global: Scope;
+  sharedNetworks: SharedNetwork[];
+  subnets: Subnet[];
+  hosts: Host[];
+  failoverPeers: FailoverPeerConfig[];
+  customOptions: CustomOptionDef[];
+  /** Files read, in order (the main file first, then includes). */
+  files: string[];
+}
+
+/** ISC's built-in defaults where a scope chain sets nothing. */
+export const PARAM_DEFAULTS = {
+  authoritative: false,
+  defaultLeaseTime: 43200,
+  maxLeaseTime: 86400,
+  minLeaseTime: 0,
+  unknownClients: true,
+  bootp: true,
+  booting: true,
+  dynamicBootp: false,
+  pingCheck: true,
+  pingTimeout: 1,
+  useHostDeclNames: false,
+} as const;
+
+/** Walks the scope chain for one parameter; the nearest scope that sets it wins. */
+export function param<K extends keyof Params>(scope: Scope | undefined, key: K): Params[K] | undefined {
+  for (let s = scope; s; s = s.parent) {
+    const v = s.params[key];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}

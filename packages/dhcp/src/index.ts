@@ -1,0 +1,3 @@
+export * from './wire/types.js';
+export * from './wire/option-defs.js';
+export * from './core/config.js';
