@@ -1,1 +1,3 @@
-export {};
+export * from './protocol.js';
+export * from './server.js';
+export * from './client.js';
