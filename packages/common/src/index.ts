@@ -1,3 +1,5 @@
 export * from './clock.js';
 export * from './ipv4.js';
 export * from './counters.js';
+export * from './pcap.js';
+export * from './arp.js';

@@ -3,3 +3,7 @@ export * from './wire/option-defs.js';
 export * from './core/config.js';
 export * from './wire/accessors.js';
 export * from './wire/option-values.js';
+export * from './wire/errors.js';
+export * from './wire/constants.js';
+export * from './wire/codec.js';
+export * from './wire/reader.js';

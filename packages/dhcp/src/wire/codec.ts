@@ -1,0 +1,181 @@
+/**
+ * DHCPv4 message codec (RFC 2131 fixed header, RFC 2132 options, RFC 3396 long options). Pure: no sockets, no
+ * config, no clock. decodeDhcp never throws; encodeDhcp assumes a well-typed message (see encode.ts).
+ */
+import { ByteReader } from './reader.js';
+import { wireError, type WireError } from './errors.js';
+import type { AreaLayout, DhcpMessage, DhcpOption, LayoutItem, WireLayout } from './types.js';
+
+import {
+  FIELD,
+  FIXED_HEADER_LEN,
+  MAGIC_COOKIE,
+  MAX_DHCP_PAYLOAD,
+  MAX_HOPS,
+  OPT_END,
+  OPT_MESSAGE_TYPE,
+  OPT_OVERLOAD,
+  OPT_PAD,
+} from './constants.js';
+
+export { encodeDhcp, encodeDhcpDetailed, type EncodeOptions, type EncodeResult } from './encode.js';
+
+const { SNAME_OFF, SNAME_LEN, FILE_OFF, FILE_LEN } = FIELD;
+
+/** Collects option instances in wire order and concatenates same-code instances (RFC 3396 5). */
+interface Collector {
+  order: number[];
+  parts: Map<number, Uint8Array[]>;
+}
+
+interface AreaResult {
+  layout: AreaLayout;
+  /** Value of option 52 if seen in this area. */
+  overload?: Uint8Array;
+}
+
+/**
+ * Parses one option area (RFC 2132 2: pad and end are single octets, everything else is code, len, data).
+ * A missing end option is tolerated (the area simply runs out); a length running past the area is not.
+ */
+function parseArea(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  area: string,
+  col: Collector,
+): AreaResult | WireError {
+  const r = new ByteReader(buf, start, end);
+  const items: LayoutItem[] = [];
+  let overload: Uint8Array | undefined;
+  while (r.remaining > 0) {
+    const code = r.u8();
+    if (code === OPT_PAD) {
+      const last = items[items.length - 1];
+      if (last && last.code === OPT_PAD) last.len++;
+      else items.push({ code: OPT_PAD, len: 1 });
+      continue;
+    }
+    if (code === OPT_END) {
+      items.push({ code: OPT_END, len: 0 });
+      break;
+    }
+    if (r.remaining === 0) {
+      return wireError(
+        'truncated-option',
+        `${area}: option ${code} at offset ${r.offset - 1} has no length octet`,
+      );
+    }
+    const len = r.u8();
+    if (len > r.remaining) {
+      return wireError(
+        'option-overrun',
+        `${area}: option ${code} length ${len} at offset ${r.offset - 2} overruns the area by ${len - r.remaining}`,
+      );
+    }
+    const data = r.bytes(len);
+    items.push({ code, len });
+    if (code === OPT_OVERLOAD) {
+      // RFC 2131 4.1: option 52 is only meaningful in the options field; inside file/sname it would loop.
+      if (area !== 'options') return wireError('overload-loop', `option 52 inside the ${area} field`);
+      overload = overload ? concat([overload, data]) : data;
+      continue;
+    }
+    const parts = col.parts.get(code);
+    if (parts) parts.push(data);
+    else {
+      col.parts.set(code, [data]);
+      col.order.push(code);
+    }
+  }
+  const trailer = buf.slice(r.offset, end);
+  const res: AreaResult = { layout: { items, trailer } };
+  if (overload) res.overload = overload;
+  return res;
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!.slice();
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function hasCookieAt(buf: Uint8Array, off: number): boolean {
+  return MAGIC_COOKIE.every((b, i) => buf[off + i] === b);
+}
+
+/** Decodes one DHCP/BOOTP message (the UDP payload). Never throws: bad input yields a WireError naming the reason. */
+export function decodeDhcp(bytes: Uint8Array): DhcpMessage | WireError {
+  if (bytes.length > MAX_DHCP_PAYLOAD)
+    return wireError('oversize', `${bytes.length} bytes > ${MAX_DHCP_PAYLOAD}`);
+  if (bytes.length < FIXED_HEADER_LEN + 4) {
+    return wireError('truncated-header', `${bytes.length} bytes < ${FIXED_HEADER_LEN + 4}`);
+  }
+  const r = new ByteReader(bytes);
+  const op = r.u8();
+  const htype = r.u8();
+  const hlen = r.u8();
+  const hops = r.u8();
+  const xid = r.u32();
+  const secs = r.u16();
+  const flags = r.u16();
+  const ciaddr = r.u32();
+  const yiaddr = r.u32();
+  const siaddr = r.u32();
+  const giaddr = r.u32();
+  const chaddr = r.bytes(16).slice();
+  let sname = r.bytes(SNAME_LEN).slice();
+  let file = r.bytes(FILE_LEN).slice();
+  if (r.error) return wireError('truncated-header', r.error); // unreachable given the length check; kept as the guard
+  if (op !== 1 && op !== 2) return wireError('bad-op', `op ${op}`);
+  if (hlen > 16) return wireError('bad-hlen', `hlen ${hlen} > 16`);
+  if (hops > MAX_HOPS) return wireError('hops-exceeded', `hops ${hops} > ${MAX_HOPS}`);
+
+  const header = { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr };
+  if (!hasCookieAt(bytes, FIXED_HEADER_LEN)) {
+    // RFC 951 BOOTP: the vend field is opaque to us; keep it verbatim for the round trip.
+    const layout: WireLayout = {
+      overload: 0,
+      options: { items: [], trailer: bytes.slice(FIXED_HEADER_LEN) },
+    };
+    return { ...header, sname, file, hasCookie: false, options: [], layout };
+  }
+
+  const col: Collector = { order: [], parts: new Map() };
+  const main = parseArea(bytes, FIXED_HEADER_LEN + 4, bytes.length, 'options', col);
+  if ('error' in main) return main;
+  const layout: WireLayout = { overload: 0, options: main.layout };
+  if (main.overload) {
+    const v = main.overload;
+    if (v.length !== 1 || v[0]! < 1 || v[0]! > 3) {
+      return wireError('bad-overload-value', `option 52 = [${Array.from(v).join(',')}]`);
+    }
+    layout.overload = v[0]!;
+    // RFC 2131 4.1 / RFC 3396 5: file is interpreted before sname.
+    if (layout.overload & 1) {
+      const f = parseArea(bytes, FILE_OFF, FILE_OFF + FILE_LEN, 'file', col);
+      if ('error' in f) return f;
+      layout.file = f.layout;
+      file = new Uint8Array(FILE_LEN); // the field held options, not a file name
+    }
+    if (layout.overload & 2) {
+      const s = parseArea(bytes, SNAME_OFF, SNAME_OFF + SNAME_LEN, 'sname', col);
+      if ('error' in s) return s;
+      layout.sname = s.layout;
+      sname = new Uint8Array(SNAME_LEN);
+    }
+  }
+  const options: DhcpOption[] = col.order.map((code) => ({ code, data: concat(col.parts.get(code)!) }));
+  const mt = options.find((o) => o.code === OPT_MESSAGE_TYPE);
+  if (mt && mt.data.length !== 1) {
+    return wireError('bad-option-length', `message type (53) has length ${mt.data.length}, must be 1`);
+  }
+  return { ...header, sname, file, hasCookie: true, options, layout };
+}

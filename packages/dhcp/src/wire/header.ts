@@ -1,0 +1,27 @@
+import { writeIp4 } from '@hadhcp/common';
+import { FIELD } from './constants.js';
+import type { DhcpMessage } from './types.js';
+
+/** Writes the 236-octet fixed header (RFC 2131 2, figure 1). */
+export function writeHeader(out: Uint8Array, msg: DhcpMessage): void {
+  out[0] = msg.op;
+  out[1] = msg.htype;
+  out[2] = msg.hlen;
+  out[3] = msg.hops;
+  writeIp4(out, 4, msg.xid >>> 0);
+  out[8] = (msg.secs >>> 8) & 255;
+  out[9] = msg.secs & 255;
+  out[10] = (msg.flags >>> 8) & 255;
+  out[11] = msg.flags & 255;
+  writeIp4(out, 12, msg.ciaddr);
+  writeIp4(out, 16, msg.yiaddr);
+  writeIp4(out, 20, msg.siaddr);
+  writeIp4(out, 24, msg.giaddr);
+  out.set(msg.chaddr.subarray(0, 16), 28);
+  out.set(msg.sname.subarray(0, FIELD.SNAME_LEN), FIELD.SNAME_OFF);
+  out.set(msg.file.subarray(0, FIELD.FILE_LEN), FIELD.FILE_OFF);
+}
+
+export function isZero(b: Uint8Array): boolean {
+  return b.every((x) => x === 0);
+}
