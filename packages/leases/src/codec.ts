@@ -1,0 +1,238 @@
+import { crc32 } from 'node:zlib';
+import type { Ip4 } from '@hadhcp/common';
+import { BindingState, type Lease } from './lease.js';
+
+/*
+ * On-disk format of the store (journal and snapshot files share it).
+ *
+ * File   = header(8) frame*
+ * header = "HDLS" kind(u8: 1 journal, 2 snapshot) version(u8 = 1) reserved(u16 = 0)
+ * frame  = magic(u32 FRAME_MAGIC) length(u32) crc32(u32 over length bytes + payload) payload(length)
+ * payload = record+            -- one frame is one atomic unit: one write() call, or one snapshot chunk
+ * record = LEASE(1) body | DELETE(2) address(u32) | META(3) keyLen(u16) key valueLen(u32) value
+ *
+ * The magic lets the reader look for a later intact frame after a bad one, which is how it tells a torn tail
+ * (nothing intact follows: cut it off) from damage in the middle (intact frames follow: report it).
+ * All integers big-endian.
+ */
+
+export const FILE_MAGIC = 0x48444c53; // "HDLS"
+export const FRAME_MAGIC = 0x4c465231; // "LFR1"
+export const FILE_HEADER_LEN = 8;
+export const FRAME_HEADER_LEN = 12;
+export const FORMAT_VERSION = 1;
+/** A frame larger than this is taken as a damaged length field rather than allocated. */
+export const MAX_FRAME_PAYLOAD = 64 * 1024 * 1024;
+
+export enum FileKind {
+  JOURNAL = 1,
+  SNAPSHOT = 2,
+}
+
+export enum RecordType {
+  LEASE = 1,
+  DELETE = 2,
+  META = 3,
+}
+
+const FLAG_CLIENT_ID = 1;
+const FLAG_HW_ADDR = 2;
+const FLAG_HOSTNAME = 4;
+const FLAG_PEER = 8;
+/** address, state, six times, hwType, flags. */
+const LEASE_FIXED_LEN = 4 + 1 + 6 * 4 + 1 + 1;
+
+export type StoreRecord =
+  | { type: RecordType.LEASE; body: Uint8Array }
+  | { type: RecordType.DELETE; address: Ip4 }
+  | { type: RecordType.META; key: string; value: string };
+
+export class RecordError extends Error {}
+
+function u8Field(name: string, v: Uint8Array | undefined, max: number): Uint8Array | undefined {
+  if (v !== undefined && v.length > max)
+    throw new RangeError(`lease ${name} is ${v.length} bytes, max ${max}`);
+  return v;
+}
+
+function textField(name: string, v: string | undefined): Uint8Array | undefined {
+  return v === undefined ? undefined : u8Field(name, Buffer.from(v, 'utf8'), 255);
+}
+
+function checkU32(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new RangeError(`lease ${name} ${v} is not a u32`);
+}
+
+/** Encodes a lease (without record type byte). Throws RangeError for values that do not fit the format. */
+export function encodeLeaseBody(l: Lease): Buffer {
+  const cid = u8Field('clientId', l.clientId, 255);
+  const hw = u8Field('hwAddr', l.hwAddr, 16);
+  const host = textField('hostname', l.hostname);
+  const peer = textField('failoverPeer', l.failoverPeer);
+  const times = [l.starts, l.ends, l.tstp, l.tsfp, l.atsfp, l.cltt];
+  checkU32('address', l.address);
+  for (const t of times) checkU32('time', t);
+  if (l.state < BindingState.FREE || l.state > BindingState.BACKUP)
+    throw new RangeError(`bad state ${l.state}`);
+  let len = LEASE_FIXED_LEN;
+  for (const f of [cid, hw, host, peer]) if (f) len += 1 + f.length;
+  const b = Buffer.allocUnsafe(len);
+  b.writeUInt32BE(l.address >>> 0, 0);
+  b[4] = l.state;
+  times.forEach((t, i) => b.writeUInt32BE(t, 5 + i * 4));
+  b[29] = l.hwType & 255;
+  b[30] =
+    (cid ? FLAG_CLIENT_ID : 0) |
+    (hw ? FLAG_HW_ADDR : 0) |
+    (host ? FLAG_HOSTNAME : 0) |
+    (peer ? FLAG_PEER : 0);
+  let off = LEASE_FIXED_LEN;
+  for (const f of [cid, hw, host, peer]) {
+    if (!f) continue;
+    b[off] = f.length;
+    b.set(f, off + 1);
+    off += 1 + f.length;
+  }
+  return b;
+}
+
+/** Address of an encoded lease body, without decoding the rest. */
+export function leaseBodyAddress(body: Uint8Array): Ip4 {
+  return ((body[0]! << 24) | (body[1]! << 16) | (body[2]! << 8) | body[3]!) >>> 0;
+}
+
+/** Decodes a lease body; throws RecordError when it is malformed (the frame checksum passed, so: a bug). */
+export function decodeLeaseBody(body: Uint8Array): Lease {
+  if (body.length < LEASE_FIXED_LEN) throw new RecordError('lease body too short');
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const state = body[4]!;
+  if (state < BindingState.FREE || state > BindingState.BACKUP)
+    throw new RecordError(`bad binding state ${state}`);
+  const l: Lease = {
+    address: v.getUint32(0),
+    state,
+    starts: v.getUint32(5),
+    ends: v.getUint32(9),
+    tstp: v.getUint32(13),
+    tsfp: v.getUint32(17),
+    atsfp: v.getUint32(21),
+    cltt: v.getUint32(25),
+    hwType: body[29]!,
+  };
+  const flags = body[30]!;
+  let off = LEASE_FIXED_LEN;
+  const take = (): Uint8Array => {
+    const n = body[off];
+    if (n === undefined || off + 1 + n > body.length) throw new RecordError('lease field overruns body');
+    // A plain Uint8Array copy: callers keep it, and it must not pin the whole file buffer.
+    const out = new Uint8Array(body.subarray(off + 1, off + 1 + n));
+    off += 1 + n;
+    return out;
+  };
+  if (flags & FLAG_CLIENT_ID) l.clientId = take();
+  if (flags & FLAG_HW_ADDR) l.hwAddr = take();
+  if (flags & FLAG_HOSTNAME) l.hostname = Buffer.from(take()).toString('utf8');
+  if (flags & FLAG_PEER) l.failoverPeer = Buffer.from(take()).toString('utf8');
+  if (off !== body.length) throw new RecordError('trailing bytes in lease body');
+  return l;
+}
+
+export function encodeRecord(r: StoreRecord): Buffer {
+  switch (r.type) {
+    case RecordType.LEASE: {
+      const b = Buffer.allocUnsafe(3 + r.body.length);
+      b[0] = RecordType.LEASE;
+      b.writeUInt16BE(r.body.length, 1);
+      b.set(r.body, 3);
+      return b;
+    }
+    case RecordType.DELETE: {
+      const b = Buffer.allocUnsafe(5);
+      b[0] = RecordType.DELETE;
+      b.writeUInt32BE(r.address >>> 0, 1);
+      return b;
+    }
+    case RecordType.META: {
+      const k = Buffer.from(r.key, 'utf8');
+      const val = Buffer.from(r.value, 'utf8');
+      if (k.length > 0xffff) throw new RangeError('meta key longer than 65535 bytes');
+      const b = Buffer.allocUnsafe(1 + 2 + k.length + 4 + val.length);
+      b[0] = RecordType.META;
+      b.writeUInt16BE(k.length, 1);
+      b.set(k, 3);
+      b.writeUInt32BE(val.length, 3 + k.length);
+      b.set(val, 7 + k.length);
+      return b;
+    }
+  }
+}
+
+/** Splits a frame payload into records. Throws RecordError on a malformed payload. */
+export function decodeRecords(p: Buffer, visit: (r: StoreRecord) => void): void {
+  let off = 0;
+  while (off < p.length) {
+    const type = p[off]!;
+    if (type === RecordType.LEASE) {
+      if (off + 3 > p.length) throw new RecordError('truncated lease record');
+      const n = p.readUInt16BE(off + 1);
+      if (off + 3 + n > p.length) throw new RecordError('lease record overruns frame');
+      visit({ type, body: p.subarray(off + 3, off + 3 + n) });
+      off += 3 + n;
+    } else if (type === RecordType.DELETE) {
+      if (off + 5 > p.length) throw new RecordError('truncated delete record');
+      visit({ type, address: p.readUInt32BE(off + 1) });
+      off += 5;
+    } else if (type === RecordType.META) {
+      if (off + 3 > p.length) throw new RecordError('truncated meta record');
+      const kl = p.readUInt16BE(off + 1);
+      if (off + 7 + kl > p.length) throw new RecordError('meta key overruns frame');
+      const vl = p.readUInt32BE(off + 3 + kl);
+      if (off + 7 + kl + vl > p.length) throw new RecordError('meta value overruns frame');
+      const key = p.toString('utf8', off + 3, off + 3 + kl);
+      const value = p.toString('utf8', off + 7 + kl, off + 7 + kl + vl);
+      visit({ type, key, value });
+      off += 7 + kl + vl;
+    } else {
+      throw new RecordError(`unknown record type ${type}`);
+    }
+  }
+}
+
+export function fileHeader(kind: FileKind): Buffer {
+  const b = Buffer.alloc(FILE_HEADER_LEN);
+  b.writeUInt32BE(FILE_MAGIC, 0);
+  b[4] = kind;
+  b[5] = FORMAT_VERSION;
+  return b;
+}
+
+/** Wraps encoded records into one checksummed frame. */
+export function encodeFrame(records: Buffer[]): Buffer {
+  let len = 0;
+  for (const r of records) len += r.length;
+  const b = Buffer.allocUnsafe(FRAME_HEADER_LEN + len);
+  b.writeUInt32BE(FRAME_MAGIC, 0);
+  b.writeUInt32BE(len, 4);
+  let off = FRAME_HEADER_LEN;
+  for (const r of records) {
+    b.set(r, off);
+    off += r.length;
+  }
+  b.writeUInt32BE(frameCrc(b, 4, len), 8);
+  return b;
+}
+
+/** CRC-32 over the length field and the payload, so a damaged length is caught too. */
+export function frameCrc(buf: Buffer, lenOff: number, len: number): number {
+  return crc32(buf.subarray(lenOff + 8, lenOff + 8 + len), crc32(buf.subarray(lenOff, lenOff + 4))) >>> 0;
+}
+
+/** Checks for an intact frame at off; returns its payload length, or undefined. Never throws. */
+export function frameAt(buf: Buffer, off: number): number | undefined {
+  if (off + FRAME_HEADER_LEN > buf.length) return undefined;
+  if (buf.readUInt32BE(off) !== FRAME_MAGIC) return undefined;
+  const len = buf.readUInt32BE(off + 4);
+  if (len > MAX_FRAME_PAYLOAD || off + FRAME_HEADER_LEN + len > buf.length) return undefined;
+  return frameCrc(buf, off + 4, len) === buf.readUInt32BE(off + 8) ? len : undefined;
+}

@@ -1,0 +1,48 @@
+import { open, type FileHandle } from 'node:fs/promises';
+
+/**
+ * The few file operations whose success decides durability, behind an interface so tests can count syncs and
+ * make them fail. Everything else (readdir, rename, unlink) goes to node:fs directly.
+ */
+export interface StoreIo {
+  /** Writes all of buf at position (loops over short writes). */
+  write(fh: FileHandle, buf: Buffer, position: number): Promise<void>;
+  /** fdatasync(2): the journal's data and its size are durable when it resolves. */
+  datasync(fh: FileHandle): Promise<void>;
+  /** fsync(2) on a whole file (snapshots, new journals). */
+  fsync(fh: FileHandle): Promise<void>;
+  /** fsync(2) on a directory, so created, renamed and removed names are durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+export const nodeIo: StoreIo = {
+  async write(fh, buf, position) {
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+      off += bytesWritten;
+    }
+  },
+  datasync: (fh) => fh.datasync(),
+  fsync: (fh) => fh.sync(),
+  async syncDir(dir) {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
+
+export const journalName = (gen: number): string => `journal-${gen}`;
+export const snapshotName = (gen: number): string => `snapshot-${gen}`;
+
+/** Parses store file names; anything else in the directory is left alone. */
+export function parseStoreName(
+  name: string,
+): { kind: 'journal' | 'snapshot' | 'tmp'; gen: number } | undefined {
+  const m = /^(journal|snapshot)-(\d{1,15})(\.tmp)?$/.exec(name);
+  if (!m) return undefined;
+  return { kind: m[3] ? 'tmp' : (m[1] as 'journal' | 'snapshot'), gen: Number(m[2]) };
+}

@@ -1,0 +1,64 @@
+import { link, open, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const LOCK_FILE = 'LOCK';
+
+export class StoreLockedError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `lease store ${dir} is in use by process ${pid} (lock file ${join(dir, LOCK_FILE)}); ` +
+        `two daemons must never share a store. Stop that process, or remove the lock file if it is not a hadhcp.`,
+    );
+    this.name = 'StoreLockedError';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else, which still means "in use".
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the directory lock: a file created exclusively, holding our pid. A lock left by a process that no
+ * longer exists (kill -9, power loss) is taken over. Node has no flock(2); a pid check is what we can do, and
+ * the residual risk is pid reuse by an unrelated process after a crash, which fails safe (we refuse to open).
+ * Returns the function that releases it.
+ */
+export async function lockDir(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // Written under a private name, then link(2)ed into place: the lock never exists without its pid.
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await link(tmp, path);
+      return async () => {
+        await unlink(path).catch(() => undefined);
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    const text = await readFile(path, 'utf8').catch(() => '');
+    const pid = Number.parseInt(text.trim(), 10);
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new StoreLockedError(dir, pid);
+    // Stale: its process is gone. Remove and retry.
+    await unlink(path).catch(() => undefined);
+  }
+  throw new Error(`could not take the lock ${path}: it keeps reappearing`);
+}

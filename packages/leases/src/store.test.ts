@@ -1,0 +1,366 @@
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BindingState, type Lease } from './lease.js';
+import { LeaseStore, StoreFailedError, type LeaseStoreOptions } from './store.js';
+import { StoreCorruptError } from './reader.js';
+import { StoreLockedError } from './lock.js';
+import { nodeIo } from './files.js';
+
+const quiet: LeaseStoreOptions = { log: () => undefined };
+const dirs: string[] = [];
+const stores: LeaseStore[] = [];
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'hadhcp-leases-'));
+  dirs.push(d);
+  return d;
+}
+
+async function openStore(dir: string, opts: LeaseStoreOptions = {}): Promise<LeaseStore> {
+  const s = await LeaseStore.open(dir, { ...quiet, ...opts });
+  stores.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+function lease(address: number, extra: Partial<Lease> = {}): Lease {
+  return {
+    address,
+    state: BindingState.ACTIVE,
+    starts: 1_700_000_000,
+    ends: 1_700_003_600,
+    tstp: 1_700_001_800,
+    tsfp: 1_700_001_000,
+    atsfp: 1_700_001_000,
+    cltt: 1_700_000_000,
+    hwType: 1,
+    hwAddr: new Uint8Array([0x52, 0x54, 0, 0x12, 0x34, address & 255]),
+    ...extra,
+  };
+}
+
+function byAddress(store: LeaseStore): Map<number, Lease> {
+  return new Map([...store.leases()].map((l) => [l.address, l]));
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('LeaseStore', () => {
+  it('keeps every field, the last write per address, deletes and metadata across a reopen', async () => {
+    const dir = await tempDir();
+    const s = await openStore(dir);
+    const full = lease(0xc0a80105, {
+      clientId: new Uint8Array([1, 0x52, 0x54, 0, 0x12, 0x34, 5]),
+      hostname: 'pc-ü1',
+      failoverPeer: 'dhcp-failover',
+      state: BindingState.BACKUP,
+    });
+    await s.write([full, lease(0xc0a80106), lease(0xfffffffe)]);
+    await s.write([lease(0xc0a80106, { state: BindingState.RELEASED, ends: 5 })]);
+    await s.delete(0xfffffffe);
+    await s.putMeta('failover/dhcp-failover', '{"my":"normal"}');
+    await s.close();
+
+    const r = await openStore(dir);
+    const got = byAddress(r);
+    expect(got.size).toBe(1 + 1);
+    expect(got.get(0xc0a80105)).toEqual(full);
+    expect(got.get(0xc0a80106)).toMatchObject({ state: BindingState.RELEASED, ends: 5 });
+    expect(r.get(0xfffffffe)).toBeUndefined();
+    expect(r.getMeta('failover/dhcp-failover')).toBe('{"my":"normal"}');
+  });
+
+  it('rejects a lease that does not fit the format without failing the store', async () => {
+    const s = await openStore(await tempDir());
+    await expect(s.write([lease(1, { hwAddr: new Uint8Array(17) })])).rejects.toThrow(RangeError);
+    await expect(s.write([lease(2)])).resolves.toBeUndefined();
+  });
+
+  it('group commit: writes requested during a sync share the next sync and resolve only after it', async () => {
+    const gates: { promise: Promise<void>; resolve: () => void }[] = [];
+    let syncs = 0;
+    const s = await openStore(await tempDir(), {
+      io: {
+        datasync: async (fh) => {
+          syncs++;
+          const g = deferred();
+          gates.push(g);
+          await g.promise;
+          await nodeIo.datasync(fh);
+        },
+      },
+    });
+    const done: number[] = [];
+    const first = s.write([lease(1)]).then(() => done.push(1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toBe(1);
+    const rest = Array.from({ length: 100 }, (_, i) =>
+      s.write([lease(100 + i)]).then(() => done.push(100 + i)),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toEqual([]); // nothing acknowledged while its sync is pending
+    gates[0]!.resolve();
+    await first;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toBe(2); // the 100 queued writes went out as one batch
+    expect(done).toEqual([1]);
+    gates[1]!.resolve();
+    await Promise.all(rest);
+    expect(done.length).toBe(101);
+    expect(s.stats()).toMatchObject({ syncs: 2, commits: 101 });
+  });
+
+  it('a failed sync rejects its writes and every later one, and says so; acknowledged data survives', async () => {
+    const dir = await tempDir();
+    let failNext = false;
+    const s = await openStore(dir, {
+      io: {
+        datasync: async (fh) => {
+          if (failNext) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          await nodeIo.datasync(fh);
+        },
+      },
+    });
+    await s.write([lease(1)]);
+    failNext = true;
+    const a = s.write([lease(2)]);
+    const b = s.write([lease(3)]);
+    await expect(a).rejects.toThrow(StoreFailedError);
+    await expect(b).rejects.toThrow(/no write is accepted until the store is reopened/);
+    failNext = false;
+    await expect(s.write([lease(4)])).rejects.toThrow(StoreFailedError);
+    await expect(s.putMeta('k', 'v')).rejects.toThrow(StoreFailedError);
+    expect(s.stats().failed).toMatch(/EIO/);
+    await s.close();
+    const r = await openStore(dir);
+    expect(r.get(1)).toBeDefined();
+    expect(r.get(4)).toBeUndefined();
+  });
+
+  it('a failed write (not only a failed sync) is never acknowledged', async () => {
+    let full = false;
+    const s = await openStore(await tempDir(), {
+      io: {
+        write: async (fh, buf, pos) => {
+          if (full) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+          await nodeIo.write(fh, buf, pos);
+        },
+      },
+    });
+    full = true;
+    await expect(s.write([lease(1)])).rejects.toThrow(/ENOSPC/);
+    await expect(s.write([lease(2)])).rejects.toThrow(StoreFailedError);
+  });
+
+  it('refuses a second opener while the first holds the directory, naming its pid', async () => {
+    const dir = await tempDir();
+    const s = await openStore(dir);
+    await expect(LeaseStore.open(dir, quiet)).rejects.toThrow(StoreLockedError);
+    await expect(LeaseStore.open(dir, quiet)).rejects.toThrow(new RegExp(`process ${process.pid}`));
+    await s.close();
+    await expect(openStore(dir)).resolves.toBeInstanceOf(LeaseStore);
+  });
+
+  it('takes over a lock left by a dead process', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'LOCK'), '999999999\n');
+    await expect(openStore(dir)).resolves.toBeInstanceOf(LeaseStore);
+  });
+});
+
+describe('LeaseStore recovery', () => {
+  /** Writes 20 leases one frame each; returns the journal sizes before and after the last one. */
+  async function journalWithLastRecord(dir: string): Promise<{ before: number; after: number }> {
+    const s = await LeaseStore.open(dir, quiet);
+    for (let i = 0; i < 19; i++) await s.write([lease(0x0a000000 + i)]);
+    const before = s.stats().journalBytes;
+    await s.write([lease(0x0a0000ff, { hostname: 'last' })]);
+    const after = s.stats().journalBytes;
+    await s.close();
+    return { before, after };
+  }
+
+  it('a tail torn at any byte of the last record loses only that record', async () => {
+    const src = await tempDir();
+    const { before, after } = await journalWithLastRecord(src);
+    const work = await tempDir();
+    for (let cut = before; cut < after; cut++) {
+      const d = join(work, String(cut));
+      await mkdir(d);
+      await copyFile(join(src, 'journal-0'), join(d, 'journal-0'));
+      await truncate(join(d, 'journal-0'), cut);
+      const notes: string[] = [];
+      const r = await LeaseStore.open(d, { log: (m) => notes.push(m) });
+      expect(r.size, `cut at ${cut}`).toBe(19);
+      expect(r.get(0x0a0000ff)).toBeUndefined();
+      expect(r.stats().tornBytesAtOpen).toBe(cut - before);
+      if (cut > before) expect(notes.join()).toMatch(/torn, unacknowledged tail/);
+      // The cut is permanent, and the store appends cleanly after it.
+      await r.write([lease(0x0b000000)]);
+      await r.close();
+      const again = await LeaseStore.open(d, quiet);
+      expect(again.size).toBe(20);
+      expect(again.stats().tornBytesAtOpen).toBe(0);
+      await again.close();
+    }
+  });
+
+  it('a corrupted byte anywhere in the last record drops only that record', async () => {
+    const src = await tempDir();
+    const { before, after } = await journalWithLastRecord(src);
+    const orig = await readFile(join(src, 'journal-0'));
+    const work = await tempDir();
+    for (let at = before; at < after; at++) {
+      const d = join(work, String(at));
+      await mkdir(d);
+      const bad = Buffer.from(orig);
+      bad[at] = bad[at]! ^ 0x40;
+      await writeFile(join(d, 'journal-0'), bad);
+      const r = await LeaseStore.open(d, quiet);
+      expect(r.size, `flip at ${at}`).toBe(19);
+      await r.close();
+    }
+  });
+
+  it('damage in the middle is refused by default and skipped, reported and rewritten on request', async () => {
+    const dir = await tempDir();
+    const s = await LeaseStore.open(dir, quiet);
+    for (let i = 0; i < 10; i++) await s.write([lease(0x0a000000 + i)]);
+    await s.close();
+    const j = await readFile(join(dir, 'journal-0'));
+    j[100] = j[100]! ^ 1; // inside the second frame
+    await writeFile(join(dir, 'journal-0'), j);
+    await expect(LeaseStore.open(dir, quiet)).rejects.toThrow(StoreCorruptError);
+    await expect(LeaseStore.open(dir, quiet)).rejects.toThrow(/journal-0: damaged data at byte \d+/);
+    const notes: string[] = [];
+    const r = await openStore(dir, { onCorruption: 'skip', log: (m) => notes.push(m) });
+    expect(r.size).toBe(9);
+    expect(r.stats().skippedAtOpen).toHaveLength(1);
+    expect(notes.join()).toMatch(/SKIPPED/);
+    await r.close();
+    const clean = await openStore(dir);
+    expect(clean.size).toBe(9);
+    expect(clean.stats().skippedAtOpen).toEqual([]);
+  });
+
+  it('removes what an interrupted compaction left behind', async () => {
+    const dir = await tempDir();
+    const s = await LeaseStore.open(dir, quiet);
+    await s.write([lease(1)]);
+    await s.close();
+    await writeFile(join(dir, 'snapshot-1.tmp'), 'partial');
+    await writeFile(join(dir, 'journal-1'), Buffer.from('HDLS\x01\x01\0\0', 'latin1'));
+    const r = await openStore(dir);
+    expect(r.size).toBe(1);
+    expect(r.stats().generation).toBe(0);
+    expect((await readdir(dir)).sort()).toEqual(['LOCK', 'journal-0']);
+  });
+});
+
+describe('LeaseStore compaction', () => {
+  it('keeps exactly the live state and drops the old generation', async () => {
+    const dir = await tempDir();
+    const s = await openStore(dir);
+    const expected = new Map<number, Lease>();
+    for (let round = 0; round < 5; round++) {
+      const batch = Array.from({ length: 200 }, (_, i) => lease(0x0a000000 + i, { cltt: round }));
+      await s.write(batch);
+      for (const l of batch) expected.set(l.address, l);
+    }
+    for (let i = 0; i < 50; i++) {
+      await s.delete(0x0a000000 + i * 2);
+      expected.delete(0x0a000000 + i * 2);
+    }
+    await s.putMeta('a', '1');
+    const before = s.stats().journalBytes;
+    await s.compact();
+    expect(s.stats()).toMatchObject({ generation: 1, compactions: 1 });
+    expect(s.stats().journalBytes).toBeLessThan(before);
+    expect((await readdir(dir)).sort()).toEqual(['LOCK', 'journal-1', 'snapshot-1']);
+    await s.write([lease(0x0b000000)]);
+    expected.set(0x0b000000, lease(0x0b000000));
+    await s.close();
+    const r = await openStore(dir);
+    expect(byAddress(r)).toEqual(expected);
+    expect(r.getMeta('a')).toBe('1');
+  });
+
+  it('compacts by itself when the journal outgrows the live state, while writes continue', async () => {
+    const dir = await tempDir();
+    const s = await openStore(dir, { compactMinBytes: 16 * 1024, compactRatio: 2 });
+    for (let round = 0; round < 10; round++) {
+      const writes: Promise<void>[] = [];
+      for (let i = round * 300; i < (round + 1) * 300; i++) {
+        writes.push(s.write([lease(0x0a000000 + (i % 50), { cltt: i })]));
+      }
+      await Promise.all(writes);
+    }
+    expect(s.stats().compactions).toBeGreaterThan(0);
+    await s.close();
+    const r = await openStore(dir);
+    expect(r.size).toBe(50);
+    for (let k = 0; k < 50; k++) expect(r.get(0x0a000000 + k)!.cltt).toBe(2950 + k);
+  });
+});
+
+describe('LeaseStore under kill -9', () => {
+  it('every address the child printed as acknowledged is present after SIGKILL', async () => {
+    const dir = await tempDir();
+    const child = await bundleChild(dir);
+    const proc = spawn(process.execPath, [child, join(dir, 'store')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    proc.stdout.setEncoding('utf8');
+    const enough = new Promise<void>((resolve) =>
+      proc.stdout.on('data', (d: string) => {
+        out += d;
+        if (out.split('\n').length > 3000) resolve();
+      }),
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      proc.on('exit', (_c, sig) => resolve(sig)),
+    );
+    await Promise.race([enough, new Promise((r) => setTimeout(r, 4000))]);
+    proc.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const lines = out.split('\n');
+    lines.pop(); // an unterminated last line was not fully printed
+    const acked = lines.filter((l) => l !== 'ready').map(Number);
+    expect(acked.length).toBeGreaterThan(100);
+    const r = await openStore(join(dir, 'store'));
+    const missing = acked.filter((a) => r.get(a) === undefined);
+    expect(missing).toEqual([]);
+    expect(r.get(acked[acked.length - 1]!)!.hostname).toBe(`h${acked[acked.length - 1]}`);
+  }, 20_000);
+});
+
+/** Node 20 cannot run TypeScript: bundle the child with the esbuild that vite brings. */
+async function bundleChild(dir: string): Promise<string> {
+  const req = createRequire(createRequire(createRequire(import.meta.url).resolve('vitest')).resolve('vite'));
+  const esbuild = req('esbuild') as typeof import('esbuild');
+  const outfile = join(dir, 'child.mjs');
+  await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('../test-fixtures/kill9-child.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
+}

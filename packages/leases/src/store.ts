@@ -1,0 +1,479 @@
+import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Ip4 } from '@hadhcp/common';
+import {
+  FILE_HEADER_LEN,
+  FRAME_HEADER_LEN,
+  FileKind,
+  RecordType,
+  decodeLeaseBody,
+  encodeFrame,
+  encodeLeaseBody,
+  encodeRecord,
+  fileHeader,
+  type StoreRecord,
+} from './codec.js';
+import { journalName, nodeIo, parseStoreName, snapshotName, type StoreIo } from './files.js';
+import type { Lease } from './lease.js';
+import { lockDir } from './lock.js';
+import { readStoreFile, StoreCorruptError, type CorruptionPolicy } from './reader.js';
+
+export interface LeaseStoreOptions {
+  /** Compact when the journal exceeds this many times the live state's size. Default 4. */
+  compactRatio?: number;
+  /** ...but never for a journal smaller than this many bytes. Default 4 MiB. */
+  compactMinBytes?: number;
+  /** Damage in the middle of a file: refuse to open ('fail', default) or load around it ('skip'). */
+  onCorruption?: CorruptionPolicy;
+  /** Replace the durability-critical file operations (tests count and fail syncs through this). */
+  io?: Partial<StoreIo>;
+  /** Where recovery and compaction notes go. Default: console.warn. */
+  log?: (message: string) => void;
+}
+
+export interface LeaseStoreStats {
+  leases: number;
+  metaKeys: number;
+  generation: number;
+  journalBytes: number;
+  /** Estimated bytes of the live state as records (what a snapshot would hold). */
+  liveBytes: number;
+  /** write()/delete()/putMeta() calls made durable. */
+  commits: number;
+  /** Journal appends, each one write + fdatasync: commits / syncs is the group-commit factor. */
+  syncs: number;
+  compactions: number;
+  openMs: number;
+  /** Bytes of a torn journal tail cut off at open. */
+  tornBytesAtOpen: number;
+  /** Damaged regions skipped at open (only with onCorruption: 'skip'). */
+  skippedAtOpen: { file: string; offset: number; length: number }[];
+  /** Set once a write or sync failed: the store accepts nothing more until reopened. */
+  failed?: string;
+}
+
+export class StoreFailedError extends Error {
+  constructor(dir: string, cause: unknown) {
+    super(
+      `lease store ${dir} failed (${cause instanceof Error ? cause.message : String(cause)}): whether the last ` +
+        `writes reached the disk is unknown, so no write is accepted until the store is reopened`,
+      { cause },
+    );
+    this.name = 'StoreFailedError';
+  }
+}
+
+interface Pending {
+  frame: Buffer;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface Loaded {
+  leases: Map<number, string>;
+  meta: Map<string, string>;
+  liveBytes: number;
+}
+
+/** Per-record overhead of a lease in a snapshot: type + length, and a share of the frame header. */
+const LEASE_RECORD_OVERHEAD = 4;
+const SNAPSHOT_CHUNK = 4096;
+
+function applyRecord(s: Loaded, r: StoreRecord): void {
+  if (r.type === RecordType.LEASE) {
+    const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+    const key = body.readInt32BE(0);
+    const old = s.leases.get(key);
+    if (old !== undefined) s.liveBytes -= old.length + LEASE_RECORD_OVERHEAD;
+    // Latin-1 strings are V8's most compact way to hold a million small byte strings (see README).
+    const str = body.toString('latin1');
+    s.leases.set(key, str);
+    s.liveBytes += str.length + LEASE_RECORD_OVERHEAD;
+  } else if (r.type === RecordType.DELETE) {
+    const key = r.address | 0;
+    const old = s.leases.get(key);
+    if (old !== undefined) s.liveBytes -= old.length + LEASE_RECORD_OVERHEAD;
+    s.leases.delete(key);
+  } else {
+    const old = s.meta.get(r.key);
+    if (old !== undefined) s.liveBytes -= old.length + r.key.length + 8;
+    s.meta.set(r.key, r.value);
+    s.liveBytes += r.value.length + r.key.length + 8;
+  }
+}
+
+/**
+ * The embedded lease store: an append-only journal of checksummed frames plus periodic snapshots.
+ * A write resolves only after its bytes are fdatasync'd; writes requested while a sync is in flight are
+ * batched into the next append (group commit). See README.md for the format and recovery policy.
+ */
+export class LeaseStore {
+  private queue: Pending[] = [];
+  private loop: Promise<void> | undefined;
+  private compactWaiters: Pending[] = [];
+  private failure: StoreFailedError | undefined;
+  private closed = false;
+  private nextAutoCompactAt = 0;
+  private readonly counters = { commits: 0, syncs: 0, compactions: 0 };
+
+  private constructor(
+    readonly dir: string,
+    private readonly io: StoreIo,
+    private readonly opts: Required<Pick<LeaseStoreOptions, 'compactRatio' | 'compactMinBytes' | 'log'>>,
+    private readonly state: Loaded,
+    private journal: FileHandle,
+    private journalBytes: number,
+    private generation: number,
+    private readonly unlock: () => Promise<void>,
+    private readonly openInfo: Pick<LeaseStoreStats, 'openMs' | 'tornBytesAtOpen' | 'skippedAtOpen'>,
+  ) {}
+
+  static async open(dir: string, options: LeaseStoreOptions = {}): Promise<LeaseStore> {
+    const t0 = performance.now();
+    const io: StoreIo = { ...nodeIo, ...options.io };
+    const log = options.log ?? ((m: string) => console.warn(m));
+    const policy = options.onCorruption ?? 'fail';
+    await mkdir(dir, { recursive: true });
+    const unlock = await lockDir(dir);
+    try {
+      const r = await recover(dir, io, policy, log);
+      const store = new LeaseStore(
+        dir,
+        io,
+        {
+          compactRatio: options.compactRatio ?? 4,
+          compactMinBytes: options.compactMinBytes ?? 4 * 1024 * 1024,
+          log,
+        },
+        r.state,
+        r.journal,
+        r.journalBytes,
+        r.generation,
+        unlock,
+        { openMs: 0, tornBytesAtOpen: r.tornBytes, skippedAtOpen: r.skipped },
+      );
+      // Damage skipped on request is rewritten away at once, so the next open is clean.
+      if (r.skipped.length > 0) await store.compact();
+      store.openInfo.openMs = performance.now() - t0;
+      return store;
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+  }
+
+  /** The live state (at open: the last write per address wins). Decoded lazily, one lease at a time. */
+  *leases(): IterableIterator<Lease> {
+    for (const s of this.state.leases.values()) yield decodeLeaseBody(Buffer.from(s, 'latin1'));
+  }
+
+  get(address: Ip4): Lease | undefined {
+    const s = this.state.leases.get(address | 0);
+    return s === undefined ? undefined : decodeLeaseBody(Buffer.from(s, 'latin1'));
+  }
+
+  get size(): number {
+    return this.state.leases.size;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.state.meta.get(key);
+  }
+
+  /** Stores the leases atomically (all or none survive a crash); resolves once they are durable. */
+  write(leases: readonly Lease[]): Promise<void> {
+    let records: StoreRecord[];
+    try {
+      records = leases.map((l) => ({ type: RecordType.LEASE, body: encodeLeaseBody(l) }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.commit(records);
+  }
+
+  delete(address: Ip4): Promise<void> {
+    return this.commit([{ type: RecordType.DELETE, address }]);
+  }
+
+  /** Small named values that must survive with the leases (e.g. the failover state). */
+  putMeta(key: string, value: string): Promise<void> {
+    return this.commit([{ type: RecordType.META, key, value }]);
+  }
+
+  /** Rewrites the live state as a snapshot and starts a new journal; resolves when that is durable. */
+  compact(): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    return new Promise((resolve, reject) => {
+      this.compactWaiters.push({ frame: Buffer.alloc(0), resolve, reject });
+      this.kick();
+    });
+  }
+
+  stats(): LeaseStoreStats {
+    return {
+      leases: this.state.leases.size,
+      metaKeys: this.state.meta.size,
+      generation: this.generation,
+      journalBytes: this.journalBytes,
+      liveBytes: this.state.liveBytes,
+      ...this.counters,
+      ...this.openInfo,
+      ...(this.failure ? { failed: this.failure.message } : {}),
+    };
+  }
+
+  /** Waits for queued writes, then releases the files and the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.loop) await this.loop;
+    await this.journal.close().catch(() => undefined);
+    await this.unlock();
+  }
+
+  private refusal(): Error | undefined {
+    if (this.failure) return this.failure;
+    if (this.closed) return new Error(`lease store ${this.dir} is closed`);
+    return undefined;
+  }
+
+  private commit(records: StoreRecord[]): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(records.map(encodeRecord));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // Memory follows journal order; if the append fails the store is failed, so the view never matters then.
+    for (const r of records) applyRecord(this.state, r);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ frame, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.loop) return;
+    this.loop = this.run().finally(() => {
+      this.loop = undefined;
+      // Work queued by the last settled promises' callbacks after the loop saw an empty queue.
+      if (this.queue.length > 0 || this.compactWaiters.length > 0) this.kick();
+    });
+  }
+
+  /** One flusher at a time: each turn appends everything queued so far with one write and one sync. */
+  private async run(): Promise<void> {
+    while (this.queue.length > 0 || this.compactWaiters.length > 0) {
+      if (this.failure) {
+        for (const p of this.queue.splice(0)) p.reject(this.failure);
+        for (const p of this.compactWaiters.splice(0)) p.reject(this.failure);
+        return;
+      }
+      const batch = this.queue.splice(0);
+      if (batch.length > 0) await this.append(batch);
+      if (this.failure) continue;
+      const due = this.journalBytes > this.compactThreshold() && this.journalBytes >= this.nextAutoCompactAt;
+      if (this.compactWaiters.length > 0 || due) await this.runCompaction();
+    }
+  }
+
+  private compactThreshold(): number {
+    return Math.max(this.opts.compactMinBytes, this.opts.compactRatio * this.state.liveBytes);
+  }
+
+  private async append(batch: Pending[]): Promise<void> {
+    const buf = batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame));
+    try {
+      await this.io.write(this.journal, buf, this.journalBytes);
+      await this.io.datasync(this.journal);
+    } catch (e) {
+      this.fail(e);
+      for (const p of batch) p.reject(this.failure!);
+      return;
+    }
+    this.journalBytes += buf.length;
+    this.counters.syncs++;
+    this.counters.commits += batch.length;
+    for (const p of batch) p.resolve();
+  }
+
+  private fail(cause: unknown): void {
+    this.failure ??= new StoreFailedError(this.dir, cause);
+    this.opts.log(`lease store: ${this.failure.message}`);
+  }
+
+  private async runCompaction(): Promise<void> {
+    const waiters = this.compactWaiters.splice(0);
+    try {
+      await this.switchGeneration();
+      this.counters.compactions++;
+      this.nextAutoCompactAt = 0;
+      for (const w of waiters) w.resolve();
+    } catch (e) {
+      // Failing before the rename leaves the old journal current and intact: keep going, retry later.
+      this.nextAutoCompactAt = this.journalBytes + this.opts.compactMinBytes;
+      if (!this.failure) this.opts.log(`lease store: compaction failed, journal kept: ${String(e)}`);
+      for (const w of waiters) w.reject(this.failure ?? (e as Error));
+    }
+  }
+
+  /**
+   * Snapshot + new journal. Order matters: (1) snapshot-N+1.tmp written and fsync'd; (2) journal-N+1 created
+   * empty and fsync'd; (3) rename snapshot into place, fsync the directory: from here generation N+1 is the
+   * truth, so a failure is fatal; (4) drop generation N. An open that finds an empty journal without its
+   * snapshot knows (3) never happened and removes it.
+   */
+  private async switchGeneration(): Promise<void> {
+    const gen = this.generation + 1;
+    const tmp = join(this.dir, `${snapshotName(gen)}.tmp`);
+    const newJournalPath = join(this.dir, journalName(gen));
+    let newJournal: FileHandle | undefined;
+    try {
+      await this.writeSnapshot(tmp);
+      newJournal = await open(newJournalPath, 'w+');
+      await this.io.write(newJournal, fileHeader(FileKind.JOURNAL), 0);
+      await this.io.fsync(newJournal);
+    } catch (e) {
+      await newJournal?.close().catch(() => undefined);
+      await unlink(newJournalPath).catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    try {
+      await rename(tmp, join(this.dir, snapshotName(gen)));
+      await this.io.syncDir(this.dir);
+    } catch (e) {
+      this.fail(e);
+      await newJournal.close().catch(() => undefined);
+      throw this.failure;
+    }
+    const old = this.journal;
+    this.journal = newJournal;
+    this.journalBytes = FILE_HEADER_LEN;
+    this.generation = gen;
+    await old.close().catch(() => undefined);
+    await removeOlderGenerations(this.dir, gen, this.opts.log);
+  }
+
+  private async writeSnapshot(path: string): Promise<void> {
+    const fh = await open(path, 'w');
+    try {
+      let pos = 0;
+      const put = async (b: Buffer): Promise<void> => {
+        await this.io.write(fh, b, pos);
+        pos += b.length;
+      };
+      await put(fileHeader(FileKind.SNAPSHOT));
+      const meta = [...this.state.meta].map(([key, value]) =>
+        encodeRecord({ type: RecordType.META, key, value }),
+      );
+      if (meta.length > 0) await put(encodeFrame(meta));
+      let chunk: Buffer[] = [];
+      // Writes arriving meanwhile change the Map under the iterator; whatever mix of old and new values
+      // the snapshot gets, the new journal replays those writes on top, in order.
+      for (const s of this.state.leases.values()) {
+        const body = Buffer.from(s, 'latin1');
+        chunk.push(encodeRecord({ type: RecordType.LEASE, body }));
+        if (chunk.length >= SNAPSHOT_CHUNK) {
+          await put(encodeFrame(chunk));
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) await put(encodeFrame(chunk));
+      await this.io.fsync(fh);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+interface Recovered {
+  state: Loaded;
+  journal: FileHandle;
+  journalBytes: number;
+  generation: number;
+  tornBytes: number;
+  skipped: LeaseStoreStats['skippedAtOpen'];
+}
+
+async function recover(
+  dir: string,
+  io: StoreIo,
+  policy: CorruptionPolicy,
+  log: (m: string) => void,
+): Promise<Recovered> {
+  const names = (await readdir(dir)).map((n) => ({ name: n, parsed: parseStoreName(n) }));
+  let gen = 0;
+  for (const { parsed } of names) if (parsed?.kind === 'snapshot') gen = Math.max(gen, parsed.gen);
+  for (const { name, parsed } of names) {
+    if (parsed?.kind === 'tmp') await unlink(join(dir, name));
+    // A journal newer than every snapshot is left by a compaction interrupted before its rename; it must be
+    // empty (nothing is appended to it before the rename is durable).
+    if (parsed?.kind === 'journal' && parsed.gen > gen) {
+      const b = await readFile(join(dir, name));
+      if (b.length > FILE_HEADER_LEN + FRAME_HEADER_LEN - 1) {
+        throw new StoreCorruptError(
+          join(dir, name),
+          0,
+          b.length,
+          `journal has data but ${snapshotName(parsed.gen)} is missing`,
+        );
+      }
+      await unlink(join(dir, name));
+    }
+  }
+  const state: Loaded = { leases: new Map(), meta: new Map(), liveBytes: 0 };
+  const skipped: Recovered['skipped'] = [];
+  const visit = (r: StoreRecord): void => applyRecord(state, r);
+  if (gen > 0) {
+    const file = join(dir, snapshotName(gen));
+    const res = readStoreFile(await readFile(file), file, FileKind.SNAPSHOT, policy, visit);
+    for (const s of res.skipped) skipped.push({ file, ...s });
+  }
+  const jpath = join(dir, journalName(gen));
+  const jbuf = await readFile(jpath).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  let journal: FileHandle;
+  let journalBytes: number;
+  let tornBytes = 0;
+  if (jbuf === undefined || jbuf.length < FILE_HEADER_LEN) {
+    tornBytes = jbuf?.length ?? 0;
+    journal = await open(jpath, 'w+');
+    await io.write(journal, fileHeader(FileKind.JOURNAL), 0);
+    await io.fsync(journal);
+    await io.syncDir(dir);
+    journalBytes = FILE_HEADER_LEN;
+  } else {
+    const res = readStoreFile(jbuf, jpath, FileKind.JOURNAL, policy, visit);
+    for (const s of res.skipped) skipped.push({ file: jpath, ...s });
+    journal = await open(jpath, 'r+');
+    journalBytes = res.validEnd;
+    tornBytes = res.tornBytes;
+    if (res.validEnd < jbuf.length) {
+      await journal.truncate(res.validEnd);
+      await io.fsync(journal);
+    }
+  }
+  if (tornBytes > 0) {
+    log(
+      `lease store: cut ${tornBytes} bytes of torn, unacknowledged tail from ${jpath} at byte ${journalBytes}`,
+    );
+  }
+  for (const s of skipped) log(`lease store: SKIPPED ${s.length} damaged bytes at ${s.file}:${s.offset}`);
+  await removeOlderGenerations(dir, gen, log);
+  return { state, journal, journalBytes, generation: gen, tornBytes, skipped };
+}
+
+async function removeOlderGenerations(dir: string, gen: number, log: (m: string) => void): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const p = parseStoreName(name);
+    if (p && p.kind !== 'tmp' && p.gen < gen) {
+      await unlink(join(dir, name)).catch((e) => log(`lease store: could not remove ${name}: ${String(e)}`));
+    }
+  }
+}
