@@ -7,3 +7,8 @@ export * from './wire/errors.js';
 export * from './wire/constants.js';
 export * from './wire/codec.js';
 export * from './wire/reader.js';
+export * from './wire/frame.js';
+export * from './io/interfaces.js';
+export * from './io/udp.js';
+export * from './io/pcap.js';
+export * from './io/pinger.js';
