@@ -33,6 +33,8 @@ export interface VrrpScript {
   rise: number;
   fall: number;
   user?: { user: string; group?: string };
+  /** `init_fail`: the script starts in the failed state (keepalived), so its weight/FAULT applies until it first passes. */
+  initFail?: boolean;
   pos: SourcePos;
 }
 

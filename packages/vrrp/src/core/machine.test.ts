@@ -1,0 +1,341 @@
+import { describe, expect, it } from 'vitest';
+import { step } from './machine.js';
+import type { InstanceState, VrrpAction, VrrpEvent, VrrpState } from './types.js';
+import {
+  chkDhcp,
+  instance,
+  logs,
+  mastered,
+  OWN,
+  rx,
+  sentPriorities,
+  started,
+  T0,
+  types,
+} from '../../test-vectors/core-fixtures.js';
+
+const MDI = 3000 + 609; // 3 * advert_int + (256 - 100) / 256 s, in whole ms
+const NOW = T0 + 1500;
+
+const fault = (): InstanceState =>
+  step(started(), { type: 'tracker', kind: 'interface', name: 'eth0', ok: false }, T0 + 100).state;
+const ifaceDown: VrrpEvent = { type: 'tracker', kind: 'interface', name: 'eth0', ok: false };
+const ifaceUp: VrrpEvent = { type: 'tracker', kind: 'interface', name: 'eth0', ok: true };
+const scriptFail: VrrpEvent = { type: 'tracker', kind: 'script', name: 'chk_dhcp', ok: false };
+const timer = (key: 'master-down' | 'advert' | 'garp-repeat'): VrrpEvent => ({ type: 'timer', key });
+
+interface Row {
+  name: string;
+  from: () => InstanceState;
+  event: VrrpEvent;
+  at?: number;
+  to: VrrpState;
+  /** Action types that must appear, in this order (others may be interleaved). */
+  actions?: VrrpAction['type'][];
+  /** Action types that must not appear. */
+  never?: VrrpAction['type'][];
+  sent?: number[];
+  log?: string;
+  timer?: { key: string; at: number | undefined };
+}
+
+const grid: Row[] = [
+  // INIT
+  {
+    name: 'INIT + startup -> BACKUP, master-down armed',
+    from: () => instance(),
+    event: { type: 'startup', ownIp: OWN },
+    at: T0,
+    to: 'BACKUP',
+    log: '(VI_1) Entering BACKUP STATE (init)',
+    timer: { key: 'master-down', at: T0 + MDI },
+    never: ['send-advert', 'add-vips'],
+  },
+  {
+    name: 'INIT + startup as owner (255) -> MASTER at once',
+    from: () => instance({ priority: 255 }),
+    event: { type: 'startup', ownIp: OWN },
+    to: 'MASTER',
+    actions: ['send-advert', 'add-vips', 'send-garp', 'set-timer'],
+    sent: [255],
+  },
+  {
+    name: 'INIT + startup with state MASTER -> MASTER at once (keepalived)',
+    from: () => instance({ initialState: 'MASTER' }),
+    event: { type: 'startup', ownIp: OWN },
+    to: 'MASTER',
+    sent: [100],
+  },
+  {
+    name: 'INIT + startup with interface already down -> FAULT',
+    from: () => step(instance(), ifaceDown, T0).state,
+    event: { type: 'startup', ownIp: OWN },
+    to: 'FAULT',
+    log: '(VI_1) Entering FAULT STATE',
+    never: ['send-advert', 'set-timer'],
+  },
+  {
+    name: 'INIT + advert -> dropped',
+    from: () => instance(),
+    event: rx(150, '10.0.0.3'),
+    to: 'INIT',
+    actions: ['drop'],
+  },
+  {
+    name: 'INIT + timer -> ignored',
+    from: () => instance(),
+    event: timer('master-down'),
+    to: 'INIT',
+    never: ['log'],
+  },
+  { name: 'INIT + shutdown -> nothing', from: () => instance(), event: { type: 'shutdown' }, to: 'INIT' },
+
+  // BACKUP
+  {
+    name: 'BACKUP + higher priority -> re-arm master-down',
+    from: () => started(),
+    event: rx(150, '10.0.0.3'),
+    to: 'BACKUP',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'BACKUP + equal priority, higher source -> stays, re-arms',
+    from: () => started(),
+    event: rx(100, '10.0.0.3'),
+    to: 'BACKUP',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'BACKUP + equal priority, lower source -> stays, re-arms (RFC 6.4.2: >= local)',
+    from: () => started(),
+    event: rx(100, '10.0.0.1'),
+    to: 'BACKUP',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'BACKUP + lower priority with preempt -> discarded, master-down keeps running',
+    from: () => started(),
+    event: rx(90, '10.0.0.3'),
+    to: 'BACKUP',
+    log: '(VI_1) received lower priority (90) advert from 10.0.0.3 - discarding',
+    timer: { key: 'master-down', at: T0 + MDI },
+    never: ['set-timer'],
+  },
+  {
+    name: 'BACKUP + lower priority with nopreempt -> accepted, re-arms',
+    from: () => started({ preempt: false }),
+    event: rx(90, '10.0.0.3'),
+    to: 'BACKUP',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'BACKUP + lower priority within preempt_delay -> accepted, delay starts',
+    from: () => started({ preemptDelay: 10 }),
+    event: rx(90, '10.0.0.3'),
+    to: 'BACKUP',
+    timer: { key: 'preempt-delay', at: NOW + 10_000 },
+  },
+  {
+    name: 'BACKUP + priority 0 -> master-down = Skew_Time',
+    from: () => started(),
+    event: rx(0, '10.0.0.3'),
+    to: 'BACKUP',
+    timer: { key: 'master-down', at: NOW + 609 },
+  },
+  {
+    name: 'BACKUP + master-down timer -> MASTER: advert, VIPs, GARPs, timers, notify',
+    from: () => started({ notifyMaster: '/etc/k/master.sh', notify: '/etc/k/any.sh' }),
+    event: timer('master-down'),
+    at: T0 + MDI,
+    to: 'MASTER',
+    actions: [
+      'send-advert',
+      'log',
+      'add-vips',
+      'send-garp',
+      'set-timer',
+      'state-changed',
+      'notify',
+      'notify',
+    ],
+    log: '(VI_1) Entering MASTER STATE',
+    timer: { key: 'advert', at: T0 + MDI + 1000 },
+  },
+  {
+    name: 'BACKUP + weighted script fails -> BACKUP, lower priority',
+    from: () => started({ trackScripts: [{ name: 'chk_dhcp' }] }, [chkDhcp(-60)]),
+    event: scriptFail,
+    to: 'BACKUP',
+    log: '(VI_1) Changing effective priority from 100 to 40',
+  },
+  {
+    name: 'BACKUP + unweighted script fails -> FAULT',
+    from: () => started({ trackScripts: [{ name: 'chk_dhcp' }] }, [chkDhcp(0)]),
+    event: scriptFail,
+    to: 'FAULT',
+    actions: ['cancel-timer', 'state-changed'],
+    never: ['send-advert'],
+  },
+  {
+    name: 'BACKUP + interface down -> FAULT',
+    from: () => started(),
+    event: ifaceDown,
+    to: 'FAULT',
+  },
+  {
+    name: 'BACKUP + shutdown -> INIT, timers cancelled, no advert',
+    from: () => started({ notifyStop: '/stop.sh' }),
+    event: { type: 'shutdown' },
+    to: 'INIT',
+    actions: ['cancel-timer', 'state-changed', 'notify'],
+    never: ['send-advert', 'remove-vips'],
+  },
+  {
+    name: 'BACKUP + wrong password -> dropped',
+    from: () => started(),
+    event: rx(150, '10.0.0.3', { authData: new Uint8Array([0x31, 0x31, 0x31, 0x32, 0, 0, 0, 0]) }),
+    to: 'BACKUP',
+    actions: ['drop'],
+    log: '(VI_1) received an invalid passwd!',
+    never: ['set-timer'],
+  },
+
+  // MASTER
+  {
+    name: 'MASTER + higher priority -> BACKUP, VIPs removed',
+    from: () => mastered(),
+    event: rx(150, '10.0.0.3'),
+    to: 'BACKUP',
+    actions: ['cancel-timer', 'remove-vips', 'set-timer', 'state-changed'],
+    never: ['send-advert'],
+    log: '(VI_1) Master received advert from 10.0.0.3 with higher priority 150, ours 100',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'MASTER + equal priority, higher source -> BACKUP',
+    from: () => mastered(),
+    event: rx(100, '10.0.0.3'),
+    to: 'BACKUP',
+    log: '(VI_1) Master received advert from 10.0.0.3 with same priority 100 but higher IP address than ours',
+  },
+  {
+    name: 'MASTER + equal priority, lower source -> stays, advertises',
+    from: () => mastered(),
+    event: rx(100, '10.0.0.1'),
+    to: 'MASTER',
+    sent: [100],
+    log: '(VI_1) Received advert from 10.0.0.1 with lower priority 100, ours 100, forcing new election',
+  },
+  {
+    name: 'MASTER + lower priority -> stays, advertises',
+    from: () => mastered(),
+    event: rx(90, '10.0.0.3'),
+    to: 'MASTER',
+    sent: [100],
+    log: '(VI_1) Received advert from 10.0.0.3 with lower priority 90, ours 100, forcing new election',
+  },
+  {
+    name: 'MASTER + priority 0 -> advertises at once',
+    from: () => mastered(),
+    event: rx(0, '10.0.0.3'),
+    to: 'MASTER',
+    sent: [100],
+  },
+  {
+    name: 'MASTER + own advert looped back -> ignored',
+    from: () => mastered(),
+    event: rx(100, '10.0.0.2'),
+    to: 'MASTER',
+    actions: ['drop'],
+    never: ['send-advert', 'log'],
+  },
+  {
+    name: 'MASTER + advert timer -> advert, re-armed',
+    from: () => mastered(),
+    event: timer('advert'),
+    at: T0 + MDI + 1000,
+    to: 'MASTER',
+    sent: [100],
+    timer: { key: 'advert', at: T0 + MDI + 2000 },
+  },
+  {
+    name: 'MASTER + garp-repeat timer -> second GARP burst',
+    from: () => mastered(),
+    event: timer('garp-repeat'),
+    at: T0 + MDI + 5000,
+    to: 'MASTER',
+    actions: ['send-garp'],
+  },
+  {
+    name: 'MASTER + unweighted tracker fails -> FAULT, priority 0 sent, VIPs removed',
+    from: () => mastered({ notifyFault: '/fault.sh' }),
+    event: ifaceDown,
+    to: 'FAULT',
+    actions: ['log', 'send-advert', 'remove-vips', 'state-changed', 'notify'],
+    sent: [0],
+    log: '(VI_1) Entering FAULT STATE',
+  },
+  {
+    name: 'MASTER + weighted script fails -> MASTER with lower priority',
+    from: () => mastered({ trackScripts: [{ name: 'chk_dhcp' }] }, [chkDhcp(-60)]),
+    event: scriptFail,
+    to: 'MASTER',
+    log: '(VI_1) Changing effective priority from 100 to 40',
+    never: ['send-advert'],
+  },
+  {
+    name: 'MASTER + shutdown -> INIT, priority 0, VIPs removed',
+    from: () => mastered(),
+    event: { type: 'shutdown' },
+    to: 'INIT',
+    actions: ['cancel-timer', 'send-advert', 'remove-vips', 'state-changed'],
+    sent: [0],
+  },
+
+  // FAULT
+  {
+    name: 'FAULT + tracker recovers -> BACKUP, master-down armed',
+    from: fault,
+    event: ifaceUp,
+    to: 'BACKUP',
+    log: '(VI_1) Entering BACKUP STATE',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'FAULT + advert -> ignored',
+    from: fault,
+    event: rx(150, '10.0.0.3'),
+    to: 'FAULT',
+    never: ['set-timer', 'send-advert'],
+  },
+  {
+    name: 'FAULT + stale timer -> ignored',
+    from: fault,
+    event: timer('master-down'),
+    to: 'FAULT',
+    never: ['log'],
+  },
+  {
+    name: 'FAULT + shutdown -> INIT',
+    from: fault,
+    event: { type: 'shutdown' },
+    to: 'INIT',
+    never: ['send-advert'],
+  },
+];
+
+describe('VRRP transition grid (state x event)', () => {
+  it.each(grid.map((r) => [r.name, r] as const))('%s', (_name, r) => {
+    const { state, actions } = step(r.from(), r.event, r.at ?? NOW);
+    expect(state.state).toBe(r.to);
+    if (r.actions) {
+      let i = 0;
+      for (const t of types(actions)) if (t === r.actions[i]) i++;
+      expect(i, `expected ${r.actions.join(',')} in ${types(actions).join(',')}`).toBe(r.actions.length);
+    }
+    for (const t of r.never ?? []) expect(types(actions)).not.toContain(t);
+    if (r.sent) expect(sentPriorities(actions)).toEqual(r.sent);
+    if (r.log) expect(logs(actions)).toContain(r.log);
+    if (r.timer) expect(state.timers[r.timer.key as 'master-down']).toBe(r.timer.at);
+  });
+});

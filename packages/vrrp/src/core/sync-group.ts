@@ -1,0 +1,70 @@
+import type { VrrpSyncGroup } from './config.js';
+import type { InstanceState, VrrpAction, VrrpEvent, VrrpState } from './types.js';
+
+/**
+ * vrrp_sync_group (keepalived): the members move together, so routers never split a group's addresses (say the
+ * LAN and WAN sides of one gateway) between them. When one member becomes MASTER, BACKUP or FAULT, the others
+ * are told to follow; the io feeds the returned events to their cores. Transitions those events cause come
+ * back here and produce no further events, because every member is then already where it should be.
+ */
+export function syncGroupFollow(
+  group: Pick<VrrpSyncGroup, 'name' | 'instances'>,
+  members: ReadonlyMap<string, InstanceState>,
+  changed: { member: string; from: VrrpState; to: VrrpState },
+): { instance: string; event: VrrpEvent }[] {
+  if (!group.instances.includes(changed.member)) return [];
+  const others = group.instances
+    .filter((name) => name !== changed.member)
+    .flatMap((name) => {
+      const st = members.get(name);
+      return st ? [{ name, st }] : [];
+    });
+  const ev = (to: 'MASTER' | 'BACKUP' | 'FAULT'): VrrpEvent => ({
+    type: 'sync',
+    to,
+    group: group.name,
+    member: changed.member,
+  });
+  switch (changed.to) {
+    case 'MASTER':
+      return others
+        .filter((o) => o.st.state === 'BACKUP')
+        .map((o) => ({ instance: o.name, event: ev('MASTER') }));
+    case 'FAULT':
+      return others
+        .filter((o) => o.st.state === 'MASTER' || o.st.state === 'BACKUP')
+        .map((o) => ({ instance: o.name, event: ev('FAULT') }));
+    case 'BACKUP': {
+      // A member recovering from FAULT releases the group only when no member is still faulty on its own.
+      if (changed.from === 'FAULT' && others.some((o) => o.st.state === 'FAULT' && !o.st.faultBySync))
+        return [];
+      return others
+        .filter((o) => o.st.state === 'MASTER' || (o.st.state === 'FAULT' && o.st.faultBySync))
+        .map((o) => ({ instance: o.name, event: ev('BACKUP') }));
+    }
+    case 'INIT':
+      return [];
+  }
+}
+
+/** The group's state when all members agree, for the group's own notify scripts. */
+export function syncGroupState(
+  group: Pick<VrrpSyncGroup, 'instances'>,
+  members: ReadonlyMap<string, InstanceState>,
+): VrrpState | undefined {
+  const states = new Set(group.instances.map((n) => members.get(n)?.state));
+  const [only] = states;
+  return states.size === 1 && only !== undefined ? only : undefined;
+}
+
+/** keepalived's group notifies: notify_<state> with no arguments added, then `notify` with GROUP name STATE. */
+export function syncGroupNotifies(group: VrrpSyncGroup, state: VrrpState): VrrpAction[] {
+  const specific =
+    state === 'MASTER' ? group.notifyMaster : state === 'BACKUP' ? group.notifyBackup : group.notifyFault;
+  if (state === 'INIT') return [];
+  const out: VrrpAction[] = [];
+  if (specific) out.push({ type: 'notify', script: specific, args: [], state });
+  if (group.notify)
+    out.push({ type: 'notify', script: group.notify, args: ['GROUP', group.name, state], state });
+  return out;
+}
