@@ -3,7 +3,7 @@ import { endianness } from 'node:os';
 import raw from 'raw-socket';
 import { formatIp4, type Ip4 } from '@hadhcp/common';
 import { decodeIpPacket } from '../wire/ip.js';
-import { isVrrpWireError } from '../wire/advert.js';
+import { isVrrpWireError, VRRP_MCAST_GROUP, VRRP_PROTOCOL } from '../wire/advert.js';
 
 /**
  * The VRRP socket: a raw IPv4 socket for protocol 112 bound to one interface. Mechanics only: it sends the bytes it
@@ -11,9 +11,7 @@ import { isVrrpWireError } from '../wire/advert.js';
  * Whether a packet is acceptable (TTL 255, VRID, auth ...) is decided above, not here.
  */
 
-export const VRRP_PROTO = 112;
-/** RFC 3768 5.2.2: adverts go to the VRRP group 224.0.0.18. */
-export const VRRP_GROUP: Ip4 = 0xe0000012;
+const VRRP_PROTO = VRRP_PROTOCOL;
 
 // Linux socket option numbers (asm-generic/socket.h, linux/in.h); raw-socket passes them through as given.
 const SOL_SOCKET = 1;
@@ -102,7 +100,7 @@ export class VrrpSocket extends EventEmitter implements VrrpTransport {
     // Our own adverts must not come back to us as if from a peer.
     s.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     // ip_mreqn with an address: the kernel takes it as the source of multicast sends (RFC 3768 5.1.1.1: primary address).
-    const m = mreqn(VRRP_GROUP, opts.primaryIp, opts.ifindex);
+    const m = mreqn(VRRP_MCAST_GROUP, opts.primaryIp, opts.ifindex);
     s.setOption(IPPROTO_IP, IP_MULTICAST_IF, m, m.length);
     s.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, m, m.length);
     s.on('message', (buf) => this.receive(buf));

@@ -19,7 +19,14 @@ describe('SerialQueue', () => {
     void q.push(job('master', 30));
     void q.push(job('backup', 1));
     await q.push(job('fault', 5));
-    expect(log).toEqual(['start master', 'end master', 'start backup', 'end backup', 'start fault', 'end fault']);
+    expect(log).toEqual([
+      'start master',
+      'end master',
+      'start backup',
+      'end backup',
+      'start fault',
+      'end fault',
+    ]);
   });
 
   it('keeps going after a job fails', async () => {

@@ -1,0 +1,226 @@
+import { Counters, formatIp4, type Clock, type Ip4 } from '@hadhcp/common';
+import type { VirtualAddress, VrrpInstanceConfig } from '../core/config.js';
+import {
+  effectivePriority,
+  faultingTrackers,
+  type InstanceParams,
+  type TrackerSpec,
+} from '../core/params.js';
+import type { InstanceState, VrrpAction, VrrpEvent } from '../core/types.js';
+import { initInstance, step } from '../core/machine.js';
+import { encodeAdvert, VRRP_MCAST_GROUP } from '../wire/advert.js';
+import type { AddressPort } from '../io/addresses.js';
+import type { ScriptRunner, ScriptUser } from '../io/exec.js';
+import type { GarpPort } from '../io/garp.js';
+import type { VrrpTransport } from '../io/vrrp-socket.js';
+import { KeyedTimers } from './timers.js';
+import { SerialQueue } from './serial-queue.js';
+import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
+
+const EXTERNAL_ID = 'script:external';
+
+/** What an instance needs from the service around it: io handles and interface facts. */
+export interface InstanceContext {
+  clock: Clock;
+  log: VrrpLogger;
+  socket: VrrpTransport;
+  addresses: AddressPort;
+  garp: GarpPort;
+  scripts: ScriptRunner;
+  scriptUser: ScriptUser | undefined;
+  ifindex(dev: string): number | undefined;
+  mac(dev: string): Uint8Array | undefined;
+  onStateChange(change: StateChange): void;
+}
+
+/**
+ * One vrrp_instance at run time: feeds events to the pure core and carries out its actions. Address changes run
+ * through one queue so "add the VIPs, then GARP them" happens in that order; notify scripts through another so
+ * they run in transition order and never two at once.
+ */
+export class InstanceRunner {
+  private state: InstanceState;
+  private readonly timers = new KeyedTimers();
+  private readonly io = new SerialQueue();
+  private readonly notifyQueue = new SerialQueue();
+  /** Drops decided before the core sees a packet (wire decode, unknown VRID). */
+  readonly wireDrops = new Counters();
+  private stopped = false;
+  private externalReason = '';
+
+  constructor(
+    readonly cfg: VrrpInstanceConfig,
+    readonly params: InstanceParams,
+    ownIp: Ip4,
+    private readonly ctx: InstanceContext,
+  ) {
+    this.state = initInstance(params, ownIp, ctx.clock.now());
+  }
+
+  get current(): InstanceState {
+    return this.state;
+  }
+
+  feed(event: VrrpEvent): void {
+    if (this.stopped) return;
+    const now = this.ctx.clock.now();
+    const r = step(this.state, event, now);
+    this.state = r.state;
+    for (const a of r.actions) this.execute(a, now);
+    if (event.type === 'shutdown') this.stopped = true;
+  }
+
+  /**
+   * The supervisor's weight (DHCP health) as one more weighted tracker, `script:external`: positive while "ok",
+   * negative while "failing", as keepalived applies weights. The core has no event for a weight that changes at
+   * run time, so the tracker spec is swapped in the state and its status flipped through a tracker event, which
+   * makes the core recompute the priority and log the change like any other tracker.
+   */
+  setExternalWeight(weight: number, reason: string): void {
+    const spec: TrackerSpec = { id: EXTERNAL_ID, kind: 'script', name: 'external', weight };
+    const trackers = [...this.state.params.trackers.filter((t) => t.id !== EXTERNAL_ID), spec];
+    const ok = weight >= 0;
+    this.externalReason = reason;
+    this.state = {
+      ...this.state,
+      params: { ...this.state.params, trackers },
+      trackers: { ...this.state.trackers, [EXTERNAL_ID]: !ok },
+    };
+    this.feed({ type: 'tracker', kind: 'script', name: 'external', ok });
+  }
+
+  /** Resolves when every queued address change and notify script has finished. */
+  async settle(): Promise<void> {
+    await this.io.drain();
+    await this.notifyQueue.drain();
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.timers.cancelAll();
+  }
+
+  private execute(a: VrrpAction, now: number): void {
+    const name = this.cfg.name;
+    switch (a.type) {
+      case 'send-advert': {
+        const bytes = encodeAdvert(a.advert);
+        const peers = this.cfg.unicastPeers;
+        const sends =
+          peers.length > 0
+            ? peers.map((p) => this.ctx.socket.send(bytes, p, this.cfg.unicastSrcIp))
+            : [this.ctx.socket.send(bytes, VRRP_MCAST_GROUP)];
+        for (const s of sends) s.catch((err: Error) => this.ioError('send advert', err));
+        return;
+      }
+      case 'add-vips':
+        void this.io.push(() => this.changeVips(a.addresses, 'add'));
+        return;
+      case 'remove-vips':
+        void this.io.push(() => this.changeVips(a.addresses, 'remove'));
+        return;
+      case 'send-garp':
+        void this.io.push(async () => this.garp(a.addresses, a.repeat));
+        return;
+      case 'set-timer':
+        this.timers.set(a.key, a.at - now, () => this.feed({ type: 'timer', key: a.key }));
+        return;
+      case 'cancel-timer':
+        this.timers.cancel(a.key);
+        return;
+      case 'notify':
+        void this.notifyQueue.push(async () => {
+          const r = await this.ctx.scripts.run(a.script, a.args, {
+            ...(this.ctx.scriptUser ? { user: this.ctx.scriptUser } : {}),
+          });
+          if (r.error || r.code !== 0)
+            this.ctx.log.warn(
+              `(${name}) notify script ${a.script} failed: ${r.error ?? `exit ${r.code ?? r.signal}`}`,
+            );
+        });
+        return;
+      case 'log':
+        this.ctx.log[a.level](a.message);
+        return;
+      case 'drop':
+        this.ctx.log.debug?.(`(${name}) dropped advert: ${a.reason}`);
+        return;
+      case 'state-changed':
+        this.ctx.onStateChange({
+          instance: name,
+          from: a.from,
+          to: a.to,
+          at: now,
+          reason: a.reason,
+          vips: a.to === 'MASTER' ? this.params.vips.map((v) => v.address) : [],
+        });
+        return;
+    }
+  }
+
+  private async changeVips(vips: VirtualAddress[], op: 'add' | 'remove'): Promise<void> {
+    for (const v of vips) {
+      const dev = v.dev ?? this.cfg.interface;
+      const ifindex = this.ctx.ifindex(dev);
+      if (ifindex === undefined) {
+        this.ctx.log.warn(`(${this.cfg.name}) cannot ${op} ${formatIp4(v.address)}: no interface ${dev}`);
+        continue;
+      }
+      const spec = { address: v.address, prefix: v.prefix, ifindex, ...(v.label ? { label: v.label } : {}) };
+      try {
+        if (op === 'add') await this.ctx.addresses.add(v.brd !== undefined ? { ...spec, brd: v.brd } : spec);
+        else await this.ctx.addresses.remove(spec);
+      } catch (err) {
+        this.ioError(`${op} ${formatIp4(v.address)}/${v.prefix} on ${dev}`, err as Error);
+      }
+    }
+  }
+
+  private garp(vips: VirtualAddress[], repeat: number): void {
+    for (const v of vips) {
+      const dev = v.dev ?? this.cfg.interface;
+      const mac = this.ctx.mac(dev);
+      if (!mac) continue;
+      try {
+        for (let i = 0; i < Math.max(1, repeat); i++) this.ctx.garp.send(dev, mac, v.address);
+      } catch (err) {
+        this.ioError(`gratuitous ARP for ${formatIp4(v.address)} on ${dev}`, err as Error);
+      }
+    }
+  }
+
+  private ioError(what: string, err: Error): void {
+    this.wireDrops.inc(`io-error`);
+    this.ctx.log.error(`(${this.cfg.name}) ${what}: ${err.message}`);
+  }
+
+  status(): InstanceStatus {
+    const s = this.state;
+    const t = s.lastTransition;
+    const drops: Record<string, number> = { ...s.stats.drops };
+    for (const [k, v] of Object.entries(this.wireDrops.toJSON())) drops[k] = (drops[k] ?? 0) + v;
+    const eff = effectivePriority(s.params, s.trackers);
+    const reasons = eff.contributions
+      .filter((c) => c.applied !== 0)
+      .map((c) => {
+        const what = c.tracker === EXTERNAL_ID ? `external: ${this.externalReason}` : c.tracker;
+        return `${c.applied > 0 ? '+' : ''}${c.applied} ${what} ${c.ok ? 'ok' : 'failing'}`;
+      });
+    return {
+      name: this.cfg.name,
+      interface: this.cfg.interface,
+      vrid: this.cfg.vrid,
+      state: this.stopped ? 'STOP' : s.state,
+      configuredPriority: this.params.basePriority,
+      effectivePriority: s.effectivePriority,
+      priorityReasons: reasons,
+      faults: faultingTrackers(s.params, s.trackers),
+      masterAddress: s.masterIp !== undefined ? formatIp4(s.masterIp) : undefined,
+      lastTransition: t && { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason },
+      advertsSent: s.stats.advertsSent,
+      advertsReceived: s.stats.advertsReceived,
+      drops,
+      vips: s.state === 'MASTER' ? this.params.vips.map((v) => `${formatIp4(v.address)}/${v.prefix}`) : [],
+    };
+  }
+}

@@ -1,0 +1,250 @@
+import { EventEmitter } from 'node:events';
+import { formatIp4, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
+import type { KeepalivedConfig, VrrpScript } from '../core/config.js';
+import { instanceParams } from '../core/params.js';
+import { decodeAdvert, isVrrpWireError } from '../wire/advert.js';
+import {
+  Addresses,
+  type AddressInfo,
+  type AddressPort,
+  type LinkInfo,
+  type NetEvent,
+} from '../io/addresses.js';
+import { ShellScriptRunner, type ScriptRunner } from '../io/exec.js';
+import { Garp, type GarpPort } from '../io/garp.js';
+import {
+  VrrpSocket,
+  type VrrpPacketIn,
+  type VrrpSocketOptions,
+  type VrrpTransport,
+} from '../io/vrrp-socket.js';
+import { InstanceRunner } from './instance.js';
+import { initialTrack, trackResult, type TrackState } from './tracker.js';
+import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
+
+/**
+ * The running VRRP side of the daemon: one InstanceRunner per vrrp_instance, one socket per interface, the
+ * vrrp_script loops and interface tracking that feed them, and the operations the supervisor and the control
+ * socket use (status, external weight, graceful stop).
+ */
+export interface VrrpServiceDeps {
+  log: VrrpLogger;
+  clock?: Clock;
+  addresses?: AddressPort;
+  openSocket?: (opts: VrrpSocketOptions) => VrrpTransport;
+  garp?: GarpPort;
+  scripts?: ScriptRunner;
+}
+
+export interface VrrpServiceEvents {
+  state: [StateChange];
+}
+
+interface ScriptLoop {
+  script: VrrpScript;
+  track: TrackState;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class VrrpService extends EventEmitter<VrrpServiceEvents> {
+  private readonly clock: Clock;
+  private readonly log: VrrpLogger;
+  private readonly addresses: AddressPort;
+  private readonly garp: GarpPort;
+  private readonly scripts: ScriptRunner;
+  private readonly openSocket: (opts: VrrpSocketOptions) => VrrpTransport;
+  private readonly instances = new Map<string, InstanceRunner>();
+  private readonly sockets = new Map<string, VrrpTransport>();
+  private readonly scriptLoops: ScriptLoop[] = [];
+  private links = new Map<string, LinkInfo>();
+  private running = false;
+
+  constructor(
+    private readonly config: KeepalivedConfig,
+    deps: VrrpServiceDeps,
+  ) {
+    super();
+    this.log = deps.log;
+    this.clock = deps.clock ?? systemClock;
+    this.addresses = deps.addresses ?? new Addresses();
+    this.garp = deps.garp ?? new Garp();
+    this.scripts = deps.scripts ?? new ShellScriptRunner();
+    this.openSocket = deps.openSocket ?? ((o) => new VrrpSocket(o));
+  }
+
+  /** Cleans leftover VIPs, opens sockets, starts every instance and the trackers. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.addresses.on('event', (e) => this.onNetEvent(e));
+    if (this.addresses instanceof Addresses) this.addresses.watch();
+    this.links = new Map((await this.addresses.links()).map((l) => [l.name, l]));
+    const addrs = await this.addresses.list();
+    await this.removeLeftovers(addrs);
+
+    for (const cfg of this.config.instances) {
+      const link = this.links.get(cfg.interface);
+      if (!link) throw new Error(`(${cfg.name}) interface ${cfg.interface} does not exist`);
+      const own = cfg.unicastSrcIp ?? primaryOf(addrs, link.index);
+      if (own === undefined) throw new Error(`(${cfg.name}) interface ${cfg.interface} has no IPv4 address`);
+      const { params, warnings } = instanceParams(cfg, this.config.global, this.config.scripts);
+      for (const w of warnings) this.log.warn(w);
+      const runner = new InstanceRunner(cfg, params, own, {
+        clock: this.clock,
+        log: this.log,
+        socket: this.socketFor(cfg.interface, link, primaryOf(addrs, link.index) ?? own),
+        addresses: this.addresses,
+        garp: this.garp,
+        scripts: this.scripts,
+        scriptUser: this.config.global.scriptUser,
+        ifindex: (dev) => this.links.get(dev)?.index,
+        mac: (dev) => this.links.get(dev)?.mac,
+        onStateChange: (c) => this.emit('state', c),
+      });
+      this.instances.set(cfg.name, runner);
+    }
+    // Interface state first, so an instance whose interface is down starts in FAULT rather than flapping.
+    for (const r of this.instances.values()) {
+      for (const t of r.params.trackers.filter((x) => x.kind === 'interface')) {
+        const l = this.links.get(t.name);
+        r.feed({
+          type: 'tracker',
+          kind: 'interface',
+          name: t.name,
+          ok: l !== undefined && l.up && l.running,
+        });
+      }
+    }
+    for (const r of this.instances.values()) r.feed({ type: 'startup', ownIp: r.current.ownIp });
+    this.startScripts();
+  }
+
+  /**
+   * A kill -9 leaves VIPs on the interfaces; the next start must not act as if it held them (keepalived #2361).
+   * Every configured VIP found on its interface is removed before any election.
+   */
+  private async removeLeftovers(addrs: AddressInfo[]): Promise<void> {
+    for (const cfg of this.config.instances) {
+      for (const v of [...cfg.virtualAddresses, ...cfg.virtualAddressesExcluded]) {
+        const dev = v.dev ?? cfg.interface;
+        const ifindex = this.links.get(dev)?.index;
+        if (ifindex === undefined || !addrs.some((a) => a.ifindex === ifindex && a.address === v.address))
+          continue;
+        this.log.info(`(${cfg.name}) removing leftover VIP ${formatIp4(v.address)}/${v.prefix} from ${dev}`);
+        await this.addresses.remove({ address: v.address, prefix: v.prefix, ifindex });
+      }
+    }
+  }
+
+  private socketFor(iface: string, link: LinkInfo, primaryIp: Ip4): VrrpTransport {
+    let s = this.sockets.get(iface);
+    if (s) return s;
+    s = this.openSocket({ iface, ifindex: link.index, primaryIp });
+    s.on('packet', (p) => this.onPacket(p));
+    s.on('malformed', (reason) => this.dropOnIface(iface, undefined, reason));
+    s.on('error', (err) => this.log.error(`VRRP socket on ${iface}: ${err.message}`));
+    this.sockets.set(iface, s);
+    return s;
+  }
+
+  private onPacket(p: VrrpPacketIn): void {
+    const advert = decodeAdvert(p.payload);
+    if (isVrrpWireError(advert)) {
+      this.dropOnIface(p.iface, p.payload[1], advert.reason);
+      return;
+    }
+    const target = [...this.instances.values()].find(
+      (r) => r.cfg.interface === p.iface && r.cfg.vrid === advert.vrid,
+    );
+    if (!target) {
+      // keepalived counts these per interface; we show them on every instance of that interface.
+      this.dropOnIface(p.iface, undefined, 'vrid-not-configured');
+      return;
+    }
+    target.feed({ type: 'advert', packet: { advert, srcIp: p.srcIp, ttl: p.ttl, iface: p.iface } });
+  }
+
+  /** Counts a packet dropped before the core saw it, on the instance its VRID names or on all of the interface. */
+  private dropOnIface(iface: string, vrid: number | undefined, reason: string): void {
+    const onIface = [...this.instances.values()].filter((r) => r.cfg.interface === iface);
+    const exact = onIface.filter((r) => r.cfg.vrid === vrid);
+    for (const r of exact.length > 0 ? exact : onIface) r.wireDrops.inc(reason);
+  }
+
+  private onNetEvent(e: NetEvent): void {
+    if (e.kind !== 'link') return;
+    const prev = this.links.get(e.link.name);
+    const wasOk = prev !== undefined && prev.up && prev.running;
+    if (e.op === 'del') this.links.delete(e.link.name);
+    else this.links.set(e.link.name, e.link);
+    const ok = e.op === 'new' && e.link.up && e.link.running;
+    if (ok === wasOk) return;
+    this.log.info(`Netlink reports ${e.link.name} ${ok ? 'up' : 'down'}`);
+    for (const r of this.instances.values()) {
+      if (r.params.trackers.some((t) => t.kind === 'interface' && t.name === e.link.name))
+        r.feed({ type: 'tracker', kind: 'interface', name: e.link.name, ok });
+    }
+  }
+
+  private startScripts(): void {
+    const used = new Set(this.config.instances.flatMap((i) => i.trackScripts.map((t) => t.name)));
+    for (const script of this.config.scripts.filter((s) => used.has(s.name))) {
+      const loop: ScriptLoop = { script, track: initialTrack, timer: undefined };
+      this.scriptLoops.push(loop);
+      void this.runScript(loop);
+    }
+  }
+
+  private async runScript(loop: ScriptLoop): Promise<void> {
+    const s = loop.script;
+    const user = s.user ?? this.config.global.scriptUser;
+    const r = await this.scripts.run(s.script, [], {
+      ...(user ? { user } : {}),
+      timeoutMs: s.timeout * 1000,
+    });
+    if (!this.running) return;
+    if (r.timedOut) this.log.warn(`Script \`${s.name}\` timed out`);
+    const before = loop.track.status;
+    loop.track = trackResult(loop.track, r.code === 0 && !r.timedOut, s.rise, s.fall);
+    if (loop.track.status !== before) {
+      const ok = loop.track.status === 'good';
+      this.log.info(`Script \`${s.name}\` now returning ${ok ? 0 : (r.code ?? 'no exit code')}`);
+      for (const inst of this.instances.values()) {
+        if (inst.cfg.trackScripts.some((t) => t.name === s.name))
+          inst.feed({ type: 'tracker', kind: 'script', name: s.name, ok });
+      }
+    }
+    loop.timer = setTimeout(() => void this.runScript(loop), s.interval * 1000);
+  }
+
+  /** The supervisor's say in the election (e.g. -50 while DHCP is unhealthy); 0 removes it. */
+  setExternalWeight(instance: string, weight: number, reason: string): void {
+    const r = this.instances.get(instance);
+    if (!r) throw new Error(`no VRRP instance ${instance}`);
+    this.log.info(`(${instance}) external weight ${weight}: ${reason}`);
+    r.setExternalWeight(weight, reason);
+  }
+
+  status(): InstanceStatus[] {
+    return [...this.instances.values()].map((r) => r.status());
+  }
+
+  /** SIGTERM: priority-0 advert and VIP removal (core's shutdown), notify_stop, then close everything. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const l of this.scriptLoops) if (l.timer) clearTimeout(l.timer);
+    for (const r of this.instances.values()) r.feed({ type: 'shutdown' });
+    await Promise.all([...this.instances.values()].map((r) => r.settle()));
+    for (const r of this.instances.values()) r.close();
+    // Let the priority-0 adverts leave before the sockets close.
+    await new Promise((res) => setTimeout(res, 20));
+    for (const s of this.sockets.values()) s.close();
+    this.garp.close();
+    this.addresses.close();
+  }
+}
+
+function primaryOf(addrs: AddressInfo[], ifindex: number): Ip4 | undefined {
+  return addrs.find((a) => a.ifindex === ifindex && !a.secondary)?.address;
+}

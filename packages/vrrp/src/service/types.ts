@@ -1,0 +1,41 @@
+import type { Ip4 } from '@hadhcp/common';
+
+/** pino's call shape (message only), so a pino logger or a console shim can be passed in. */
+export interface VrrpLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  debug?(msg: string): void;
+}
+
+export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+
+export interface StateChange {
+  instance: string;
+  from: VrrpStateName;
+  to: VrrpStateName;
+  /** Milliseconds since the epoch. */
+  at: number;
+  reason: string;
+  /** The VIPs this node holds after the change (empty unless MASTER). */
+  vips: Ip4[];
+}
+
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  state: VrrpStateName;
+  configuredPriority: number;
+  effectivePriority: number;
+  /** Why effective differs from configured, and what holds the instance in FAULT. */
+  priorityReasons: string[];
+  faults: string[];
+  /** The current master as far as we know: us when MASTER, else the last advert's source. */
+  masterAddress: string | undefined;
+  lastTransition: { from: VrrpStateName; to: VrrpStateName; at: string; reason: string } | undefined;
+  advertsSent: number;
+  advertsReceived: number;
+  drops: Record<string, number>;
+  vips: string[];
+}
