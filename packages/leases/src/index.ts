@@ -5,3 +5,5 @@ export type { StoreIo } from './files.js';
 export { StoreCorruptError } from './reader.js';
 export type { CorruptionPolicy } from './reader.js';
 export { StoreLockedError } from './lock.js';
+export { parseIscLeases } from './isc-import.js';
+export type { IscLease, IscFailoverState, IscLeaseDiagnostic, IscLeasesImport } from './isc-import.js';
