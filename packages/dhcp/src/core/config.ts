@@ -17,6 +17,11 @@ export interface OptionSetting {
   name: string;
   data: Uint8Array;
   pos: SourcePos;
+  /**
+   * Set when an address option names hosts (ISC resolves them through DNS): the items as written, in order.
+   * `data` then holds only the literal addresses; whoever loads the config resolves the names and re-encodes.
+   */
+  unresolved?: Array<Ip4 | string>;
 }
 
 /** Lease times in seconds; `infinite` is ISC's -1 (lease time 0xffffffff on the wire). */
@@ -40,6 +45,9 @@ export interface Params {
   serverName?: string;
   nextServer?: Ip4;
   serverIdentifier?: Ip4;
+  /** `next-server NAME;` / `server-identifier NAME;` with a host name: left for the loader to resolve. */
+  nextServerName?: string;
+  serverIdentifierName?: string;
   pingCheck?: boolean;
   /** Seconds. */
   pingTimeout?: number;
@@ -125,6 +133,8 @@ export interface Host {
   hardware?: { htype: number; addr: Uint8Array };
   clientId?: Uint8Array;
   fixedAddresses: Ip4[];
+  /** `fixed-address` entries given as host names (ISC resolves them through DNS): left for the loader. */
+  fixedAddressNames?: string[];
   scope: Scope;
   pos: SourcePos;
 }
@@ -146,6 +156,9 @@ export interface DhcpServerConfig {
   customOptions: CustomOptionDef[];
   /** Files read, in order (the main file first, then includes). */
   files: string[];
+  /** `key NAME { algorithm; secret; }` and `omapi-port` / `omapi-key`: parsed and kept, no effect in hadhcp. */
+  keys?: Array<{ name: string; algorithm: string; secret: string; pos: SourcePos }>;
+  omapi?: { port?: number; key?: string };
 }
 
 /** ISC's built-in defaults where a scope chain sets nothing. */

@@ -1,0 +1,118 @@
+import type { Ip4 } from '@hadhcp/common';
+import { BindingState, type Lease } from '@hadhcp/leases';
+import type { Range } from './config.js';
+import { NumberHeap } from './heap.js';
+import type { LeaseTable } from './lease-table.js';
+import type { PoolInfo } from './network.js';
+
+/** States whose address may go to a new client (the old client association is only a preference). */
+export function isReusable(state: BindingState): boolean {
+  return state === BindingState.FREE || state === BindingState.EXPIRED || state === BindingState.RELEASED;
+}
+
+/**
+ * Chooses the next addresses of one pool, in ISC's order: addresses that never had a lease first, then free,
+ * expired and released ones, the one that ended longest ago first, so a client coming back finds its old address
+ * still unused as long as possible.
+ *
+ * Never-used addresses are found with a cursor that only moves forward (an address gets a lease record once and keeps
+ * it), so a full scan of the pool costs O(pool) once in the life of the process. Reusable leases sit in a min-heap by
+ * `ends`, validated when they surface.
+ */
+export class PoolAllocator {
+  private rangeIdx = 0;
+  private next: Ip4;
+  private readonly reusable = new NumberHeap();
+
+  constructor(
+    readonly info: PoolInfo,
+    private readonly table: LeaseTable,
+    private readonly fixed: ReadonlySet<Ip4>,
+  ) {
+    this.next = info.ranges[0]?.start ?? 0;
+  }
+
+  /** Tells the allocator a lease of this pool changed; reusable ones join the heap. */
+  note(lease: Lease): void {
+    if (isReusable(lease.state)) this.reusable.push(lease.ends, lease.address >>> 0);
+  }
+
+  /**
+   * Up to k addresses in the order they would be handed out, without taking them. `blocked` skips addresses held
+   * for someone else right now (offers in flight, probes); `rangeOk` restricts ranges (dynamic-bootp).
+   */
+  candidates(k: number, blocked: (ip: Ip4) => boolean, rangeOk?: (r: Range) => boolean): Ip4[] {
+    const out: Ip4[] = [];
+    const seen = new Set<Ip4>();
+    this.advanceCursor();
+    this.scanUnused(k, blocked, rangeOk, out, seen);
+    if (out.length < k) this.scanReusable(k, blocked, rangeOk, out, seen);
+    return out;
+  }
+
+  /** Moves the persistent cursor past addresses that now have a record or are reserved: they never come back. */
+  private advanceCursor(): void {
+    const ranges = this.info.ranges;
+    while (this.rangeIdx < ranges.length) {
+      const r = ranges[this.rangeIdx]!;
+      while (this.next <= r.end >>> 0 && (this.table.has(this.next) || this.fixed.has(this.next)))
+        this.next++;
+      if (this.next <= r.end >>> 0) return;
+      this.rangeIdx++;
+      this.next = ranges[this.rangeIdx]?.start ?? 0;
+    }
+  }
+
+  private scanUnused(
+    k: number,
+    blocked: (ip: Ip4) => boolean,
+    rangeOk: ((r: Range) => boolean) | undefined,
+    out: Ip4[],
+    seen: Set<Ip4>,
+  ): void {
+    const ranges = this.info.ranges;
+    for (let ri = this.rangeIdx; ri < ranges.length && out.length < k; ri++) {
+      const r = ranges[ri]!;
+      if (rangeOk && !rangeOk(r)) continue;
+      // Blocked addresses are few (in-flight offers), so this loop stays short in practice.
+      for (
+        let ip = ri === this.rangeIdx ? this.next : r.start >>> 0;
+        ip <= r.end >>> 0 && out.length < k;
+        ip++
+      ) {
+        if (this.table.has(ip) || this.fixed.has(ip) || blocked(ip) || seen.has(ip)) continue;
+        seen.add(ip);
+        out.push(ip);
+      }
+    }
+  }
+
+  private scanReusable(
+    k: number,
+    blocked: (ip: Ip4) => boolean,
+    rangeOk: ((r: Range) => boolean) | undefined,
+    out: Ip4[],
+    seen: Set<Ip4>,
+  ): void {
+    const keep: Array<{ key: number; value: number }> = [];
+    while (out.length < k) {
+      const e = this.reusable.pop();
+      if (!e) break;
+      const l = this.table.get(e.value);
+      // Stale entry: the lease moved on since it was pushed; drop it for good.
+      if (!l || !isReusable(l.state) || l.ends !== e.key || this.fixed.has(e.value)) continue;
+      if (seen.has(e.value)) continue;
+      keep.push(e);
+      seen.add(e.value);
+      if (blocked(e.value)) continue;
+      if (rangeOk && !this.rangeAllows(e.value, rangeOk)) continue;
+      out.push(e.value);
+    }
+    for (const e of keep) this.reusable.push(e.key, e.value);
+  }
+
+  private rangeAllows(ip: Ip4, rangeOk: (r: Range) => boolean): boolean {
+    const r = this.info.ranges.find((x) => ip >= x.start >>> 0 && ip <= x.end >>> 0);
+    return r !== undefined && rangeOk(r);
+  }
+}

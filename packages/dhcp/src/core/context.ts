@@ -1,0 +1,346 @@
+import { Counters, type Ip4 } from '@hadhcp/common';
+import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import { getClientId, getHostName, hwAddress } from '../wire/accessors.js';
+import type { DhcpMessage } from '../wire/types.js';
+import { isReusable, PoolAllocator } from './allocate.js';
+import {
+  PARAM_DEFAULTS,
+  type DhcpServerConfig,
+  type Host,
+  type LeaseSeconds,
+  type SharedNetwork,
+  type Subnet,
+} from './config.js';
+import { NumberHeap } from './heap.js';
+import { clientIdKey, hwKey, type LeaseTable } from './lease-table.js';
+import { ConfigIndex, ScopeView, type PoolInfo } from './network.js';
+import { ProbeTracker } from './ping-ahead.js';
+import type { Decision, DropReason, RequestMeta } from './types.js';
+
+export interface CoreOptions {
+  /** The server identifier to use everywhere (the supervisor sets the VIP); else config, else the receiving address. */
+  serverId?: Ip4;
+  /** How long an OFFER reserves its address for the client. Default 10 s. */
+  offerHoldMs?: number;
+  /** How long a declined or pinged-in-use address stays abandoned. Default 86400 s (ISC abandon-lease-time). */
+  abandonSeconds?: number;
+  /** How long a silent ping vouches for an address. Default 60 s. */
+  probeFreshMs?: number;
+  /** How many next candidates per pool to keep probed. Default 4. */
+  probeLookahead?: number;
+}
+
+/** Who is asking: RFC 2131 4.2 identifies a client by option 61 when present, else by htype + chaddr. */
+export interface Client {
+  cid?: Uint8Array;
+  htype: number;
+  hw: Uint8Array;
+  key: string;
+  host?: Host;
+  /** Option 12 as the client sent it (ISC's client-hostname). */
+  hostname?: string;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function nowSeconds(nowMs: number): number {
+  return Math.floor(nowMs / 1000);
+}
+
+/**
+ * The state and the rules the message handlers share. Holds no clock: every method that needs time takes it.
+ */
+export class CoreContext {
+  readonly index: ConfigIndex;
+  readonly counters = new Counters();
+  readonly allocators: PoolAllocator[];
+  readonly probes: ProbeTracker;
+  readonly offerHoldMs: number;
+  readonly abandonSeconds: number;
+  readonly probeLookahead: number;
+  serverId: Ip4 | undefined;
+  /** Offers in flight: address -> client key and deadline; client key -> address. */
+  private readonly holds = new Map<Ip4, { key: string; untilMs: number }>();
+  private readonly holdByClient = new Map<string, Ip4>();
+  /** (ends, address) of ACTIVE and ABANDONED leases, for expiry. */
+  readonly expiry = new NumberHeap();
+
+  constructor(
+    config: DhcpServerConfig,
+    readonly table: LeaseTable,
+    opts: CoreOptions,
+  ) {
+    this.index = new ConfigIndex(config);
+    this.serverId = opts.serverId;
+    this.offerHoldMs = opts.offerHoldMs ?? 10_000;
+    this.abandonSeconds = opts.abandonSeconds ?? 86_400;
+    this.probeLookahead = opts.probeLookahead ?? 4;
+    this.probes = new ProbeTracker(opts.probeFreshMs ?? 60_000);
+    this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
+    for (const l of table.values()) this.noteLease(l);
+    table.setListener((l) => this.noteLease(l));
+  }
+
+  get global() {
+    return this.index.config.global;
+  }
+
+  /** Keeps the pool and expiry indexes in step with the table. */
+  noteLease(l: Lease): void {
+    const r = this.index.rangeOf(l.address);
+    if (r) this.allocators[r.pool.id]!.note(l);
+    if ((l.state === BindingState.ACTIVE || l.state === BindingState.ABANDONED) && l.ends !== INFINITE)
+      this.expiry.push(l.ends, l.address >>> 0);
+  }
+
+  drop(reason: DropReason, detail: string, log?: string[]): Decision {
+    this.counters.inc(`drop.${reason}`);
+    const d: Decision = { writes: [], drop: { reason, detail } };
+    if (log && log.length > 0) d.log = log;
+    return d;
+  }
+
+  client(msg: DhcpMessage): Client {
+    const cid = getClientId(msg);
+    const hw = hwAddress(msg).slice();
+    const c: Client = { htype: msg.htype, hw, key: cid ? clientIdKey(cid) : hwKey(msg.htype, hw) };
+    if (cid) c.cid = cid.slice();
+    const host = this.index.hostFor(cid, msg.htype, hw);
+    if (host) c.host = host;
+    const name = getHostName(msg);
+    if (name !== undefined) c.hostname = name;
+    return c;
+  }
+
+  /** ISC's rule: a lease with a uid belongs to that uid only; a lease without one belongs to its hardware address. */
+  owns(l: Lease, c: Client): boolean {
+    if (l.clientId) return c.cid !== undefined && bytesEqual(l.clientId, c.cid);
+    return l.hwAddr !== undefined && l.hwType === c.htype && bytesEqual(l.hwAddr, c.hw);
+  }
+
+  leasesOf(c: Client): Lease[] {
+    const byHw = this.table.byHardware(c.htype, c.hw).filter((l) => !l.clientId);
+    const all = c.cid ? [...this.table.byClientId(c.cid), ...byHw] : byHw;
+    return [...new Set(all)];
+  }
+
+  /** The client's current or most recent lease on this network: unexpired active first, then the latest to end. */
+  ownLease(c: Client, sn: SharedNetwork, nowSec: number): Lease | undefined {
+    const usable = this.leasesOf(c).filter(
+      (l) =>
+        (l.state === BindingState.ACTIVE || isReusable(l.state)) &&
+        this.index.inNetwork(l.address, sn) &&
+        !this.index.fixedAddresses.has(l.address >>> 0),
+    );
+    const live = (l: Lease): number =>
+      l.state === BindingState.ACTIVE && (l.ends === INFINITE || l.ends > nowSec) ? 1 : 0;
+    usable.sort((a, b) => live(b) - live(a) || b.ends - a.ends);
+    return usable[0];
+  }
+
+  /** The fixed address reserved for this client on this network, if any. */
+  reservation(c: Client, sn: SharedNetwork): Ip4 | undefined {
+    return c.host?.fixedAddresses.find((ip) => this.index.inNetwork(ip, sn));
+  }
+
+  /** ISC pool permit lists: any matching deny excludes; when the pool has allows, one of them must match. */
+  permits(pool: PoolInfo, c: Client, bootp: boolean): boolean {
+    const known = c.host !== undefined;
+    const view = ScopeView.of({ pool: pool.pool.scope, global: this.global });
+    if (!known && view.param('unknownClients') === false) return false;
+    const p = pool.pool.permits;
+    const matches: Array<[boolean | undefined, boolean]> = [
+      [p.allowUnknownClients, !known],
+      [p.allowKnownClients, known],
+      [p.allowDynamicBootp, bootp],
+      [p.allowAllClients, true],
+    ];
+    let anyAllow = false;
+    let allowed = false;
+    for (const [setting, match] of matches) {
+      if (setting === false && match) return false;
+      if (setting === true) {
+        anyAllow = true;
+        if (match) allowed = true;
+      }
+    }
+    return !anyAllow || allowed;
+  }
+
+  /**
+   * Whether ip may be given to c on network sn now. 'taken' means it is someone else's (or reserved), so a request
+   * for it deserves a NAK; 'not-ours' means it is outside our pools; 'not-permitted' means pool rules exclude c.
+   */
+  usable(
+    ip: Ip4,
+    c: Client,
+    sn: SharedNetwork,
+    nowMs: number,
+    bootp = false,
+  ): { pool: PoolInfo } | 'taken' | 'not-ours' | 'not-permitted' {
+    ip = ip >>> 0;
+    if (this.index.fixedAddresses.has(ip)) return 'taken';
+    const r = this.index.rangeOf(ip);
+    if (!r || r.pool.pool.sharedNetwork !== sn) return 'not-ours';
+    if (!this.permits(r.pool, c, bootp)) return 'not-permitted';
+    if (bootp && !r.range.dynamicBootp && r.pool.pool.permits.allowDynamicBootp !== true)
+      return 'not-permitted';
+    if (this.heldByOther(ip, c.key, nowMs)) return 'taken';
+    const l = this.table.get(ip);
+    if (!l) return { pool: r.pool };
+    if (l.state === BindingState.ACTIVE) {
+      const expired = l.ends !== INFINITE && l.ends <= nowSeconds(nowMs);
+      return this.owns(l, c) || expired ? { pool: r.pool } : 'taken';
+    }
+    return isReusable(l.state) ? { pool: r.pool } : 'taken';
+  }
+
+  heldByOther(ip: Ip4, key: string, nowMs: number): boolean {
+    const h = this.holds.get(ip >>> 0);
+    return h !== undefined && h.untilMs > nowMs && h.key !== key;
+  }
+
+  heldFor(key: string, nowMs: number): Ip4 | undefined {
+    const ip = this.holdByClient.get(key);
+    if (ip === undefined) return undefined;
+    const h = this.holds.get(ip);
+    return h && h.key === key && h.untilMs > nowMs ? ip : undefined;
+  }
+
+  hold(ip: Ip4, key: string, nowMs: number): void {
+    this.releaseHold(key);
+    this.holds.set(ip >>> 0, { key, untilMs: nowMs + this.offerHoldMs });
+    this.holdByClient.set(key, ip >>> 0);
+  }
+
+  releaseHold(key: string): void {
+    const ip = this.holdByClient.get(key);
+    if (ip === undefined) return;
+    this.holdByClient.delete(key);
+    if (this.holds.get(ip)?.key === key) this.holds.delete(ip);
+  }
+
+  releaseHoldOn(ip: Ip4): void {
+    const h = this.holds.get(ip >>> 0);
+    if (h) this.releaseHold(h.key);
+  }
+
+  pruneHolds(nowMs: number): void {
+    for (const [ip, h] of this.holds) {
+      if (h.untilMs > nowMs) continue;
+      this.holds.delete(ip);
+      if (this.holdByClient.get(h.key) === ip) this.holdByClient.delete(h.key);
+    }
+  }
+
+  /** The scopes that apply to an answer about ip (its subnet and pool, plus the client's host declaration). */
+  scopeFor(ip: Ip4, host: Host | undefined): { view: ScopeView; subnet: Subnet | undefined } {
+    const subnet = this.index.subnetFor(ip);
+    const pool = this.index.rangeOf(ip)?.pool.pool;
+    return {
+      view: ScopeView.of({
+        host: host?.scope,
+        pool: pool?.scope,
+        subnet: subnet?.scope,
+        global: this.global,
+      }),
+      subnet,
+    };
+  }
+
+  authoritative(subnet: Subnet): boolean {
+    return (
+      ScopeView.of({ subnet: subnet.scope, global: this.global }).param('authoritative') ??
+      PARAM_DEFAULTS.authoritative
+    );
+  }
+
+  pingCheck(pool: PoolInfo): boolean {
+    return (
+      ScopeView.of({ pool: pool.pool.scope, global: this.global }).param('pingCheck') ??
+      PARAM_DEFAULTS.pingCheck
+    );
+  }
+
+  pingTimeoutMs(pool: PoolInfo | undefined): number {
+    const s = pool
+      ? ScopeView.of({ pool: pool.pool.scope, global: this.global }).param('pingTimeout')
+      : undefined;
+    return (s ?? PARAM_DEFAULTS.pingTimeout) * 1000;
+  }
+
+  /** RFC 2131 4.3.1: the requested lease time (option 51) within min/max, else the default; ISC's -1 is infinite. */
+  leaseTime(view: ScopeView, requested: number | undefined): number {
+    const n = (v: LeaseSeconds | undefined, d: number): number =>
+      v === undefined ? d : v === 'infinite' ? INFINITE : v;
+    const max = n(view.param('maxLeaseTime'), PARAM_DEFAULTS.maxLeaseTime);
+    const min = n(view.param('minLeaseTime'), PARAM_DEFAULTS.minLeaseTime);
+    const def = Math.min(n(view.param('defaultLeaseTime'), PARAM_DEFAULTS.defaultLeaseTime), max);
+    if (requested === undefined) return def;
+    return Math.max(min, Math.min(requested, max));
+  }
+
+  /** Which subnet the packet came from: option 118 (RFC 3011), giaddr, else the receiving address. */
+  locate(msg: DhcpMessage, meta: RequestMeta, selection: Ip4 | undefined): Subnet | undefined {
+    if (selection !== undefined) return this.index.subnetFor(selection);
+    if (msg.giaddr !== 0) return this.index.subnetFor(msg.giaddr);
+    const local = meta.receivedOn.localIp;
+    return local === undefined ? undefined : this.index.subnetFor(local);
+  }
+
+  /** The server identifier for an answer in this scope, or undefined when none can be named. */
+  serverIdFor(view: ScopeView, meta: RequestMeta): Ip4 | undefined {
+    return this.serverId ?? view.param('serverIdentifier') ?? meta.receivedOn.localIp;
+  }
+
+  /** A binding record for c on ip, keeping the failover times of the record it replaces. */
+  makeLease(
+    prev: Lease | undefined,
+    ip: Ip4,
+    c: Client,
+    state: BindingState,
+    nowSec: number,
+    ends: number,
+  ): Lease {
+    const l: Lease = {
+      address: ip >>> 0,
+      state,
+      starts: nowSec,
+      ends,
+      tstp: prev?.tstp ?? 0,
+      tsfp: prev?.tsfp ?? 0,
+      atsfp: prev?.atsfp ?? 0,
+      cltt: nowSec,
+      hwType: c.htype,
+      hwAddr: c.hw.slice(),
+    };
+    if (c.cid) l.clientId = c.cid.slice();
+    const name = c.hostname ?? (prev && this.owns(prev, c) ? prev.hostname : undefined);
+    if (name !== undefined) l.hostname = name;
+    const peer = this.index.rangeOf(ip)?.pool.pool.failoverPeer;
+    if (peer !== undefined) l.failoverPeer = peer;
+    return l;
+  }
+
+  /** An abandoned record: no client association (ISC clears it), unusable until `ends`. */
+  abandoned(prev: Lease | undefined, ip: Ip4, nowSec: number): Lease {
+    const l: Lease = {
+      address: ip >>> 0,
+      state: BindingState.ABANDONED,
+      starts: nowSec,
+      ends: nowSec + this.abandonSeconds,
+      tstp: prev?.tstp ?? 0,
+      tsfp: prev?.tsfp ?? 0,
+      atsfp: prev?.atsfp ?? 0,
+      cltt: nowSec,
+      hwType: prev?.hwType ?? 1,
+    };
+    const peer = this.index.rangeOf(ip)?.pool.pool.failoverPeer;
+    if (peer !== undefined) l.failoverPeer = peer;
+    return l;
+  }
+}

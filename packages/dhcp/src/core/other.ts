@@ -1,0 +1,186 @@
+import { formatIp4, type Ip4 } from '@hadhcp/common';
+import { BindingState, INFINITE } from '@hadhcp/leases';
+import { getMaxMessageSize, getRequestedIp, getServerId, getSubnetSelection } from '../wire/accessors.js';
+import { MessageType, type DhcpMessage } from '../wire/types.js';
+import { replyDestination } from './addressing.js';
+import { nowSeconds, type CoreContext } from './context.js';
+import { DEFAULT_MAX_MESSAGE, hostName } from './discover.js';
+import { isc } from './log.js';
+import { buildReply } from './reply.js';
+import type { Decision, RequestMeta } from './types.js';
+
+/**
+ * RFC 2131 4.3.3 DHCPDECLINE: the client found the address in use (ARP). The address is abandoned for
+ * `abandonSeconds` (ISC's abandon-lease-time, 86400 s), then returns to the pool at the next tick.
+ * Unlike ISC, which abandons whatever lease the address has, only the client that holds the lease or the offer may
+ * decline it: otherwise any host could knock addresses out of the pool.
+ */
+export function handleDecline(
+  ctx: CoreContext,
+  msg: DhcpMessage,
+  meta: RequestMeta,
+  nowMs: number,
+): Decision {
+  const iface = meta.receivedOn.iface;
+  const ip = getRequestedIp(msg);
+  if (ip === undefined) return ctx.drop('decline-no-address', 'DHCPDECLINE without requested address');
+  const c = ctx.client(msg);
+  const rec = ctx.table.get(ip);
+  const line = isc.decline(ip, msg, iface, rec?.hostname);
+  const mine = (rec !== undefined && ctx.owns(rec, c)) || ctx.heldFor(c.key, nowMs) === ip;
+  if (!mine || ctx.index.fixedAddresses.has(ip) || !ctx.index.rangeOf(ip))
+    return ctx.drop('decline-unknown-lease', `${formatIp4(ip)} is not this client's`, [`${line}: not found`]);
+  const lease = ctx.abandoned(rec, ip, nowSeconds(nowMs));
+  ctx.table.put(lease);
+  ctx.releaseHold(c.key);
+  ctx.probes.forget(ip);
+  return { writes: [lease], log: [isc.abandon(ip, 'declined.'), `${line}: abandoned`] };
+}
+
+/**
+ * RFC 2131 4.3.4 DHCPRELEASE: the binding ends now. The record keeps the client association (state RELEASED) so the
+ * client gets the same address back while nobody else needs it. No reply is ever sent.
+ */
+export function handleRelease(
+  ctx: CoreContext,
+  msg: DhcpMessage,
+  meta: RequestMeta,
+  nowMs: number,
+): Decision {
+  const iface = meta.receivedOn.iface;
+  const c = ctx.client(msg);
+  const rec = msg.ciaddr !== 0 ? ctx.table.get(msg.ciaddr) : undefined;
+  const nowSec = nowSeconds(nowMs);
+  const sid = getServerId(msg);
+  const ours = sid === undefined || sid === ctx.serverIdFor(ctx.scopeFor(msg.ciaddr, c.host).view, meta);
+  const found =
+    rec !== undefined &&
+    ours &&
+    ctx.owns(rec, c) &&
+    rec.state === BindingState.ACTIVE &&
+    (rec.ends === INFINITE || rec.ends > nowSec);
+  const line = isc.release(msg, iface, found, found ? rec.hostname : undefined);
+  if (!found)
+    return ctx.drop('release-unknown-lease', `no active lease of ${formatIp4(msg.ciaddr)} for this client`, [
+      line,
+    ]);
+  const lease = { ...rec, state: BindingState.RELEASED, ends: nowSec, cltt: nowSec };
+  ctx.table.put(lease);
+  return { writes: [lease], log: [line] };
+}
+
+/**
+ * RFC 2131 4.3.5 DHCPINFORM: configuration only. The answer is a DHCPACK without yiaddr, lease time or T1/T2, sent
+ * to ciaddr (or, like ISC, to the source address when the client left ciaddr empty).
+ */
+export function handleInform(
+  ctx: CoreContext,
+  msg: DhcpMessage,
+  meta: RequestMeta,
+  _nowMs: number,
+): Decision {
+  const iface = meta.receivedOn.iface;
+  const cip = msg.ciaddr !== 0 ? msg.ciaddr : meta.srcIp;
+  const line = isc.inform(cip, msg, iface);
+  if (cip === 0)
+    return ctx.drop('inform-no-address', 'no ciaddr and no source address', [`${line}: ignored`]);
+  const c = ctx.client(msg);
+  const subnet = ctx.index.subnetFor(cip) ?? ctx.locate(msg, meta, getSubnetSelection(msg));
+  if (!subnet) return ctx.drop('no-subnet', 'client address in no known subnet', [`${line}: unknown subnet`]);
+  const { view } = ctx.scopeFor(cip, c.host);
+  const serverId = ctx.serverIdFor(view, meta);
+  if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
+  ctx.counters.inc('tx.DHCPACK');
+  const spec = {
+    type: MessageType.ACK,
+    req: msg,
+    yiaddr: 0,
+    ciaddr: msg.ciaddr,
+    serverId,
+    scope: view,
+    subnetMask: subnet.mask,
+    ...hostName(view, c),
+  };
+  return {
+    writes: [],
+    reply: {
+      msg: buildReply(spec),
+      to: replyDestination(msg, 0, 'inform', meta.receivedOn, meta.srcIp),
+      maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
+    },
+    log: [line, isc.informAck(cip, msg, iface)],
+  };
+}
+
+/**
+ * BOOTP (RFC 951, RFC 1542; no option 53): answered when `bootp` is allowed, from a reservation or else from a
+ * dynamic-bootp range (or a pool that allows dynamic bootp clients). BOOTP has no lease time and no release, so a
+ * dynamic binding is infinite, as ISC's default dynamic-bootp-lease-length. Not pinged: BOOTP clients expect an
+ * immediate answer and dynamic BOOTP is rare.
+ */
+export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
+  const iface = meta.receivedOn.iface;
+  const line = isc.bootrequest(msg, iface);
+  const c = ctx.client(msg);
+  const subnet = ctx.locate(msg, meta, undefined);
+  if (!subnet) return ctx.drop('no-subnet', 'unknown network segment', [`${line}: unknown network segment`]);
+  const sn = subnet.sharedNetwork;
+  if (ctx.scopeFor(subnet.network, c.host).view.param('bootp') === false)
+    return ctx.drop('bootp-denied', 'bootp not allowed', [
+      `${line}: BOOTP from dynamic client and no dynamic leases`,
+    ]);
+  const fixed = ctx.reservation(c, sn);
+  let ip: Ip4 | undefined = fixed;
+  if (ip === undefined) {
+    const own = ctx.ownLease(c, sn, nowSeconds(nowMs));
+    if (own && typeof ctx.usable(own.address, c, sn, nowMs, true) === 'object') ip = own.address;
+  }
+  if (ip === undefined) {
+    for (const pool of ctx.index.poolsOf(sn)) {
+      if (!ctx.permits(pool, c, true)) continue;
+      const allowAll = pool.pool.permits.allowDynamicBootp === true;
+      const cand = ctx.allocators[pool.id]!.candidates(
+        1,
+        (x) => ctx.heldByOther(x, c.key, nowMs),
+        (r) => allowAll || r.dynamicBootp,
+      );
+      if (cand[0] !== undefined) {
+        ip = cand[0];
+        break;
+      }
+    }
+  }
+  if (ip === undefined)
+    return ctx.drop('bootp-denied', 'no reservation and no free dynamic-bootp address', [
+      `${line}: BOOTP from dynamic client and no dynamic leases`,
+    ]);
+  const { view, subnet: ipSubnet } = ctx.scopeFor(ip, c.host);
+  const serverId = ctx.serverIdFor(view, meta) ?? 0;
+  const writes = [];
+  if (fixed === undefined) {
+    const nowSec = nowSeconds(nowMs);
+    const lease = ctx.makeLease(ctx.table.get(ip), ip, c, BindingState.ACTIVE, nowSec, INFINITE);
+    ctx.table.put(lease);
+    writes.push(lease);
+  }
+  ctx.counters.inc('tx.BOOTREPLY');
+  const spec = {
+    type: undefined,
+    req: msg,
+    yiaddr: ip,
+    ciaddr: msg.ciaddr,
+    serverId,
+    scope: view,
+    subnetMask: (ipSubnet ?? subnet).mask,
+    ...hostName(view, c),
+  };
+  return {
+    writes,
+    reply: {
+      msg: buildReply(spec),
+      to: replyDestination(msg, ip, 'offer-ack', meta.receivedOn, meta.srcIp),
+      maxSize: DEFAULT_MAX_MESSAGE,
+    },
+    log: [line, isc.offerOrAck('BOOTREPLY', ip, msg, iface)],
+  };
+}

@@ -1,0 +1,144 @@
+import type { Ip4 } from '@hadhcp/common';
+import { writeIp4 } from '@hadhcp/common';
+import { INFINITE } from '@hadhcp/leases';
+import { getParameterRequestList, getRelayAgentInfo } from '../wire/accessors.js';
+import { Opt } from '../wire/option-defs.js';
+import { BOOTREPLY, BROADCAST_FLAG, MessageType, type DhcpMessage, type DhcpOption } from '../wire/types.js';
+import type { ScopeView } from './network.js';
+
+/** Codes the server computes itself; a scope setting for them is ignored (ISC does the same for most). */
+const SERVER_CONTROLLED = new Set<number>([
+  Opt.REQUESTED_ADDRESS,
+  Opt.LEASE_TIME,
+  Opt.OVERLOAD,
+  Opt.MESSAGE_TYPE,
+  Opt.SERVER_ID,
+  Opt.PARAMETER_REQUEST_LIST,
+  Opt.MAX_MESSAGE_SIZE,
+  Opt.CLIENT_ID,
+  Opt.RELAY_AGENT_INFO,
+]);
+
+/** ISC's order when a client sends no parameter request list: these first, then every other configured option. */
+const NO_PRL_FIRST = [Opt.SUBNET_MASK, Opt.ROUTERS, 6, Opt.HOST_NAME, Opt.DOMAIN_NAME];
+
+export interface ReplySpec {
+  /** undefined for a BOOTREPLY to a BOOTP client (no option 53, RFC 1542). */
+  type: MessageType | undefined;
+  req: DhcpMessage;
+  yiaddr: Ip4;
+  ciaddr: Ip4;
+  serverId: Ip4;
+  /** Seconds, or INFINITE; absent for NAK, INFORM and BOOTP. */
+  leaseTime?: number;
+  scope?: ScopeView;
+  /** The subnet's mask, sent as option 1 when the configuration sets none (ISC does so). */
+  subnetMask?: Ip4;
+  /** option host-name from use-host-decl-names, when no scope sets one. */
+  hostName?: string;
+  message?: string;
+}
+
+const enc = new TextEncoder();
+
+function u32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  writeIp4(b, 0, v >>> 0);
+  return b;
+}
+
+function fixedText(text: string | undefined, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  if (text) out.set(enc.encode(text).subarray(0, size - 1));
+  return out;
+}
+
+function chaddr16(c: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  out.set(c.subarray(0, 16));
+  return out;
+}
+
+/** Options the scopes offer for this reply, by code. */
+function available(spec: ReplySpec): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  if (spec.scope)
+    for (const [code, o] of spec.scope.options()) if (!SERVER_CONTROLLED.has(code)) out.set(code, o.data);
+  if (!out.has(Opt.SUBNET_MASK) && spec.subnetMask !== undefined)
+    out.set(Opt.SUBNET_MASK, u32(spec.subnetMask));
+  if (!out.has(Opt.HOST_NAME) && spec.hostName) out.set(Opt.HOST_NAME, enc.encode(spec.hostName));
+  return out;
+}
+
+/**
+ * The options of a reply, in wire order. Mandatory ones first (53, 54, then 51/58/59 for a lease), as ISC puts them
+ * at the head of its priority list. Then, when the client sent a parameter request list, only the requested options
+ * in the client's order, followed by the subnet mask (ISC appends it at lowest priority because clients rely on it);
+ * ISC sends nothing else unrequested and neither do we. Without a list: 1, 3, 6, 12, 15, then every other configured
+ * option by code. Relay agent information goes last, verbatim (RFC 3046 2.2).
+ */
+export function replyOptions(spec: ReplySpec): DhcpOption[] {
+  const out: DhcpOption[] = [];
+  const placed = new Set<number>();
+  const add = (code: number, data: Uint8Array | undefined): void => {
+    if (data === undefined || placed.has(code)) return;
+    placed.add(code);
+    out.push({ code, data });
+  };
+  if (spec.type !== undefined) add(Opt.MESSAGE_TYPE, Uint8Array.of(spec.type));
+  if (spec.type !== undefined) add(Opt.SERVER_ID, u32(spec.serverId));
+  if (spec.leaseTime !== undefined) {
+    add(Opt.LEASE_TIME, u32(spec.leaseTime));
+    // RFC 2131 4.4.5: T1 = 0.5 and T2 = 0.875 of the lease; an infinite lease never renews (RFC 2131 3.3).
+    if (spec.leaseTime !== INFINITE) {
+      const t1 = spec.scope?.option(Opt.RENEWAL_TIME)?.data ?? u32(Math.floor(spec.leaseTime * 0.5));
+      const t2 = spec.scope?.option(Opt.REBINDING_TIME)?.data ?? u32(Math.floor(spec.leaseTime * 0.875));
+      add(Opt.RENEWAL_TIME, t1);
+      add(Opt.REBINDING_TIME, t2);
+    }
+  }
+  if (spec.message) add(Opt.MESSAGE, enc.encode(spec.message));
+  if (spec.type !== MessageType.NAK) {
+    const avail = available(spec);
+    const prl = getParameterRequestList(spec.req);
+    if (prl) {
+      for (const code of prl) if (code !== Opt.RELAY_AGENT_INFO) add(code, avail.get(code));
+      add(Opt.SUBNET_MASK, avail.get(Opt.SUBNET_MASK));
+    } else {
+      for (const code of NO_PRL_FIRST) add(code, avail.get(code));
+      for (const [code, data] of avail) add(code, data);
+    }
+  }
+  const agent = getRelayAgentInfo(spec.req);
+  if (agent) add(Opt.RELAY_AGENT_INFO, agent.raw);
+  return out;
+}
+
+/** Builds the reply message (RFC 2131 4.3.1 Table 3 field by field). */
+export function buildReply(spec: ReplySpec): DhcpMessage {
+  const req = spec.req;
+  const nak = spec.type === MessageType.NAK;
+  const scope = nak ? undefined : spec.scope;
+  let flags = req.flags & BROADCAST_FLAG;
+  // RFC 2131 4.3.2: a NAK through a relay must be broadcast by the relay, whatever the client asked.
+  if (nak && req.giaddr !== 0) flags |= BROADCAST_FLAG;
+  return {
+    op: BOOTREPLY,
+    htype: req.htype,
+    hlen: req.hlen,
+    hops: 0,
+    xid: req.xid,
+    secs: 0,
+    flags,
+    ciaddr: nak ? 0 : spec.ciaddr,
+    yiaddr: nak ? 0 : spec.yiaddr,
+    // PXE: next-server, server-name and filename go in the fixed fields (RFC 2131 2, RFC 4578).
+    siaddr: scope?.param('nextServer') ?? 0,
+    giaddr: req.giaddr,
+    chaddr: chaddr16(req.chaddr),
+    sname: fixedText(scope?.param('serverName'), 64),
+    file: fixedText(scope?.param('filename'), 128),
+    hasCookie: spec.type !== undefined || req.hasCookie,
+    options: spec.type === undefined && !req.hasCookie ? [] : replyOptions(spec),
+  };
+}

@@ -1,0 +1,172 @@
+import { formatIp4, type Ip4 } from '@hadhcp/common';
+import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import {
+  getLeaseTime,
+  getMaxMessageSize,
+  getRequestedIp,
+  getServerId,
+  getSubnetSelection,
+} from '../wire/accessors.js';
+import { MessageType, type DhcpMessage } from '../wire/types.js';
+import { replyDestination } from './addressing.js';
+import type { Subnet } from './config.js';
+import { nowSeconds, type Client, type CoreContext } from './context.js';
+import { DEFAULT_MAX_MESSAGE, hostName } from './discover.js';
+import { isc } from './log.js';
+import { buildReply } from './reply.js';
+import type { Decision, RequestMeta } from './types.js';
+
+/** RFC 2131 4.3.2 tells the client's state from which fields it filled in. */
+export type RequestState = 'selecting' | 'init-reboot' | 'renewing' | 'rebinding';
+
+export function requestState(msg: DhcpMessage, meta: RequestMeta): RequestState {
+  if (getServerId(msg) !== undefined) return 'selecting';
+  if (msg.ciaddr === 0) return 'init-reboot';
+  // RENEWING clients unicast to the server that gave the lease; REBINDING ones broadcast (or reach us via a relay).
+  return meta.toBroadcast === true || msg.giaddr !== 0 ? 'rebinding' : 'renewing';
+}
+
+export function handleRequest(
+  ctx: CoreContext,
+  msg: DhcpMessage,
+  meta: RequestMeta,
+  nowMs: number,
+): Decision {
+  const iface = meta.receivedOn.iface;
+  const c = ctx.client(msg);
+  const sid = getServerId(msg);
+  const wanted = getRequestedIp(msg);
+  const state = requestState(msg, meta);
+  const cip = (state === 'selecting' || state === 'init-reboot' ? wanted : msg.ciaddr) ?? msg.ciaddr;
+  const rec = cip !== 0 ? ctx.table.get(cip) : undefined;
+  const line = isc.request(msg, iface, cip, sid, rec && ctx.owns(rec, c) ? rec.hostname : undefined);
+  if (cip === 0) return ctx.drop('request-no-address', 'no requested address and no ciaddr', [line]);
+
+  if (state === 'selecting') {
+    // RFC 2131 4.3.2: the client chose another server's offer; forget ours silently so the address is free again.
+    const ours = ctx.serverIdFor(ctx.scopeFor(cip, c.host).view, meta);
+    if (sid !== ours) {
+      ctx.releaseHold(c.key);
+      return ctx.drop('not-our-server-id', `server id ${formatIp4(sid!)} is not ours`);
+    }
+  }
+
+  let subnet: Subnet | undefined;
+  if (state === 'renewing') {
+    // Unicast from a configured client, possibly through routers: no relay vouches for its network, so trust
+    // ciaddr (RFC 2131 4.3.2 RENEWING).
+    subnet = ctx.index.subnetFor(cip);
+    if (!subnet)
+      return ctx.drop('no-subnet', 'ciaddr in no known subnet', [`${line}: ignored (unknown subnet).`]);
+  } else {
+    subnet = ctx.locate(msg, meta, getSubnetSelection(msg));
+    if (!subnet) {
+      // We don't know where it came from, but if we know where it claims to be and that network is ours, it is wrong.
+      const claimed = ctx.index.subnetFor(cip);
+      if (claimed && ctx.authoritative(claimed))
+        return nak(ctx, msg, meta, c, cip, claimed, [`${line}: wrong network.`]);
+      const why = claimed ? 'not authoritative' : 'unknown subnet';
+      return ctx.drop('no-subnet', 'unknown network segment', [`${line}: ignored (${why}).`]);
+    }
+    if (!ctx.index.inNetwork(cip, subnet.sharedNetwork)) {
+      // RFC 2131 4.3.2 INIT-REBOOT/REBINDING: wrong network -> NAK, but only a server authoritative for it may.
+      if (ctx.authoritative(subnet)) return nak(ctx, msg, meta, c, cip, subnet, [`${line}: wrong network.`]);
+      return ctx.drop('not-authoritative', 'requested address on another network', [
+        `${line}: ignored (not authoritative).`,
+      ]);
+    }
+  }
+  const sn = subnet.sharedNetwork;
+  if (c.host && ctx.scopeFor(cip, c.host).view.param('booting') === false)
+    return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
+
+  const fixed = ctx.reservation(c, sn);
+  if (fixed !== undefined) {
+    if (fixed >>> 0 === cip >>> 0) return ack(ctx, msg, meta, c, cip, line, nowMs, false);
+    // A reserved client asking for another address is moved to its reservation.
+    return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
+  }
+  const u = ctx.usable(cip, c, sn, nowMs);
+  if (typeof u === 'object') return ack(ctx, msg, meta, c, cip, line, nowMs, true);
+  // ISC: an address in our database that is not available to this client is NAKed, authoritative or not.
+  if (u === 'taken')
+    return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
+  if (ctx.authoritative(subnet))
+    return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
+  // RFC 2131 4.3.2: a server with no record of the client must stay silent.
+  const reason = u === 'not-permitted' && !c.host ? 'unknown-client-denied' : 'unknown-lease';
+  return ctx.drop(reason, `${formatIp4(cip)} is not ours to give this client`, [
+    `${line}: unknown lease ${formatIp4(cip)}.`,
+  ]);
+}
+
+/** DHCPACK: record the binding (unless it is a fixed-address, which ISC never writes) and answer. */
+export function ack(
+  ctx: CoreContext,
+  msg: DhcpMessage,
+  meta: RequestMeta,
+  c: Client,
+  ip: Ip4,
+  line: string,
+  nowMs: number,
+  record: boolean,
+): Decision {
+  const { view, subnet } = ctx.scopeFor(ip, c.host);
+  const serverId = ctx.serverIdFor(view, meta);
+  if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
+  const leaseTime = ctx.leaseTime(view, getLeaseTime(msg));
+  const nowSec = nowSeconds(nowMs);
+  const writes: Lease[] = [];
+  if (record) {
+    const ends = leaseTime === INFINITE ? INFINITE : nowSec + leaseTime;
+    const lease = ctx.makeLease(ctx.table.get(ip), ip, c, BindingState.ACTIVE, nowSec, ends);
+    ctx.table.put(lease);
+    writes.push(lease);
+  }
+  ctx.releaseHold(c.key);
+  ctx.probes.forget(ip);
+  ctx.counters.inc('tx.DHCPACK');
+  const spec = {
+    type: MessageType.ACK,
+    req: msg,
+    yiaddr: ip,
+    ciaddr: msg.ciaddr,
+    serverId,
+    leaseTime,
+    scope: view,
+    ...(subnet ? { subnetMask: subnet.mask } : {}),
+    ...hostName(view, c),
+  };
+  return {
+    writes,
+    reply: {
+      msg: buildReply(spec),
+      to: replyDestination(msg, ip, 'offer-ack', meta.receivedOn, meta.srcIp),
+      maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
+    },
+    log: [line, isc.offerOrAck('DHCPACK', ip, msg, meta.receivedOn.iface, c.hostname)],
+  };
+}
+
+export function nak(
+  ctx: CoreContext,
+  msg: DhcpMessage,
+  meta: RequestMeta,
+  c: Client,
+  cip: Ip4,
+  subnet: Subnet,
+  log: string[],
+): Decision {
+  ctx.releaseHold(c.key);
+  const serverId = ctx.serverIdFor(ctx.scopeFor(subnet.network, undefined).view, meta) ?? 0;
+  ctx.counters.inc('tx.DHCPNAK');
+  return {
+    writes: [],
+    reply: {
+      msg: buildReply({ type: MessageType.NAK, req: msg, yiaddr: 0, ciaddr: 0, serverId }),
+      to: replyDestination(msg, 0, 'nak', meta.receivedOn, meta.srcIp),
+      maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
+    },
+    log: [...log, isc.nak(cip, msg, meta.receivedOn.iface)],
+  };
+}

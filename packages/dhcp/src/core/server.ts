@@ -1,0 +1,156 @@
+import type { Ip4 } from '@hadhcp/common';
+import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import { getMessageType } from '../wire/accessors.js';
+import { BOOTREQUEST, MessageType, type DhcpMessage } from '../wire/types.js';
+import type { DhcpServerConfig } from './config.js';
+import { CoreContext, nowSeconds, type CoreOptions } from './context.js';
+import { handleDiscover } from './discover.js';
+import type { LeaseTable } from './lease-table.js';
+import { isc } from './log.js';
+import { handleBootp, handleDecline, handleInform, handleRelease } from './other.js';
+import { handleRequest } from './request.js';
+import type { Decision, RequestMeta } from './types.js';
+
+export type { CoreOptions } from './context.js';
+
+const TYPE_NAMES: Record<number, string> = {
+  [MessageType.DISCOVER]: 'DHCPDISCOVER',
+  [MessageType.REQUEST]: 'DHCPREQUEST',
+  [MessageType.DECLINE]: 'DHCPDECLINE',
+  [MessageType.RELEASE]: 'DHCPRELEASE',
+  [MessageType.INFORM]: 'DHCPINFORM',
+};
+
+/**
+ * The DHCPv4 server's decisions (RFC 2131), with no sockets and no clock: every call takes `nowMs`.
+ * It keeps the lease table in memory and returns each change as a write; the daemon persists the writes before it
+ * sends the reply. Offers are held in memory only (an OFFER is never written, as in ISC).
+ */
+export class DhcpServerCore {
+  private readonly ctx: CoreContext;
+
+  constructor(config: DhcpServerConfig, table: LeaseTable, opts: CoreOptions = {}) {
+    this.ctx = new CoreContext(config, table, opts);
+  }
+
+  get counters() {
+    return this.ctx.counters;
+  }
+
+  get table(): LeaseTable {
+    return this.ctx.table;
+  }
+
+  /** The supervisor moves the server identifier with the VIP. */
+  setServerId(ip: Ip4 | undefined): void {
+    this.ctx.serverId = ip;
+  }
+
+  handle(msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
+    if (msg.op !== BOOTREQUEST) return this.ctx.drop('not-bootrequest', `op ${msg.op}`);
+    const type = getMessageType(msg);
+    if (type === undefined) {
+      // RFC 1542 / RFC 2131 4.1: no option 53 means a BOOTP client (a malformed 53 is treated the same, as ISC does).
+      this.ctx.counters.inc('rx.BOOTREQUEST');
+      return handleBootp(this.ctx, msg, meta, nowMs);
+    }
+    const name = TYPE_NAMES[type];
+    if (name === undefined)
+      return this.ctx.drop('bad-message-type', `message type ${type} is not for a server`);
+    this.ctx.counters.inc(`rx.${name}`);
+    switch (type) {
+      case MessageType.DISCOVER:
+        return handleDiscover(this.ctx, msg, meta, nowMs);
+      case MessageType.REQUEST:
+        return handleRequest(this.ctx, msg, meta, nowMs);
+      case MessageType.DECLINE:
+        return handleDecline(this.ctx, msg, meta, nowMs);
+      case MessageType.RELEASE:
+        return handleRelease(this.ctx, msg, meta, nowMs);
+      default:
+        return handleInform(this.ctx, msg, meta, nowMs);
+    }
+  }
+
+  /**
+   * Expiry and reclamation, called periodically. ACTIVE leases whose `ends` has come become FREE (keeping the client
+   * association, so the client gets the address back if nobody took it), or EXPIRED when the pool has a failover
+   * peer (the peer protocol moves them on). ABANDONED leases become FREE with no association. Also forgets offer
+   * holds and probe results that have run out.
+   */
+  tick(nowMs: number): Lease[] {
+    const ctx = this.ctx;
+    const nowSec = nowSeconds(nowMs);
+    const writes: Lease[] = [];
+    for (;;) {
+      const ends = ctx.expiry.peekKey();
+      if (ends === undefined || ends > nowSec) break;
+      const ip = ctx.expiry.pop()!.value;
+      const l = ctx.table.get(ip);
+      if (!l || l.ends !== ends || l.ends === INFINITE) continue;
+      let next: Lease;
+      if (l.state === BindingState.ACTIVE)
+        next = { ...l, state: l.failoverPeer !== undefined ? BindingState.EXPIRED : BindingState.FREE };
+      else if (l.state === BindingState.ABANDONED) {
+        next = { ...l, state: BindingState.FREE };
+        delete next.clientId;
+        delete next.hwAddr;
+        delete next.hostname;
+      } else continue;
+      ctx.table.put(next);
+      writes.push(next);
+    }
+    ctx.pruneHolds(nowMs);
+    ctx.probes.prune(nowMs, this.probeRetryMs());
+    return writes;
+  }
+
+  /**
+   * Addresses worth pinging now: for each pool with ping-check on, the next `probeLookahead` addresses it would hand
+   * out that have no fresh result and no probe asked for recently. The io layer pings them and reports back through
+   * probeResult().
+   */
+  probesWanted(nowMs: number): Ip4[] {
+    const ctx = this.ctx;
+    const out: Ip4[] = [];
+    const retry = this.probeRetryMs();
+    for (const pool of ctx.index.pools) {
+      if (!ctx.pingCheck(pool)) continue;
+      const cands = ctx.allocators[pool.id]!.candidates(ctx.probeLookahead, (ip) =>
+        ctx.heldByOther(ip, '', nowMs),
+      );
+      for (const ip of cands) {
+        if (!ctx.probes.wants(ip, nowMs, retry)) continue;
+        ctx.probes.asked(ip, nowMs);
+        out.push(ip);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A probe's answer. An address that answered is in use by a host we don't know about: abandon it, as ISC does,
+   * unless it is bound right now (then the answer is its rightful owner's).
+   */
+  probeResult(ip: Ip4, inUse: boolean, nowMs: number): { writes: Lease[]; log?: string[] } {
+    const ctx = this.ctx;
+    ip = ip >>> 0;
+    ctx.probes.record(ip, inUse, nowMs);
+    if (!inUse) return { writes: [] };
+    const rec = ctx.table.get(ip);
+    const nowSec = nowSeconds(nowMs);
+    if (rec && rec.state === BindingState.ACTIVE && (rec.ends === INFINITE || rec.ends > nowSec))
+      return { writes: [] };
+    if (ctx.index.fixedAddresses.has(ip) || !ctx.index.rangeOf(ip)) return { writes: [] };
+    const lease = ctx.abandoned(rec, ip, nowSec);
+    ctx.table.put(lease);
+    ctx.releaseHoldOn(ip);
+    ctx.counters.inc('abandoned.pinged');
+    return { writes: [lease], log: [isc.abandon(ip, 'pinged before offer')] };
+  }
+
+  /** A probe not answered within twice the ping timeout is asked for again. */
+  private probeRetryMs(): number {
+    return 2 * this.ctx.pingTimeoutMs(undefined);
+  }
+}
