@@ -1,1 +1,3 @@
 export * from './diagnostics.js';
+export * from './dhcpd/index.js';
+export * from './keepalived/index.js';
