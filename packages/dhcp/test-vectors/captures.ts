@@ -11,6 +11,8 @@ export interface CapturedDhcp {
   file: string;
   /** 1-based frame number, as tshark prints it. */
   frameNo: number;
+  /** The whole Ethernet frame as captured. */
+  raw: Uint8Array;
   frame: UdpFrame;
   /** The UDP payload: the DHCP message. */
   payload: Uint8Array;
@@ -31,7 +33,7 @@ export function capturedDhcp(file: string): CapturedDhcp[] {
     if (isWireError(frame)) return;
     const ports = [frame.srcPort, frame.dstPort];
     if (!ports.includes(67) && !ports.includes(68)) return;
-    out.push({ file, frameNo: i + 1, frame, payload: frame.payload });
+    out.push({ file, frameNo: i + 1, raw: eth, frame, payload: frame.payload });
   });
   return out;
 }
