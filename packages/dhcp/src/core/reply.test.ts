@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { INFINITE } from '@hadhcp/leases';
+import { BROADCAST_FLAG } from '../wire/types.js';
+import { makeScope, clientMsg, ip, ipBytes, text, MessageType, optU32 } from './test-helpers.js';
+import { ScopeView } from './network.js';
+import { buildReply, replyOptions } from './reply.js';
+
+const global = makeScope(
+  undefined,
+  { nextServer: ip('10.1.0.5'), filename: 'pxelinux.0', serverName: 'boot1' },
+  {
+    3: ipBytes('10.1.0.1'),
+    6: ipBytes('10.1.0.2', '10.1.0.3'),
+    15: text('lan'),
+    42: ipBytes('10.1.0.4'),
+    54: ipBytes('9.9.9.9'), // server-controlled: must not override the server identifier
+  },
+);
+const view = new ScopeView([global]);
+const base = {
+  yiaddr: ip('10.1.0.60'),
+  ciaddr: 0,
+  serverId: ip('10.1.0.1'),
+  scope: view,
+  subnetMask: 0xffffff00,
+};
+
+describe('replyOptions', () => {
+  it('puts 53, 54 and the lease times first, then requested options in request order, then the subnet mask', () => {
+    const req = clientMsg(MessageType.DISCOVER, { prl: [15, 6, 99, 3] });
+    const opts = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 });
+    expect(opts.map((o) => o.code)).toEqual([53, 54, 51, 58, 59, 15, 6, 3, 1]);
+    expect(opts.find((o) => o.code === 54)?.data).toEqual(ipBytes('10.1.0.1'));
+  });
+
+  it('sends nothing unrequested but the subnet mask when the client sends a request list (as ISC)', () => {
+    const req = clientMsg(MessageType.DISCOVER, { prl: [1] });
+    const codes = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code);
+    expect(codes).not.toContain(42);
+    expect(codes).not.toContain(3);
+  });
+
+  it('without a request list: 1, 3, 6, 15 first, then every other configured option', () => {
+    const req = clientMsg(MessageType.DISCOVER);
+    const codes = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code);
+    expect(codes).toEqual([53, 54, 51, 58, 59, 1, 3, 6, 15, 42]);
+  });
+
+  it('T1 = 0.5 and T2 = 0.875 of the lease', () => {
+    const msg = buildReply({
+      ...base,
+      type: MessageType.ACK,
+      req: clientMsg(MessageType.REQUEST),
+      leaseTime: 7200,
+    });
+    expect(optU32(msg, 51)).toBe(7200);
+    expect(optU32(msg, 58)).toBe(3600);
+    expect(optU32(msg, 59)).toBe(6300);
+  });
+
+  it('an infinite lease is 0xffffffff with no T1/T2', () => {
+    const msg = buildReply({
+      ...base,
+      type: MessageType.ACK,
+      req: clientMsg(MessageType.REQUEST),
+      leaseTime: INFINITE,
+    });
+    expect(optU32(msg, 51)).toBe(0xffffffff);
+    expect(optU32(msg, 58)).toBeUndefined();
+    expect(optU32(msg, 59)).toBeUndefined();
+  });
+
+  it('echoes option 82 verbatim and last, even when the client requests it earlier (RFC 3046 2.2)', () => {
+    const agent = Uint8Array.of(1, 3, 0x65, 0x74, 0x30, 2, 2, 0xaa, 0xbb);
+    const req = clientMsg(MessageType.DISCOVER, {
+      giaddr: '10.2.0.1',
+      prl: [82, 3],
+      extra: [{ code: 82, data: agent }],
+    });
+    const opts = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 });
+    expect(opts.at(-1)).toEqual({ code: 82, data: agent });
+    expect(opts.filter((o) => o.code === 82)).toHaveLength(1);
+  });
+
+  it('does not echo a malformed option 82', () => {
+    const req = clientMsg(MessageType.DISCOVER, { extra: [{ code: 82, data: Uint8Array.of(1, 9, 0) }] });
+    expect(
+      replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code),
+    ).not.toContain(82);
+  });
+});
+
+describe('buildReply', () => {
+  it('fills PXE fields: siaddr = next-server, file = filename, sname = server-name', () => {
+    const msg = buildReply({
+      ...base,
+      type: MessageType.OFFER,
+      req: clientMsg(MessageType.DISCOVER),
+      leaseTime: 600,
+    });
+    expect(msg.siaddr).toBe(ip('10.1.0.5'));
+    expect(new TextDecoder().decode(msg.file.subarray(0, 10))).toBe('pxelinux.0');
+    expect(msg.file[10]).toBe(0);
+    expect(msg.file).toHaveLength(128);
+    expect(new TextDecoder().decode(msg.sname.subarray(0, 5))).toBe('boot1');
+    expect(msg.sname).toHaveLength(64);
+  });
+
+  it('NAK: no addresses, no configuration, broadcast bit set when relayed (RFC 2131 4.3.2)', () => {
+    const req = clientMsg(MessageType.REQUEST, { giaddr: '10.2.0.1', ciaddr: '10.2.0.9' });
+    const msg = buildReply({ ...base, type: MessageType.NAK, req });
+    expect(msg.yiaddr).toBe(0);
+    expect(msg.ciaddr).toBe(0);
+    expect(msg.siaddr).toBe(0);
+    expect(msg.flags & BROADCAST_FLAG).toBe(BROADCAST_FLAG);
+    expect(msg.options.map((o) => o.code)).toEqual([53, 54]);
+  });
+
+  it('copies xid, chaddr, giaddr and the broadcast flag', () => {
+    const req = clientMsg(MessageType.DISCOVER, { xid: 77, giaddr: '10.2.0.1', broadcast: true });
+    const msg = buildReply({ ...base, type: MessageType.OFFER, req, leaseTime: 600 });
+    expect([msg.op, msg.xid, msg.giaddr, msg.flags, msg.yiaddr]).toEqual([
+      2,
+      77,
+      ip('10.2.0.1'),
+      BROADCAST_FLAG,
+      ip('10.1.0.60'),
+    ]);
+    expect(msg.chaddr).toEqual(req.chaddr);
+  });
+});
