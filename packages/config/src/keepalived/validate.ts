@@ -77,6 +77,16 @@ export function validateInstance(
       inst.preempt = true;
     }
   }
+  if (inst.preemptDelay > 0 && !inst.preempt) {
+    warning(
+      ctx,
+      st,
+      st.keyword,
+      'preempt_delay has no meaning with nopreempt; ignored, as keepalived does',
+      'remove one of the two',
+    );
+    inst.preemptDelay = 0;
+  }
   if (inst.virtualAddresses.length === 0) {
     warning(
       ctx,
@@ -155,6 +165,8 @@ export function validateAll(
   const owner = new Map<string, string>();
   for (const g of cfg.syncGroups) {
     const st = groupStmts.get(g.name)!;
+    for (const inst of cfg.instances.filter((i) => g.instances.includes(i.name)))
+      syncGroupWeights(ctx, cfg, inst, instStmts.get(inst.name)!);
     for (const m of g.instances) {
       if (!cfg.instances.some((i) => i.name === m))
         error(
@@ -240,4 +252,35 @@ export function checkScriptUsers(
       at.keyword,
       "no script_user and no user 'keepalived_script': scripts run as root, as in keepalived",
     );
+}
+
+/**
+ * keepalived 2.2.7 in a sync group: "ignoring <if> tracked interface weight due to SYNC group" (the interface
+ * is still tracked, a failure means FAULT) and "ignoring tracked script <s> with weights due to SYNC group" (the
+ * script is not tracked at all). We do the same, so a pair of hadhcp and keepalived routers agree.
+ */
+function syncGroupWeights(ctx: Ctx, cfg: KeepalivedConfig, inst: VrrpInstanceConfig, st: Stmt): void {
+  for (const t of inst.trackInterfaces) {
+    if (!t.weight) continue;
+    warning(
+      ctx,
+      st,
+      st.keyword,
+      `${inst.name} is in a sync group: the weight of track_interface ${t.name} is ignored (a failure means FAULT), as keepalived does`,
+      'remove the weight, or take the instance out of the sync group',
+    );
+    delete t.weight;
+  }
+  inst.trackScripts = inst.trackScripts.filter((t) => {
+    const w = t.weight ?? cfg.scripts.find((s) => s.name === t.name)?.weight ?? 0;
+    if (w === 0) return true;
+    warning(
+      ctx,
+      st,
+      st.keyword,
+      `${inst.name} is in a sync group: track_script ${t.name} has a weight, so it is not tracked at all, as keepalived does`,
+      'write weight 0 after the name in track_script to track it (a failure then means FAULT)',
+    );
+    return false;
+  });
 }
