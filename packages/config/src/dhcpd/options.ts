@@ -55,7 +55,25 @@ export function parseOption(env: OptionEnv, kw: Tok): OptionSetting | undefined 
     );
   }
   const stmt = `option ${def.name}`;
-  if ('format' in def && def.format) {
+  try {
+    return parseValue(env, kw, nameTok, def, stmt);
+  } catch (e) {
+    // Name the statement in errors raised by the generic token helpers.
+    if (e instanceof ParseError && !e.message.startsWith('`') && !e.message.startsWith(stmt))
+      throw new ParseError(e.tok, `\`${stmt}\`: ${e.message}`, e.hint);
+    throw e;
+  }
+}
+
+function parseValue(
+  env: OptionEnv,
+  kw: Tok,
+  nameTok: Tok,
+  def: { code: number; name: string; type?: OptionType; format?: Format },
+  stmt: string,
+): OptionSetting {
+  const { cur } = env;
+  if (def.format) {
     const data = parseFormatted(env, def.format, stmt);
     cur.semi(stmt);
     return { code: def.code, name: def.name, data, pos: cur.pos(kw) };
@@ -351,12 +369,9 @@ function atomValue(env: OptionEnv, a: Atom, stmt: string): Uint8Array {
       const bits = Number(a.slice(1));
       const t = cur.word(stmt, `give \`${stmt}\` a number`);
       const signed = a.startsWith('i');
-      const n = checkInt(
-        t,
-        stmt,
-        signed ? -(2 ** (bits - 1)) : 0,
-        signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1,
-      );
+      // dhcpd -t bounds plain `integer 8` by 255 ("300 exceeds max (255)"), so signed atoms accept the
+      // unsigned range too; the bytes are the same two's complement either way.
+      const n = checkInt(t, stmt, signed ? -(2 ** (bits - 1)) : 0, 2 ** bits - 1);
       const out = new Uint8Array(bits / 8);
       const v = n < 0 ? n + 2 ** bits : n;
       for (let k = 0; k < out.length; k++) out[k] = Math.floor(v / 2 ** (8 * (out.length - 1 - k))) & 0xff;

@@ -472,8 +472,11 @@ export class DhcpdParser implements OptionEnv {
       pos: this.cur.pos(t),
     };
     sn.pools.push(pool);
+    const errorsBefore = this.diags.filter((d) => d.severity === 'error').length;
     const close = this.block({ ...ctx, kind: 'pool', scope: pool.scope, pool }, 'pool');
-    if (pool.ranges.length === 0)
+    // A range already reported as wrong would only add noise here.
+    const rangeFailed = this.diags.filter((d) => d.severity === 'error').length > errorsBefore;
+    if (pool.ranges.length === 0 && !rangeFailed)
       this.note(
         close,
         'error',
@@ -549,7 +552,8 @@ export class DhcpdParser implements OptionEnv {
       ['global', 'shared-network', 'subnet', 'pool', 'group'],
       'to the top level, a group or a subnet',
     );
-    const name = this.cur.name('host name');
+    // ISC wants an unquoted name here ("expecting a name for host declaration" for a string).
+    const name = this.cur.word('a host name', 'write the host name unquoted: `host laptop {`');
     const host: Host = {
       name: name.text,
       fixedAddresses: [],

@@ -56,8 +56,14 @@ export function parseAllowDeny(cur: Cursor, n: Notes, kw: Tok, ctx: Ctx): void {
     case 'dynamic':
       words('bootp', 'clients');
       stmt += ' bootp clients';
-      if (pool) pool.permits.allowDynamicBootp = allow;
-      else p.dynamicBootp = allow;
+      // ISC reads `dynamic bootp clients` only as a pool permit ("expecting allow/deny key" elsewhere).
+      if (!pool)
+        throw new ParseError(
+          t,
+          `\`${stmt}\` is only allowed in a pool`,
+          `move it into the pool, or use \`${kw.text} bootp;\` to cover all BOOTP`,
+        );
+      pool.permits.allowDynamicBootp = allow;
       break;
     case 'bootp':
       p.bootp = allow;
@@ -104,12 +110,17 @@ export function parseHardware(cur: Cursor, n: Notes): { htype: number; addr: Uin
     'write the address as colon-separated hex, e.g. 08:00:27:d3:8f:2d',
   );
   const parts = a.text.split(':');
-  if (parts.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x)) || parts.length > 16)
+  const bad = parts.findIndex((x) => !/^[0-9a-fA-F]{1,2}$/.test(x));
+  if (bad >= 0 || parts.length > 16) {
+    // Point at the offending octet, as ISC does.
+    const col = a.col + parts.slice(0, Math.max(bad, 0)).reduce((k, x) => k + x.length + 1, 0);
+    const what = bad >= 0 ? `"${parts[bad]}" is not a hex octet` : 'more than 16 octets';
     throw new ParseError(
-      a,
-      `\`hardware ${typeTok.text} ${a.text}\`: not a hardware address`,
+      { ...a, col },
+      `\`hardware ${typeTok.text} ${a.text}\`: ${what}, not a hardware address`,
       'write up to 16 colon-separated hex octets, e.g. 08:00:27:d3:8f:2d',
     );
+  }
   if (htype === 1 && parts.length !== 6)
     n.note(
       a,
