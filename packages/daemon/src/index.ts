@@ -1,1 +1,4 @@
-export {};
+export * from './logger.js';
+export * from './daemon.js';
+export * from './dhcp-service.js';
+export * from './lease-json.js';

@@ -1,0 +1,168 @@
+import { formatIp4 } from '@hadhcp/common';
+import { controlRequest, ControlClientError, Result, type ControlResponse } from '@hadhcp/control';
+import { ago, table } from './format.js';
+
+interface SocketOpts {
+  socket: string;
+  json?: boolean;
+  all?: boolean;
+}
+
+async function ask(
+  socket: string,
+  command: string,
+  args?: Record<string, unknown>,
+): Promise<ControlResponse> {
+  return controlRequest(socket, command, args);
+}
+
+function fail(e: unknown): number {
+  console.error(`hadhcp: ${e instanceof ControlClientError ? e.message : (e as Error).stack}`);
+  return 3;
+}
+
+export async function runCtl(command: string, json: string | undefined, o: SocketOpts): Promise<number> {
+  let args: Record<string, unknown> | undefined;
+  if (json !== undefined) {
+    try {
+      args = JSON.parse(json) as Record<string, unknown>;
+    } catch (e) {
+      console.error(`hadhcp ctl: arguments are not valid JSON: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  try {
+    const r = await ask(o.socket, command, args);
+    console.log(JSON.stringify(r, null, 2));
+    return r.result === Result.SUCCESS || r.result === Result.EMPTY ? 0 : 1;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+export async function runStatus(o: SocketOpts): Promise<number> {
+  try {
+    const r = await ask(o.socket, 'status-get');
+    if (o.json || r.result !== Result.SUCCESS) {
+      console.log(JSON.stringify(r, null, 2));
+      return r.result === Result.SUCCESS ? 0 : 1;
+    }
+    console.log(renderStatus(r.arguments as StatusArgs));
+    return 0;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+interface VrrpInstanceStatus {
+  name: string;
+  state: string;
+  priority: number;
+  effectivePriority: number;
+  priorityReasons?: string[];
+  masterAddress?: string;
+  lastTransition?: { at: number; from: string; to: string; reason: string };
+  advertsSent?: number;
+  advertsReceived?: number;
+  drops?: Record<string, number>;
+}
+
+interface StatusArgs {
+  pid: number;
+  uptime: number;
+  version: string;
+  dhcp?: {
+    serving: boolean;
+    reason?: string;
+    serverId?: string;
+    leases: Record<string, number>;
+    drops: Record<string, number>;
+    counters?: Record<string, number>;
+  };
+  vrrp?: VrrpInstanceStatus[];
+  store?: Record<string, unknown>;
+  warnings?: string[];
+}
+
+export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 1000)): string {
+  const out: string[] = [`hadhcp ${s.version}, pid ${s.pid}, up ${s.uptime}s`];
+  if (s.dhcp) {
+    const d = s.dhcp;
+    out.push('', `DHCP: ${d.serving ? 'serving' : 'NOT serving'}${d.reason ? ` (${d.reason})` : ''}`);
+    if (d.serverId) out.push(`  server identifier ${d.serverId}`);
+    out.push(
+      `  leases: ${Object.entries(d.leases)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    const drops = Object.entries(d.drops);
+    out.push(
+      `  dropped packets: ${drops.length === 0 ? 'none' : drops.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
+  }
+  if (s.vrrp && s.vrrp.length > 0) {
+    out.push('', 'VRRP:');
+    out.push(
+      table(
+        ['instance', 'state', 'prio', 'effective', 'master', 'last change', 'sent/recv'],
+        s.vrrp.map((i) => [
+          i.name,
+          i.state,
+          String(i.priority),
+          String(i.effectivePriority) +
+            (i.priorityReasons?.length ? ` (${i.priorityReasons.join('; ')})` : ''),
+          i.masterAddress ?? '-',
+          i.lastTransition
+            ? `${i.lastTransition.from}->${i.lastTransition.to} ${ago(Math.floor(i.lastTransition.at / 1000), nowSec)}: ${i.lastTransition.reason}`
+            : '-',
+          `${i.advertsSent ?? 0}/${i.advertsReceived ?? 0}`,
+        ]),
+      )
+        .split('\n')
+        .map((l) => '  ' + l)
+        .join('\n'),
+    );
+    for (const i of s.vrrp) {
+      const drops = Object.entries(i.drops ?? {});
+      if (drops.length) out.push(`  ${i.name} drops: ${drops.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
+  }
+  for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
+  return out.join('\n');
+}
+
+export async function runLeases(o: SocketOpts): Promise<number> {
+  try {
+    const r = await ask(o.socket, 'lease4-get-all', o.all ? { 'include-free': true } : undefined);
+    if (o.json || (r.result !== Result.SUCCESS && r.result !== Result.EMPTY)) {
+      console.log(JSON.stringify(r, null, 2));
+      return r.result === Result.SUCCESS || r.result === Result.EMPTY ? 0 : 1;
+    }
+    const leases = ((r.arguments as { leases?: Record<string, unknown>[] })?.leases ?? []).slice();
+    leases.sort((a, b) => ipKey(a['ip-address']) - ipKey(b['ip-address']));
+    const now = Math.floor(Date.now() / 1000);
+    console.log(
+      table(
+        ['address', 'state', 'hardware', 'hostname', 'ends'],
+        leases.map((l) => [
+          String(l['ip-address']),
+          String(l['binding-state']),
+          String(l['hw-address'] || '-'),
+          String(l.hostname || '-'),
+          l.ends === 'never' ? 'never' : ago(Number(l.ends), now),
+        ]),
+      ),
+    );
+    console.log(`${leases.length} lease${leases.length === 1 ? '' : 's'}`);
+    return 0;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+function ipKey(v: unknown): number {
+  const p = String(v).split('.').map(Number);
+  return p.length === 4 ? ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0 : 0;
+}
+
+export { formatIp4 };

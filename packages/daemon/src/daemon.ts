@@ -1,0 +1,168 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Ip4 } from '@hadhcp/common';
+import {
+  formatDiagnostic,
+  hasErrors,
+  readDhcpdConf,
+  readKeepalivedConf,
+  type Diagnostic,
+} from '@hadhcp/config';
+import { ControlServer } from '@hadhcp/control';
+import type { DhcpServerConfig } from '@hadhcp/dhcp';
+import { LeaseStore } from '@hadhcp/leases';
+import type { KeepalivedConfig } from '@hadhcp/vrrp';
+import { registerCommands } from './commands.js';
+import { DhcpService } from './dhcp-service.js';
+import type { Logger } from './logger.js';
+import { VrrpRunner } from './vrrp-runner.js';
+
+export interface DaemonOptions {
+  dhcpdConf?: string;
+  keepalivedConf?: string;
+  stateDir: string;
+  socketPath: string;
+  /** Interfaces on which directly attached clients are served; default: every interface with a declared subnet. */
+  interfaces?: string[];
+  serverId?: Ip4;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    super(message);
+  }
+}
+
+export const VERSION = '0.1.0';
+
+/** Reads both files; returns the models or throws a ConfigError listing every error with file:line:col. */
+export function loadConfigs(
+  opts: Pick<DaemonOptions, 'dhcpdConf' | 'keepalivedConf'>,
+  log?: Logger,
+): { dhcp?: DhcpServerConfig; vrrp?: KeepalivedConfig; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  let dhcp: DhcpServerConfig | undefined;
+  let vrrp: KeepalivedConfig | undefined;
+  if (opts.dhcpdConf) {
+    const r = readDhcpdConf(opts.dhcpdConf);
+    diagnostics.push(...r.diagnostics);
+    dhcp = r.config;
+  }
+  if (opts.keepalivedConf) {
+    const r = readKeepalivedConf(opts.keepalivedConf);
+    diagnostics.push(...r.diagnostics);
+    vrrp = r.config;
+  }
+  for (const d of diagnostics) {
+    if (d.severity !== 'error') log?.[d.severity === 'warning' ? 'warn' : 'info'](formatDiagnostic(d));
+  }
+  if (hasErrors(diagnostics) || (opts.dhcpdConf && !dhcp) || (opts.keepalivedConf && !vrrp)) {
+    const errs = diagnostics.filter((d) => d.severity === 'error');
+    throw new ConfigError(
+      `configuration has ${errs.length} error(s):\n${errs.map(formatDiagnostic).join('\n')}`,
+      diagnostics,
+    );
+  }
+  return { dhcp, vrrp, diagnostics };
+}
+
+/**
+ * The process: configuration, lease store, DHCP service, VRRP instances and the control socket, started in
+ * that order and stopped in reverse. Everything is registered here explicitly.
+ */
+export class Daemon {
+  readonly startedAt = Date.now();
+  private resolveDone!: (code: number) => void;
+  readonly done = new Promise<number>((r) => (this.resolveDone = r));
+  private stopping = false;
+
+  private constructor(
+    readonly opts: DaemonOptions,
+    readonly log: Logger,
+    readonly control: ControlServer,
+    readonly store: LeaseStore | undefined,
+    public dhcp: DhcpService | undefined,
+    public vrrp: VrrpRunner | undefined,
+  ) {}
+
+  static async start(opts: DaemonOptions, log: Logger): Promise<Daemon> {
+    const cfg = loadConfigs(opts, log);
+    let store: LeaseStore | undefined;
+    let dhcp: DhcpService | undefined;
+    let vrrp: VrrpRunner | undefined;
+    const control = new ControlServer(opts.socketPath, {
+      onRequest: (c) => log.debug(`control command ${c}`),
+    });
+    try {
+      if (cfg.dhcp) {
+        mkdirSync(opts.stateDir, { recursive: true });
+        store = await LeaseStore.open(opts.stateDir);
+        dhcp = new DhcpService(cfg.dhcp, store, log, {
+          interfaces: opts.interfaces,
+          serverId: opts.serverId,
+        });
+        await dhcp.start();
+      }
+      if (cfg.vrrp) {
+        vrrp = new VrrpRunner(cfg.vrrp, log);
+        await vrrp.start();
+        if (dhcp) vrrp.onMaster((vips) => dhcp!.setPreferredServerIds(vips));
+      }
+      mkdirSync(dirname(opts.socketPath), { recursive: true });
+      const d = new Daemon(opts, log, control, store, dhcp, vrrp);
+      registerCommands(d);
+      await control.listen();
+      log.info(
+        `hadhcp ${VERSION} started: ${[
+          cfg.dhcp ? 'DHCP' : '',
+          cfg.vrrp ? `VRRP (${cfg.vrrp.instances.length} instance(s))` : '',
+        ]
+          .filter(Boolean)
+          .join(' + ')}; control socket ${opts.socketPath}`,
+      );
+      return d;
+    } catch (e) {
+      await vrrp?.stop().catch(() => undefined);
+      await dhcp?.stop().catch(() => undefined);
+      await store?.close().catch(() => undefined);
+      await control.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** config-reload / SIGHUP: a bad new configuration is refused and the running one kept. Leases are kept. */
+  async reload(): Promise<{ ok: boolean; text: string; diagnostics: Diagnostic[] }> {
+    let cfg: ReturnType<typeof loadConfigs>;
+    try {
+      cfg = loadConfigs(this.opts, this.log);
+    } catch (e) {
+      const ce = e as ConfigError;
+      this.log.error(`reload refused, keeping the running configuration: ${ce.message}`);
+      return { ok: false, text: ce.message, diagnostics: ce.diagnostics ?? [] };
+    }
+    if (cfg.dhcp && this.dhcp) this.dhcp.reconfigure(cfg.dhcp);
+    if (cfg.vrrp && this.vrrp) await this.vrrp.reconfigure(cfg.vrrp);
+    this.log.info('configuration reloaded');
+    return { ok: true, text: 'Configuration successfully reloaded.', diagnostics: cfg.diagnostics };
+  }
+
+  /** SIGTERM: VRRP leaves first (priority 0, VIPs removed) so the peer takes over at once; then DHCP and the store. */
+  async stop(code = 0): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    try {
+      await this.vrrp?.stop();
+      await this.dhcp?.stop();
+      await this.store?.close();
+      await this.control.close();
+      this.log.info('hadhcp stopped');
+    } catch (e) {
+      this.log.error({ err: e }, `error while stopping: ${(e as Error).message}`);
+      code = code || 1;
+    }
+    this.resolveDone(code);
+  }
+}

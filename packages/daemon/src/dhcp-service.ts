@@ -1,0 +1,345 @@
+import { Counters, formatIp4, inSubnet, RateLimiter, type Ip4 } from '@hadhcp/common';
+import {
+  buildUdpFrame,
+  decodeDhcp,
+  DhcpServerCore,
+  DhcpUdpSocket,
+  encodeDhcp,
+  FrameChannel,
+  isWireError,
+  LeaseTable,
+  listInterfaces,
+  parseUdpFrame,
+  Pinger,
+  type Decision,
+  type Destination,
+  type DhcpMessage,
+  type DhcpServerConfig,
+  type LocalInterface,
+  type RequestMeta,
+} from '@hadhcp/dhcp';
+import { BindingState, type Lease, type LeaseStore } from '@hadhcp/leases';
+import type { Logger } from './logger.js';
+
+export interface DhcpServiceOptions {
+  interfaces?: string[];
+  serverId?: Ip4;
+  /** UDP port to listen on (67; tests may use another). */
+  port?: number;
+}
+
+type Meta = RequestMeta;
+
+/** Ahead-of-time probes use ISC's default ping-timeout; a waiting client's probe uses the configured one. */
+const PING_TIMEOUT_MS = 1000;
+
+/**
+ * The DHCP server process side: sockets in, decisions from the pure core, lease writes made durable, replies out.
+ * Order matters: a reply that commits a lease leaves only after the store has said the write is on disk, and
+ * never when the write failed.
+ */
+export class DhcpService {
+  readonly counters = new Counters();
+  private readonly limiter = new RateLimiter(10_000);
+  readonly table: LeaseTable;
+  private core: DhcpServerCore;
+  private readonly udp: DhcpUdpSocket;
+  private readonly frames = new Map<string, { ch: FrameChannel; iface: LocalInterface }>();
+  private pinger: Pinger | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private preferredServerIds: Ip4[] = [];
+  private storeFailed: string | undefined;
+  private probing = new Set<Ip4>();
+  private ifaces: LocalInterface[] = [];
+  private ifacesAt = 0;
+
+  constructor(
+    private config: DhcpServerConfig,
+    private readonly store: LeaseStore,
+    private readonly log: Logger,
+    private readonly opts: DhcpServiceOptions = {},
+  ) {
+    this.table = LeaseTable.from(store.leases());
+    this.core = new DhcpServerCore(config, this.table, { serverId: opts.serverId });
+    this.udp = new DhcpUdpSocket(opts.port ?? 67);
+  }
+
+  async start(): Promise<void> {
+    await this.udp.open(
+      (p) => this.onUdp(p.data, { receivedOn: this.localFor(p.srcIp), srcIp: p.srcIp, srcPort: p.srcPort }),
+      (e) => this.log.error(`DHCP socket error: ${e.message}`),
+    );
+    this.openFrameChannels();
+    try {
+      this.pinger = new Pinger();
+      this.pinger.open();
+    } catch (e) {
+      this.pinger = undefined;
+      this.log.warn(`ping-check disabled: cannot open an ICMP socket (${(e as Error).message}); run as root`);
+    }
+    this.tickTimer = setInterval(() => this.tick(), 1000);
+    this.probeTimer = setInterval(() => this.probeAhead(), 250);
+    this.probeAhead();
+    this.log.info(
+      `DHCP listening on UDP ${this.opts.port ?? 67}; ${this.table.size} lease records loaded; ` +
+        `direct clients on ${[...this.frames.keys()].join(', ') || 'no interface'}`,
+    );
+  }
+
+  /**
+   * Node's UDP sockets do not say which local address a datagram was sent to (no IP_PKTINFO). The relay that
+   * sent it is almost always on one of our segments, so the local address on the relay's subnet is the one it
+   * used; failing that, our first address. The VIP, when we hold one, overrides this as server identifier.
+   */
+  private localFor(src: Ip4): { iface?: string; localIp?: Ip4 } {
+    const now = Date.now();
+    if (now - this.ifacesAt > 5000) {
+      this.ifaces = listInterfaces();
+      this.ifacesAt = now;
+    }
+    for (const i of this.ifaces) {
+      for (const a of i.addresses)
+        if (inSubnet(src, (a.ip & a.mask) >>> 0, a.mask)) return { iface: i.name, localIp: a.ip };
+    }
+    const first = this.ifaces[0];
+    return { iface: first?.name, localIp: first?.addresses[0]?.ip };
+  }
+
+  /** Interfaces with an address inside a declared subnet (ISC's rule), or the ones named with --interface. */
+  private openFrameChannels(): void {
+    const all = listInterfaces();
+    const wanted = this.opts.interfaces
+      ? all.filter((i) => this.opts.interfaces!.includes(i.name))
+      : all.filter((i) =>
+          i.addresses.some((a) => this.config.subnets.some((s) => inSubnet(a.ip, s.network, s.mask))),
+        );
+    for (const name of this.opts.interfaces ?? []) {
+      if (!all.some((i) => i.name === name))
+        this.log.warn(`--interface ${name}: no such interface with IPv4`);
+    }
+    for (const iface of wanted) {
+      const ch = new FrameChannel(iface.name);
+      try {
+        ch.open('inbound and udp dst port 67', (f) => this.onFrame(iface, f));
+        this.frames.set(iface.name, { ch, iface });
+      } catch (e) {
+        this.log.warn(
+          `${iface.name}: cannot capture frames (${(e as Error).message}); direct clients not served there`,
+        );
+      }
+    }
+  }
+
+  /** The supervisor tells us the VIPs we hold: replies to relays then carry the VIP as server identifier. */
+  setPreferredServerIds(ips: Ip4[]): void {
+    this.preferredServerIds = ips;
+    this.core.setServerId(ips[0] ?? this.opts.serverId);
+  }
+
+  reconfigure(config: DhcpServerConfig): void {
+    this.config = config;
+    this.core = new DhcpServerCore(config, this.table, {
+      serverId: this.preferredServerIds[0] ?? this.opts.serverId,
+    });
+    this.log.info('DHCP configuration replaced; leases kept');
+  }
+
+  /**
+   * lease4-del: the address goes back to the pool with no client attached (Kea removes the lease; the failover
+   * binding model keeps the address with state FREE). Durable before the command answers.
+   */
+  async deleteLease(ip: Ip4): Promise<void> {
+    const l = this.table.get(ip);
+    if (!l) return;
+    const freed: Lease = {
+      address: l.address,
+      state: BindingState.FREE,
+      starts: Math.floor(Date.now() / 1000),
+      ends: 0,
+      tstp: l.tstp,
+      tsfp: l.tsfp,
+      atsfp: l.atsfp,
+      cltt: l.cltt,
+      hwType: l.hwType,
+      failoverPeer: l.failoverPeer,
+    };
+    await this.store.write([freed]);
+    this.table.put(freed);
+  }
+
+  status(): Record<string, unknown> {
+    const byState: Record<string, number> = {};
+    for (const l of this.table.values()) {
+      const k =
+        ['', 'free', 'active', 'expired', 'released', 'abandoned', 'reset', 'backup'][l.state] ?? 'other';
+      byState[k] = (byState[k] ?? 0) + 1;
+    }
+    const drops: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.counters.toJSON()))
+      if (k.startsWith('drop.')) drops[k.slice(5)] = v;
+    return {
+      serving: this.storeFailed === undefined,
+      reason: this.storeFailed,
+      serverId: this.preferredServerIds[0] !== undefined ? formatIp4(this.preferredServerIds[0]) : undefined,
+      interfaces: [...this.frames.keys()],
+      leases: byState,
+      drops,
+      counters: this.counters.toJSON(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.tickTimer);
+    clearInterval(this.probeTimer);
+    this.udp.close();
+    for (const { ch } of this.frames.values()) ch.close();
+    this.frames.clear();
+    this.pinger?.close();
+  }
+
+  // --- packets in -------------------------------------------------------------------------------------------
+
+  private onUdp(data: Uint8Array, meta: Meta): void {
+    // Broadcasts and unicasts from directly attached clients also reach libpcap, which knows the interface:
+    // leave those (giaddr, bytes 24-27, is zero) to it, so each packet is counted and answered once.
+    if (this.frames.size > 0 && data.length >= 28 && (data[24]! | data[25]! | data[26]! | data[27]!) === 0)
+      return;
+    this.counters.inc('packets-received');
+    const msg = this.decode(data, meta);
+    if (msg) void this.process(msg, meta);
+  }
+
+  private onFrame(iface: LocalInterface, frame: Uint8Array): void {
+    const f = parseUdpFrame(frame);
+    if (isWireError(f)) return this.drop(`frame-${f.reason}`, f.detail, iface.name);
+    if (f.dstPort !== 67) return;
+    this.counters.inc('packets-received');
+    const meta: Meta = {
+      receivedOn: { iface: iface.name, localIp: iface.addresses[0]?.ip },
+      srcIp: f.srcIp,
+      srcPort: f.srcPort,
+      toBroadcast: f.dstIp === 0xffffffff || iface.addresses.some((a) => f.dstIp === (a.ip | ~a.mask) >>> 0),
+    };
+    const msg = this.decode(f.payload, meta);
+    if (!msg || msg.giaddr !== 0) return; // relayed traffic is the UDP socket's
+    void this.process(msg, meta);
+  }
+
+  private decode(data: Uint8Array, meta: Meta): DhcpMessage | undefined {
+    const m = decodeDhcp(data);
+    if (isWireError(m)) {
+      this.drop(m.reason, m.detail, formatIp4(meta.srcIp));
+      return undefined;
+    }
+    return m;
+  }
+
+  private drop(reason: string, detail: string, from: string): void {
+    this.counters.inc(`drop.${reason}`);
+    const suppressed = this.limiter.allow(reason, Date.now());
+    if (suppressed !== undefined) {
+      this.log.warn(
+        `dropped packet from ${from}: ${reason}: ${detail}` +
+          (suppressed ? ` (${suppressed} more like it since the last report)` : ''),
+      );
+    }
+  }
+
+  private async process(msg: DhcpMessage, meta: Meta, probed = false): Promise<void> {
+    let d: Decision;
+    try {
+      d = this.core.handle(msg, meta, Date.now());
+    } catch (e) {
+      // A bug must cost one packet, not the service.
+      this.drop('internal-error', (e as Error).stack ?? String(e), formatIp4(meta.srcIp));
+      return;
+    }
+    if (d.needsProbe !== undefined && !probed) {
+      // The same packet is handled again once the ping has answered or timed out; it logs then.
+      await this.probe(d.needsProbe.ip, d.needsProbe.timeoutMs);
+      return this.process(msg, meta, true);
+    }
+    for (const line of d.log ?? []) this.log.info(line);
+    if (d.drop) this.drop(d.drop.reason, d.drop.detail, formatIp4(meta.srcIp));
+    if (d.writes.length > 0) {
+      if (this.storeFailed) return this.drop('store-failed', this.storeFailed, formatIp4(meta.srcIp));
+      try {
+        await this.store.write(d.writes);
+      } catch (e) {
+        this.storeFailed = (e as Error).message;
+        this.log.error(`lease store write failed, no more leases will be acknowledged: ${this.storeFailed}`);
+        return this.drop('store-failed', this.storeFailed, formatIp4(meta.srcIp));
+      }
+    }
+    if (d.reply) await this.send(d.reply.msg, d.reply.to, d.reply.maxSize, meta);
+  }
+
+  // --- packets out ------------------------------------------------------------------------------------------
+
+  private async send(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): Promise<void> {
+    const bytes = encodeDhcp(reply, { maxSize, allowOverload: true });
+    try {
+      if (to.kind === 'relay' || to.kind === 'unicast') {
+        await this.udp.send(bytes, to.ip, to.port);
+      } else {
+        const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
+        if (!ch) {
+          await this.udp.send(bytes, to.kind === 'broadcast' ? 0xffffffff : to.ip, to.port);
+        } else {
+          const src = meta.receivedOn.localIp ?? 0;
+          const dstMac = to.kind === 'l2' && to.mac ? to.mac : new Uint8Array([255, 255, 255, 255, 255, 255]);
+          ch.ch.send(
+            buildUdpFrame({
+              srcMac: ch.iface.mac,
+              dstMac,
+              srcIp: src,
+              dstIp: to.kind === 'broadcast' ? 0xffffffff : to.ip,
+              srcPort: 67,
+              dstPort: to.port,
+              payload: bytes,
+            }),
+          );
+        }
+      }
+      this.counters.inc('packets-sent');
+    } catch (e) {
+      this.drop('send-failed', (e as Error).message, formatIp4(to.ip));
+    }
+  }
+
+  // --- time -------------------------------------------------------------------------------------------------
+
+  private tick(): void {
+    const writes = this.core.tick(Date.now());
+    if (writes.length > 0) {
+      this.store.write(writes).catch((e: Error) => {
+        this.storeFailed = e.message;
+        this.log.error(`lease store write failed during expiry: ${e.message}`);
+      });
+    }
+  }
+
+  /** Ping-check ahead of time: the addresses the core will offer next are probed now, not while a client waits. */
+  private probeAhead(): void {
+    if (!this.pinger) return;
+    for (const ip of this.core.probesWanted(Date.now())) {
+      if (this.probing.has(ip)) continue;
+      void this.probe(ip);
+    }
+  }
+
+  private async probe(ip: Ip4, timeoutMs = PING_TIMEOUT_MS): Promise<void> {
+    this.probing.add(ip);
+    try {
+      const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
+      const r = this.core.probeResult(ip, inUse, Date.now());
+      for (const line of r.log ?? []) this.log.warn(line);
+      if (r.writes.length) await this.store.write(r.writes);
+    } catch (e) {
+      this.log.error(`ping-check of ${formatIp4(ip)} failed: ${(e as Error).message}`);
+    } finally {
+      this.probing.delete(ip);
+    }
+  }
+}

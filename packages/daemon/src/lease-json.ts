@@ -1,0 +1,26 @@
+import { formatIp4, formatMac } from '@hadhcp/common';
+import { BINDING_STATE_NAMES, BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+
+/**
+ * A lease as the control socket shows it: Kea's lease4 field names where Kea has one (so existing scripts
+ * keep working), plus the failover binding state and times ISC users know from dhcpd.leases.
+ */
+export function leaseToJson(l: Lease): Record<string, unknown> {
+  const infinite = l.ends === INFINITE;
+  return {
+    'ip-address': formatIp4(l.address),
+    'hw-address': l.hwAddr ? formatMac(l.hwAddr) : '',
+    'client-id': l.clientId ? formatMac(l.clientId) : undefined,
+    hostname: l.hostname ?? '',
+    'binding-state': BINDING_STATE_NAMES[l.state] ?? String(l.state),
+    // Kea: state 0 default, 1 declined, 2 expired-reclaimed.
+    state: l.state === BindingState.ABANDONED ? 1 : l.state === BindingState.ACTIVE ? 0 : 2,
+    cltt: l.cltt,
+    'valid-lft': infinite ? INFINITE : Math.max(0, l.ends - l.starts),
+    starts: l.starts,
+    ends: infinite ? 'never' : l.ends,
+    tstp: l.tstp || undefined,
+    tsfp: l.tsfp || undefined,
+    atsfp: l.atsfp || undefined,
+  };
+}

@@ -1,0 +1,56 @@
+import { formatIp4, type Ip4 } from '@hadhcp/common';
+import { VrrpService, type InstanceStatus, type KeepalivedConfig, type StateChange } from '@hadhcp/vrrp';
+import type { Logger } from './logger.js';
+
+/**
+ * The daemon's handle on the VRRP instances: starts the service, tells the supervisor which VIPs this node
+ * holds (they become the DHCP server identifier), and shapes the status for the control socket.
+ */
+export class VrrpRunner {
+  private service: VrrpService;
+  private readonly masterListeners: Array<(vips: Ip4[]) => void> = [];
+  private readonly held = new Map<string, Ip4[]>();
+
+  constructor(
+    private config: KeepalivedConfig,
+    private readonly log: Logger,
+  ) {
+    this.service = this.create(config);
+  }
+
+  private create(config: KeepalivedConfig): VrrpService {
+    const s = new VrrpService(config, { log: this.log });
+    s.on('state', (c: StateChange) => {
+      this.held.set(c.instance, c.to === 'MASTER' ? c.vips : []);
+      const vips = [...this.held.values()].flat();
+      this.log.debug?.(`VIPs held now: ${vips.map(formatIp4).join(', ') || 'none'}`);
+      for (const l of this.masterListeners) l(vips);
+    });
+    return s;
+  }
+
+  onMaster(listener: (vips: Ip4[]) => void): void {
+    this.masterListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    await this.service.start();
+  }
+
+  async reconfigure(config: KeepalivedConfig): Promise<void> {
+    // keepalived reloads by restarting the instances it changed; we restart all, which costs one election.
+    await this.service.stop();
+    this.held.clear();
+    this.config = config;
+    this.service = this.create(config);
+    await this.service.start();
+  }
+
+  status(): Array<InstanceStatus & { priority: number }> {
+    return this.service.status().map((s) => ({ ...s, priority: s.configuredPriority }));
+  }
+
+  async stop(): Promise<void> {
+    await this.service.stop();
+  }
+}

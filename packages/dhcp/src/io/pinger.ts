@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import { formatIp4, parseIp4, type Ip4 } from '@hadhcp/common';
+
+const require = createRequire(import.meta.url);
+
+interface RawSocket {
+  send(
+    buf: Buffer,
+    off: number,
+    len: number,
+    addr: string,
+    before: (() => void) | null,
+    after: (err?: Error) => void,
+  ): void;
+  on(ev: 'message', cb: (buf: Buffer, source: string) => void): void;
+  on(ev: 'error', cb: (e: Error) => void): void;
+  close(): void;
+}
+interface RawModule {
+  createSocket(o: { protocol: number }): RawSocket;
+  Protocol: { ICMP: number };
+  createChecksum(...bufs: Buffer[]): number;
+  writeChecksum(buf: Buffer, off: number, sum: number): void;
+}
+
+/**
+ * ICMP echo for ping-check (ISC's "ping before offer"): resolves true when the address answers within the
+ * timeout. One raw socket for all probes; replies are matched by identifier and sequence.
+ */
+export class Pinger {
+  private sock: RawSocket | undefined;
+  private seq = 0;
+  private readonly pending = new Map<string, (inUse: boolean) => void>();
+  private readonly raw: RawModule;
+
+  constructor(private readonly ident = process.pid & 0xffff) {
+    this.raw = require('raw-socket') as RawModule;
+  }
+
+  open(): void {
+    const s = this.raw.createSocket({ protocol: this.raw.Protocol.ICMP });
+    s.on('message', (buf, source) => this.onReply(buf, source));
+    s.on('error', () => {
+      /* probes time out; the caller treats that as "not answering" only when it says so */
+    });
+    this.sock = s;
+  }
+
+  /** Sends one echo request; resolves true if the address answers within timeoutMs. */
+  ping(ip: Ip4, timeoutMs: number): Promise<boolean> {
+    const sock = this.sock;
+    if (!sock) return Promise.reject(new Error('pinger is closed'));
+    const seq = (this.seq = (this.seq + 1) & 0xffff);
+    const key = `${ip}/${seq}`;
+    const pkt = Buffer.alloc(16);
+    pkt[0] = 8; // echo request
+    pkt.writeUInt16BE(this.ident, 4);
+    pkt.writeUInt16BE(seq, 6);
+    pkt.write('hadhcp', 8, 'latin1');
+    this.raw.writeChecksum(pkt, 2, this.raw.createChecksum(pkt));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        resolve(false);
+      }, timeoutMs);
+      this.pending.set(key, (inUse) => {
+        clearTimeout(timer);
+        this.pending.delete(key);
+        resolve(inUse);
+      });
+      sock.send(pkt, 0, pkt.length, formatIp4(ip), null, (err) => {
+        // No route or an unreachable network: nobody can be using the address from here.
+        if (err) this.pending.get(key)?.(false);
+      });
+    });
+  }
+
+  private onReply(buf: Buffer, source: string): void {
+    const ihl = ((buf[0] ?? 0) & 0x0f) * 4;
+    if (buf.length < ihl + 8 || buf[ihl] !== 0) return; // echo reply only
+    if (buf.readUInt16BE(ihl + 4) !== this.ident) return;
+    const ip = parseIp4(source);
+    if (ip === undefined) return;
+    this.pending.get(`${ip}/${buf.readUInt16BE(ihl + 6)}`)?.(true);
+  }
+
+  close(): void {
+    for (const done of this.pending.values()) done(false);
+    this.sock?.close();
+    this.sock = undefined;
+  }
+}
