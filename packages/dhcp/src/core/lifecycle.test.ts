@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { BindingState, INFINITE } from '@hadhcp/leases';
+import type { Params } from './config.js';
+import { LeaseTable } from './lease-table.js';
+import { DhcpServerCore } from './server.js';
+import { clientMsg, ConfigBuilder, direct, ip, ipBytes, MessageType, optIp } from './test-helpers.js';
+
+const T0 = 1_700_000_000_000;
+const NOW = T0 / 1000;
+const SID = '10.1.0.1';
+const A = '52:54:00:00:00:0a';
+const B = '52:54:00:00:00:0b';
+
+function setup(global: Params = {}): { c: DhcpServerCore; b: ConfigBuilder } {
+  const b = new ConfigBuilder({ defaultLeaseTime: 600, pingCheck: false, ...global });
+  b.subnet('10.1.0.0/24', {
+    options: { 3: ipBytes('10.1.0.1'), 6: ipBytes('10.1.0.1') },
+    pools: [
+      {
+        ranges: [
+          ['10.1.0.50', '10.1.0.52'],
+          ['10.1.0.60', '10.1.0.61', 'dynamic-bootp'],
+        ],
+      },
+    ],
+  });
+  return { c: new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) }), b };
+}
+
+function bind(c: DhcpServerCore, hw: string, addr: string, t = T0): void {
+  const d = c.handle(
+    clientMsg(MessageType.REQUEST, { mac: hw, requested: addr, serverId: SID }),
+    direct(),
+    t,
+  );
+  if (!d.reply) throw new Error(`bind failed: ${d.drop?.reason}`);
+}
+
+describe('DHCPDECLINE (RFC 2131 4.3.3)', () => {
+  it('abandons the address for a day, then it returns to the pool without the client association', () => {
+    const { c } = setup();
+    bind(c, A, '10.1.0.50');
+    const d = c.handle(
+      clientMsg(MessageType.DECLINE, { mac: A, requested: '10.1.0.50', serverId: SID }),
+      direct(),
+      T0 + 1000,
+    );
+    expect(d.reply).toBeUndefined();
+    expect(d.writes).toHaveLength(1);
+    expect(d.writes[0]).toMatchObject({
+      address: ip('10.1.0.50'),
+      state: BindingState.ABANDONED,
+      ends: NOW + 1 + 86400,
+    });
+    expect(d.writes[0]?.hwAddr).toBeUndefined();
+    expect(d.log).toEqual([
+      'Abandoning IP address 10.1.0.50: declined.',
+      `DHCPDECLINE of 10.1.0.50 from ${A} via eth0: abandoned`,
+    ]);
+    // Neither the decliner nor anyone else gets it while abandoned.
+    expect(c.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0 + 2000).reply!.msg.yiaddr).toBe(
+      ip('10.1.0.51'),
+    );
+    expect(c.tick(T0 + 1000 + 86_399_000)).toEqual([]);
+    const back = c.tick(T0 + 1000 + 86_400_000);
+    expect(back).toHaveLength(1);
+    expect(back[0]?.state).toBe(BindingState.FREE);
+  });
+
+  it("a client cannot decline someone else's address", () => {
+    const { c } = setup();
+    bind(c, B, '10.1.0.50');
+    const d = c.handle(clientMsg(MessageType.DECLINE, { mac: A, requested: '10.1.0.50' }), direct(), T0);
+    expect(d.drop?.reason).toBe('decline-unknown-lease');
+    expect(d.log).toEqual([`DHCPDECLINE of 10.1.0.50 from ${A} via eth0: not found`]);
+    expect(c.table.get(ip('10.1.0.50'))?.state).toBe(BindingState.ACTIVE);
+  });
+
+  it('an address only offered (not yet bound) can be declined by the client it was offered to', () => {
+    const { c } = setup();
+    c.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0);
+    const d = c.handle(clientMsg(MessageType.DECLINE, { mac: A, requested: '10.1.0.50' }), direct(), T0 + 1);
+    expect(d.writes[0]?.state).toBe(BindingState.ABANDONED);
+  });
+});
+
+describe('DHCPRELEASE (RFC 2131 4.3.4)', () => {
+  it('frees the binding, keeps the association, and the client gets the same address on its next DISCOVER', () => {
+    const { c } = setup();
+    bind(c, A, '10.1.0.51');
+    const d = c.handle(
+      clientMsg(MessageType.RELEASE, { mac: A, ciaddr: '10.1.0.51', serverId: SID }),
+      direct(),
+      T0 + 5000,
+    );
+    expect(d.reply).toBeUndefined();
+    expect(d.writes[0]).toMatchObject({
+      address: ip('10.1.0.51'),
+      state: BindingState.RELEASED,
+      ends: NOW + 5,
+    });
+    expect(d.log).toEqual([`DHCPRELEASE of 10.1.0.51 from ${A} via eth0 (found)`]);
+    // Another client gets a never-used address first...
+    expect(c.handle(clientMsg(MessageType.DISCOVER, { mac: B }), direct(), T0 + 6000).reply!.msg.yiaddr).toBe(
+      ip('10.1.0.50'),
+    );
+    // ...and the releasing client its old one.
+    expect(c.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0 + 7000).reply!.msg.yiaddr).toBe(
+      ip('10.1.0.51'),
+    );
+  });
+
+  it("ignores a release of someone else's lease", () => {
+    const { c } = setup();
+    bind(c, B, '10.1.0.51');
+    const d = c.handle(clientMsg(MessageType.RELEASE, { mac: A, ciaddr: '10.1.0.51' }), direct(), T0);
+    expect(d.drop?.reason).toBe('release-unknown-lease');
+    expect(d.log).toEqual([`DHCPRELEASE of 10.1.0.51 from ${A} via eth0 (not found)`]);
+    expect(c.table.get(ip('10.1.0.51'))?.state).toBe(BindingState.ACTIVE);
+  });
+});
+
+describe('DHCPINFORM (RFC 2131 4.3.5)', () => {
+  it('answers options only: no yiaddr, no lease time, to ciaddr', () => {
+    const { c } = setup();
+    const d = c.handle(
+      clientMsg(MessageType.INFORM, { mac: A, ciaddr: '10.1.0.9', prl: [3, 6] }),
+      direct(),
+      T0,
+    );
+    const m = d.reply!.msg;
+    expect(m.options.find((o) => o.code === 53)?.data[0]).toBe(MessageType.ACK);
+    expect(m.yiaddr).toBe(0);
+    expect(m.ciaddr).toBe(ip('10.1.0.9'));
+    expect(optIp(m, 51)).toBeUndefined();
+    expect(optIp(m, 58)).toBeUndefined();
+    expect(optIp(m, 3)).toBe(ip('10.1.0.1'));
+    expect(d.reply!.to).toEqual({ kind: 'unicast', ip: ip('10.1.0.9'), port: 68 });
+    expect(d.writes).toEqual([]);
+    expect(d.log).toEqual(['DHCPINFORM from 10.1.0.9 via eth0', `DHCPACK to 10.1.0.9 (${A}) via eth0`]);
+  });
+
+  it('drops an INFORM with neither ciaddr nor source address', () => {
+    expect(setup().c.handle(clientMsg(MessageType.INFORM), direct(), T0).drop?.reason).toBe(
+      'inform-no-address',
+    );
+  });
+});
+
+describe('BOOTP (no option 53)', () => {
+  it('a dynamic BOOTP client gets an infinite binding from a dynamic-bootp range only', () => {
+    const { c } = setup();
+    const d = c.handle(clientMsg(undefined, { mac: A }), direct(), T0);
+    const m = d.reply!.msg;
+    expect(m.yiaddr).toBe(ip('10.1.0.60'));
+    expect(m.options.find((o) => o.code === 53)).toBeUndefined();
+    expect(optIp(m, 51)).toBeUndefined();
+    expect(d.writes[0]).toMatchObject({ state: BindingState.ACTIVE, ends: INFINITE });
+    expect(d.log).toEqual([`BOOTREQUEST from ${A} via eth0`, `BOOTREPLY on 10.1.0.60 to ${A} via eth0`]);
+  });
+
+  it('a reserved BOOTP client gets its fixed address with no write', () => {
+    const { b } = setup();
+    b.host('old-printer', { hw: A, fixed: ['10.1.0.200'] });
+    const c = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
+    const d = c.handle(clientMsg(undefined, { mac: A }), direct(), T0);
+    expect(d.reply!.msg.yiaddr).toBe(ip('10.1.0.200'));
+    expect(d.writes).toEqual([]);
+  });
+
+  it('deny bootp: silence', () => {
+    const { c } = setup({ bootp: false });
+    expect(c.handle(clientMsg(undefined), direct(), T0).drop?.reason).toBe('bootp-denied');
+  });
+
+  it('no dynamic-bootp range and no reservation: silence', () => {
+    const b = new ConfigBuilder({ pingCheck: false });
+    b.subnet('10.1.0.0/24', { pools: [{ ranges: [['10.1.0.50', '10.1.0.52']] }] });
+    const c = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
+    expect(c.handle(clientMsg(undefined), direct(), T0).drop?.reason).toBe('bootp-denied');
+  });
+});
+
+describe('bad input', () => {
+  it('drops replies and server-only message types under named reasons', () => {
+    const { c } = setup();
+    const reply = clientMsg(MessageType.DISCOVER);
+    reply.op = 2;
+    expect(c.handle(reply, direct(), T0).drop?.reason).toBe('not-bootrequest');
+    expect(c.handle(clientMsg(MessageType.OFFER), direct(), T0).drop?.reason).toBe('bad-message-type');
+    expect(c.counters.get('drop.bad-message-type')).toBe(1);
+  });
+});
