@@ -182,7 +182,7 @@ export function checkKeepalivedConf(
   if (r.config?.global.enableScriptSecurity)
     checkScripts(ctx, r.config, r.lookup, opts.scriptFs ?? nodeScriptFs);
   const problems = ctx.diags.some((d) => d.severity !== 'note');
-  const exitCode: KeepalivedCheckExit = ctx.security ? 6 : ctx.fatal && !problems ? 4 : problems ? 5 : 0;
+  const exitCode: KeepalivedCheckExit = ctx.security ? 6 : ctx.fatal ? 4 : problems ? 5 : 0;
   return { exitCode, diagnostics: ctx.diags };
 }
 

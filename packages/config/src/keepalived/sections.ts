@@ -77,12 +77,6 @@ export function unknownKeyword(
     if (stance.severity !== 'error') ctx.ignored.push(owner ? `${owner}: ${kw}` : kw);
     return;
   }
-  const here = SECTIONS[section] ?? [];
-  const guess = didYouMean(kw, [...here, ...known.keys()]);
-  if (guess) {
-    error(ctx, st, st.keyword, `unknown keyword '${kw}' in ${section}`, `did you mean '${guess}'?`);
-    return;
-  }
   const home = Object.entries(SECTIONS).find(([name, kws]) => name !== section && kws.includes(kw))?.[0];
   if (home) {
     error(
@@ -92,6 +86,12 @@ export function unknownKeyword(
       `'${kw}' does not belong in ${section}`,
       `move it into ${home === 'the top level' ? 'the top level' : `a ${home} block`}`,
     );
+    return;
+  }
+  const here = SECTIONS[section] ?? [];
+  const guess = didYouMean(kw, [...here, ...known.keys()]);
+  if (guess) {
+    error(ctx, st, st.keyword, `unknown keyword '${kw}' in ${section}`, `did you mean '${guess}'?`);
     return;
   }
   error(
