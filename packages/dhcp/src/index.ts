@@ -15,3 +15,5 @@ export * from './io/pinger.js';
 export type { Decision, Destination, RequestMeta, Reply, DropReason as CoreDropReason } from './core/types.js';
 export * from './core/server.js';
 export * from './core/lease-table.js';
+export * from './core/addressing.js';
+export { buildReply, replyOptions, type ReplySpec } from './core/reply.js';
