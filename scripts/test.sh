@@ -36,8 +36,9 @@ if [ -z "${HADHCP_SKIP_SETUP:-}" ]; then
 fi
 
 step lint pnpm run lint
-step typecheck-tests pnpm exec tsc -p test/tsconfig.json
 step build pnpm run build
+# Lab tests see the packages through their built declarations (paths in test/tsconfig.json): after build.
+step typecheck-tests pnpm exec tsc -p test/tsconfig.json
 # Time limits keep a hung test from eating the CI budget (the whole run must fit in 60 minutes on 2 cores);
 # a killed run leaves no report and the summary counts it as failed.
 step unit timeout --kill-after=30 15m pnpm exec vitest run --project unit \
