@@ -8,8 +8,9 @@ interface CheckOpts {
 }
 
 /**
- * Exit codes as `keepalived -t`: 0 the configuration is usable, 3 hadhcp cannot run with it (a file is missing
- * or unreadable, nothing to run), 4 it has errors. Every diagnostic is printed, errors and warnings alike.
+ * Exit codes: 0 the configuration is usable, 3 hadhcp cannot run with it (a file is missing or unreadable), 4 it
+ * has errors. (keepalived 2.2.7's `-t` uses 4/5/6 for unreadable/errors/script security: we fold them into 3/4.)
+ * Every diagnostic is printed, errors and warnings alike.
  */
 export function runCheckConfig(o: CheckOpts): number {
   if (!o.dhcpd && !o.keepalived) {
@@ -42,7 +43,10 @@ export function runCheckConfig(o: CheckOpts): number {
     } else {
       const r = checkKeepalivedConf(file);
       all.push(...r.diagnostics);
-      code = Math.max(code, r.exitCode);
+      // keepalived 2.2.7's own -t says 4 (cannot read), 5 (errors), 6 (script security); our contract is the
+      // simpler one operators asked for: 3 cannot run, 4 errors.
+      if (r.exitCode === 4) code = Math.max(code, 3);
+      else if (r.exitCode !== 0) code = Math.max(code, 4);
     }
   }
   if (o.json) {

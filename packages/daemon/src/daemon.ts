@@ -15,6 +15,7 @@ import type { KeepalivedConfig } from '@hadhcp/vrrp';
 import { registerCommands } from './commands.js';
 import { DhcpService } from './dhcp-service.js';
 import type { Logger } from './logger.js';
+import { resolveConfigNames } from './resolve-names.js';
 import { VrrpRunner } from './vrrp-runner.js';
 
 export interface DaemonOptions {
@@ -37,6 +38,28 @@ export class ConfigError extends Error {
 }
 
 export const VERSION = '0.1.0';
+
+/** Weight applied to every VRRP instance while DHCP is unhealthy: enough to lose any election (keepalived's max). */
+const UNHEALTHY_WEIGHT = -253;
+
+/**
+ * The supervisor's two ties: the VIP holder serves DHCP with the VIP as server identifier, and a DHCP service
+ * that cannot store leases gives up the VIP (its priority drops so the peer wins the election).
+ */
+function linkDhcpToVrrp(dhcp: DhcpService, vrrp: VrrpRunner, log: Logger): void {
+  dhcp.setServing(false, 'waiting for the VRRP election');
+  vrrp.onMaster((vips) => {
+    dhcp.setPreferredServerIds(vips);
+    dhcp.setServing(
+      vips.length > 0,
+      vips.length > 0 ? 'VRRP master: holding the VIP' : 'VRRP backup: the VIP holder answers',
+    );
+  });
+  dhcp.onHealth((healthy, reason) => {
+    log.warn(`DHCP unhealthy (${reason}): lowering VRRP priority so the peer takes the VIP`);
+    vrrp.setExternalWeight(healthy ? 0 : UNHEALTHY_WEIGHT, reason);
+  });
+}
 
 /** Reads both files; returns the models or throws a ConfigError listing every error with file:line:col. */
 export function loadConfigs(
@@ -90,6 +113,7 @@ export class Daemon {
 
   static async start(opts: DaemonOptions, log: Logger): Promise<Daemon> {
     const cfg = loadConfigs(opts, log);
+    if (cfg.dhcp) await resolveConfigNames(cfg.dhcp, log);
     let store: LeaseStore | undefined;
     let dhcp: DhcpService | undefined;
     let vrrp: VrrpRunner | undefined;
@@ -109,7 +133,7 @@ export class Daemon {
       if (cfg.vrrp) {
         vrrp = new VrrpRunner(cfg.vrrp, log);
         await vrrp.start();
-        if (dhcp) vrrp.onMaster((vips) => dhcp!.setPreferredServerIds(vips));
+        if (dhcp) linkDhcpToVrrp(dhcp, vrrp, log);
       }
       mkdirSync(dirname(opts.socketPath), { recursive: true });
       const d = new Daemon(opts, log, control, store, dhcp, vrrp);
@@ -143,7 +167,10 @@ export class Daemon {
       this.log.error(`reload refused, keeping the running configuration: ${ce.message}`);
       return { ok: false, text: ce.message, diagnostics: ce.diagnostics ?? [] };
     }
-    if (cfg.dhcp && this.dhcp) this.dhcp.reconfigure(cfg.dhcp);
+    if (cfg.dhcp && this.dhcp) {
+      await resolveConfigNames(cfg.dhcp, this.log);
+      this.dhcp.reconfigure(cfg.dhcp);
+    }
     if (cfg.vrrp && this.vrrp) await this.vrrp.reconfigure(cfg.vrrp);
     this.log.info('configuration reloaded');
     return { ok: true, text: 'Configuration successfully reloaded.', diagnostics: cfg.diagnostics };

@@ -49,6 +49,9 @@ export class DhcpService {
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private preferredServerIds: Ip4[] = [];
+  /** Set by the supervisor when VRRP runs beside DHCP: only the VIP holder answers (undefined = always serve). */
+  private gate: { serving: boolean; reason: string } | undefined;
+  private readonly healthListeners: Array<(healthy: boolean, reason: string) => void> = [];
   private storeFailed: string | undefined;
   private probing = new Set<Ip4>();
   private ifaces: LocalInterface[] = [];
@@ -137,6 +140,28 @@ export class DhcpService {
     this.core.setServerId(ips[0] ?? this.opts.serverId);
   }
 
+  /**
+   * The supervisor's gate: with VRRP beside DHCP, the node holding the VIP answers and the other stays silent,
+   * so two servers with separate lease databases never answer the same client. (Lease sync between the two is
+   * the failover protocol's job.)
+   */
+  setServing(serving: boolean, reason: string): void {
+    if (this.gate?.serving !== serving) this.log.info(`DHCP ${serving ? 'serving' : 'silent'}: ${reason}`);
+    this.gate = { serving, reason };
+  }
+
+  /** DHCP health for the supervisor (e.g. to lower the VRRP priority when leases cannot be stored). */
+  onHealth(listener: (healthy: boolean, reason: string) => void): void {
+    this.healthListeners.push(listener);
+  }
+
+  private storeFailure(message: string): void {
+    if (this.storeFailed !== undefined) return;
+    this.storeFailed = message;
+    this.log.error(`lease store write failed, no more leases will be acknowledged: ${message}`);
+    for (const l of this.healthListeners) l(false, `lease store failed: ${message}`);
+  }
+
   reconfigure(config: DhcpServerConfig): void {
     this.config = config;
     this.core = new DhcpServerCore(config, this.table, {
@@ -178,9 +203,10 @@ export class DhcpService {
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.counters.toJSON()))
       if (k.startsWith('drop.')) drops[k.slice(5)] = v;
+    const serving = this.storeFailed === undefined && (this.gate?.serving ?? true);
     return {
-      serving: this.storeFailed === undefined,
-      reason: this.storeFailed,
+      serving,
+      reason: this.storeFailed ? `lease store failed: ${this.storeFailed}` : this.gate?.reason,
       serverId: this.preferredServerIds[0] !== undefined ? formatIp4(this.preferredServerIds[0]) : undefined,
       interfaces: [...this.frames.keys()],
       leases: byState,
@@ -247,6 +273,10 @@ export class DhcpService {
   }
 
   private async process(msg: DhcpMessage, meta: Meta, probed = false): Promise<void> {
+    if (this.gate && !this.gate.serving) {
+      this.counters.inc('drop.not-vip-holder');
+      return;
+    }
     let d: Decision;
     try {
       d = this.core.handle(msg, meta, Date.now());
@@ -267,9 +297,8 @@ export class DhcpService {
       try {
         await this.store.write(d.writes);
       } catch (e) {
-        this.storeFailed = (e as Error).message;
-        this.log.error(`lease store write failed, no more leases will be acknowledged: ${this.storeFailed}`);
-        return this.drop('store-failed', this.storeFailed, formatIp4(meta.srcIp));
+        this.storeFailure((e as Error).message);
+        return this.drop('store-failed', (e as Error).message, formatIp4(meta.srcIp));
       }
     }
     if (d.reply) await this.send(d.reply.msg, d.reply.to, d.reply.maxSize, meta);
@@ -313,10 +342,7 @@ export class DhcpService {
   private tick(): void {
     const writes = this.core.tick(Date.now());
     if (writes.length > 0) {
-      this.store.write(writes).catch((e: Error) => {
-        this.storeFailed = e.message;
-        this.log.error(`lease store write failed during expiry: ${e.message}`);
-      });
+      this.store.write(writes).catch((e: Error) => this.storeFailure(e.message));
     }
   }
 

@@ -33,6 +33,11 @@ export class VrrpRunner {
     this.masterListeners.push(listener);
   }
 
+  /** Applies a supervisor weight to every instance (0 removes it). */
+  setExternalWeight(weight: number, reason: string): void {
+    for (const s of this.service.status()) this.service.setExternalWeight(s.name, weight, reason);
+  }
+
   async start(): Promise<void> {
     await this.service.start();
   }
