@@ -85,7 +85,7 @@ export function sweepStaleLabs(): void {
       continue;
     }
     if (Number.isInteger(pid) && pidAlive(pid)) continue;
-    for (const ns of listNetns().filter((n) => n.startsWith(`${prefix}-`))) {
+    for (const ns of listNetns().filter((n) => n === prefix || n.startsWith(`${prefix}-`))) {
       killNetnsPids(ns);
       sh(['ip', 'netns', 'del', ns]);
     }
