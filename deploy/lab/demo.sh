@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # hadhcp lab demo, in network namespaces on this machine (root; nothing outside the namespaces is touched):
 #
-#   srv (10.0.0.2) ---- lan0 ---- relay (10.0.0.1 | 10.1.0.1, dhcrelay) ---- lan1 ---- cli1 dhclient
-#                                                                                 |--- cli2 udhcpc
-#                                                                                 `--- cli3 dhcpcd
+#   rta (10.0.0.2, prio 150) --+                                           +-- cli1 dhclient (reserved 10.1.0.10)
+#                              +-- lan0 -- relay (dhcrelay -> VIP) -- lan1 -+-- cli2 udhcpc
+#   rtb (10.0.0.3, prio 100) --+   VIP 10.0.0.10           10.1.0.1        +-- cli3 dhcpcd, cli4 udhcpc (later)
 #
-# SERVER=hadhcp (default) runs the built daemon (pnpm build first); SERVER=dhcpd runs ISC dhcpd as a
-# stand-in with the same dhcpd.conf. KEEP=1 keeps the logs folder. Everything is removed on exit.
-# TODO(lead): second router srv2 + keepalived.conf VIP, kill the master, show a client bound via the backup.
+# Both routers run one hadhcp each (VRRP + DHCP from keepalived.conf + dhcpd.conf). The relay's helper address
+# is the VIP. The demo binds three clients, kills the master with kill -9, times the VIP's move, binds a new
+# client through the backup, restarts router A (leftover VIP cleaned, preempts back) and shows the status.
+# SERVER=dhcpd runs ISC dhcpd + keepalived 2.2.7 on the routers instead (the glue hadhcp replaces).
+# KEEP=1 keeps the logs folder. Everything is removed on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -54,36 +56,65 @@ waitfor() { # file regex seconds
 say "building the lab ($P-*)"
 addns sw
 for b in lan0 lan1; do ip -n "$(ns sw)" link add name "$b" type bridge mcast_snooping 0; ip -n "$(ns sw)" link set "$b" up; done
-addns srv; plug srv eth0 lan0 s0; inns srv ip addr add 10.0.0.2/24 dev eth0
-inns srv ip route add 10.1.0.0/24 via 10.0.0.1
+for r in a b; do
+  addns "rt$r"; plug "rt$r" eth0 lan0 "s$r"
+  inns "rt$r" ip addr add "10.0.0.$([ $r = a ] && echo 2 || echo 3)/24" dev eth0
+  inns "rt$r" ip route add 10.1.0.0/24 via 10.0.0.1
+done
 addns relay; plug relay eth0 lan0 r0; plug relay eth1 lan1 r1
 inns relay ip addr add 10.0.0.1/24 dev eth0; inns relay ip addr add 10.1.0.1/24 dev eth1
-for i in 1 2 3; do addns "cli$i"; plug "cli$i" eth0 lan1 "c$i"; ip -n "$(ns "cli$i")" link set eth0 address "02:00:00:00:01:0$i"; done
+# The access switch routes too, so the servers' ping-check reaches the clients (and their answers come back).
+inns relay sysctl -qw net.ipv4.ip_forward=1
+for i in 1 2 3 4; do
+  addns "cli$i"; plug "cli$i" eth0 lan1 "c$i"; ip -n "$(ns "cli$i")" link set eth0 address "02:00:00:00:01:0$i"
+  inns "cli$i" ip route add default via 10.1.0.1 dev eth0 onlink
+done
 sleep 0.3
 
-say "server: $SERVER on srv (10.0.0.2)"
-case "$SERVER" in
-  hadhcp)
-    CLI="$ROOT/packages/cli/dist/main.js"
-    [ -f "$CLI" ] || { echo "no $CLI: run pnpm build (or SERVER=dhcpd)" >&2; exit 1; }
-    mkdir -p "$WORK/state"
-    bg srv server node "$CLI" run --dhcpd "$HERE/dhcpd.conf" --state-dir "$WORK/state" --socket "$WORK/hadhcp.sock" --pretty
-    for ((i = 0; i < 100; i++)); do [ -S "$WORK/hadhcp.sock" ] && break; sleep 0.1; done
-    [ -S "$WORK/hadhcp.sock" ] || { echo "hadhcp did not start:" >&2; tail -20 "$WORK/server.log" >&2; exit 1; }
-    ;;
-  dhcpd)
-    : >"$WORK/dhcpd.leases"
-    bg srv server dhcpd -f -d -4 -cf "$HERE/dhcpd.conf" -lf "$WORK/dhcpd.leases" -pf "$WORK/dhcpd.pid" eth0
-    waitfor "$WORK/server.log" '^Server starting service' 15
-    ;;
-  *) echo "SERVER must be hadhcp or dhcpd" >&2; exit 2 ;;
-esac
+keepalived_conf() { # priority
+  printf '%s\n' "global_defs {" "   router_id demo-$1" "}" "vrrp_instance VI_DHCP {" "    state BACKUP" \
+    "    interface eth0" "    virtual_router_id 51" "    priority $1" "    advert_int 1" \
+    "    authentication {" "        auth_type PASS" "        auth_pass demo1234" "    }" \
+    "    virtual_ipaddress {" "        10.0.0.10/24 dev eth0" "    }" "}"
+}
+keepalived_conf 150 >"$WORK/rta.keepalived.conf"
+keepalived_conf 100 >"$WORK/rtb.keepalived.conf"
 
-say "relay: dhcrelay on relay, clients' side eth1 -> server 10.0.0.2"
-bg relay relay dhcrelay -d -4 -pf "$WORK/dhcrelay.pid" -id eth1 -iu eth0 10.0.0.2
+CLI="$ROOT/packages/cli/dist/main.js"
+start_router() { # a|b
+  local r=$1 i
+  case "$SERVER" in
+    hadhcp)
+      mkdir -p "$WORK/rt$r-state"
+      bg "rt$r" "rt$r" node "$CLI" run --dhcpd "$HERE/dhcpd.conf" --keepalived "$WORK/rt$r.keepalived.conf" \
+        --state-dir "$WORK/rt$r-state" --socket "$WORK/rt$r.sock" --pretty
+      for ((i = 0; i < 100; i++)); do [ -S "$WORK/rt$r.sock" ] && break; sleep 0.1; done
+      [ -S "$WORK/rt$r.sock" ] || { echo "hadhcp on rt$r did not start:" >&2; tail -20 "$WORK/rt$r.log" >&2; exit 1; }
+      ;;
+    dhcpd)
+      : >"$WORK/rt$r.leases"
+      bg "rt$r" "rt$r-dhcpd" dhcpd -f -d -4 -cf "$HERE/dhcpd.conf" -lf "$WORK/rt$r.leases" -pf "$WORK/rt$r-dhcpd.pid" eth0
+      bg "rt$r" "rt$r" keepalived -n -l -D -f "$WORK/rt$r.keepalived.conf" -p "$WORK/rt$r-k.pid" \
+        -r "$WORK/rt$r-v.pid" -c "$WORK/rt$r-c.pid"
+      ;;
+    *) echo "SERVER must be hadhcp or dhcpd" >&2; exit 2 ;;
+  esac
+}
+holds_vip() { ip -n "$(ns "rt$1")" -4 -o addr show dev eth0 | grep -q ' 10\.0\.0\.10/'; }
+now_ms() { date +%s%3N; }
+
+if [ "$SERVER" = hadhcp ] && [ ! -f "$CLI" ]; then echo "no $CLI: run pnpm build (or SERVER=dhcpd)" >&2; exit 1; fi
+say "routers: $SERVER on rta (priority 150) and rtb (priority 100), VIP 10.0.0.10"
+start_router a
+start_router b
+for ((i = 0; i < 100; i++)); do holds_vip a && break; sleep 0.1; done
+if holds_vip a; then echo "  VIP 10.0.0.10 is on rta"; else echo "rta did not take the VIP" >&2; tail -20 "$WORK/rta.log" >&2; exit 1; fi
+
+say "relay: dhcrelay, clients' side eth1 -> helper address 10.0.0.10 (the VIP)"
+bg relay relay dhcrelay -d -4 -pf "$WORK/dhcrelay.pid" -id eth1 -iu eth0 10.0.0.10
 waitfor "$WORK/relay.log" 'Sending on +Socket/fallback' 10
 
-say "clients"
+say "three real clients bind through the relay"
 bg cli1 dhclient dhclient -d -1 -v -4 -sf "$HERE/client-hook.sh" -cf /dev/null \
   -lf "$WORK/dhclient.leases" -pf "$WORK/dhclient.pid" eth0
 waitfor "$WORK/dhclient.log" 'bound to' 30
@@ -95,17 +126,44 @@ printf 'clientid\noption subnet_mask, routers\n' >"$WORK/dhcpcd.conf"
 bg cli3 dhcpcd sh -c 'mkdir -p /run/dhcpcd && mount --bind "$0/run" /run/dhcpcd && mount --bind "$0/db" /var/lib/dhcpcd && exec dhcpcd "$@"' \
   "$WORK/dhcpcd" -B -1 -4 -L -K -A -d -t 30 -f "$WORK/dhcpcd.conf" -c /bin/true -h demo-dhcpcd eth0
 waitfor "$WORK/dhcpcd.log" 'leased .* for' 30
-
 for i in 1 2 3; do
   printf '  cli%s  %-9s %s\n' "$i" "$(sed -n "${i}p" <<<$'dhclient\nudhcpc\ndhcpcd')" \
     "$(ip -n "$(ns "cli$i")" -4 -o addr show dev eth0 | awk '{print $4}')"
 done
-
-say "what the server recorded"
 if [ "$SERVER" = hadhcp ]; then
-  node "$CLI" leases --socket "$WORK/hadhcp.sock" || true
-  node "$CLI" status --socket "$WORK/hadhcp.sock" || true
+  say "router A's view: hadhcp status; hadhcp leases"
+  node "$CLI" status --socket "$WORK/rta.sock" || true
+  echo
+  node "$CLI" leases --socket "$WORK/rta.sock" || true
+fi
+
+say "kill -9 of everything on router A"
+T0=$(now_ms)
+for p in $(ip netns pids "$(ns rta)"); do kill -9 "$p" 2>/dev/null || true; done
+for ((i = 0; i < 400; i++)); do holds_vip b && break; sleep 0.02; done
+T1=$(now_ms)
+if holds_vip b; then
+  echo "  VIP on rtb $((T1 - T0)) ms after the kill (advert_int 1 s: Master_Down_Interval = 3 s + skew 0.61 s)"
 else
-  grep -E '^(DHCPACK|DHCPOFFER)' "$WORK/server.log" || true
+  echo "rtb did not take the VIP" >&2; tail -20 "$WORK/rtb.log" >&2; exit 1
+fi
+bg cli4 udhcpc4 udhcpc -f -q -n -i eth0 -s "$HERE/client-hook.sh" -x hostname:demo-after-failover
+waitfor "$WORK/udhcpc4.log" 'lease of .* obtained' 30
+T2=$(now_ms)
+echo "  a new client bound through rtb $((T2 - T0)) ms after the kill: $(grep -o 'lease of .* obtained from [0-9.]*' "$WORK/udhcpc4.log")"
+if [ "$SERVER" = hadhcp ]; then
+  echo "  (router B had no copy of A's leases: lease sync between the routers is the failover protocol's job;"
+  echo "   until then B's ping-check keeps it from handing out addresses the clients of A still use:)"
+  grep -E 'Abandoning' "$WORK/rtb.log" | sed 's/^/    /' || true
+fi
+
+if [ "$SERVER" = hadhcp ]; then
+  say "router A restarts: the VIP its killed process left behind is removed, then A preempts (150 > 100)"
+  rm -f "$WORK/rta.sock"
+  start_router a
+  for ((i = 0; i < 100; i++)); do holds_vip a && ! holds_vip b && break; sleep 0.1; done
+  if holds_vip a && ! holds_vip b; then echo "  VIP back on rta only"; else echo "  VIP not back on rta yet"; fi
+  say "router B's view"
+  node "$CLI" status --socket "$WORK/rtb.sock" || true
 fi
 say "done (logs: $WORK${KEEP:+, kept})"

@@ -61,7 +61,7 @@ interface VrrpInstanceStatus {
   effectivePriority: number;
   priorityReasons?: string[];
   masterAddress?: string;
-  lastTransition?: { at: number; from: string; to: string; reason: string };
+  lastTransition?: { at: number | string; from: string; to: string; reason: string };
   advertsSent?: number;
   advertsReceived?: number;
   drops?: Record<string, number>;
@@ -113,7 +113,7 @@ export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 100
             (i.priorityReasons?.length ? ` (${i.priorityReasons.join('; ')})` : ''),
           i.masterAddress ?? '-',
           i.lastTransition
-            ? `${i.lastTransition.from}->${i.lastTransition.to} ${ago(Math.floor(i.lastTransition.at / 1000), nowSec)}: ${i.lastTransition.reason}`
+            ? `${i.lastTransition.from}->${i.lastTransition.to} ${ago(Math.floor(new Date(i.lastTransition.at).getTime() / 1000), nowSec)}: ${i.lastTransition.reason}`
             : '-',
           `${i.advertsSent ?? 0}/${i.advertsReceived ?? 0}`,
         ]),

@@ -32,6 +32,7 @@ type Meta = RequestMeta;
 
 /** Ahead-of-time probes use ISC's default ping-timeout; a waiting client's probe uses the configured one. */
 const PING_TIMEOUT_MS = 1000;
+const PROBE_FRESH_MS = 3000;
 
 /**
  * The DHCP server process side: sockets in, decisions from the pure core, lease writes made durable, replies out.
@@ -64,8 +65,17 @@ export class DhcpService {
     private readonly opts: DhcpServiceOptions = {},
   ) {
     this.table = LeaseTable.from(store.leases());
-    this.core = new DhcpServerCore(config, this.table, { serverId: opts.serverId });
+    this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
     this.udp = new DhcpUdpSocket(opts.port ?? 67);
+  }
+
+  /**
+   * A silent ping vouches for an address only for PROBE_FRESH_MS: another server (a peer without our leases, a
+   * static host plugged in) may start using it any time, and ISC's promise is that an address answering ping is
+   * never offered. The candidates are re-probed continuously in the background, so an OFFER still leaves at once.
+   */
+  private coreOptions(serverId: Ip4 | undefined) {
+    return { serverId, probeFreshMs: PROBE_FRESH_MS };
   }
 
   async start(): Promise<void> {
@@ -164,9 +174,11 @@ export class DhcpService {
 
   reconfigure(config: DhcpServerConfig): void {
     this.config = config;
-    this.core = new DhcpServerCore(config, this.table, {
-      serverId: this.preferredServerIds[0] ?? this.opts.serverId,
-    });
+    this.core = new DhcpServerCore(
+      config,
+      this.table,
+      this.coreOptions(this.preferredServerIds[0] ?? this.opts.serverId),
+    );
     this.log.info('DHCP configuration replaced; leases kept');
   }
 
