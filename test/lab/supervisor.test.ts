@@ -37,7 +37,10 @@ function keepalivedConf(priority: number): string {
 }
 
 const starter = (lab: Lab, at: RouterSpot): Promise<HadhcpHandle> =>
-  hadhcpStarter({ dhcpd: sampleDhcpdConf(), keepalived: keepalivedConf(at.index === 0 ? 150 : 100) })(lab, at);
+  hadhcpStarter({ dhcpd: sampleDhcpdConf(), keepalived: keepalivedConf(at.index === 0 ? 150 : 100) })(
+    lab,
+    at,
+  );
 
 async function holdsVip(lab: Lab, ns: string): Promise<boolean> {
   return (await lab.ipv4(ns, 'eth0')).some((a) => a.startsWith(`${VIP}/`));
@@ -56,7 +59,12 @@ describe.skipIf(skip)('supervisor: VRRP and DHCP in one daemon on two routers', 
   const lab = useLab();
 
   it('the VIP holder serves with the VIP as server identifier; after kill -9 the other router serves', async () => {
-    const topo = await relayTopology(lab(), { routers: ['rta', 'rtb'], relayTo: [VIP], server: starter, clients: 2 });
+    const topo = await relayTopology(lab(), {
+      routers: ['rta', 'rtb'],
+      relayTo: [VIP],
+      server: starter,
+      clients: 2,
+    });
     const [a, b] = topo.servers as [HadhcpHandle, HadhcpHandle];
 
     // Router A (priority 150) wins; the VIP is on exactly one router.

@@ -32,7 +32,7 @@ export function maskToPrefix(mask: Ip4): number | undefined {
 }
 
 export function inSubnet(ip: Ip4, network: Ip4, mask: Ip4): boolean {
-  return ((ip & mask) >>> 0) === network >>> 0;
+  return (ip & mask) >>> 0 === network >>> 0;
 }
 
 export function readIp4(buf: Uint8Array, off: number): Ip4 {

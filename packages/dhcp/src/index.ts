@@ -12,7 +12,13 @@ export * from './io/interfaces.js';
 export * from './io/udp.js';
 export * from './io/pcap.js';
 export * from './io/pinger.js';
-export type { Decision, Destination, RequestMeta, Reply, DropReason as CoreDropReason } from './core/types.js';
+export type {
+  Decision,
+  Destination,
+  RequestMeta,
+  Reply,
+  DropReason as CoreDropReason,
+} from './core/types.js';
 export * from './core/server.js';
 export * from './core/lease-table.js';
 export * from './core/addressing.js';
