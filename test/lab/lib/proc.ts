@@ -42,12 +42,17 @@ export class LabProcess {
     this.attach(child.stderr, 'err');
     this.exit = new Promise((resolve) => {
       child.on('error', (e) => this.push('err', `spawn error: ${e.message}`));
-      child.on('close', (code, signal) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.exited) return;
         this.exited = { code, signal };
         this.push('err', `[exited code=${code} signal=${signal}]`);
         this.log?.end();
         resolve(this.exited);
-      });
+      };
+      // 'close' waits for the pipes, which a grandchild that left the process group may hold open forever;
+      // give the last output a moment to arrive after 'exit', then report the exit anyway.
+      child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 200).unref());
+      child.on('close', finish);
     });
   }
 
