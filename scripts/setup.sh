@@ -26,7 +26,7 @@ fi
 PACKAGES=(
   keepalived isc-dhcp-server isc-dhcp-relay isc-dhcp-client udhcpc dhcpcd-base
   kea-dhcp4-server kea-admin tcpdump tshark nftables libpcap-dev iproute2 iputils-ping psmisc
-  python3 make g++ ca-certificates
+  python3 make g++
 )
 # Services those packages ship that must stay off on the host.
 SERVICES=(isc-dhcp-server isc-dhcp-server6 keepalived kea-dhcp4-server)
