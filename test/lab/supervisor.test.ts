@@ -9,13 +9,15 @@ import {
   requireRoot,
   runClient,
   sampleDhcpdConf,
+  startCapture,
+  stopCapture,
   useLab,
   type HadhcpHandle,
   type Lab,
   type RouterSpot,
 } from './lib/index.js';
 
-const skip = requireRoot({ commands: ['dhcrelay', 'udhcpc'] });
+const skip = requireRoot({ commands: ['dhcrelay', 'udhcpc', 'tcpdump', 'tshark'] });
 const VIP = '10.0.0.10';
 
 function keepalivedConf(priority: number): string {
@@ -71,12 +73,28 @@ describe.skipIf(skip)('supervisor: VRRP and DHCP in one daemon on two routers', 
     await waitFor('the VIP on router A', () => holdsVip(lab(), 'rta'), 10_000);
     expect(await holdsVip(lab(), 'rtb')).toBe(false);
 
+    const pcap = lab().file('relay-side.pcap');
+    const cap = await startCapture(lab(), 'relay', 'eth0', pcap, ['udp', 'port', '67']);
     const c1 = topo.clients[0]!;
     const l1 = await runClient('udhcpc', lab(), c1.ns, c1.ifName);
     expect(l1.address).toMatch(/^10\.1\.0\./);
     // The server identifier the client saw is the VIP, so its renewals follow the VIP, not router A.
     expect(l1.proc.output()).toContain(`obtained from ${VIP}`);
     await a.proc.waitForLine(new RegExp(`DHCPACK on ${l1.address.replace(/\./g, '\\.')} to ${c1.mac}`), 5000);
+    // RFC 2131 4.1: the replies reach the relay from the address it sent to, the VIP, not router A's own.
+    await stopCapture(cap);
+    const replies = await lab().must(undefined, 'tshark', [
+      '-r',
+      pcap,
+      '-Y',
+      'dhcp.type == 2',
+      '-T',
+      'fields',
+      '-e',
+      'ip.src',
+    ]);
+    const sources = new Set(replies.stdout.trim().split('\n'));
+    expect([...sources]).toEqual([VIP]);
 
     const sa = (await controlRequest(a.socketPath, 'status-get')).arguments as any;
     const sb = (await controlRequest(b.socketPath, 'status-get')).arguments as any;

@@ -3,7 +3,6 @@ import {
   buildUdpFrame,
   decodeDhcp,
   DhcpServerCore,
-  DhcpUdpSocket,
   encodeDhcp,
   FrameChannel,
   isWireError,
@@ -19,6 +18,7 @@ import {
   type RequestMeta,
 } from '@hadhcp/dhcp';
 import { BindingState, type Lease, type LeaseStore } from '@hadhcp/leases';
+import { DhcpSockets } from './dhcp-sockets.js';
 import type { Logger } from './logger.js';
 
 export interface DhcpServiceOptions {
@@ -44,7 +44,8 @@ export class DhcpService {
   private readonly limiter = new RateLimiter(10_000);
   readonly table: LeaseTable;
   private core: DhcpServerCore;
-  private readonly udp: DhcpUdpSocket;
+  private readonly udp: DhcpSockets;
+  private refreshTimer: NodeJS.Timeout | undefined;
   private readonly frames = new Map<string, { ch: FrameChannel; iface: LocalInterface }>();
   private pinger: Pinger | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -55,8 +56,6 @@ export class DhcpService {
   private readonly healthListeners: Array<(healthy: boolean, reason: string) => void> = [];
   private storeFailed: string | undefined;
   private probing = new Set<Ip4>();
-  private ifaces: LocalInterface[] = [];
-  private ifacesAt = 0;
 
   constructor(
     private config: DhcpServerConfig,
@@ -66,7 +65,16 @@ export class DhcpService {
   ) {
     this.table = LeaseTable.from(store.leases());
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
-    this.udp = new DhcpUdpSocket(opts.port ?? 67);
+    this.udp = new DhcpSockets(
+      opts.port ?? 67,
+      (p) =>
+        this.onUdp(p.data, {
+          receivedOn: { iface: p.iface, localIp: p.localIp },
+          srcIp: p.srcIp,
+          srcPort: p.srcPort,
+        }),
+      log,
+    );
   }
 
   /**
@@ -79,10 +87,9 @@ export class DhcpService {
   }
 
   async start(): Promise<void> {
-    await this.udp.open(
-      (p) => this.onUdp(p.data, { receivedOn: this.localFor(p.srcIp), srcIp: p.srcIp, srcPort: p.srcPort }),
-      (e) => this.log.error(`DHCP socket error: ${e.message}`),
-    );
+    await this.udp.open();
+    // Addresses come and go (the VIP above all): follow them so each has its socket.
+    this.refreshTimer = setInterval(() => void this.udp.refresh(), 2000);
     this.openFrameChannels();
     try {
       this.pinger = new Pinger();
@@ -98,25 +105,6 @@ export class DhcpService {
       `DHCP listening on UDP ${this.opts.port ?? 67}; ${this.table.size} lease records loaded; ` +
         `direct clients on ${[...this.frames.keys()].join(', ') || 'no interface'}`,
     );
-  }
-
-  /**
-   * Node's UDP sockets do not say which local address a datagram was sent to (no IP_PKTINFO). The relay that
-   * sent it is almost always on one of our segments, so the local address on the relay's subnet is the one it
-   * used; failing that, our first address. The VIP, when we hold one, overrides this as server identifier.
-   */
-  private localFor(src: Ip4): { iface?: string; localIp?: Ip4 } {
-    const now = Date.now();
-    if (now - this.ifacesAt > 5000) {
-      this.ifaces = listInterfaces();
-      this.ifacesAt = now;
-    }
-    for (const i of this.ifaces) {
-      for (const a of i.addresses)
-        if (inSubnet(src, (a.ip & a.mask) >>> 0, a.mask)) return { iface: i.name, localIp: a.ip };
-    }
-    const first = this.ifaces[0];
-    return { iface: first?.name, localIp: first?.addresses[0]?.ip };
   }
 
   /** Interfaces with an address inside a declared subnet (ISC's rule), or the ones named with --interface. */
@@ -148,6 +136,7 @@ export class DhcpService {
   setPreferredServerIds(ips: Ip4[]): void {
     this.preferredServerIds = ips;
     this.core.setServerId(ips[0] ?? this.opts.serverId);
+    void this.udp.ensure(ips);
   }
 
   /**
@@ -229,6 +218,7 @@ export class DhcpService {
 
   async stop(): Promise<void> {
     clearInterval(this.tickTimer);
+    clearInterval(this.refreshTimer);
     clearInterval(this.probeTimer);
     this.udp.close();
     for (const { ch } of this.frames.values()) ch.close();
@@ -322,7 +312,7 @@ export class DhcpService {
     const bytes = encodeDhcp(reply, { maxSize, allowOverload: true });
     try {
       if (to.kind === 'relay' || to.kind === 'unicast') {
-        await this.udp.send(bytes, to.ip, to.port);
+        await this.udp.send(bytes, to.ip, to.port, to.src);
       } else {
         const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
         if (!ch) {

@@ -1,0 +1,112 @@
+import { formatIp4, type Ip4 } from '@hadhcp/common';
+import { DhcpUdpSocket, listInterfaces, type LocalInterface } from '@hadhcp/dhcp';
+import type { Logger } from './logger.js';
+
+export interface UdpIn {
+  data: Uint8Array;
+  srcIp: Ip4;
+  srcPort: number;
+  /** The local address the datagram was sent to, when it arrived on a per-address socket. */
+  localIp?: Ip4;
+  iface?: string;
+}
+
+/**
+ * UDP port 67, one socket per local IPv4 address plus one on INADDR_ANY for broadcasts.
+ *
+ * Node's UDP sockets cannot report the destination address of a datagram (no IP_PKTINFO) nor pick a source per
+ * send. A socket bound to each address does both: a relay's packet to 10.0.0.2 (or to the VIP) arrives on the
+ * 10.0.0.2 (VIP) socket, and the reply leaves from it, as RFC 2131 4.1 wants (relays match replies to the
+ * address they sent to). Addresses come and go (the VIP moves): `refresh()` follows them.
+ */
+export class DhcpSockets {
+  private readonly any: DhcpUdpSocket;
+  private readonly byAddr = new Map<Ip4, { sock: DhcpUdpSocket; iface: string }>();
+  private ifaces: LocalInterface[] = [];
+
+  constructor(
+    private readonly port: number,
+    private readonly onPacket: (p: UdpIn) => void,
+    private readonly log: Logger,
+  ) {
+    this.any = new DhcpUdpSocket(port, '0.0.0.0');
+  }
+
+  async open(): Promise<void> {
+    await this.any.open(
+      (p) => this.onPacket({ ...p, ...this.guessLocal(p.srcIp) }),
+      (e) => this.log.error(`DHCP socket error on 0.0.0.0:${this.port}: ${e.message}`),
+    );
+    await this.refresh();
+  }
+
+  /** Binds sockets for new local addresses and closes the ones for addresses that are gone. */
+  async refresh(): Promise<void> {
+    this.ifaces = listInterfaces();
+    const present = new Map<Ip4, string>();
+    for (const i of this.ifaces) for (const a of i.addresses) present.set(a.ip, i.name);
+    for (const [ip, s] of this.byAddr) {
+      if (present.get(ip) === s.iface) continue;
+      s.sock.close();
+      this.byAddr.delete(ip);
+      this.log.debug(`DHCP: closed UDP ${formatIp4(ip)}:${this.port}`);
+    }
+    for (const [ip, iface] of present) {
+      if (this.byAddr.has(ip)) continue;
+      const sock = new DhcpUdpSocket(this.port, formatIp4(ip));
+      try {
+        await sock.open(
+          (p) => this.onPacket({ ...p, localIp: ip, iface }),
+          (e) => this.log.error(`DHCP socket error on ${formatIp4(ip)}:${this.port}: ${e.message}`),
+        );
+        this.byAddr.set(ip, { sock, iface });
+        this.log.debug(`DHCP: listening on UDP ${formatIp4(ip)}:${this.port} (${iface})`);
+      } catch (e) {
+        // The address vanished between the listing and the bind (a VIP moving): the next refresh settles it.
+        this.log.debug(`DHCP: cannot bind ${formatIp4(ip)}:${this.port}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * The supervisor's VIPs, the moment VRRP says we hold them: the address may reach the interface a few
+   * milliseconds after the state change, so keep trying briefly rather than wait for the next refresh.
+   */
+  async ensure(ips: Ip4[], attempts = 40): Promise<void> {
+    for (let i = 0; i < attempts; i++) {
+      await this.refresh();
+      if (ips.every((ip) => this.byAddr.has(ip))) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const missing = ips.filter((ip) => !this.byAddr.has(ip)).map(formatIp4);
+    if (missing.length)
+      this.log.warn(
+        `DHCP: VIP ${missing.join(', ')} not on any interface yet; replies may leave from another address`,
+      );
+  }
+
+  /** Sends from `src` when we hold a socket for it, else from INADDR_ANY (the kernel picks the source). */
+  send(data: Uint8Array, ip: Ip4, port: number, src?: Ip4): Promise<void> {
+    const s = src !== undefined ? this.byAddr.get(src) : undefined;
+    return (s?.sock ?? this.any).send(data, ip, port);
+  }
+
+  /** For datagrams on the INADDR_ANY socket: the local address on the sender's subnet, else our first. */
+  private guessLocal(src: Ip4): { iface?: string; localIp?: Ip4 } {
+    for (const i of this.ifaces)
+      for (const a of i.addresses)
+        if ((src & a.mask) >>> 0 === (a.ip & a.mask) >>> 0) return { iface: i.name, localIp: a.ip };
+    const first = this.ifaces[0];
+    return { iface: first?.name, localIp: first?.addresses[0]?.ip };
+  }
+
+  listening(): string[] {
+    return [...this.byAddr.keys()].map(formatIp4);
+  }
+
+  close(): void {
+    this.any.close();
+    for (const s of this.byAddr.values()) s.sock.close();
+    this.byAddr.clear();
+  }
+}
