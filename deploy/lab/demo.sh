@@ -104,6 +104,8 @@ for i in 1 2 3 4; do
   addns "cli$i"
   plug "cli$i" eth0 lan1 "c$i"
   ip -n "$(ns "cli$i")" link set eth0 address "02:00:00:00:01:0$i"
+  # A route back through the access switch, so the servers' ping-check (and renewals) reach the clients.
+  inns "cli$i" ip route add default via 10.1.0.1 dev eth0 onlink
 done
 sleep 0.3
 
