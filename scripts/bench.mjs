@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `pnpm bench <name> [--options]`: runs test/bench/<name>.mjs against the BUILT daemon (packages/*/dist).
+//   dhcp     perfdhcp: hadhcp vs Kea 2.2 memfile vs ISC dhcpd 4.4; new-client OFFER latency with ping-check
+//   memory   hadhcp with 1,000,000 leases: start-up time and resident memory
+//   vrrp     takeover times (kill -9, SIGTERM) and 50 idle instances' CPU, hadhcp vs keepalived 2.2.7
+//   leases   the lease store against better-sqlite3 (test/bench/leases-store.mjs)
+// Each needs root (network namespaces, raw sockets) except `leases`; each stops by itself and removes what it made.
+// --no-build skips `tsc -b` (default: build first so the benchmark never measures stale JavaScript).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const benches = {
+  dhcp: { file: 'test/bench/dhcp.mjs', root: true },
+  memory: { file: 'test/bench/memory.mjs', root: true, node: ['--expose-gc'] },
+  vrrp: { file: 'test/bench/vrrp.mjs', root: true },
+  leases: { file: 'test/bench/leases-store.mjs', root: false, node: ['--expose-gc'] },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const b = benches[name];
+if (!b) {
+  console.error(`usage: pnpm bench <${Object.keys(benches).join('|')}> [--options]`);
+  process.exit(2);
+}
+if (b.root && process.getuid?.() !== 0) {
+  console.error(`pnpm bench ${name}: needs root (network namespaces, raw sockets)`);
+  process.exit(3);
+}
+if (!existsSync(join(root, b.file))) {
+  console.error(`pnpm bench ${name}: ${b.file} is missing`);
+  process.exit(3);
+}
+const args = rest.filter((a) => a !== '--no-build');
+if (!rest.includes('--no-build')) {
+  const t = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' });
+  if (t.status !== 0) {
+    console.error('build failed: fix it or pass --no-build');
+    process.exit(t.status ?? 1);
+  }
+}
+const r = spawnSync(process.execPath, [...(b.node ?? []), join(root, b.file), ...args], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? (r.signal ? 130 : 1));
