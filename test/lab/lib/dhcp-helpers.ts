@@ -203,11 +203,12 @@ export function spawnDhclient(lab: Lab, ns: string, ifName: string, o: DhclientR
   return { proc, ns, ifName, common, leaseFile };
 }
 
-/** `dhclient -r`: the running instance (found by its pid file) sends DHCPRELEASE and exits. */
-export async function releaseDhclient(lab: Lab, c: Dhclient): Promise<void> {
+/** `dhclient -r`: stops the running instance (its pid file) and sends DHCPRELEASE for the lease in the lease file. */
+export async function releaseDhclient(lab: Lab, c: Dhclient): Promise<string> {
   const r = await lab.exec(c.ns, 'dhclient', ['-r', '-v', ...c.common, c.ifName]);
   if (r.code !== 0) throw new Error(`dhclient -r -> ${r.code}: ${r.stderr}`);
-  await c.proc.exit;
+  await c.proc.stop(3000);
+  return r.stderr + r.stdout;
 }
 
 /**
