@@ -1,15 +1,14 @@
 // track_interface and vrrp_script move the VIP between two hadhcp nodes.
 import { rmSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { requireRoot } from './lib/guard.js';
 import { Lab } from './lib/lab.js';
-import { buildVrrp, hasVip, nodeStatus, segment, startNode, until, vipHolders } from './vrrp-node.js';
+import { hasVip, nodeStatus, segment, startNode, until, vipHolders } from './vrrp-node.js';
 
 const skip = requireRoot();
 
 describe.skipIf(skip)('VRRP trackers', () => {
   let lab: Lab;
-  beforeAll(() => buildVrrp(), 120_000);
   afterEach(async () => {
     await lab?.cleanup();
   });
@@ -24,7 +23,7 @@ describe.skipIf(skip)('VRRP trackers', () => {
     await startNode(lab, 'r2', { priority: 90 });
     await until(async () => hasVip(lab, 'r1'), 8000, 'VIP on r1');
     await lab.down('r1', 'eth1');
-    await a.waitForLine(/Entering FAULT STATE/, 3000);
+    await a.proc.waitForLine(/Entering FAULT STATE/, 3000);
     await until(async () => (await vipHolders(lab, ['r1', 'r2'])).join() === 'r2', 5000, 'VIP on r2 only');
     const [st] = await nodeStatus(a);
     expect(st!.state).toBe('FAULT');
@@ -45,11 +44,11 @@ describe.skipIf(skip)('VRRP trackers', () => {
     await startNode(lab, 'r2', { priority: 90 });
     await until(async () => hasVip(lab, 'r1'), 8000, 'VIP on r1');
     rmSync(flag);
-    await a.waitForLine(/Changing effective priority from 100 to 80/, 3000);
+    await a.proc.waitForLine(/Changing effective priority from 100 to 80/, 3000);
     await until(async () => (await vipHolders(lab, ['r1', 'r2'])).join() === 'r2', 6000, 'VIP on r2 only');
     const [st] = await nodeStatus(a);
     expect(st).toMatchObject({ state: 'BACKUP', effectivePriority: 80 });
-    expect(st!.priorityReasons).toEqual(['-20 script:chk failing']);
+    expect(st!.priorityReasons).toEqual(['-20 script:chk_VI_1 failing']);
     writeFileSync(flag, 'yes');
     await until(
       async () => (await vipHolders(lab, ['r1', 'r2'])).join() === 'r1',

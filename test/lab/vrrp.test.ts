@@ -1,8 +1,8 @@
-// Two hadhcp VRRP nodes on one bridged segment, run as real processes in their own namespaces.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+// Two hadhcp VRRP nodes (`hadhcp run --keepalived`) on one bridged segment, real processes in their own namespaces.
+import { afterEach, describe, expect, it } from 'vitest';
 import { requireRoot } from './lib/guard.js';
 import { Lab } from './lib/lab.js';
-import { buildVrrp, hasVip, nodeStatus, segment, startNode, until, VIP, vipHolders } from './vrrp-node.js';
+import { hasVip, nodeStatus, segment, startNode, until, VIP, vipHolders } from './vrrp-node.js';
 
 const skip = requireRoot({ commands: ['tcpdump', 'python3'] });
 
@@ -13,7 +13,6 @@ const SLACK = 700;
 
 describe.skipIf(skip)('hadhcp VRRP pair', () => {
   let lab: Lab;
-  beforeAll(() => buildVrrp(), 120_000);
   afterEach(async () => {
     await lab?.cleanup();
   });
@@ -26,7 +25,7 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
     await segment(lab, ['r1', 'r2', 'r3']);
     const a = await startNode(lab, 'r1', { priority: 100 });
     const b = await startNode(lab, 'r2', { priority: 90 });
-    await a.waitForLine(/Entering MASTER STATE/, 8000);
+    await a.proc.waitForLine(/Entering MASTER STATE/, 8000);
     await until(async () => (await vipHolders(lab, ['r1', 'r2'])).length === 1, 3000, 'VIP on one node');
     return { a, b };
   }
@@ -42,7 +41,7 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
     // A few more advert intervals: the backup must stay backup.
     await new Promise((r) => setTimeout(r, 2500));
     expect(await vipHolders(lab, ['r1', 'r2'])).toEqual(['r1']);
-    expect(b.output()).not.toMatch(/Entering MASTER STATE/);
+    expect(b.proc.output()).not.toMatch(/Entering MASTER STATE/);
     const vip = VIP.replace(/\./g, '\\.');
     await dump.waitForLine(new RegExp(`Request who-has ${vip} \\(ff:ff:ff:ff:ff:ff\\) tell ${vip}`), 3000);
   });
@@ -50,30 +49,30 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
   it('graceful stop of the master: the backup takes over within Skew_Time', async () => {
     const { a } = await pair();
     const t0 = Date.now();
-    a.kill('SIGTERM');
+    a.proc.kill('SIGTERM');
     await until(async () => hasVip(lab, 'r2'), SKEW_90 + 3000, 'VIP on r2');
     const took = Date.now() - t0;
     expect(took).toBeLessThan(SKEW_90 + SLACK);
-    await a.exit;
+    await a.proc.exit;
     expect(await hasVip(lab, 'r1')).toBe(false);
   });
 
   it('kill -9 of the master: takeover within Master_Down_Interval, leftover VIP removed at restart', async () => {
     const { a } = await pair();
     const t0 = Date.now();
-    a.kill('SIGKILL');
+    a.proc.kill('SIGKILL');
     await until(async () => hasVip(lab, 'r2'), MASTER_DOWN_90 + 3000, 'VIP on r2');
     const took = Date.now() - t0;
     expect(took).toBeGreaterThan(MASTER_DOWN_90 - 1000 - SLACK); // the last advert may be up to 1 s old
     expect(took).toBeLessThan(MASTER_DOWN_90 + SLACK);
-    await a.exit;
+    await a.proc.exit;
     // kill -9 cannot clean up: the VIP is still on r1 (two holders now), until the restart removes it.
     expect(await hasVip(lab, 'r1')).toBe(true);
     const a2 = await startNode(lab, 'r1', { priority: 100 }, 'restart');
-    expect(a2.output()).toMatch(/removing leftover VIP 10\.77\.0\.10\/24 from eth0/);
+    expect(a2.proc.output()).toMatch(/removing leftover VIP 10\.77\.0\.10\/24 from eth0/);
     expect(await vipHolders(lab, ['r1', 'r2'])).toEqual(['r2']);
     // And with preempt it wins the VIP back, still on one node only.
-    await a2.waitForLine(/Entering MASTER STATE/, 8000);
+    await a2.proc.waitForLine(/Entering MASTER STATE/, 8000);
     await until(
       async () => (await vipHolders(lab, ['r1', 'r2'])).join() === 'r1',
       3000,
@@ -96,8 +95,8 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
     expect(await vipHolders(lab, ['r1', 'r2'])).toEqual(['r1']);
-    expect(a.output()).not.toMatch(/Entering BACKUP STATE(?! \(init\))/);
-    expect(b.output()).not.toMatch(/Entering MASTER STATE/);
+    expect(a.proc.output()).not.toMatch(/Entering BACKUP STATE(?! \(init\))/);
+    expect(b.proc.output()).not.toMatch(/Entering MASTER STATE/);
     const [st] = await nodeStatus(a);
     expect(st!.state).toBe('MASTER');
     const drops = st!.drops as Record<string, number>;
