@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /**
@@ -16,12 +17,14 @@ export interface StoreIo {
 }
 
 export const nodeIo: StoreIo = {
+  /*
+   * A synchronous pwrite(2): it only copies a few KB into the page cache (microseconds), and saves a thread
+   * pool round trip per batch, which at 16 writes in flight was a third of the commit latency. The sync, which
+   * waits for the disk, stays off the event loop.
+   */
   async write(fh, buf, position) {
     let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-      off += bytesWritten;
-    }
+    while (off < buf.length) off += writeSync(fh.fd, buf, off, buf.length - off, position + off);
   },
   datasync: (fh) => fh.datasync(),
   fsync: (fh) => fh.sync(),
@@ -34,6 +37,15 @@ export const nodeIo: StoreIo = {
     }
   },
 };
+
+/** Asynchronous full write, for bulk data (snapshots) that must not hold the event loop. */
+export async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
+  }
+}
 
 export const journalName = (gen: number): string => `journal-${gen}`;
 export const snapshotName = (gen: number): string => `snapshot-${gen}`;

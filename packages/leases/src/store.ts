@@ -13,7 +13,7 @@ import {
   fileHeader,
   type StoreRecord,
 } from './codec.js';
-import { journalName, nodeIo, parseStoreName, snapshotName, type StoreIo } from './files.js';
+import { journalName, nodeIo, parseStoreName, snapshotName, writeAll, type StoreIo } from './files.js';
 import type { Lease } from './lease.js';
 import { lockDir } from './lock.js';
 import { readStoreFile, StoreCorruptError, type CorruptionPolicy } from './reader.js';
@@ -362,8 +362,9 @@ export class LeaseStore {
     const fh = await open(path, 'w');
     try {
       let pos = 0;
+      // Asynchronous writes: each chunk yields to the event loop, so DHCP and VRRP keep running meanwhile.
       const put = async (b: Buffer): Promise<void> => {
-        await this.io.write(fh, b, pos);
+        await writeAll(fh, b, pos);
         pos += b.length;
       };
       await put(fileHeader(FileKind.SNAPSHOT));
