@@ -240,8 +240,14 @@ export class DhcpService {
 
   private onFrame(iface: LocalInterface, frame: Uint8Array): void {
     const f = parseUdpFrame(frame);
+    // A fragment is not lost: the kernel reassembles the datagram for the UDP socket, which counts it once.
+    if (isWireError(f) && f.reason === 'ip-fragment') return;
     if (isWireError(f)) return this.drop(`frame-${f.reason}`, f.detail, iface.name);
     if (f.dstPort !== 67) return;
+    // Relayed packets (giaddr set) and ones too short to have a giaddr also reach the UDP socket, which counts and
+    // answers them: decoding them here too would count every bad relayed packet twice.
+    const p = f.payload;
+    if (p.length < 28 || (p[24]! | p[25]! | p[26]! | p[27]!) !== 0) return;
     this.counters.inc('packets-received');
     const meta: Meta = {
       receivedOn: { iface: iface.name, localIp: iface.addresses[0]?.ip },
