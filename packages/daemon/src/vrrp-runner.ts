@@ -1,4 +1,5 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
+import { checkScriptSecurity, scriptProgram } from '@hadhcp/config';
 import { VrrpService, type InstanceStatus, type KeepalivedConfig, type StateChange } from '@hadhcp/vrrp';
 import type { Logger } from './logger.js';
 
@@ -19,7 +20,11 @@ export class VrrpRunner {
   }
 
   private create(config: KeepalivedConfig): VrrpService {
-    const s = new VrrpService(config, { log: this.log });
+    const s = new VrrpService(config, {
+      log: this.log,
+      // enable_script_security: keepalived's rules, kept in the config package next to `check-config`'s use.
+      scriptGuard: (command, runAs) => checkScriptSecurity(scriptProgram(command), runAs),
+    });
     s.on('state', (c: StateChange) => {
       this.held.set(c.instance, c.to === 'MASTER' ? c.vips : []);
       const vips = [...this.held.values()].flat();

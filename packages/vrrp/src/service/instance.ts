@@ -28,6 +28,8 @@ export interface InstanceContext {
   garp: GarpPort;
   scripts: ScriptRunner;
   scriptUser: ScriptUser | undefined;
+  /** Scripts of this instance refused by enable_script_security, for the status. */
+  disabledScripts: string[];
   ifindex(dev: string): number | undefined;
   mac(dev: string): Uint8Array | undefined;
   onStateChange(change: StateChange): void;
@@ -215,6 +217,7 @@ export class InstanceRunner {
       effectivePriority: s.effectivePriority,
       priorityReasons: reasons,
       faults: faultingTrackers(s.params, s.trackers),
+      disabledScripts: this.ctx.disabledScripts,
       masterAddress: s.masterIp !== undefined ? formatIp4(s.masterIp) : undefined,
       lastTransition: t && { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason },
       advertsSent: s.stats.advertsSent,

@@ -10,7 +10,7 @@ import {
   type LinkInfo,
   type NetEvent,
 } from '../io/addresses.js';
-import { ShellScriptRunner, type ScriptRunner } from '../io/exec.js';
+import { resolveUser, ShellScriptRunner, type ScriptRunner, type ScriptUser } from '../io/exec.js';
 import { Garp, type GarpPort } from '../io/garp.js';
 import {
   VrrpSocket,
@@ -19,6 +19,13 @@ import {
   type VrrpTransport,
 } from '../io/vrrp-socket.js';
 import { InstanceRunner } from './instance.js';
+import {
+  applyScriptSecurity,
+  refusedMessage,
+  type RefusedScript,
+  type RunAs,
+  type ScriptGuard,
+} from './script-policy.js';
 import { initialTrack, trackResult, type TrackState } from './tracker.js';
 import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
 
@@ -34,6 +41,13 @@ export interface VrrpServiceDeps {
   openSocket?: (opts: VrrpSocketOptions) => VrrpTransport;
   garp?: GarpPort;
   scripts?: ScriptRunner;
+  /**
+   * enable_script_security's check (who could modify a script that runs as root): @hadhcp/config's
+   * checkScriptSecurity, injected by the daemon. Absent: no script is refused.
+   */
+  scriptGuard?: ScriptGuard;
+  /** uid/gid of a script user (default: /etc/passwd and /etc/group). */
+  resolveUser?: (u: ScriptUser) => RunAs | string;
 }
 
 export interface VrrpServiceEvents {
@@ -58,12 +72,18 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private readonly scriptLoops: ScriptLoop[] = [];
   private links = new Map<string, LinkInfo>();
   private running = false;
+  /** The configuration as run: scripts refused by enable_script_security taken out (see script-policy.ts). */
+  private config: KeepalivedConfig;
+  private refused: RefusedScript[] = [];
+  private defaultScriptUser: ScriptUser | undefined;
+  private readonly scriptGuard: ScriptGuard | undefined;
+  private readonly resolveUser: (u: ScriptUser) => RunAs | string;
 
-  constructor(
-    private readonly config: KeepalivedConfig,
-    deps: VrrpServiceDeps,
-  ) {
+  constructor(config: KeepalivedConfig, deps: VrrpServiceDeps) {
     super();
+    this.config = config;
+    this.scriptGuard = deps.scriptGuard;
+    this.resolveUser = deps.resolveUser ?? resolveUser;
     this.log = deps.log;
     this.clock = deps.clock ?? systemClock;
     this.addresses = deps.addresses ?? new Addresses();
@@ -76,6 +96,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.applyScriptSecurity();
     this.addresses.on('event', (e) => this.onNetEvent(e));
     if (this.addresses instanceof Addresses) this.addresses.watch();
     this.links = new Map((await this.addresses.links()).map((l) => [l.name, l]));
@@ -96,7 +117,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
         addresses: this.addresses,
         garp: this.garp,
         scripts: this.scripts,
-        scriptUser: this.config.global.scriptUser,
+        scriptUser: this.defaultScriptUser,
+        disabledScripts: this.refused.filter((x) => x.instances.includes(cfg.name)).map((x) => x.what),
         ifindex: (dev) => this.links.get(dev)?.index,
         mac: (dev) => this.links.get(dev)?.mac,
         onStateChange: (c) => this.emit('state', c),
@@ -117,6 +139,29 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     }
     for (const r of this.instances.values()) r.feed({ type: 'startup', ownIp: r.current.ownIp });
     this.startScripts();
+  }
+
+  /**
+   * keepalived's default script user is script_user, else `keepalived_script` when that user exists, else root.
+   * With enable_script_security each script is checked once for the user it runs as; a refused one is logged
+   * once, with the reason and the fix, and taken out of the configuration as keepalived does.
+   */
+  private applyScriptSecurity(): void {
+    const g = this.config.global;
+    this.defaultScriptUser =
+      g.scriptUser ??
+      (typeof this.resolveUser({ user: 'keepalived_script' }) === 'string'
+        ? undefined
+        : { user: 'keepalived_script' });
+    const policy = applyScriptSecurity({
+      config: this.config,
+      guard: this.scriptGuard,
+      resolve: this.resolveUser,
+      defaultUser: this.defaultScriptUser,
+    });
+    this.config = policy.config;
+    this.refused = policy.refused;
+    for (const r of policy.refused) this.log.error(refusedMessage(r));
   }
 
   /**
@@ -197,7 +242,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
 
   private async runScript(loop: ScriptLoop): Promise<void> {
     const s = loop.script;
-    const user = s.user ?? this.config.global.scriptUser;
+    const user = s.user ?? this.defaultScriptUser;
     const r = await this.scripts.run(s.script, [], {
       ...(user ? { user } : {}),
       timeoutMs: s.timeout * 1000,

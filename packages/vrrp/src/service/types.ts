@@ -31,6 +31,8 @@ export interface InstanceStatus {
   /** Why effective differs from configured, and what holds the instance in FAULT. */
   priorityReasons: string[];
   faults: string[];
+  /** Scripts refused by enable_script_security ("track script chk", "notify script of VI_1"): never run. */
+  disabledScripts: string[];
   /** The current master as far as we know: us when MASTER, else the last advert's source. */
   masterAddress: string | undefined;
   lastTransition: { from: VrrpStateName; to: VrrpStateName; at: string; reason: string } | undefined;
