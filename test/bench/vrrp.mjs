@@ -223,7 +223,7 @@ await withLab(12 * 60_000, async (lab) => {
   const idle = args['skip-idle'] ? [] : await idleCpu(lab, IMPLS);
 
   console.log(`\n## VRRP takeover, ${RUNS} runs each (advert_int ${ADVERT_INT}, backup priority ${PRIO_BACKUP}: Skew ${SKEW_MS.toFixed(0)} ms, Master_Down ${MASTER_DOWN_MS.toFixed(0)} ms)`);
-  console.log('median / worst, ms; "GARP" = first gratuitous ARP for the VIP from the backup, seen on obs's bridge port\n');
+  console.log("median / worst, ms; 'GARP' = first gratuitous ARP for the VIP from the backup, seen on obs's bridge port\n");
   const rows = results.map(({ impl, mode, runs }) => {
     const col = (k) => `${f(median(runs.map((r) => r[k])))} / ${f(worst(runs.map((r) => r[k])))}`;
     const target = mode === 'kill -9' ? MASTER_DOWN_MS + 50 : SKEW_MS + 50;
