@@ -298,6 +298,30 @@ describe('LeaseStore compaction', () => {
     expect(r.getMeta('a')).toBe('1');
   });
 
+  it('a compaction that fails before its rename leaves the store working on the old generation', async () => {
+    const dir = await tempDir();
+    let failFsync = false;
+    const s = await openStore(dir, {
+      io: {
+        fsync: async (fh) => {
+          if (failFsync) throw new Error('EIO: i/o error, fsync');
+          await nodeIo.fsync(fh);
+        },
+      },
+    });
+    await s.write([lease(1)]);
+    failFsync = true;
+    await expect(s.compact()).rejects.toThrow(/EIO/);
+    failFsync = false;
+    expect(s.stats()).toMatchObject({ generation: 0, compactions: 0 });
+    expect(s.stats().failed).toBeUndefined();
+    await s.write([lease(2)]);
+    expect((await readdir(dir)).sort()).toEqual(['LOCK', 'journal-0']);
+    await s.close();
+    const r = await openStore(dir);
+    expect(r.size).toBe(2);
+  });
+
   it('compacts by itself when the journal outgrows the live state, while writes continue', async () => {
     const dir = await tempDir();
     const s = await openStore(dir, { compactMinBytes: 16 * 1024, compactRatio: 2 });
@@ -351,7 +375,7 @@ describe('LeaseStore under kill -9', () => {
 /** Node 20 cannot run TypeScript: bundle the child with the esbuild that vite brings. */
 async function bundleChild(dir: string): Promise<string> {
   const req = createRequire(createRequire(createRequire(import.meta.url).resolve('vitest')).resolve('vite'));
-  const esbuild = req('esbuild') as typeof import('esbuild');
+  const esbuild = req('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> };
   const outfile = join(dir, 'child.mjs');
   await esbuild.build({
     entryPoints: [fileURLToPath(new URL('../test-fixtures/kill9-child.ts', import.meta.url))],
