@@ -21,8 +21,11 @@ export const FRAME_MAGIC = 0x4c465231; // "LFR1"
 export const FILE_HEADER_LEN = 8;
 export const FRAME_HEADER_LEN = 12;
 export const FORMAT_VERSION = 1;
-/** A frame larger than this is taken as a damaged length field rather than allocated. */
-export const MAX_FRAME_PAYLOAD = 64 * 1024 * 1024;
+/**
+ * The largest frame a write may produce and the reader accepts (a longer length field is damage). 256 MiB holds
+ * an import of several million leases in one atomic write.
+ */
+export const MAX_FRAME_PAYLOAD = 256 * 1024 * 1024;
 
 export enum FileKind {
   JOURNAL = 1,
@@ -211,6 +214,8 @@ export function fileHeader(kind: FileKind): Buffer {
 export function encodeFrame(records: Buffer[]): Buffer {
   let len = 0;
   for (const r of records) len += r.length;
+  if (len > MAX_FRAME_PAYLOAD)
+    throw new RangeError(`one write of ${len} bytes exceeds ${MAX_FRAME_PAYLOAD}: split it`);
   const b = Buffer.allocUnsafe(FRAME_HEADER_LEN + len);
   b.writeUInt32BE(FRAME_MAGIC, 0);
   b.writeUInt32BE(len, 4);
