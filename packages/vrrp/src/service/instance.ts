@@ -28,6 +28,11 @@ export interface InstanceContext {
   garp: GarpPort;
   scripts: ScriptRunner;
   scriptUser: ScriptUser | undefined;
+  /**
+   * The service's one notify queue: every notify script of every instance and sync group runs through it, in
+   * the order the transitions happened, never two at once (keepalived forks them all at once: #1055).
+   */
+  notifyQueue: SerialQueue;
   /** Scripts of this instance refused by enable_script_security, for the status. */
   disabledScripts: string[];
   ifindex(dev: string): number | undefined;
@@ -44,7 +49,6 @@ export class InstanceRunner {
   private state: InstanceState;
   private readonly timers = new KeyedTimers();
   private readonly io = new SerialQueue();
-  private readonly notifyQueue = new SerialQueue();
   /** Drops decided before the core sees a packet (wire decode, unknown VRID). */
   readonly wireDrops = new Counters();
   private stopped = false;
@@ -94,7 +98,7 @@ export class InstanceRunner {
   /** Resolves when every queued address change and notify script has finished. */
   async settle(): Promise<void> {
     await this.io.drain();
-    await this.notifyQueue.drain();
+    await this.ctx.notifyQueue.drain();
   }
 
   close(): void {
@@ -131,7 +135,7 @@ export class InstanceRunner {
         this.timers.cancel(a.key);
         return;
       case 'notify':
-        void this.notifyQueue.push(async () => {
+        void this.ctx.notifyQueue.push(async () => {
           const r = await this.ctx.scripts.run(a.script, a.args, {
             ...(this.ctx.scriptUser ? { user: this.ctx.scriptUser } : {}),
           });

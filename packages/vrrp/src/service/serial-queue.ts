@@ -1,6 +1,7 @@
 /**
- * Runs jobs one after another in the order they were queued. Notify scripts go through one queue per instance so
- * a quick BACKUP -> MASTER -> BACKUP never has two scripts of one instance racing (keepalived issue #1055).
+ * Runs jobs one after another in the order they were queued. Notify scripts go through one queue per service so
+ * a quick BACKUP -> MASTER -> BACKUP never has two scripts racing (keepalived issue #1055), not even across the
+ * instances of a sync group.
  */
 export class SerialQueue {
   private tail: Promise<void> = Promise.resolve();

@@ -19,6 +19,7 @@ import {
   type VrrpTransport,
 } from '../io/vrrp-socket.js';
 import { InstanceRunner } from './instance.js';
+import { SerialQueue } from './serial-queue.js';
 import {
   applyScriptSecurity,
   refusedMessage,
@@ -70,6 +71,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private readonly instances = new Map<string, InstanceRunner>();
   private readonly sockets = new Map<string, VrrpTransport>();
   private readonly scriptLoops: ScriptLoop[] = [];
+  private readonly notifyQueue = new SerialQueue();
   private links = new Map<string, LinkInfo>();
   private running = false;
   /** The configuration as run: scripts refused by enable_script_security taken out (see script-policy.ts). */
@@ -118,6 +120,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
         garp: this.garp,
         scripts: this.scripts,
         scriptUser: this.defaultScriptUser,
+        notifyQueue: this.notifyQueue,
         disabledScripts: this.refused.filter((x) => x.instances.includes(cfg.name)).map((x) => x.what),
         ifindex: (dev) => this.links.get(dev)?.index,
         mac: (dev) => this.links.get(dev)?.mac,
