@@ -256,6 +256,18 @@ describe('LeaseStore recovery', () => {
     expect(clean.stats().skippedAtOpen).toEqual([]);
   });
 
+  it('a journal torn before its header reached the disk (short or zero-filled) is recreated empty', async () => {
+    for (const torn of [Buffer.alloc(0), Buffer.from('HDL'), Buffer.alloc(4096)]) {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'journal-0'), torn);
+      const r = await openStore(dir);
+      expect(r.stats().tornBytesAtOpen).toBe(torn.length);
+      await r.write([lease(1)]);
+      await r.close();
+      expect((await openStore(dir)).size).toBe(1);
+    }
+  });
+
   it('removes what an interrupted compaction left behind', async () => {
     const dir = await tempDir();
     const s = await LeaseStore.open(dir, quiet);

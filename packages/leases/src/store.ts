@@ -442,7 +442,9 @@ async function recover(
   let journal: FileHandle;
   let journalBytes: number;
   let tornBytes = 0;
-  if (jbuf === undefined || jbuf.length < FILE_HEADER_LEN) {
+  // Shorter than a header, or only zeros (a crash after the size reached the disk but not the bytes, between
+  // creating the journal and its first fsync): nothing in it was ever acknowledged.
+  if (jbuf === undefined || jbuf.length < FILE_HEADER_LEN || jbuf.every((b) => b === 0)) {
     tornBytes = jbuf?.length ?? 0;
     journal = await open(jpath, 'w+');
     await io.write(journal, fileHeader(FileKind.JOURNAL), 0);
