@@ -37,7 +37,15 @@ interface Row {
   sent?: number[];
   log?: string;
   timer?: { key: string; at: number | undefined };
+  /** Effective priority after the event. */
+  priority?: number;
 }
+
+const external = (weight: number, reason = 'dhcp store failing'): VrrpEvent => ({
+  type: 'external-weight',
+  weight,
+  reason,
+});
 
 const grid: Row[] = [
   // INIT
@@ -89,6 +97,14 @@ const grid: Row[] = [
     never: ['log'],
   },
   { name: 'INIT + shutdown -> nothing', from: () => instance(), event: { type: 'shutdown' }, to: 'INIT' },
+  {
+    name: 'INIT + external weight -> INIT, priority lowered before the first election',
+    from: () => instance(),
+    event: external(-30),
+    to: 'INIT',
+    priority: 70,
+    never: ['send-advert', 'set-timer'],
+  },
 
   // BACKUP
   {
@@ -167,6 +183,23 @@ const grid: Row[] = [
     event: scriptFail,
     to: 'BACKUP',
     log: '(VI_1) Changing effective priority from 100 to 40',
+  },
+  {
+    name: 'BACKUP + external weight -> BACKUP, lower priority, master-down unchanged',
+    from: () => started(),
+    event: external(-60),
+    to: 'BACKUP',
+    priority: 40,
+    log: '(VI_1) Changing effective priority from 100 to 40',
+    timer: { key: 'master-down', at: T0 + MDI },
+    never: ['set-timer', 'send-advert'],
+  },
+  {
+    name: 'BACKUP + own address changes -> BACKUP, nothing sent',
+    from: () => started(),
+    event: { type: 'own-address', ip: OWN + 10 },
+    to: 'BACKUP',
+    never: ['send-advert', 'set-timer', 'log'],
   },
   {
     name: 'BACKUP + unweighted script fails -> FAULT',
@@ -284,6 +317,15 @@ const grid: Row[] = [
     never: ['send-advert'],
   },
   {
+    name: 'MASTER + external weight -> MASTER with lower priority (the next advert carries it)',
+    from: () => mastered(),
+    event: external(-253),
+    to: 'MASTER',
+    priority: 1,
+    log: '(VI_1) Changing effective priority from 100 to 1',
+    never: ['send-advert', 'remove-vips'],
+  },
+  {
     name: 'MASTER + shutdown -> INIT, priority 0, VIPs removed',
     from: () => mastered(),
     event: { type: 'shutdown' },
@@ -316,6 +358,14 @@ const grid: Row[] = [
     never: ['log'],
   },
   {
+    name: 'FAULT + external weight -> FAULT, priority recorded for after recovery',
+    from: fault,
+    event: external(-20),
+    to: 'FAULT',
+    priority: 80,
+    never: ['send-advert', 'set-timer'],
+  },
+  {
     name: 'FAULT + shutdown -> INIT',
     from: fault,
     event: { type: 'shutdown' },
@@ -337,5 +387,41 @@ describe('VRRP transition grid (state x event)', () => {
     if (r.sent) expect(sentPriorities(actions)).toEqual(r.sent);
     if (r.log) expect(logs(actions)).toContain(r.log);
     if (r.timer) expect(state.timers[r.timer.key as 'master-down']).toBe(r.timer.at);
+    if (r.priority !== undefined) expect(state.effectivePriority).toBe(r.priority);
+  });
+});
+
+describe('external weight (the supervisor)', () => {
+  it('a lowered master advertises its new priority and loses to a preempting backup; 0 restores it', () => {
+    let m = step(mastered(), external(-60), NOW).state;
+    const adv = step(m, timer('advert'), m.timers.advert!);
+    expect(sentPriorities(adv.actions)).toEqual([40]);
+    m = adv.state;
+    // A backup of 90 now preempts: its advert makes us step down.
+    const lost = step(m, rx(90, '10.0.0.3'), m.timers.advert! - 1);
+    expect(lost.state.state).toBe('BACKUP');
+    const back = step(lost.state, external(0, 'dhcp store healthy'), NOW + 5000);
+    expect(back.state.effectivePriority).toBe(100);
+    expect(back.state.external).toBeUndefined();
+    expect(logs(back.actions)).toEqual([
+      '(VI_1) external weight 0: dhcp store healthy',
+      '(VI_1) Changing effective priority from 40 to 100',
+    ]);
+  });
+
+  it('adds to tracker weights, clamps to 1..254, and never moves the address owner', () => {
+    const s = started({ trackScripts: [{ name: 'chk_dhcp' }] }, [chkDhcp(-60)]);
+    const both = step(step(s, scriptFail, NOW).state, external(-30), NOW).state;
+    expect(both.effectivePriority).toBe(10);
+    expect(step(s, external(200), NOW).state.effectivePriority).toBe(254);
+    const owner = mastered({ priority: 255 });
+    const r = step(owner, external(-253), NOW);
+    expect(r.state.effectivePriority).toBe(255);
+    expect(logs(r.actions).filter((l) => l.includes('Changing effective priority'))).toEqual([]);
+  });
+
+  it('the same weight again changes and logs nothing', () => {
+    const once = step(started(), external(-30), NOW).state;
+    expect(step(once, external(-30), NOW + 1).actions).toEqual([]);
   });
 });

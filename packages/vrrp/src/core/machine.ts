@@ -69,6 +69,9 @@ export function step(state: InstanceState, event: VrrpEvent, nowMs: number): Ste
     case 'own-address':
       ctx.s.ownIp = event.ip;
       break;
+    case 'external-weight':
+      onExternalWeight(ctx, event.weight, event.reason);
+      break;
     case 'sync':
       onSync(ctx, event.to, `sync group ${event.group}: ${event.member} is ${event.to}`);
       break;
@@ -217,17 +220,34 @@ function onTracker(ctx: Ctx, id: string, ok: boolean): void {
     return;
   }
   s.trackers = { ...s.trackers, [id]: ok };
-  const eff = effectivePriority(p, s.trackers).priority;
-  if (eff !== s.effectivePriority) {
-    log(ctx, `(${p.name}) Changing effective priority from ${s.effectivePriority} to ${eff}`);
-    s.effectivePriority = eff;
-  }
+  updatePriority(ctx);
   const faults = faultingTrackers(p, s.trackers);
   if ((s.state === 'MASTER' || s.state === 'BACKUP') && faults.length > 0)
     enterFault(ctx, `${faults.join(', ')} failed`);
   else if (s.state === 'FAULT' && faults.length === 0 && !s.faultBySync) {
     enterBackup(ctx, `${id} recovered`, true);
   }
+}
+
+/**
+ * The supervisor's weight: like a tracker weight it moves the effective priority (clamped 1..254, never the
+ * owner's), and the election does the rest — a master that dropped below a preempting backup loses when that
+ * backup's Master_Down timer runs out, since it discards our lower adverts.
+ */
+function onExternalWeight(ctx: Ctx, weight: number, reason: string): void {
+  const { s } = ctx;
+  const before = s.external?.weight ?? 0;
+  s.external = weight === 0 ? undefined : { weight, reason };
+  if (weight !== before) log(ctx, `(${s.params.name}) external weight ${weight}: ${reason}`);
+  updatePriority(ctx);
+}
+
+function updatePriority(ctx: Ctx): void {
+  const { s } = ctx;
+  const eff = effectivePriority(s.params, s.trackers, s.external).priority;
+  if (eff === s.effectivePriority) return;
+  log(ctx, `(${s.params.name}) Changing effective priority from ${s.effectivePriority} to ${eff}`);
+  s.effectivePriority = eff;
 }
 
 function onSync(ctx: Ctx, to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): void {

@@ -49,6 +49,8 @@ export interface InstanceParams {
 }
 
 export const PRIO_OWNER = 255;
+/** The contribution name of the supervisor's weight (see the `external-weight` event). */
+export const EXTERNAL_TRACKER = 'external';
 export const PRIO_STOP = 0;
 
 /** keepalived's defaults when global_defs says nothing (vrrp_garp_master_delay 5, repeat 5, refresh off, 1). */
@@ -166,13 +168,22 @@ export interface PriorityContribution {
 export function effectivePriority(
   p: InstanceParams,
   trackerOk: Readonly<Record<string, boolean>>,
+  external?: { weight: number },
 ): { priority: number; contributions: PriorityContribution[] } {
-  const contributions = p.trackers
+  const contributions: PriorityContribution[] = p.trackers
     .filter((t) => t.weight !== 0)
     .map((t) => {
       const ok = trackerOk[t.id] ?? true;
       const applied = (t.weight > 0 && ok) || (t.weight < 0 && !ok) ? t.weight : 0;
       return { tracker: t.id, ok, weight: t.weight, applied };
+    });
+  // The supervisor's weight applies as given: negative while something it watches is unhealthy.
+  if (external && external.weight !== 0)
+    contributions.push({
+      tracker: EXTERNAL_TRACKER,
+      ok: external.weight > 0,
+      weight: external.weight,
+      applied: external.weight,
     });
   if (p.basePriority === PRIO_OWNER) return { priority: PRIO_OWNER, contributions };
   const sum = contributions.reduce((acc, c) => acc + c.applied, p.basePriority);

@@ -27,7 +27,7 @@ export interface VrrpInstanceStatus {
 
 export function instanceStatus(s: InstanceState): VrrpInstanceStatus {
   const p = s.params;
-  const { contributions } = effectivePriority(p, s.trackers);
+  const { contributions } = effectivePriority(p, s.trackers, s.external);
   return {
     name: p.name,
     vrid: p.vrid,

@@ -37,11 +37,21 @@ export interface InstanceState {
   readonly masterPriority?: number;
   /** keepalived preempt_delay: until this time a lower-priority master is accepted. */
   readonly preemptUntil?: number;
+  /**
+   * The supervisor's say in the election (DHCP health), added to the priority like a tracker weight that is
+   * always applied; absent when 0.
+   */
+  readonly external?: ExternalWeight;
   /** Set when a sync group forced FAULT on us though our own trackers are fine. */
   readonly faultBySync: boolean;
   readonly timers: Readonly<Partial<Record<TimerKey, number>>>;
   readonly lastTransition?: Transition;
   readonly stats: InstanceStats;
+}
+
+export interface ExternalWeight {
+  weight: number;
+  reason: string;
 }
 
 export interface ReceivedAdvert {
@@ -58,6 +68,8 @@ export type VrrpEvent =
   | { type: 'timer'; key: TimerKey }
   | { type: 'tracker'; kind: 'script' | 'interface'; name: string; ok: boolean }
   | { type: 'own-address'; ip: Ip4 }
+  /** The supervisor's weight (e.g. -253 while DHCP cannot store leases); 0 removes it. */
+  | { type: 'external-weight'; weight: number; reason: string }
   /** A vrrp_sync_group member changed state; this member follows (see syncGroupFollow). */
   | { type: 'sync'; to: 'MASTER' | 'BACKUP' | 'FAULT'; group: string; member: string }
   | { type: 'shutdown' };

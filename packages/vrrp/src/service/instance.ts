@@ -2,9 +2,9 @@ import { Counters, formatIp4, type Clock, type Ip4 } from '@hadhcp/common';
 import type { VirtualAddress, VrrpInstanceConfig } from '../core/config.js';
 import {
   effectivePriority,
+  EXTERNAL_TRACKER,
   faultingTrackers,
   type InstanceParams,
-  type TrackerSpec,
 } from '../core/params.js';
 import type { InstanceState, VrrpAction, VrrpEvent } from '../core/types.js';
 import { initInstance, step } from '../core/machine.js';
@@ -16,8 +16,6 @@ import type { VrrpTransport } from '../io/vrrp-socket.js';
 import { KeyedTimers } from './timers.js';
 import { SerialQueue } from './serial-queue.js';
 import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
-
-const EXTERNAL_ID = 'script:external';
 
 /** What an instance needs from the service around it: io handles and interface facts. */
 export interface InstanceContext {
@@ -52,7 +50,6 @@ export class InstanceRunner {
   /** Drops decided before the core sees a packet (wire decode, unknown VRID). */
   readonly wireDrops = new Counters();
   private stopped = false;
-  private externalReason = '';
 
   constructor(
     readonly cfg: VrrpInstanceConfig,
@@ -76,23 +73,9 @@ export class InstanceRunner {
     if (event.type === 'shutdown') this.stopped = true;
   }
 
-  /**
-   * The supervisor's weight (DHCP health) as one more weighted tracker, `script:external`: positive while "ok",
-   * negative while "failing", as keepalived applies weights. The core has no event for a weight that changes at
-   * run time, so the tracker spec is swapped in the state and its status flipped through a tracker event, which
-   * makes the core recompute the priority and log the change like any other tracker.
-   */
+  /** The supervisor's weight (DHCP health): a core event, like any other input to the election. */
   setExternalWeight(weight: number, reason: string): void {
-    const spec: TrackerSpec = { id: EXTERNAL_ID, kind: 'script', name: 'external', weight };
-    const trackers = [...this.state.params.trackers.filter((t) => t.id !== EXTERNAL_ID), spec];
-    const ok = weight >= 0;
-    this.externalReason = reason;
-    this.state = {
-      ...this.state,
-      params: { ...this.state.params, trackers },
-      trackers: { ...this.state.trackers, [EXTERNAL_ID]: !ok },
-    };
-    this.feed({ type: 'tracker', kind: 'script', name: 'external', ok });
+    this.feed({ type: 'external-weight', weight, reason });
   }
 
   /** Resolves when every queued address change and notify script has finished. */
@@ -205,11 +188,11 @@ export class InstanceRunner {
     const t = s.lastTransition;
     const drops: Record<string, number> = { ...s.stats.drops };
     for (const [k, v] of Object.entries(this.wireDrops.toJSON())) drops[k] = (drops[k] ?? 0) + v;
-    const eff = effectivePriority(s.params, s.trackers);
+    const eff = effectivePriority(s.params, s.trackers, s.external);
     const reasons = eff.contributions
       .filter((c) => c.applied !== 0)
       .map((c) => {
-        const what = c.tracker === EXTERNAL_ID ? `external: ${this.externalReason}` : c.tracker;
+        const what = c.tracker === EXTERNAL_TRACKER ? `external: ${s.external?.reason ?? ''}` : c.tracker;
         return `${c.applied > 0 ? '+' : ''}${c.applied} ${what} ${c.ok ? 'ok' : 'failing'}`;
       });
     return {

@@ -269,7 +269,6 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   setExternalWeight(instance: string, weight: number, reason: string): void {
     const r = this.instances.get(instance);
     if (!r) throw new Error(`no VRRP instance ${instance}`);
-    this.log.info(`(${instance}) external weight ${weight}: ${reason}`);
     r.setExternalWeight(weight, reason);
   }
 
