@@ -3,7 +3,7 @@ import { checkAdvert } from './check.js';
 import { step } from './machine.js';
 import { effectivePriority, instanceParams } from './params.js';
 import { instanceStatus } from './status.js';
-import { syncGroupFollow, syncGroupNotifies, syncGroupState } from './sync-group.js';
+import { syncGroupFollow, syncGroupNotifies, syncGroupStartup, syncGroupState } from './sync-group.js';
 import type { InstanceState, VrrpEvent } from './types.js';
 import {
   advert,
@@ -235,6 +235,38 @@ describe('vrrp_sync_group', () => {
     ]);
     follow(members, 'VI_1', rx(150, '10.0.0.3'), T0 + 5000);
     expect([...members.values()].map((m) => m.state)).toEqual(['BACKUP', 'BACKUP']);
+  });
+
+  it('does not follow start-up: a member entering BACKUP leaves one already MASTER alone', () => {
+    const members = new Map([
+      ['VI_1', named('VI_1', mastered())],
+      ['VI_2', named('VI_2', started({ vrid: 52 }))],
+    ]);
+    expect(syncGroupFollow(group, members, { member: 'VI_2', from: 'INIT', to: 'BACKUP' })).toEqual([]);
+  });
+
+  it('aligns the group once all have started: FAULT wins over MASTER, MASTER pulls BACKUP', () => {
+    const down: VrrpEvent = { type: 'tracker', kind: 'interface', name: 'eth0', ok: false };
+    const faulty = named('VI_2', step(started({ vrid: 52 }), down, T0).state);
+    const withFault = new Map([
+      ['VI_1', named('VI_1', mastered())],
+      ['VI_2', faulty],
+    ]);
+    expect(syncGroupStartup(group, withFault)).toEqual([
+      { instance: 'VI_1', event: { type: 'sync', to: 'FAULT', group: 'G1', member: 'VI_2' } },
+    ]);
+    const withMaster = new Map([
+      ['VI_1', named('VI_1', mastered())],
+      ['VI_2', named('VI_2', started({ vrid: 52 }))],
+    ]);
+    expect(syncGroupStartup(group, withMaster)).toEqual([
+      { instance: 'VI_2', event: { type: 'sync', to: 'MASTER', group: 'G1', member: 'VI_1' } },
+    ]);
+    const allBackup = new Map([
+      ['VI_1', named('VI_1', started())],
+      ['VI_2', named('VI_2', started({ vrid: 52 }))],
+    ]);
+    expect(syncGroupStartup(group, allBackup)).toEqual([]);
   });
 
   it('ignores instances outside the group', () => {

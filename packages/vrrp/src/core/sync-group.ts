@@ -13,6 +13,9 @@ export function syncGroupFollow(
   changed: { member: string; from: VrrpState; to: VrrpState },
 ): { instance: string; event: VrrpEvent }[] {
   if (!group.instances.includes(changed.member)) return [];
+  // Start-up is not a transition to follow: members start one after another, and a member just entering BACKUP
+  // must not pull down one already MASTER (state MASTER). syncGroupStartup aligns the group once all have started.
+  if (changed.from === 'INIT') return [];
   const others = group.instances
     .filter((name) => name !== changed.member)
     .flatMap((name) => {
@@ -45,6 +48,24 @@ export function syncGroupFollow(
     case 'INIT':
       return [];
   }
+}
+
+/**
+ * Once every member has started: a member in FAULT of its own takes the others to FAULT (keepalived: a group
+ * is only as healthy as its weakest member); otherwise a member already MASTER (state MASTER, or the owner)
+ * takes the BACKUP ones to MASTER.
+ */
+export function syncGroupStartup(
+  group: Pick<VrrpSyncGroup, 'name' | 'instances'>,
+  members: ReadonlyMap<string, InstanceState>,
+): { instance: string; event: VrrpEvent }[] {
+  const present = group.instances.filter((n) => members.has(n));
+  const lead =
+    present.find((n) => members.get(n)!.state === 'FAULT' && !members.get(n)!.faultBySync) ??
+    present.find((n) => members.get(n)!.state === 'MASTER');
+  if (lead === undefined) return [];
+  const to = members.get(lead)!.state;
+  return syncGroupFollow(group, members, { member: lead, from: 'BACKUP', to });
 }
 
 /** The group's state when all members agree, for the group's own notify scripts. */

@@ -6,7 +6,7 @@ import {
   faultingTrackers,
   type InstanceParams,
 } from '../core/params.js';
-import type { InstanceState, VrrpAction, VrrpEvent } from '../core/types.js';
+import type { InstanceState, VrrpAction, VrrpEvent, VrrpState } from '../core/types.js';
 import { initInstance, step } from '../core/machine.js';
 import { encodeAdvert, VRRP_MCAST_GROUP } from '../wire/advert.js';
 import type { AddressPort } from '../io/addresses.js';
@@ -69,8 +69,25 @@ export class InstanceRunner {
     const now = this.ctx.clock.now();
     const r = step(this.state, event, now);
     this.state = r.state;
-    for (const a of r.actions) this.execute(a, now);
+    const changes: StateChange[] = [];
+    for (const a of r.actions) {
+      if (a.type === 'state-changed') changes.push(this.change(a.from, a.to, a.reason, now));
+      else this.execute(a, now);
+    }
     if (event.type === 'shutdown') this.stopped = true;
+    // Reported after this step's actions, so a sync group's followers queue their notify scripts after ours.
+    for (const c of changes) this.ctx.onStateChange(c);
+  }
+
+  private change(from: VrrpState, to: VrrpState, reason: string, at: number): StateChange {
+    return {
+      instance: this.cfg.name,
+      from,
+      to,
+      at,
+      reason,
+      vips: to === 'MASTER' ? this.params.vips.map((v) => v.address) : [],
+    };
   }
 
   /** The supervisor's weight (DHCP health): a core event, like any other input to the election. */
@@ -135,15 +152,7 @@ export class InstanceRunner {
         this.ctx.log.debug?.(`(${name}) dropped advert: ${a.reason}`);
         return;
       case 'state-changed':
-        this.ctx.onStateChange({
-          instance: name,
-          from: a.from,
-          to: a.to,
-          at: now,
-          reason: a.reason,
-          vips: a.to === 'MASTER' ? this.params.vips.map((v) => v.address) : [],
-        });
-        return;
+        return; // see feed()
     }
   }
 

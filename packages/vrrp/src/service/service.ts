@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { formatIp4, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
-import type { KeepalivedConfig, VrrpScript } from '../core/config.js';
+import type { KeepalivedConfig, VrrpScript, VrrpSyncGroup } from '../core/config.js';
 import { instanceParams } from '../core/params.js';
+import { syncGroupFollow, syncGroupNotifies, syncGroupStartup, syncGroupState } from '../core/sync-group.js';
+import type { InstanceState, VrrpState } from '../core/types.js';
 import { decodeAdvert, isVrrpWireError } from '../wire/advert.js';
 import {
   Addresses,
@@ -72,6 +74,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private readonly sockets = new Map<string, VrrpTransport>();
   private readonly scriptLoops: ScriptLoop[] = [];
   private readonly notifyQueue = new SerialQueue();
+  /** Each vrrp_sync_group's state when its members last agreed (for the group's notify scripts). */
+  private readonly groupStates = new Map<string, VrrpState>();
   private links = new Map<string, LinkInfo>();
   private running = false;
   /** The configuration as run: scripts refused by enable_script_security taken out (see script-policy.ts). */
@@ -124,7 +128,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
         disabledScripts: this.refused.filter((x) => x.instances.includes(cfg.name)).map((x) => x.what),
         ifindex: (dev) => this.links.get(dev)?.index,
         mac: (dev) => this.links.get(dev)?.mac,
-        onStateChange: (c) => this.emit('state', c),
+        onStateChange: (c) => this.onStateChange(c),
       });
       this.instances.set(cfg.name, runner);
     }
@@ -141,6 +145,10 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       }
     }
     for (const r of this.instances.values()) r.feed({ type: 'startup', ownIp: r.current.ownIp });
+    for (const g of this.config.syncGroups) {
+      for (const f of syncGroupStartup(g, this.memberStates(g)))
+        this.instances.get(f.instance)?.feed(f.event);
+    }
     this.startScripts();
   }
 
@@ -165,6 +173,51 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.config = policy.config;
     this.refused = policy.refused;
     for (const r of policy.refused) this.log.error(refusedMessage(r));
+  }
+
+  private onStateChange(c: StateChange): void {
+    this.emit('state', c);
+    this.followSyncGroups(c);
+  }
+
+  /**
+   * vrrp_sync_group: when one member moves, the core says where the others go (syncGroupFollow); their own
+   * transitions come back here and cause nothing more. When all members agree on a new state, the group's notify
+   * scripts run (after the members', through the same ordered queue).
+   */
+  private followSyncGroups(c: StateChange): void {
+    if (c.from === 'STOP' || c.to === 'STOP') return;
+    for (const g of this.config.syncGroups) {
+      if (!g.instances.includes(c.instance)) continue;
+      const change = { member: c.instance, from: c.from, to: c.to };
+      for (const f of syncGroupFollow(g, this.memberStates(g), change))
+        this.instances.get(f.instance)?.feed(f.event);
+      const agreed = syncGroupState(g, this.memberStates(g));
+      if (agreed === undefined || agreed === 'INIT' || agreed === this.groupStates.get(g.name)) continue;
+      this.groupStates.set(g.name, agreed);
+      this.log.info(`VRRP_Group(${g.name}) Syncing instances to ${agreed} state`);
+      for (const a of syncGroupNotifies(g, agreed)) {
+        if (a.type === 'notify') this.queueNotify(a.script, a.args, `VRRP_Group(${g.name})`);
+      }
+    }
+  }
+
+  private memberStates(g: VrrpSyncGroup): Map<string, InstanceState> {
+    const m = new Map<string, InstanceState>();
+    for (const name of g.instances) {
+      const r = this.instances.get(name);
+      if (r) m.set(name, r.current);
+    }
+    return m;
+  }
+
+  private queueNotify(script: string, args: string[], who: string): void {
+    const user = this.defaultScriptUser;
+    void this.notifyQueue.push(async () => {
+      const r = await this.scripts.run(script, args, user ? { user } : {});
+      if (r.error || r.code !== 0)
+        this.log.warn(`${who} notify script ${script} failed: ${r.error ?? `exit ${r.code ?? r.signal}`}`);
+    });
   }
 
   /**
