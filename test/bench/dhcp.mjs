@@ -12,7 +12,8 @@
 //
 // Options: --servers=hadhcp,kea,dhcpd  --seconds=10 (final run)  --step-seconds=3 (ramp)  --new-clients=20
 import { existsSync, mkdirSync } from 'node:fs';
-import { HADHCP_CLI, cpuSeconds, percentile, sleep, table, withLab } from './lib/lab.mjs';
+import { join } from 'node:path';
+import { HADHCP_CLI, ROOT, cpuSeconds, percentile, sleep, table, withLab } from './lib/lab.mjs';
 import { readPackets } from './lib/pcap.mjs';
 
 const args = Object.fromEntries(
@@ -85,7 +86,9 @@ async function startServer(lab, server, { pingCheck = false } = {}) {
     const sock = `${dir}/control.sock`;
     // --server-id: perfdhcp's source address is its giaddr (a real relay sends from its server-side address,
     // which hadhcp uses to pick its identifier); the server's address on the relay-facing segment, as ISC does.
+    // lib/probe.mjs: SIGUSR2 reports the event-loop delay (stalls) since the last report.
     const p = lab.spawn('srv', process.execPath, [
+      '--import', join(ROOT, 'test/bench/lib/probe.mjs'),
       HADHCP_CLI, 'run', '--dhcpd', conf, '--state-dir', dir, '--socket', sock, '--server-id', SERVER_IP,
       '--log-level', 'warn',
     ]);
@@ -182,15 +185,23 @@ async function measure(lab, server, seconds, rate) {
   const p = await startServer(lab, server);
   try {
     const cpu0 = cpuSeconds(p.pid);
+    if (server === 'hadhcp') p.kill('SIGUSR2'); // resets the event-loop delay histogram
     const r = await perfdhcp(lab, { rate, seconds });
     r.cpu = cpuSeconds(p.pid) - cpu0;
     if (!p.running) throw new Error(`${server} died during the run:\n${p.tail()}`);
+    if (server === 'hadhcp') {
+      const from = p.lines.length;
+      p.kill('SIGUSR2');
+      const { match } = await p.waitForLine(/MEMPROBE (.*)$/, 5000, from);
+      r.loopMaxMs = JSON.parse(match[1]).loop.maxMs;
+    }
     return r;
   } finally {
     await p.stop(3000);
   }
 }
 
+const stall = (r) => (r.loopMaxMs !== undefined ? `, longest event-loop stall ${r.loopMaxMs.toFixed(0)} ms` : '');
 const fmtPct = (x) => `${(x * 100).toFixed(2)}%`;
 const fmtMs = (x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 0) : '-');
 
@@ -203,7 +214,7 @@ async function throughput(lab, server) {
     const r = await measure(lab, server, STEP_S, rate);
     const ok = r.fail <= MAX_FAIL && r.completedPerS >= 0.95 * rate;
     log.push(`${rate}/s:${fmtPct(r.fail)}${ok ? '' : '!'}`);
-    process.stderr.write(`  ${server} -r ${rate}: ${r.completedPerS.toFixed(0)}/s done, ${fmtPct(r.fail)} failed\n`);
+    process.stderr.write(`  ${server} -r ${rate}: ${r.completedPerS.toFixed(0)}/s done, ${fmtPct(r.fail)} failed${stall(r)}\n`);
     if (!ok) {
       failedAt = rate;
       break;
@@ -220,21 +231,21 @@ async function throughput(lab, server) {
     const r = await measure(lab, server, STEP_S, rate);
     const ok = r.fail <= MAX_FAIL && r.completedPerS >= 0.95 * rate;
     log.push(`${rate}/s:${fmtPct(r.fail)}${ok ? '' : '!'}`);
-    process.stderr.write(`  ${server} -r ${rate}: ${r.completedPerS.toFixed(0)}/s done, ${fmtPct(r.fail)} failed\n`);
+    process.stderr.write(`  ${server} -r ${rate}: ${r.completedPerS.toFixed(0)}/s done, ${fmtPct(r.fail)} failed${stall(r)}\n`);
     if (ok) best = rate;
     else failedAt = rate;
   }
   let rate = best;
   let final = await measure(lab, server, FINAL_S, rate);
-  // A longer run can tip a server that held for STEP_S into overload: step down (at most twice).
-  for (let i = 0; i < 2 && final.fail > MAX_FAIL; i++) {
-    const lower = Math.round(rate * 0.9);
+  // A longer run can tip a server that held for STEP_S into overload: step down (at most 4 times).
+  for (let i = 0; i < 4 && final.fail > MAX_FAIL; i++) {
+    const lower = Math.round(rate * 0.8);
     process.stderr.write(`  ${server}: ${FINAL_S} s at ${rate}/s failed ${fmtPct(final.fail)}; retrying at ${lower}/s\n`);
     rate = lower;
     final = await measure(lab, server, FINAL_S, rate);
   }
   process.stderr.write(
-    `  ${server} final -r ${rate} for ${FINAL_S} s: ${final.completedPerS.toFixed(0)}/s, ${fmtPct(final.fail)} failed\n`,
+    `  ${server} final -r ${rate} for ${FINAL_S} s: ${final.completedPerS.toFixed(0)}/s, ${fmtPct(final.fail)} failed${stall(final)}\n`,
   );
   return { ...final, server, rate, ramp: log.join(' ') };
 }
@@ -302,7 +313,7 @@ await withLab(9 * 60_000, async (lab) => {
   console.log(`\n## perfdhcp, relay-style DORA, ${FINAL_S} s at the best rate with <=1% failed exchanges, lease persistence on`);
   console.log(
     table(
-      ['server', '-r', '4-way exchanges/s (completed)', 'failed', 'OFFER p50 / p99 ms', 'ACK p50 / p99 ms', 'server CPU s', `ramp (${STEP_S} s steps)`],
+      ['server', '-r', '4-way exchanges/s (completed)', 'failed', 'OFFER p50 / p99 ms', 'ACK p50 / p99 ms', 'server CPU s (µs per exchange)', 'longest event-loop stall ms', `ramp (${STEP_S} s steps)`],
       results.map((r) => [
         r.server,
         r.rate,
@@ -310,7 +321,8 @@ await withLab(9 * 60_000, async (lab) => {
         fmtPct(r.fail),
         `${fmtMs(r.offer.p50)} / ${fmtMs(r.offer.p99)}`,
         `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)}`,
-        r.cpu.toFixed(1),
+        `${r.cpu.toFixed(1)} (${r.done ? ((r.cpu / r.done) * 1e6).toFixed(0) : '-'})`,
+        r.loopMaxMs !== undefined ? r.loopMaxMs.toFixed(0) : '-',
         r.ramp,
       ]),
     ),

@@ -7,7 +7,7 @@
 //    dhcpd.leases file through `hadhcp leases import` (exercises the importer; slower).
 // 2. "store only": a child process opens that store alone and reports its heap: what the store costs.
 // 3. The daemon (dhcpd.conf: one /12 with a range covering every lease) starts twice in a namespace of its own
-//    (eth0 10.0.0.2/24, a veth whose peer stays in the namespace), preloaded with lib/memprobe.mjs so SIGUSR2 prints process.memoryUsage()
+//    (eth0 10.0.0.2/24, a veth whose peer stays in the namespace), preloaded with lib/probe.mjs so SIGUSR2 prints process.memoryUsage()
 //    after a GC: the heap/external split says where the memory is.
 // Options: --leases=1000000  --via=store|import  --starts=2
 import { spawnSync } from 'node:child_process';
@@ -141,7 +141,7 @@ async function startDaemon(lab, dir, conf, k) {
   const p = lab.spawn('mem', process.execPath, [
     '--expose-gc',
     '--import',
-    join(ROOT, 'test/bench/lib/memprobe.mjs'),
+    join(ROOT, 'test/bench/lib/probe.mjs'),
     HADHCP_CLI, 'run', '--dhcpd', conf, '--state-dir', dir, '--socket', sock, '--log-level', 'warn',
   ]);
   while (!existsSync(sock)) {
