@@ -1,4 +1,4 @@
-import { Counters, formatIp4, inSubnet, RateLimiter, type Ip4 } from '@hadhcp/common';
+import { Counters, formatIp4, formatMac, inSubnet, RateLimiter, type Ip4 } from '@hadhcp/common';
 import {
   buildUdpFrame,
   decodeDhcp,
@@ -122,7 +122,10 @@ export class DhcpService {
     for (const iface of wanted) {
       const ch = new FrameChannel(iface.name);
       try {
-        ch.open('inbound and udp dst port 67', (f) => this.onFrame(iface, f));
+        // Not `inbound`: libpcap filters the first ring block in userland after setting the filter, where the
+        // kernel-only packet-type test fails, so the first client frame after start was lost. Our own frames are
+        // left out by source MAC instead, which both the kernel and userland can evaluate.
+        ch.open(`udp dst port 67 and not ether src ${formatMac(iface.mac)}`, (f) => this.onFrame(iface, f));
         this.frames.set(iface.name, { ch, iface });
       } catch (e) {
         this.log.warn(
