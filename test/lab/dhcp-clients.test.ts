@@ -13,7 +13,7 @@ import {
   useLab,
   type ClientKind,
 } from './lib/index.js';
-import { leaseByIp, logMessages, startHadhcp, tshark, type Hadhcp } from './lib/dhcp-helpers.js';
+import { leaseByIp, logMessages, startHadhcp, tshark, until, type Hadhcp } from './lib/dhcp-helpers.js';
 
 const skip = requireRoot({ commands: ['dhcrelay', 'dhclient', 'udhcpc', 'dhcpcd', 'tcpdump', 'tshark'] });
 const KINDS: ClientKind[] = ['dhclient', 'udhcpc', 'dhcpcd'];
@@ -30,7 +30,12 @@ async function bindAll(
     const c = clients[i]!;
     const lease = await runClient(kind, lab(), c.ns, c.ifName, { hostname: `lab-${kind}` });
     expect(lease.address, kind).toMatch(POOL);
-    expect(await lab().ipv4(c.ns, c.ifName), kind).toContain(`${lease.address}/24`);
+    // udhcpc says "obtained" just before its script sets the address: give the hook a moment.
+    await until(
+      `${kind} address on ${c.ns}`,
+      async () => ((await lab().ipv4(c.ns, c.ifName)).includes(`${lease.address}/24`) ? true : undefined),
+      5000,
+    );
     // The daemon's own record agrees with the client.
     const l = await leaseByIp(h, lease.address);
     expect(l?.['binding-state'], kind).toBe('active');
@@ -80,6 +85,10 @@ describe.skipIf(skip)('hadhcp directly attached (no relay)', () => {
     const h = await startHadhcp(lab(), 'srv', { conf: sampleDhcpdConf() });
     const addresses = await bindAll(lab, topo.clients, h, 'eth0');
     await stopCapture(cap);
+    // One DISCOVER per client: each was answered the first time, including the very first frame after the daemon
+    // started (libpcap used to lose it).
+    const discovers = await tshark(lab(), pcap, 'dhcp.option.dhcp == 1', ['dhcp.hw.mac_addr']);
+    expect(discovers.map((r) => r[0]!.split(',')[0])).toEqual(topo.clients.map((c) => c.mac));
     // Each OFFER and ACK went out from the server at 10.1.0.1:67 to a client port 68, at layer 2 to the client's MAC
     // (unicast to yiaddr) or broadcast, as RFC 2131 4.1 says for a client without an address.
     const replies = await tshark(lab(), pcap, 'ip.src == 10.1.0.1 && udp.srcport == 67 && dhcp', [
