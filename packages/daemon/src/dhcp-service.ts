@@ -63,7 +63,8 @@ export class DhcpService {
     private readonly log: Logger,
     private readonly opts: DhcpServiceOptions = {},
   ) {
-    this.table = LeaseTable.from(store.leases());
+    // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
+    this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
     this.udp = new DhcpSockets(
       opts.port ?? 67,
@@ -198,12 +199,7 @@ export class DhcpService {
   }
 
   status(): Record<string, unknown> {
-    const byState: Record<string, number> = {};
-    for (const l of this.table.values()) {
-      const k =
-        ['', 'free', 'active', 'expired', 'released', 'abandoned', 'reset', 'backup'][l.state] ?? 'other';
-      byState[k] = (byState[k] ?? 0) + 1;
-    }
+    const byState = this.table.stateCounts();
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.counters.toJSON()))
       if (k.startsWith('drop.')) drops[k.slice(5)] = v;

@@ -2,12 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeLeaseBody,
+  decodeLeaseString,
   decodeRecords,
   encodeFrame,
   encodeLeaseBody,
   encodeRecord,
   FileKind,
   fileHeader,
+  leaseStringEnds,
+  leaseStringIds,
+  leaseStringState,
   RecordType,
 } from './codec.js';
 import { BindingState, type Lease } from './lease.js';
@@ -38,6 +42,51 @@ describe('lease codec', () => {
     fc.assert(
       fc.property(leaseArb, (l) => {
         expect(decodeLeaseBody(encodeLeaseBody(l))).toEqual(l);
+      }),
+    );
+  });
+
+  it('a body held as a Latin-1 string decodes to the same lease, fields read in place', () => {
+    fc.assert(
+      fc.property(leaseArb, (l) => {
+        const s = encodeLeaseBody(l).toString('latin1');
+        expect(decodeLeaseString(s)).toEqual(l);
+        expect(leaseStringState(s)).toBe(l.state);
+        expect(leaseStringEnds(s)).toBe(l.ends);
+        const sp = new Int32Array(4);
+        leaseStringIds(s, sp);
+        const bytes = (a: number, b: number) =>
+          a < 0 ? undefined : Uint8Array.from(s.slice(a, b), (c) => c.charCodeAt(0));
+        expect(bytes(sp[0]!, sp[1]!)).toEqual(l.clientId);
+        expect(bytes(sp[2]!, sp[3]!)).toEqual(l.hwAddr);
+      }),
+    );
+  });
+
+  it('the string decoder accepts and refuses exactly what the byte decoder does', () => {
+    const outcome = (f: () => Lease): Lease | string => {
+      try {
+        return f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const bodies = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc
+        .tuple(leaseArb, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 3 }))
+        .map(([l, pos, byte, cut]) => {
+          const b = encodeLeaseBody(l);
+          b[pos % b.length] = byte;
+          return b.subarray(0, b.length - cut);
+        }),
+    );
+    fc.assert(
+      fc.property(bodies, (b) => {
+        const buf = Buffer.from(b);
+        expect(outcome(() => decodeLeaseString(buf.toString('latin1')))).toEqual(
+          outcome(() => decodeLeaseBody(buf)),
+        );
       }),
     );
   });

@@ -1,5 +1,14 @@
 export * from './lease.js';
 export { LeaseStore, StoreFailedError } from './store.js';
+export { LeaseRecords } from './records.js';
+export type { RecordObserver } from './records.js';
+export {
+  decodeLeaseString,
+  encodeLeaseBody,
+  leaseStringEnds,
+  leaseStringIds,
+  leaseStringState,
+} from './codec.js';
 export type { LeaseStoreOptions, LeaseStoreStats } from './store.js';
 export type { StoreIo } from './files.js';
 export { StoreCorruptError } from './reader.js';

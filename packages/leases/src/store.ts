@@ -6,7 +6,6 @@ import {
   FRAME_HEADER_LEN,
   FileKind,
   RecordType,
-  decodeLeaseBody,
   encodeFrame,
   encodeLeaseBody,
   encodeRecord,
@@ -16,6 +15,7 @@ import {
 import { journalName, nodeIo, parseStoreName, snapshotName, writeAll, type StoreIo } from './files.js';
 import type { Lease } from './lease.js';
 import { lockDir } from './lock.js';
+import { LeaseRecords } from './records.js';
 import { readStoreFile, StoreCorruptError, type CorruptionPolicy } from './reader.js';
 
 export interface LeaseStoreOptions {
@@ -70,35 +70,25 @@ interface Pending {
 }
 
 interface Loaded {
-  leases: Map<number, string>;
+  leases: LeaseRecords;
   meta: Map<string, string>;
-  liveBytes: number;
+  metaBytes: number;
 }
 
-/** Per-record overhead of a lease in a snapshot: type + length, and a share of the frame header. */
-const LEASE_RECORD_OVERHEAD = 4;
 const SNAPSHOT_CHUNK = 4096;
 
 function applyRecord(s: Loaded, r: StoreRecord): void {
   if (r.type === RecordType.LEASE) {
     const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
-    const key = body.readInt32BE(0);
-    const old = s.leases.get(key);
-    if (old !== undefined) s.liveBytes -= old.length + LEASE_RECORD_OVERHEAD;
     // Latin-1 strings are V8's most compact way to hold a million small byte strings (see README).
-    const str = body.toString('latin1');
-    s.leases.set(key, str);
-    s.liveBytes += str.length + LEASE_RECORD_OVERHEAD;
+    s.leases.setRaw(body.readInt32BE(0), body.toString('latin1'));
   } else if (r.type === RecordType.DELETE) {
-    const key = r.address | 0;
-    const old = s.leases.get(key);
-    if (old !== undefined) s.liveBytes -= old.length + LEASE_RECORD_OVERHEAD;
-    s.leases.delete(key);
+    s.leases.delete(r.address);
   } else {
     const old = s.meta.get(r.key);
-    if (old !== undefined) s.liveBytes -= old.length + r.key.length + 8;
+    if (old !== undefined) s.metaBytes -= old.length + r.key.length + 8;
     s.meta.set(r.key, r.value);
-    s.liveBytes += r.value.length + r.key.length + 8;
+    s.metaBytes += r.value.length + r.key.length + 8;
   }
 }
 
@@ -163,13 +153,21 @@ export class LeaseStore {
   }
 
   /** The live state (at open: the last write per address wins). Decoded lazily, one lease at a time. */
-  *leases(): IterableIterator<Lease> {
-    for (const s of this.state.leases.values()) yield decodeLeaseBody(Buffer.from(s, 'latin1'));
+  leases(): IterableIterator<Lease> {
+    return this.state.leases.values();
   }
 
   get(address: Ip4): Lease | undefined {
-    const s = this.state.leases.get(address | 0);
-    return s === undefined ? undefined : decodeLeaseBody(Buffer.from(s, 'latin1'));
+    return this.state.leases.get(address);
+  }
+
+  /**
+   * The live records themselves (not a copy), for the DHCP core's lease table to use as its own: the process keeps
+   * one copy of every lease. A writer that puts a lease into them directly must write the same lease to the store
+   * in the same turn of the event loop (a compaction may snapshot the records at any time after that turn).
+   */
+  get records(): LeaseRecords {
+    return this.state.leases;
   }
 
   get size(): number {
@@ -216,7 +214,7 @@ export class LeaseStore {
       metaKeys: this.state.meta.size,
       generation: this.generation,
       journalBytes: this.journalBytes,
-      liveBytes: this.state.liveBytes,
+      liveBytes: this.liveBytes(),
       ...this.counters,
       ...this.openInfo,
       ...(this.failure ? { failed: this.failure.message } : {}),
@@ -281,7 +279,11 @@ export class LeaseStore {
   }
 
   private compactThreshold(): number {
-    return Math.max(this.opts.compactMinBytes, this.opts.compactRatio * this.state.liveBytes);
+    return Math.max(this.opts.compactMinBytes, this.opts.compactRatio * this.liveBytes());
+  }
+
+  private liveBytes(): number {
+    return this.state.leases.liveBytes + this.state.metaBytes;
   }
 
   private async append(batch: Pending[]): Promise<void> {
@@ -375,7 +377,7 @@ export class LeaseStore {
       let chunk: Buffer[] = [];
       // Writes arriving meanwhile change the Map under the iterator; whatever mix of old and new values
       // the snapshot gets, the new journal replays those writes on top, in order.
-      for (const s of this.state.leases.values()) {
+      for (const s of this.state.leases.rawValues()) {
         const body = Buffer.from(s, 'latin1');
         chunk.push(encodeRecord({ type: RecordType.LEASE, body }));
         if (chunk.length >= SNAPSHOT_CHUNK) {
@@ -426,7 +428,7 @@ async function recover(
       await unlink(join(dir, name));
     }
   }
-  const state: Loaded = { leases: new Map(), meta: new Map(), liveBytes: 0 };
+  const state: Loaded = { leases: new LeaseRecords(), meta: new Map(), metaBytes: 0 };
   const skipped: Recovered['skipped'] = [];
   const visit = (r: StoreRecord): void => applyRecord(state, r);
   if (gen > 0) {

@@ -1,5 +1,5 @@
 import type { Ip4 } from '@hadhcp/common';
-import { BindingState, type Lease } from '@hadhcp/leases';
+import { BindingState } from '@hadhcp/leases';
 import type { Range } from './config.js';
 import { NumberHeap } from './heap.js';
 import type { LeaseTable } from './lease-table.js';
@@ -33,8 +33,8 @@ export class PoolAllocator {
   }
 
   /** Tells the allocator a lease of this pool changed; reusable ones join the heap. */
-  note(lease: Lease): void {
-    if (isReusable(lease.state)) this.reusable.push(lease.ends, lease.address >>> 0);
+  note(ip: Ip4, state: BindingState, ends: number): void {
+    if (isReusable(state)) this.reusable.push(ends, ip >>> 0);
   }
 
   /**
@@ -98,9 +98,10 @@ export class PoolAllocator {
     while (out.length < k) {
       const e = this.reusable.pop();
       if (!e) break;
-      const l = this.table.get(e.value);
+      const state = this.table.stateOf(e.value);
       // Stale entry: the lease moved on since it was pushed; drop it for good.
-      if (!l || !isReusable(l.state) || l.ends !== e.key || this.fixed.has(e.value)) continue;
+      if (state === undefined || !isReusable(state) || this.table.endsOf(e.value) !== e.key) continue;
+      if (this.fixed.has(e.value)) continue;
       if (seen.has(e.value)) continue;
       keep.push(e);
       seen.add(e.value);

@@ -81,8 +81,10 @@ export class CoreContext {
     this.probeLookahead = opts.probeLookahead ?? 4;
     this.probes = new ProbeTracker(opts.probeFreshMs ?? 60_000);
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
-    for (const l of table.values()) this.noteLease(l);
-    table.setListener((l) => this.noteLease(l));
+    // Straight from the records' fields: decoding a million leases here would cost seconds at start-up.
+    const note = (ip: Ip4, state: BindingState, ends: number): void => this.noteLease(ip, state, ends);
+    table.forEachBrief(note);
+    table.setListener(note);
   }
 
   get global() {
@@ -90,11 +92,11 @@ export class CoreContext {
   }
 
   /** Keeps the pool and expiry indexes in step with the table. */
-  noteLease(l: Lease): void {
-    const r = this.index.rangeOf(l.address);
-    if (r) this.allocators[r.pool.id]!.note(l);
-    if ((l.state === BindingState.ACTIVE || l.state === BindingState.ABANDONED) && l.ends !== INFINITE)
-      this.expiry.push(l.ends, l.address >>> 0);
+  noteLease(ip: Ip4, state: BindingState, ends: number): void {
+    const r = this.index.rangeOf(ip);
+    if (r) this.allocators[r.pool.id]!.note(ip, state, ends);
+    if ((state === BindingState.ACTIVE || state === BindingState.ABANDONED) && ends !== INFINITE)
+      this.expiry.push(ends, ip >>> 0);
   }
 
   drop(reason: DropReason, detail: string, log?: string[]): Decision {

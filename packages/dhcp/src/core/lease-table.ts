@@ -1,5 +1,13 @@
 import type { Ip4 } from '@hadhcp/common';
-import type { Lease } from '@hadhcp/leases';
+import {
+  BINDING_STATE_NAMES,
+  BindingState,
+  LeaseRecords,
+  leaseStringEnds,
+  leaseStringIds,
+  leaseStringState,
+  type Lease,
+} from '@hadhcp/leases';
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -9,33 +17,78 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
-/** Index key for an option 61 client identifier. */
+/** Key for an option 61 client identifier (offer holds, host lookups: a few entries, not one per lease). */
 export function clientIdKey(id: Uint8Array): string {
   return 'c' + hex(id);
 }
 
-/** Index key for a hardware address with its type (RFC 2131 htype), so 1/aa:bb and 6/aa:bb stay apart. */
+/** Key for a hardware address with its type (RFC 2131 htype), so 1/aa:bb and 6/aa:bb stay apart. */
 export function hwKey(htype: number, addr: Uint8Array): string {
   return 'h' + HEX[htype & 255]! + hex(addr);
 }
 
-/** Called after every put with the new record and the one it replaced. */
-export type LeaseListener = (lease: Lease, prev: Lease | undefined) => void;
+/** Called after every change of a record with the fields the pool and expiry indexes need. */
+export type LeaseListener = (address: Ip4, state: BindingState, ends: number) => void;
+
+/** A secondary index: a 32-bit hash of the identifier -> the address (signed) or, rarely, several. */
+type IdIndex = Map<number, number | number[]>;
+
+// FNV-1a, 32 bits. Collisions are expected (~100 among a million keys) and harmless: every candidate's record is
+// compared byte for byte before it is returned.
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** The index hash of an identifier (seed: htype for a hardware address). Exported for tests only. */
+export function identifierHash(seed: number, b: Uint8Array): number {
+  let h = Math.imul(FNV_OFFSET ^ seed, FNV_PRIME);
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME);
+  return h | 0;
+}
+
+function hashChars(seed: number, s: string, start: number, end: number): number {
+  let h = Math.imul(FNV_OFFSET ^ seed, FNV_PRIME);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return h | 0;
+}
+
+function sameBytes(s: string, start: number, end: number, b: Uint8Array): boolean {
+  if (start < 0 || end - start !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (s.charCodeAt(start + i) !== b[i]) return false;
+  return true;
+}
+
+/** Client ids hash with seed 256, hardware addresses with their htype (0-255): the two never share a seed. */
+const CID_SEED = 256;
+
+const STATE_COUNT = BindingState.BACKUP + 1;
 
 /**
- * In-memory index of leases by address, by client identifier and by hardware address.
+ * The DHCP core's view of the leases: by address, by client identifier (option 61) and by hardware address, plus
+ * how many records are in each binding state.
  *
- * Sized for a million leases: the secondary indexes map a string key to one address number (an array only when a
- * client holds leases on several networks), so each lease adds two map entries and no closures.
+ * It keeps no lease records of its own. The records are a `LeaseRecords` (from @hadhcp/leases): in the daemon the
+ * lease store's live state itself, so a million leases are held once, as compact encoded strings; in tests a fresh
+ * one. `get` decodes one record per call. The table observes the records, so its indexes follow every change
+ * whoever makes it (the core through `put`, or a write straight to the store). The secondary indexes map a 32-bit
+ * hash of the identifier to the address as a number (an array only on a hash collision or for a client holding
+ * leases on several networks): one small-integer map entry per lease and index, no strings.
+ *
  * The table only indexes; it never decides. The server core owns the policy and persists nothing itself.
  */
 export class LeaseTable {
-  private readonly byAddr = new Map<Ip4, Lease>();
-  private readonly byCid = new Map<string, Ip4 | Ip4[]>();
-  private readonly byHw = new Map<string, Ip4 | Ip4[]>();
+  private readonly byCid: IdIndex = new Map();
+  private readonly byHw: IdIndex = new Map();
+  private readonly counts = new Array<number>(STATE_COUNT).fill(0);
+  private readonly spans = new Int32Array(4);
   private listener: LeaseListener | undefined;
 
-  /** Builds a table; when an address appears twice the later record wins (dhcpd.leases semantics). */
+  /** A table over these records (default: new, empty ones), indexing what they already hold. */
+  constructor(readonly records: LeaseRecords = new LeaseRecords()) {
+    for (const [key, rec] of records.entries()) this.index(key, rec);
+    records.observe((key, prev, next) => this.onChange(key, prev, next));
+  }
+
+  /** Builds a table over new records; when an address appears twice the later record wins (dhcpd.leases semantics). */
   static from(leases: Iterable<Lease>): LeaseTable {
     const t = new LeaseTable();
     t.load(leases);
@@ -47,7 +100,7 @@ export class LeaseTable {
   }
 
   get size(): number {
-    return this.byAddr.size;
+    return this.records.size;
   }
 
   /** One listener (the server core's pool and expiry indexes); set again to replace it. */
@@ -55,75 +108,135 @@ export class LeaseTable {
     this.listener = listener;
   }
 
-  /** Stores the record for its address, replacing any earlier one; returns the replaced record. */
-  put(lease: Lease): Lease | undefined {
-    const ip = lease.address >>> 0;
-    const prev = this.byAddr.get(ip);
-    if (prev) {
-      if (prev.clientId) removeKey(this.byCid, clientIdKey(prev.clientId), ip);
-      if (prev.hwAddr) removeKey(this.byHw, hwKey(prev.hwType, prev.hwAddr), ip);
-    }
-    this.byAddr.set(ip, lease);
-    if (lease.clientId) addKey(this.byCid, clientIdKey(lease.clientId), ip);
-    if (lease.hwAddr) addKey(this.byHw, hwKey(lease.hwType, lease.hwAddr), ip);
-    this.listener?.(lease, prev);
-    return prev;
+  /**
+   * Stores the record for its address, replacing any earlier one. Throws RangeError, changing nothing, for a lease
+   * the store's format cannot hold (a client id over 255 bytes, a hardware address over 16).
+   */
+  put(lease: Lease): void {
+    this.records.put(lease);
   }
 
   get(ip: Ip4): Lease | undefined {
-    return this.byAddr.get(ip >>> 0);
+    return this.records.get(ip);
   }
 
   has(ip: Ip4): boolean {
-    return this.byAddr.has(ip >>> 0);
+    return this.records.has(ip);
+  }
+
+  /** The binding state of the record for ip, without decoding it. */
+  stateOf(ip: Ip4): BindingState | undefined {
+    const r = this.records.raw(ip);
+    return r === undefined ? undefined : leaseStringState(r);
+  }
+
+  /** `ends` of the record for ip, without decoding it. */
+  endsOf(ip: Ip4): number | undefined {
+    const r = this.records.raw(ip);
+    return r === undefined ? undefined : leaseStringEnds(r);
   }
 
   /** Every lease whose record carries this option 61 value. */
   byClientId(id: Uint8Array): Lease[] {
-    return this.collect(this.byCid.get(clientIdKey(id)));
+    return this.collect(this.byCid.get(identifierHash(CID_SEED, id)), 0, 1, id, -1);
   }
 
   /** Every lease whose record carries this hardware address. */
   byHardware(htype: number, addr: Uint8Array): Lease[] {
-    return this.collect(this.byHw.get(hwKey(htype, addr)));
+    return this.collect(this.byHw.get(identifierHash(htype & 255, addr)), 2, 3, addr, htype & 255);
   }
 
+  /** How many records are in each binding state, by ISC's name ('active', 'free', ...); states with none left out. */
+  stateCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let s = BindingState.FREE; s <= BindingState.BACKUP; s++)
+      if (this.counts[s]! > 0) out[BINDING_STATE_NAMES[s as BindingState]] = this.counts[s]!;
+    return out;
+  }
+
+  /** Calls fn with the indexed fields of every record, decoding none (for building the core's indexes). */
+  forEachBrief(fn: LeaseListener): void {
+    for (const [key, rec] of this.records.entries())
+      fn(key >>> 0, leaseStringState(rec), leaseStringEnds(rec));
+  }
+
+  /** Every lease, decoded one at a time (insertion order). */
   values(): IterableIterator<Lease> {
-    return this.byAddr.values();
+    return this.records.values();
   }
 
   [Symbol.iterator](): IterableIterator<Lease> {
-    return this.byAddr.values();
+    return this.records.values();
   }
 
-  private collect(v: Ip4 | Ip4[] | undefined): Lease[] {
+  /** Every address with a record, decoding nothing (insertion order). */
+  addresses(): IterableIterator<Ip4> {
+    return this.records.addresses();
+  }
+
+  private onChange(key: number, prev: string | undefined, next: string | undefined): void {
+    if (prev !== undefined) this.unindex(key, prev);
+    if (next === undefined) return;
+    this.index(key, next);
+    this.listener?.(key >>> 0, leaseStringState(next), leaseStringEnds(next));
+  }
+
+  private index(key: number, rec: string): void {
+    const sp = this.spans;
+    leaseStringIds(rec, sp);
+    if (sp[0]! >= 0) addKey(this.byCid, hashChars(CID_SEED, rec, sp[0]!, sp[1]!), key);
+    if (sp[2]! >= 0) addKey(this.byHw, hashChars(rec.charCodeAt(29), rec, sp[2]!, sp[3]!), key);
+    this.counts[leaseStringState(rec)]!++;
+  }
+
+  private unindex(key: number, rec: string): void {
+    const sp = this.spans;
+    leaseStringIds(rec, sp);
+    if (sp[0]! >= 0) removeKey(this.byCid, hashChars(CID_SEED, rec, sp[0]!, sp[1]!), key);
+    if (sp[2]! >= 0) removeKey(this.byHw, hashChars(rec.charCodeAt(29), rec, sp[2]!, sp[3]!), key);
+    this.counts[leaseStringState(rec)]!--;
+  }
+
+  /** The leases among the candidates whose identifier (spans [from, to] of the record) really is `id`. */
+  private collect(
+    v: number | number[] | undefined,
+    from: 0 | 2,
+    to: 1 | 3,
+    id: Uint8Array,
+    htype: number,
+  ): Lease[] {
     if (v === undefined) return [];
-    const ips = typeof v === 'number' ? [v] : v;
+    const keys = typeof v === 'number' ? [v] : v;
     const out: Lease[] = [];
-    for (const ip of ips) {
-      const l = this.byAddr.get(ip);
-      if (l) out.push(l);
+    const sp = this.spans;
+    for (const key of keys) {
+      const rec = this.records.raw(key);
+      if (rec === undefined) continue;
+      leaseStringIds(rec, sp);
+      if (!sameBytes(rec, sp[from]!, sp[to]!, id)) continue;
+      if (htype >= 0 && rec.charCodeAt(29) !== htype) continue;
+      out.push(this.records.get(key)!);
     }
     return out;
   }
 }
 
-function addKey(map: Map<string, Ip4 | Ip4[]>, key: string, ip: Ip4): void {
-  const cur = map.get(key);
-  if (cur === undefined) map.set(key, ip);
+function addKey(map: IdIndex, hash: number, key: number): void {
+  const cur = map.get(hash);
+  if (cur === undefined) map.set(hash, key);
   else if (typeof cur === 'number') {
-    if (cur !== ip) map.set(key, [cur, ip]);
-  } else if (!cur.includes(ip)) cur.push(ip);
+    if (cur !== key) map.set(hash, [cur, key]);
+  } else if (!cur.includes(key)) cur.push(key);
 }
 
-function removeKey(map: Map<string, Ip4 | Ip4[]>, key: string, ip: Ip4): void {
-  const cur = map.get(key);
+function removeKey(map: IdIndex, hash: number, key: number): void {
+  const cur = map.get(hash);
   if (cur === undefined) return;
   if (typeof cur === 'number') {
-    if (cur === ip) map.delete(key);
+    if (cur === key) map.delete(hash);
     return;
   }
-  const rest = cur.filter((x) => x !== ip);
-  if (rest.length === 0) map.delete(key);
-  else map.set(key, rest.length === 1 ? rest[0]! : rest);
+  const rest = cur.filter((x) => x !== key);
+  if (rest.length === 0) map.delete(hash);
+  else map.set(hash, rest.length === 1 ? rest[0]! : rest);
 }

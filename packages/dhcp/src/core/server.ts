@@ -86,8 +86,9 @@ export class DhcpServerCore {
       const ends = ctx.expiry.peekKey();
       if (ends === undefined || ends > nowSec) break;
       const ip = ctx.expiry.pop()!.value;
-      const l = ctx.table.get(ip);
-      if (!l || l.ends !== ends || l.ends === INFINITE) continue;
+      // Most popped entries of a busy server are stale (the lease was renewed): check without decoding.
+      if (ctx.table.endsOf(ip) !== ends || ends === INFINITE) continue;
+      const l = ctx.table.get(ip)!;
       let next: Lease;
       if (l.state === BindingState.ACTIVE)
         next = { ...l, state: l.failoverPeer !== undefined ? BindingState.EXPIRED : BindingState.FREE };

@@ -1,0 +1,102 @@
+import type { Ip4 } from '@hadhcp/common';
+import { decodeLeaseString, encodeLeaseBody } from './codec.js';
+import type { Lease } from './lease.js';
+
+/**
+ * Told about every change of a record: the address as a signed 32-bit key, the record it replaced and the new one
+ * (Latin-1 lease body strings; `undefined` for none). Never called for a write that changes nothing.
+ */
+export type RecordObserver = (key: number, prev: string | undefined, next: string | undefined) => void;
+
+/** Per-record overhead of a lease in a snapshot: type + length, and a share of the frame header. */
+const LEASE_RECORD_OVERHEAD = 4;
+
+/**
+ * The live lease records, one per address: the only in-memory copy of the leases in the process. The store
+ * replays its files into it and applies each write to it; the DHCP core's `LeaseTable` reads it and indexes it
+ * (its observer), and puts its own changes into it (the daemon then writes the same leases to the store).
+ *
+ * Each record is the encoded lease body as a Latin-1 string (one char per byte, ~50-80 bytes), in a `Map` keyed
+ * by the address as a signed 32-bit integer (a Smi: no heap number per key). That is V8's most compact way to hold
+ * a million small byte strings; `Lease` objects are decoded on demand, one per lookup.
+ */
+export class LeaseRecords {
+  private readonly map = new Map<number, string>();
+  private bytes = 0;
+  private observer: RecordObserver | undefined;
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Bytes these records take in a snapshot. */
+  get liveBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * One observer (the lease table over these records); set again to replace it, undefined to remove it. It sees
+   * changes from now on; it reads what is already here itself.
+   */
+  observe(observer: RecordObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  has(address: Ip4): boolean {
+    return this.map.has(address | 0);
+  }
+
+  get(address: Ip4): Lease | undefined {
+    const s = this.map.get(address | 0);
+    return s === undefined ? undefined : decodeLeaseString(s);
+  }
+
+  /** The record as stored (a Latin-1 lease body), for readers that need a field or two without decoding. */
+  raw(address: Ip4): string | undefined {
+    return this.map.get(address | 0);
+  }
+
+  /** Encodes and stores a lease for its address, in memory only. Throws RangeError (and changes nothing) when the
+   * lease does not fit the format. */
+  put(lease: Lease): void {
+    this.setRaw(lease.address | 0, encodeLeaseBody(lease).toString('latin1'));
+  }
+
+  /** Stores an encoded record (from a store file or a write). Re-storing the same bytes changes nothing. */
+  setRaw(key: number, record: string): void {
+    const prev = this.map.get(key);
+    if (prev === record) return;
+    if (prev !== undefined) this.bytes -= prev.length + LEASE_RECORD_OVERHEAD;
+    this.map.set(key, record);
+    this.bytes += record.length + LEASE_RECORD_OVERHEAD;
+    this.observer?.(key, prev, record);
+  }
+
+  delete(address: Ip4): void {
+    const key = address | 0;
+    const prev = this.map.get(key);
+    if (prev === undefined) return;
+    this.bytes -= prev.length + LEASE_RECORD_OVERHEAD;
+    this.map.delete(key);
+    this.observer?.(key, prev, undefined);
+  }
+
+  /** Every lease, decoded one at a time as the iteration reaches it (insertion order, not address order). */
+  *values(): IterableIterator<Lease> {
+    for (const s of this.map.values()) yield decodeLeaseString(s);
+  }
+
+  /** Every address (unsigned), without decoding anything. */
+  *addresses(): IterableIterator<Ip4> {
+    for (const k of this.map.keys()) yield k >>> 0;
+  }
+
+  /** The raw records with their signed keys: for compaction and for building indexes without decoding. */
+  entries(): IterableIterator<[number, string]> {
+    return this.map.entries();
+  }
+
+  rawValues(): IterableIterator<string> {
+    return this.map.values();
+  }
+}
