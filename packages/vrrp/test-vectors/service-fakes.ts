@@ -64,6 +64,9 @@ export class FakeSocket extends EventEmitter implements VrrpTransport {
     super();
     this.primaryIp = opts?.primaryIp ?? 0;
   }
+  setPrimary(ip: Ip4): void {
+    this.primaryIp = ip;
+  }
   async send(payload: Uint8Array, dst: Ip4, src?: Ip4): Promise<void> {
     this.sent.push({ payload, dst, src });
   }

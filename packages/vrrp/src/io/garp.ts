@@ -7,32 +7,42 @@ import { buildGarp, type Ip4 } from '@hadhcp/common';
  */
 
 export interface GarpPort {
-  send(iface: string, mac: Uint8Array, ip: Ip4): void;
+  /** One burst: `repeat` gratuitous ARPs for each address, out of `iface`. Throws when the frames cannot go out. */
+  send(iface: string, mac: Uint8Array, ips: Ip4[], repeat: number): void;
   close(): void;
 }
 
-/** One pcap handle per interface, opened on first use and kept: GARPs come in bursts (garp_master_repeat). */
-export class Garp implements GarpPort {
-  private readonly handles = new Map<string, InstanceType<typeof cap.Cap>>();
+type Handle = InstanceType<typeof cap.Cap>;
 
-  private handle(iface: string): InstanceType<typeof cap.Cap> {
-    let h = this.handles.get(iface);
-    if (!h) {
-      h = new cap.Cap();
+/**
+ * A pcap handle is opened for each burst and closed before control returns to the event loop. cap 0.2 polls
+ * every open handle for reading, and when the interface goes down that poll fails an assertion and aborts the
+ * process; a handle whose open failed (interface down) crashes it on close or when collected. So: never let
+ * the loop poll a handle, and keep failed ones referenced. The price is ~40 ms per burst (packet socket set-up
+ * and teardown), a few times per takeover.
+ */
+export class Garp implements GarpPort {
+  /** Handles whose open failed: closing or collecting them crashes cap, so they are kept, unused. */
+  private readonly failed: Handle[] = [];
+
+  send(iface: string, mac: Uint8Array, ips: Ip4[], repeat: number): void {
+    const h = new cap.Cap();
+    try {
       // We only send; a filter on an unused EtherType keeps libpcap from copying the segment's traffic to us.
       h.open(iface, 'ether proto 0x88b5', 64 * 1024, Buffer.alloc(2048));
-      this.handles.set(iface, h);
+    } catch (err) {
+      this.failed.push(h);
+      throw err;
     }
-    return h;
+    try {
+      for (const ip of ips) {
+        const frame = Buffer.from(buildGarp({ mac, ip }));
+        for (let i = 0; i < Math.max(1, repeat); i++) h.send(frame, frame.length);
+      }
+    } finally {
+      h.close();
+    }
   }
 
-  send(iface: string, mac: Uint8Array, ip: Ip4): void {
-    const frame = Buffer.from(buildGarp({ mac, ip }));
-    this.handle(iface).send(frame, frame.length);
-  }
-
-  close(): void {
-    for (const h of this.handles.values()) h.close();
-    this.handles.clear();
-  }
+  close(): void {}
 }

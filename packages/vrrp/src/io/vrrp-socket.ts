@@ -23,6 +23,7 @@ const IP_MULTICAST_IF = 32;
 const IP_MULTICAST_TTL = 33;
 const IP_MULTICAST_LOOP = 34;
 const IP_ADD_MEMBERSHIP = 35;
+const IP_DROP_MEMBERSHIP = 36;
 
 export interface VrrpPacketIn {
   iface: string;
@@ -43,6 +44,11 @@ export interface VrrpSocketOptions {
 /** What the service needs from a socket; the lab uses the real one, unit tests an in-memory one. */
 export interface VrrpTransport {
   readonly iface: string;
+  /**
+   * The interface's primary address changed: multicast adverts leave from `ip` from now on, and the group
+   * membership is renewed on it.
+   */
+  setPrimary(ip: Ip4): void;
   /** Sends one VRRP message to `dst` (the group, or a unicast peer). `src` forces the IP source (unicast_src_ip). */
   send(payload: Uint8Array, dst: Ip4, src?: Ip4): Promise<void>;
   on(event: 'packet', listener: (p: VrrpPacketIn) => void): this;
@@ -88,10 +94,14 @@ export class VrrpSocket extends EventEmitter implements VrrpTransport {
   /** Lazily made header-including socket for unicast sends with a forced source address. */
   private hdrSock: ReturnType<typeof raw.createSocket> | undefined;
   private closed = false;
+  private primary: Ip4;
+  private readonly ifindex: number;
 
   constructor(opts: VrrpSocketOptions) {
     super();
     this.iface = opts.iface;
+    this.primary = opts.primaryIp;
+    this.ifindex = opts.ifindex;
     this.sock = newRaw(opts.iface);
     const s = this.sock;
     // RFC 3768 5.1.1.3: TTL 255 for adverts, multicast and (keepalived) unicast alike; receivers check it.
@@ -105,6 +115,21 @@ export class VrrpSocket extends EventEmitter implements VrrpTransport {
     s.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, m, m.length);
     s.on('message', (buf) => this.receive(buf));
     s.on('error', (err) => this.emit('error', err));
+  }
+
+  setPrimary(ip: Ip4): void {
+    if (this.closed || ip === this.primary) return;
+    const old = mreqn(VRRP_MCAST_GROUP, this.primary, this.ifindex);
+    const m = mreqn(VRRP_MCAST_GROUP, ip, this.ifindex);
+    try {
+      this.sock.setOption(IPPROTO_IP, IP_DROP_MEMBERSHIP, old, old.length);
+    } catch {
+      // the kernel may have dropped it with the address
+    }
+    // IP_MULTICAST_IF's address is what raw_sendmsg takes as the source: it must follow the primary.
+    this.sock.setOption(IPPROTO_IP, IP_MULTICAST_IF, m, m.length);
+    this.sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, m, m.length);
+    this.primary = ip;
   }
 
   private receive(buf: Buffer): void {

@@ -175,14 +175,26 @@ export class InstanceRunner {
   }
 
   private garp(vips: VirtualAddress[], repeat: number): void {
+    const byDev = new Map<string, VirtualAddress[]>();
     for (const v of vips) {
       const dev = v.dev ?? this.cfg.interface;
+      byDev.set(dev, [...(byDev.get(dev) ?? []), v]);
+    }
+    for (const [dev, list] of byDev) {
       const mac = this.ctx.mac(dev);
       if (!mac) continue;
       try {
-        for (let i = 0; i < Math.max(1, repeat); i++) this.ctx.garp.send(dev, mac, v.address);
+        this.ctx.garp.send(
+          dev,
+          mac,
+          list.map((v) => v.address),
+          repeat,
+        );
       } catch (err) {
-        this.ioError(`gratuitous ARP for ${formatIp4(v.address)} on ${dev}`, err as Error);
+        this.ioError(
+          `gratuitous ARP for ${list.map((v) => formatIp4(v.address)).join(', ')} on ${dev}`,
+          err as Error,
+        );
       }
     }
   }
@@ -214,6 +226,7 @@ export class InstanceRunner {
       priorityReasons: reasons,
       faults: faultingTrackers(s.params, s.trackers),
       disabledScripts: this.ctx.disabledScripts,
+      ownAddress: formatIp4(s.ownIp),
       masterAddress: s.masterIp !== undefined ? formatIp4(s.masterIp) : undefined,
       lastTransition: t && { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason },
       advertsSent: s.stats.advertsSent,

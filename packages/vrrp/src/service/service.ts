@@ -77,6 +77,11 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   /** Each vrrp_sync_group's state when its members last agreed (for the group's notify scripts). */
   private readonly groupStates = new Map<string, VrrpState>();
   private links = new Map<string, LinkInfo>();
+  /** IPv4 addresses on the interfaces, kept current from netlink notifications. */
+  private addrs: AddressInfo[] = [];
+  private readonly primaries = new Map<string, Ip4 | undefined>();
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
   private running = false;
   /** The configuration as run: scripts refused by enable_script_security taken out (see script-policy.ts). */
   private config: KeepalivedConfig;
@@ -108,18 +113,21 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.links = new Map((await this.addresses.links()).map((l) => [l.name, l]));
     const addrs = await this.addresses.list();
     await this.removeLeftovers(addrs);
+    this.addrs = addrs;
 
     for (const cfg of this.config.instances) {
       const link = this.links.get(cfg.interface);
       if (!link) throw new Error(`(${cfg.name}) interface ${cfg.interface} does not exist`);
-      const own = cfg.unicastSrcIp ?? primaryOf(addrs, link.index);
-      if (own === undefined) throw new Error(`(${cfg.name}) interface ${cfg.interface} has no IPv4 address`);
+      const primary = this.primaryOf(link.index);
+      this.primaries.set(cfg.interface, primary);
+      // No address yet: the instance starts in FAULT (see ifaceOk) and follows when one is added.
+      const own = cfg.unicastSrcIp ?? primary ?? 0;
       const { params, warnings } = instanceParams(cfg, this.config.global, this.config.scripts);
       for (const w of warnings) this.log.warn(w);
       const runner = new InstanceRunner(cfg, params, own, {
         clock: this.clock,
         log: this.log,
-        socket: this.socketFor(cfg.interface, link, primaryOf(addrs, link.index) ?? own),
+        socket: this.socketFor(cfg.interface, link, primary ?? 0),
         addresses: this.addresses,
         garp: this.garp,
         scripts: this.scripts,
@@ -127,22 +135,19 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
         notifyQueue: this.notifyQueue,
         disabledScripts: this.refused.filter((x) => x.instances.includes(cfg.name)).map((x) => x.what),
         ifindex: (dev) => this.links.get(dev)?.index,
-        mac: (dev) => this.links.get(dev)?.mac,
+        // No MAC while the link is down: no GARP is attempted then (it could not go out, and see io/garp.ts).
+        mac: (dev) => {
+          const l = this.links.get(dev);
+          return l?.up ? l.mac : undefined;
+        },
         onStateChange: (c) => this.onStateChange(c),
       });
       this.instances.set(cfg.name, runner);
     }
     // Interface state first, so an instance whose interface is down starts in FAULT rather than flapping.
     for (const r of this.instances.values()) {
-      for (const t of r.params.trackers.filter((x) => x.kind === 'interface')) {
-        const l = this.links.get(t.name);
-        r.feed({
-          type: 'tracker',
-          kind: 'interface',
-          name: t.name,
-          ok: l !== undefined && l.up && l.running,
-        });
-      }
+      for (const t of r.params.trackers.filter((x) => x.kind === 'interface'))
+        r.feed({ type: 'tracker', kind: 'interface', name: t.name, ok: this.ifaceOk(r, t.name) });
     }
     for (const r of this.instances.values()) r.feed({ type: 'startup', ownIp: r.current.ownIp });
     for (const g of this.config.syncGroups) {
@@ -225,7 +230,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
    * Every configured VIP found on its interface is removed before any election.
    */
   private async removeLeftovers(addrs: AddressInfo[]): Promise<void> {
-    for (const cfg of this.config.instances) {
+    // The address owner's VIP is its own address (RFC 3768 priority 255): never taken away.
+    for (const cfg of this.config.instances.filter((i) => i.priority !== 255)) {
       for (const v of [...cfg.virtualAddresses, ...cfg.virtualAddressesExcluded]) {
         const dev = v.dev ?? cfg.interface;
         const ifindex = this.links.get(dev)?.index;
@@ -273,7 +279,11 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   }
 
   private onNetEvent(e: NetEvent): void {
-    if (e.kind !== 'link') return;
+    if (!this.running) return;
+    if (e.kind === 'address') {
+      this.refreshAddresses();
+      return;
+    }
     const prev = this.links.get(e.link.name);
     const wasOk = prev !== undefined && prev.up && prev.running;
     if (e.op === 'del') this.links.delete(e.link.name);
@@ -281,10 +291,97 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     const ok = e.op === 'new' && e.link.up && e.link.running;
     if (ok === wasOk) return;
     this.log.info(`Netlink reports ${e.link.name} ${ok ? 'up' : 'down'}`);
+    this.feedInterface(e.link.name);
+  }
+
+  /** Tells every instance tracking `name` (its own interface included) whether it is usable now. */
+  private feedInterface(name: string): void {
     for (const r of this.instances.values()) {
-      if (r.params.trackers.some((t) => t.kind === 'interface' && t.name === e.link.name))
-        r.feed({ type: 'tracker', kind: 'interface', name: e.link.name, ok });
+      if (r.params.trackers.some((t) => t.kind === 'interface' && t.name === name))
+        r.feed({ type: 'tracker', kind: 'interface', name, ok: this.ifaceOk(r, name) });
     }
+  }
+
+  /**
+   * An interface is usable when it is up with carrier; the instance's own interface must also have an IPv4
+   * address to advertise from (keepalived: FAULT while the interface has no address).
+   */
+  private ifaceOk(r: InstanceRunner, name: string): boolean {
+    const l = this.links.get(name);
+    if (!l || !l.up || !l.running) return false;
+    return (
+      name !== r.cfg.interface || r.cfg.unicastSrcIp !== undefined || this.primaries.get(name) !== undefined
+    );
+  }
+
+  /**
+   * Address notifications: re-read the addresses (the kernel's own view, so a primary deleted and a secondary
+   * promoted in its place read as one change), one dump at a time.
+   */
+  private refreshAddresses(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        const addrs = await this.addresses.list();
+        if (!this.running) return;
+        this.addrs = addrs;
+        this.applyPrimaries();
+      } while (this.refreshAgain);
+    })()
+      .catch((err: Error) => this.log.error(`reading interface addresses: ${err.message}`))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+  }
+
+  /**
+   * RFC 3768 5.1.1.1: adverts leave from the interface's primary address. When it changes the socket's source and
+   * group membership follow, and the core learns its new address (tie-breaks and own-advert detection use it).
+   */
+  private applyPrimaries(): void {
+    for (const [iface, sock] of this.sockets) {
+      const link = this.links.get(iface);
+      if (!link) continue;
+      const p = this.primaryOf(link.index);
+      if (p === this.primaries.get(iface)) continue;
+      this.primaries.set(iface, p);
+      if (p === undefined) this.log.warn(`Netlink reports ${iface} has no IPv4 address left`);
+      else {
+        this.log.info(`Netlink reports ${iface} primary address now ${formatIp4(p)}`);
+        try {
+          sock.setPrimary(p);
+        } catch (err) {
+          this.log.error(
+            `VRRP socket on ${iface}: cannot move to ${formatIp4(p)}: ${(err as Error).message}`,
+          );
+        }
+        for (const r of this.instances.values())
+          if (r.cfg.interface === iface && r.cfg.unicastSrcIp === undefined)
+            r.feed({ type: 'own-address', ip: p });
+      }
+      this.feedInterface(iface);
+    }
+  }
+
+  /**
+   * The primary address: the kernel's primary unless it is one of our VIPs (they come and go, and the kernel
+   * promotes a VIP when the primary of its subnet is deleted), then any other; a VIP only when nothing else is
+   * left (the address owner's VIP is its own address).
+   */
+  private primaryOf(ifindex: number): Ip4 | undefined {
+    const on = this.addrs.filter((a) => a.ifindex === ifindex);
+    const own = on.filter((a) => !this.isVip(a));
+    return (own.find((a) => !a.secondary) ?? own[0] ?? on.find((a) => !a.secondary))?.address;
+  }
+
+  private isVip(a: AddressInfo): boolean {
+    return this.config.instances.some((i) =>
+      [...i.virtualAddresses, ...i.virtualAddressesExcluded].some((v) => v.address === a.address),
+    );
   }
 
   private startScripts(): void {
@@ -343,8 +440,4 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.garp.close();
     this.addresses.close();
   }
-}
-
-function primaryOf(addrs: AddressInfo[], ifindex: number): Ip4 | undefined {
-  return addrs.find((a) => a.ifindex === ifindex && !a.secondary)?.address;
 }

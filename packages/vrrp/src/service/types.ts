@@ -33,6 +33,8 @@ export interface InstanceStatus {
   faults: string[];
   /** Scripts refused by enable_script_security ("track script chk", "notify script of VI_1"): never run. */
   disabledScripts: string[];
+  /** Where our adverts come from: the interface's primary address (followed through netlink), or unicast_src_ip. */
+  ownAddress: string;
   /** The current master as far as we know: us when MASTER, else the last advert's source. */
   masterAddress: string | undefined;
   lastTransition: { from: VrrpStateName; to: VrrpStateName; at: string; reason: string } | undefined;
