@@ -22,7 +22,8 @@ export function isReusable(state: BindingState): boolean {
 export class PoolAllocator {
   private rangeIdx = 0;
   private next: Ip4;
-  private readonly reusable = new NumberHeap();
+  /** (ends, address) of reusable leases; the core fills it in bulk at start-up. */
+  readonly reusable = new NumberHeap();
 
   constructor(
     readonly info: PoolInfo,

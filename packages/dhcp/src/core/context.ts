@@ -81,9 +81,13 @@ export class CoreContext {
     this.probeLookahead = opts.probeLookahead ?? 4;
     this.probes = new ProbeTracker(opts.probeFreshMs ?? 60_000);
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
-    // Straight from the records' fields: decoding a million leases here would cost seconds at start-up.
+    // Straight from the records' fields (decoding a million leases here would cost seconds at start-up), into
+    // heaps ordered once at the end.
     const note = (ip: Ip4, state: BindingState, ends: number): void => this.noteLease(ip, state, ends);
+    const heaps = [this.expiry, ...this.allocators.map((a) => a.reusable)];
+    for (const h of heaps) h.deferOrder();
     table.forEachBrief(note);
+    for (const h of heaps) h.restoreOrder();
     table.setListener(note);
   }
 
