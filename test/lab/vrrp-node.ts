@@ -25,6 +25,8 @@ export interface InstanceOpts {
   notifyMaster?: string;
   notifyBackup?: string;
   unicast?: { src: string; peers: string[] };
+  /** Further lines for the vrrp_instance block (keepalived-only keywords for the keepalived peer). */
+  extra?: string[];
 }
 
 export interface ConfOpts {
@@ -68,6 +70,7 @@ function instanceBlock(o: InstanceOpts): string {
     for (const p of o.unicast.peers) lines.push(`    ${p}`);
     lines.push('  }');
   }
+  for (const l of o.extra ?? []) lines.push(`  ${l}`);
   if (o.notify) lines.push(`  notify "${o.notify}"`);
   if (o.notifyMaster) lines.push(`  notify_master "${o.notifyMaster}"`);
   if (o.notifyBackup) lines.push(`  notify_backup "${o.notifyBackup}"`);

@@ -18,7 +18,10 @@ const SOL_SOCKET = 1;
 const SO_BINDTODEVICE = 25;
 const IPPROTO_IP = 0;
 const IP_HDRINCL = 3;
+const IP_TOS = 1;
 const IP_TTL = 2;
+/** IPTOS_PREC_INTERNETCONTROL, as keepalived marks its adverts. */
+const TOS_INTERNETCONTROL = 0xc0;
 const IP_MULTICAST_IF = 32;
 const IP_MULTICAST_TTL = 33;
 const IP_MULTICAST_LOOP = 34;
@@ -71,6 +74,7 @@ function mreqn(group: Ip4, local: Ip4, ifindex: number): Buffer {
 function ipHeader(src: Ip4, dst: Ip4, ttl: number): Buffer {
   const h = Buffer.alloc(20);
   h[0] = 0x45;
+  h[1] = TOS_INTERNETCONTROL;
   h[8] = ttl;
   h[9] = VRRP_PROTO;
   h.writeUInt32BE(src, 12);
@@ -107,6 +111,7 @@ export class VrrpSocket extends EventEmitter implements VrrpTransport {
     // RFC 3768 5.1.1.3: TTL 255 for adverts, multicast and (keepalived) unicast alike; receivers check it.
     s.setOption(IPPROTO_IP, IP_MULTICAST_TTL, 255);
     s.setOption(IPPROTO_IP, IP_TTL, 255);
+    s.setOption(IPPROTO_IP, IP_TOS, TOS_INTERNETCONTROL);
     // Our own adverts must not come back to us as if from a peer.
     s.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     // ip_mreqn with an address: the kernel takes it as the source of multicast sends (RFC 3768 5.1.1.1: primary address).
