@@ -4,6 +4,7 @@
 // 10.2.0.1, and the sender of hand-made bad packets from 10.0.0.9).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  directTopology,
   relayTopology,
   requireRoot,
   runClient,
@@ -38,6 +39,23 @@ subnet 10.2.0.0 netmask 255.255.0.0 {
   range 10.2.1.0 10.2.60.255;
 }
 `);
+
+const BAD_MAC = '02:00:00:00:0b:ad';
+
+/** One packet per malformed kind, keyed by the drop reason it must be counted under. */
+function badPackets(giaddr: string): Record<string, Uint8Array> {
+  const base = { giaddr, chaddr: BAD_MAC };
+  const DISCOVER = [53, 1, 1];
+  const file = new Array(128).fill(0);
+  file.splice(0, 4, 52, 1, 3, 255); // option 52 inside the file field: a loop (RFC 2131 4.1)
+  return {
+    'truncated-header': bootRequest({ ...base, options: DISCOVER }).slice(0, 100),
+    'bad-option-length': bootRequest({ ...base, options: [53, 2, 1, 1, 255] }),
+    'option-overrun': bootRequest({ ...base, options: [...DISCOVER, 12, 200, 0x61, 0x62] }),
+    'overload-loop': bootRequest({ ...base, options: [...DISCOVER, 52, 1, 1, 255], file }),
+    'hops-exceeded': bootRequest({ ...base, hops: 17, options: [...DISCOVER, 255] }),
+  };
+}
 
 describe.skipIf(skip)('robustness (relayed)', () => {
   const lab = useLab();
@@ -117,20 +135,11 @@ describe.skipIf(skip)('robustness (relayed)', () => {
   it('malformed packets are dropped and counted by reason while a real client binds', async () => {
     const h = await startHadhcp(lab(), 'srv', { conf: LOAD_CONF, name: 'bad', fresh: true });
     daemons.push(h);
-    const relay = { giaddr: '10.1.0.1', chaddr: '02:00:00:00:0b:ad' };
-    const DISCOVER = [53, 1, 1];
-    const file = new Array(128).fill(0);
-    file.splice(0, 4, 52, 1, 3, 255); // option 52 inside the file field: a loop (RFC 2131 4.1)
-    const bad: Record<string, Uint8Array> = {
-      'truncated-header': bootRequest({ ...relay, options: DISCOVER }).slice(0, 100),
-      'bad-option-length': bootRequest({ ...relay, options: [53, 2, 1, 1, 255] }),
-      'option-overrun': bootRequest({ ...relay, options: [...DISCOVER, 12, 200, 0x61, 0x62] }),
-      'overload-loop': bootRequest({ ...relay, options: [...DISCOVER, 52, 1, 1, 255], file }),
-      'hops-exceeded': bootRequest({ ...relay, hops: 17, options: [...DISCOVER, 255] }),
-    };
+    const relay = { giaddr: '10.1.0.1', chaddr: BAD_MAC };
+    const bad = badPackets(relay.giaddr);
     // The largest datagram UDP carries (65507 octets, IP-fragmented on the way), ending in an option that overruns.
     const huge = new Uint8Array(65507);
-    huge.set(bootRequest({ ...relay, options: DISCOVER }));
+    huge.set(bootRequest({ ...relay, options: [53, 1, 1] }));
     huge.set([12, 255, 0x61], huge.length - 3);
     const ROUNDS = 10;
     const packets: Uint8Array[] = [];
@@ -162,7 +171,7 @@ describe.skipIf(skip)('robustness (relayed)', () => {
       ).toBe(true);
     // Still serving, and nothing was mistaken for a client.
     expect((await ctl(h, 'status-get')).arguments.dhcp.serving).toBe(true);
-    expect(logMessages(h).some((m) => m.includes('02:00:00:00:0b:ad'))).toBe(false);
+    expect(logMessages(h).some((m) => m.includes(BAD_MAC))).toBe(false);
     expect(st['drop.internal-error']).toBeUndefined();
     // The huge datagrams' fragments seen by libpcap are not counted as drops of their own.
     expect(
@@ -174,5 +183,47 @@ describe.skipIf(skip)('robustness (relayed)', () => {
         .map((r) => `drop.${r}`)
         .sort(),
     );
+  });
+});
+
+describe.skipIf(skip)('robustness (directly attached)', () => {
+  const lab = useLab();
+
+  it('malformed broadcasts on the client segment are dropped and counted once (libpcap path) while a client binds', async () => {
+    const topo = await directTopology(lab(), { clients: 2 });
+    const h = await startHadhcp(lab(), 'srv', { conf: sampleDhcpdConf() });
+    // A misbehaving host on the client segment broadcasting as a client would (giaddr 0).
+    const [good, noisy] = topo.clients as [(typeof topo.clients)[0], (typeof topo.clients)[0]];
+    await lab().addr(noisy.ns, noisy.ifName, '10.1.0.200/24');
+    const bad = badPackets('0.0.0.0');
+    const ROUNDS = 10;
+    const packets: Uint8Array[] = [];
+    // Plus a runt shorter than giaddr's offset, which only the UDP socket may count.
+    for (let i = 0; i < ROUNDS; i++)
+      packets.push(...Object.values(bad), bootRequest({ chaddr: BAD_MAC, options: [] }).slice(0, 20));
+    const [lease] = await Promise.all([
+      runClient('udhcpc', lab(), good.ns, good.ifName),
+      sendDatagrams(lab(), noisy.ns, '10.1.0.255', 67, packets, 20),
+    ]);
+    expect(lease.address).toMatch(/^10\.1\.0\.(5\d|[6-9]\d)$/);
+    expect(logMessages(h)).toContain(`DHCPDISCOVER from ${good.mac} via eth0`);
+    const st = await until('all bad packets counted', async () => {
+      const s = await stats(h);
+      return (s['drop.hops-exceeded'] ?? 0) >= ROUNDS && (s['drop.truncated-header'] ?? 0) >= 2 * ROUNDS
+        ? s
+        : undefined;
+    });
+    for (const reason of Object.keys(bad))
+      expect(st[`drop.${reason}`], reason).toBe(reason === 'truncated-header' ? 2 * ROUNDS : ROUNDS);
+    expect(
+      Object.keys(st)
+        .filter((k) => k.startsWith('drop.'))
+        .sort(),
+    ).toEqual(
+      Object.keys(bad)
+        .map((r) => `drop.${r}`)
+        .sort(),
+    );
+    expect(logMessages(h).some((m) => m.includes(BAD_MAC))).toBe(false);
   });
 });

@@ -231,6 +231,7 @@ const [file, dst, port, gap] = process.argv.slice(1);
 const hex = require('node:fs').readFileSync(file, 'utf8').split('\\n').filter(Boolean);
 const s = dgram.createSocket('udp4');
 s.bind(0, async () => {
+  s.setBroadcast(true);
   for (const h of hex) {
     await new Promise((res, rej) => s.send(Buffer.from(h, 'hex'), Number(port), dst, (e) => (e ? rej(e) : res())));
     await new Promise((r) => setTimeout(r, Number(gap)));
