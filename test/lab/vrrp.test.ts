@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireRoot } from './lib/guard.js';
 import { Lab } from './lib/lab.js';
-import { hasVip, nodeStatus, segment, startNode, until, VIP, vipHolders } from './vrrp-node.js';
+import { hasVip, messages, nodeStatus, segment, startNode, until, VIP, vipHolders } from './vrrp-node.js';
 
 const skip = requireRoot({ commands: ['tcpdump', 'python3'] });
 
@@ -80,7 +80,7 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
     );
   });
 
-  it('drops and counts wrong password, wrong VRID, TTL 254 and a bad checksum; a valid advert is obeyed', async () => {
+  it('drops, counts and logs wrong password, wrong VRID, TTL 254, a bad checksum and VRRPv3; a valid advert is obeyed', async () => {
     const { a, b } = await pair();
     const inject = async (args: string[]): Promise<void> => {
       const r = await lab.exec('r3', 'python3', ['-c', INJECT, ...args]);
@@ -92,6 +92,7 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
       await inject(['--vrid', '52']);
       await inject(['--ttl', '254']);
       await inject(['--bad-checksum']);
+      await inject(['--v3']); // a VRRPv3 speaker (RFC 5798) on the segment, same VRID
       await new Promise((r) => setTimeout(r, 1000));
     }
     expect(await vipHolders(lab, ['r1', 'r2'])).toEqual(['r1']);
@@ -104,13 +105,25 @@ describe.skipIf(skip)('hadhcp VRRP pair', () => {
     expect(drops['vrid-not-configured']).toBe(4);
     expect(drops['ttl-not-255']).toBe(4);
     expect(drops['bad-checksum']).toBe(4);
+    expect(drops['version-mismatch-v3']).toBe(4);
+    expect(st!.advertsReceived).toBe(0);
+    // Each kind logged (keepalived's words where it has them), once: a flood must not flood the log.
+    const said = messages(a);
+    const once = (re: RegExp) => expect(said.filter((m) => re.test(m))).toHaveLength(1);
+    once(
+      /^\(VI_1\) wrong version\. Received 3 and expect 2 - VRRPv3 advert from 10\.77\.0\.4, VRID 51 priority 254/,
+    );
+    once(/^\(VI_1\) received an invalid passwd!$/);
+    once(/^\(VI_1\) invalid TTL\/HL\. Received 254 and expect 255$/);
+    once(/^\(VI_1\) dropped advert from 10\.77\.0\.4: bad-checksum/);
     // Control: the same injector with nothing wrong is a higher-priority master, and r1 yields to it.
     await inject([]);
     await until(async () => !(await hasVip(lab, 'r1')), 2000, 'r1 to yield to a valid priority-254 advert');
   });
 });
 
-// Crafts one VRRPv2 advert (RFC 3768 5.1) with an IP header we control (TTL), from r3 (10.77.0.4).
+// Crafts one VRRPv2 advert (RFC 3768 5.1), or with --v3 a VRRPv3 one (RFC 5798 5.1), with an IP header we control
+// (TTL), from r3 (10.77.0.4).
 const INJECT = `
 import socket, struct, sys
 a = sys.argv[1:]
@@ -120,11 +133,17 @@ def csum(b):
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
     s = (s >> 16) + (s & 0xffff); s += s >> 16
     return ~s & 0xffff
-body = struct.pack('!BBBBBBH4s8s', 0x21, vrid, 254, 1, 1, 1, 0, socket.inet_aton('${VIP}'), pw.ljust(8, b'\\0')[:8])
-c = csum(body)
+src, dst = socket.inet_aton('10.77.0.4'), socket.inet_aton('224.0.0.18')
+if '--v3' in a:
+    # RFC 5798 5.1: no auth, 12-bit Max Adver Int in centiseconds, checksum over a pseudo-header too.
+    body = struct.pack('!BBBBHH4s', 0x31, vrid, 254, 1, 100, 0, socket.inet_aton('${VIP}'))
+    c = csum(src + dst + struct.pack('!BBH', 0, 112, len(body)) + body)
+else:
+    body = struct.pack('!BBBBBBH4s8s', 0x21, vrid, 254, 1, 1, 1, 0, socket.inet_aton('${VIP}'), pw.ljust(8, b'\\0')[:8])
+    c = csum(body)
 if '--bad-checksum' in a: c ^= 0x5a5a
 body = body[:6] + struct.pack('!H', c) + body[8:]
-ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0xc0, 20 + len(body), 0, 0, ttl, 112, 0, socket.inet_aton('10.77.0.4'), socket.inet_aton('224.0.0.18'))
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0xc0, 20 + len(body), 0, 0, ttl, 112, 0, src, dst)
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
 s.setsockopt(socket.SOL_SOCKET, 25, b'eth0\\0')

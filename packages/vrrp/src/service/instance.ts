@@ -14,6 +14,7 @@ import type { ScriptRunner, ScriptUser } from '../io/exec.js';
 import type { GarpPort } from '../io/garp.js';
 import type { VrrpTransport } from '../io/vrrp-socket.js';
 import { KeyedTimers } from './timers.js';
+import { LogLimiter } from './log-limit.js';
 import { SerialQueue } from './serial-queue.js';
 import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
 
@@ -49,6 +50,8 @@ export class InstanceRunner {
   private readonly io = new SerialQueue();
   /** Drops decided before the core sees a packet (wire decode, unknown VRID). */
   readonly wireDrops = new Counters();
+  /** Lines about dropped adverts, per reason: logged, but not once per packet of a flood. */
+  readonly dropLog = new LogLimiter();
   private stopped = false;
 
   constructor(
@@ -70,13 +73,22 @@ export class InstanceRunner {
     const r = step(this.state, event, now);
     this.state = r.state;
     const changes: StateChange[] = [];
+    const dropped = r.actions.find((a) => a.type === 'drop');
     for (const a of r.actions) {
       if (a.type === 'state-changed') changes.push(this.change(a.from, a.to, a.reason, now));
+      else if (a.type === 'log' && dropped?.type === 'drop')
+        this.logDrop(dropped.reason, a.level, a.message, now);
       else this.execute(a, now);
     }
     if (event.type === 'shutdown') this.stopped = true;
     // Reported after this step's actions, so a sync group's followers queue their notify scripts after ours.
     for (const c of changes) this.ctx.onStateChange(c);
+  }
+
+  /** A line about a dropped advert, rate-limited per reason (see LogLimiter). */
+  logDrop(reason: string, level: 'info' | 'warn', message: string, now = this.ctx.clock.now()): void {
+    const line = this.dropLog.pass(reason, now, message);
+    if (line !== undefined) this.ctx.log[level](line);
   }
 
   private change(from: VrrpState, to: VrrpState, reason: string, at: number): StateChange {

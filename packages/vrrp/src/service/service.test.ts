@@ -83,4 +83,34 @@ describe('VrrpService', () => {
     expect(svc.status()[0]).toMatchObject({ effectivePriority: 100, priorityReasons: [] });
     await stopped(svc);
   });
+
+  it('counts and logs a VRRPv3 advert as a version mismatch, and changes nothing', async () => {
+    const { svc, socket, lines } = make(config({ initialState: 'MASTER' }));
+    await svc.start();
+    socket().receive({ priority: 254 }, '10.0.0.9', 255, 3);
+    const st = svc.status()[0]!;
+    expect(st).toMatchObject({ state: 'MASTER', advertsReceived: 0, drops: { 'version-mismatch-v3': 1 } });
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+      '(VI_1) wrong version. Received 3 and expect 2 - VRRPv3 advert from 10.0.0.9, VRID 51 priority 254, ignored',
+    ]);
+    await stopped(svc);
+  });
+
+  it('logs a flood of bad adverts once per 10 s per reason, counting every one', async () => {
+    const { svc, socket, lines } = make(config({ initialState: 'MASTER' }));
+    await svc.start();
+    const bad = () => socket().receive({ priority: 254, authData: passwordAuthData('wrong') }, '10.0.0.9');
+    for (let i = 0; i < 20; i++) bad();
+    socket().receive({ priority: 254 }, '10.0.0.9', 255, 3);
+    const warned = () => lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+    expect(warned()).toEqual(['(VI_1) received an invalid passwd!', expect.stringMatching(/wrong version/)]);
+    await vi.advanceTimersByTimeAsync(9999);
+    bad();
+    expect(warned()).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    bad();
+    expect(warned()[2]).toBe('(VI_1) received an invalid passwd! (20 more like it not logged)');
+    expect(svc.status()[0]!.drops).toEqual({ 'auth-mismatch': 22, 'version-mismatch-v3': 1 });
+    await stopped(svc);
+  });
 });

@@ -4,7 +4,7 @@ import type { KeepalivedConfig, VrrpScript, VrrpSyncGroup } from '../core/config
 import { instanceParams } from '../core/params.js';
 import { syncGroupFollow, syncGroupNotifies, syncGroupStartup, syncGroupState } from '../core/sync-group.js';
 import type { InstanceState, VrrpState } from '../core/types.js';
-import { decodeAdvert, isVrrpWireError } from '../wire/advert.js';
+import { decodeAdvert, isVrrpWireError, type VrrpWireError } from '../wire/advert.js';
 import {
   Addresses,
   type AddressInfo,
@@ -248,7 +248,9 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     if (s) return s;
     s = this.openSocket({ iface, ifindex: link.index, primaryIp });
     s.on('packet', (p) => this.onPacket(p));
-    s.on('malformed', (reason) => this.dropOnIface(iface, undefined, reason));
+    s.on('malformed', (reason) =>
+      this.dropOnIface(iface, undefined, { reason, detail: 'malformed IP packet' }),
+    );
     s.on('error', (err) => this.log.error(`VRRP socket on ${iface}: ${err.message}`));
     this.sockets.set(iface, s);
     return s;
@@ -257,25 +259,46 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private onPacket(p: VrrpPacketIn): void {
     const advert = decodeAdvert(p.payload);
     if (isVrrpWireError(advert)) {
-      this.dropOnIface(p.iface, p.payload[1], advert.reason);
+      this.dropOnIface(p.iface, p.payload[1], advert, formatIp4(p.srcIp));
       return;
     }
     const target = [...this.instances.values()].find(
       (r) => r.cfg.interface === p.iface && r.cfg.vrid === advert.vrid,
     );
     if (!target) {
-      // keepalived counts these per interface; we show them on every instance of that interface.
-      this.dropOnIface(p.iface, undefined, 'vrid-not-configured');
+      // keepalived counts these per interface; we show them on every instance of that interface. Not logged:
+      // other VRRP routers on the segment are normal.
+      this.dropOnIface(p.iface, undefined, { reason: 'vrid-not-configured', detail: '' });
       return;
     }
     target.feed({ type: 'advert', packet: { advert, srcIp: p.srcIp, ttl: p.ttl, iface: p.iface } });
   }
 
-  /** Counts a packet dropped before the core saw it, on the instance its VRID names or on all of the interface. */
-  private dropOnIface(iface: string, vrid: number | undefined, reason: string): void {
+  /**
+   * Counts a packet dropped before the core saw it, on the instance its VRID names or on all of the interface,
+   * and logs it (rate-limited) unless it is merely another router's VRID.
+   */
+  private dropOnIface(
+    iface: string,
+    vrid: number | undefined,
+    e: { reason: string; detail: string; v3?: VrrpWireError['v3'] },
+    src = 'an unknown source',
+  ): void {
     const onIface = [...this.instances.values()].filter((r) => r.cfg.interface === iface);
     const exact = onIface.filter((r) => r.cfg.vrid === vrid);
-    for (const r of exact.length > 0 ? exact : onIface) r.wireDrops.inc(reason);
+    for (const r of exact.length > 0 ? exact : onIface) {
+      r.wireDrops.inc(e.reason);
+      if (e.reason === 'vrid-not-configured') continue;
+      const n = r.cfg.name;
+      r.logDrop(
+        e.reason,
+        'warn',
+        e.v3
+          ? // keepalived's words, then who is speaking VRRPv3 (RFC 5798) on this segment.
+            `(${n}) wrong version. Received 3 and expect 2 - VRRPv3 advert from ${src}, VRID ${e.v3.vrid} priority ${e.v3.priority}, ignored`
+          : `(${n}) dropped advert from ${src}: ${e.reason} (${e.detail})`,
+      );
+    }
   }
 
   private onNetEvent(e: NetEvent): void {
