@@ -180,6 +180,7 @@ async function idleCpu(lab, impls) {
     cpu: after[i].s - before[i].s,
     procs: after[i].n,
     masters: (n.proc.output().match(/Entering MASTER STATE/g) ?? []).length,
+    died: n.proc.running ? undefined : `${n.proc.exited.signal ?? `exit ${n.proc.exited.code}`}`,
   }));
   await Promise.all(nodes.map((n) => n.proc.stop(3000)));
   return out;
@@ -257,7 +258,11 @@ await withLab(12 * 60_000, async (lab) => {
     console.log(
       table(
         ['impl', 'CPU s', 'CPU %', 'processes', 'masters'],
-        idle.map((r) => [r.impl, r.cpu.toFixed(2), ((r.cpu / IDLE_S) * 100).toFixed(2), r.procs, r.masters]),
+        idle.map((r) =>
+          r.died
+            ? [r.impl, `DIED (${r.died}) during the run: no figure`, '-', '-', r.masters]
+            : [r.impl, r.cpu.toFixed(2), ((r.cpu / IDLE_S) * 100).toFixed(2), r.procs, r.masters],
+        ),
       ),
     );
   }
