@@ -2,10 +2,12 @@
 // memory (VmRSS, /proc/PID/status) after that answer, after a second status-get and after 3 s. Issue targets:
 // RSS < 400 MB, start-up < 5 s. Self-contained (no bench lab helpers), as root, after `npx tsc -b`:
 //
-//   node test/bench/memory-1m.mjs [--leases=1000000] [--runs=3] [--heap]
+//   node test/bench/memory-1m.mjs [--leases=1000000] [--runs=3] [--heap] [--renewals=0]
 //
 // 1. Writes N active leases (10.16.1.0 + i; MAC, 7-byte client id and hostname each) into a fresh store with the
-//    store's own API (LeaseStore.open + write in batches of 20,000).
+//    store's own API (LeaseStore.open + write in batches of 20,000). `--renewals=R` then renews every lease R
+//    times (R may be fractional), leaving the journal as long as the store lets it grow before compacting
+//    (R = 2.9 is just under 4x the live state): the worst case for start-up.
 // 2. Starts `node packages/cli/dist/main.js run --dhcpd CONF --state-dir DIR --socket SOCK` (dhcpd.conf: a /12 whose
 //    range covers every lease) inside a throwaway network namespace (a veth pair, 10.0.0.2/24), so binding UDP 67
 //    never touches the host; `--runs` times over the same store. `--heap` preloads a probe that prints
@@ -78,16 +80,19 @@ const status = (pid) => {
 async function buildStore(dir) {
   const now = Math.floor(Date.now() / 1000);
   const store = await LeaseStore.open(dir, { log: () => {} });
-  for (let i = 0; i < N; i += 20_000) {
+  const total = Math.round(N * (1 + Number(args.renewals ?? 0)));
+  for (let i = 0; i < total; i += 20_000) {
     const batch = [];
-    for (let j = i; j < Math.min(N, i + 20_000); j++) {
+    for (let n = i; n < Math.min(total, i + 20_000); n++) {
+      const j = n % N;
+      const renewal = Math.floor(n / N);
       const m = [0x52, 0x54, (j >>> 24) & 255, (j >>> 16) & 255, (j >>> 8) & 255, j & 255];
       batch.push({
         address: (BASE + j) >>> 0,
         state: BindingState.ACTIVE,
-        starts: now - 600,
-        ends: now + 86400,
-        tstp: now + 86400,
+        starts: now - 600 + renewal,
+        ends: now + 86400 + renewal,
+        tstp: now + 86400 + renewal,
         tsfp: 0,
         atsfp: 0,
         cltt: now - 600,
@@ -99,7 +104,9 @@ async function buildStore(dir) {
     }
     await store.write(batch);
   }
+  const st = store.stats();
   await store.close();
+  return st;
 }
 
 async function run(k, dir, conf) {
@@ -151,8 +158,9 @@ async function run(k, dir, conf) {
 
 const stateDir = join(work, 'state');
 const tb = performance.now();
-await buildStore(stateDir);
-console.error(`[memory-1m] ${N.toLocaleString('en')} leases written in ${((performance.now() - tb) / 1000).toFixed(1)} s`);
+const built = await buildStore(stateDir);
+const storeDesc = `journal ${(built.journalBytes / 2 ** 20).toFixed(0)} MiB, generation ${built.generation}, ${built.compactions} compactions`;
+console.error(`[memory-1m] ${N.toLocaleString('en')} leases written in ${((performance.now() - tb) / 1000).toFixed(1)} s (${storeDesc})`);
 writeFileSync(join(work, 'probe.mjs'), PROBE);
 const conf = join(work, 'dhcpd.conf');
 writeFileSync(conf, CONF);
@@ -171,7 +179,7 @@ for (let k = 1; k <= RUNS; k++) {
   rows.push(r);
 }
 const f0 = (x) => x.toFixed(0);
-console.log(`\nhadhcp daemon, ${N.toLocaleString('en')} leases, Node ${process.version}, ${new Date().toISOString()}`);
+console.log(`\nhadhcp daemon, ${N.toLocaleString('en')} leases (store: ${storeDesc}), Node ${process.version}, ${new Date().toISOString()}`);
 console.log('| run | status-get answered s | RSS after start MB | RSS after status-get MB | RSS after 3 s MB | peak (VmHWM) MB | status-get ms |' +
   (args.heap ? ' heap used / total MB (after GC) |' : ''));
 console.log('|---|---|---|---|---|---|---|' + (args.heap ? '---|' : ''));

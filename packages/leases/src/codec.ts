@@ -259,8 +259,19 @@ export function encodeRecord(r: StoreRecord): Buffer {
   }
 }
 
+/**
+ * What a reader does with each record of a frame, without a record object or a body view per record: a lease
+ * body is `payload[start, end)` (at least the fixed part long, so its address can be read), valid only during
+ * the call.
+ */
+export interface RecordVisitor {
+  lease(payload: Buffer, start: number, end: number): void;
+  delete(address: Ip4): void;
+  meta(key: string, value: string): void;
+}
+
 /** Splits a frame payload into records. Throws RecordError on a malformed payload. */
-export function decodeRecords(p: Buffer, visit: (r: StoreRecord) => void): void {
+export function visitRecords(p: Buffer, v: RecordVisitor): void {
   let off = 0;
   while (off < p.length) {
     const type = p[off]!;
@@ -268,11 +279,12 @@ export function decodeRecords(p: Buffer, visit: (r: StoreRecord) => void): void 
       if (off + 3 > p.length) throw new RecordError('truncated lease record');
       const n = p.readUInt16BE(off + 1);
       if (off + 3 + n > p.length) throw new RecordError('lease record overruns frame');
-      visit({ type, body: p.subarray(off + 3, off + 3 + n) });
+      if (n < LEASE_FIXED_LEN) throw new RecordError('lease body too short');
+      v.lease(p, off + 3, off + 3 + n);
       off += 3 + n;
     } else if (type === RecordType.DELETE) {
       if (off + 5 > p.length) throw new RecordError('truncated delete record');
-      visit({ type, address: p.readUInt32BE(off + 1) });
+      v.delete(p.readUInt32BE(off + 1));
       off += 5;
     } else if (type === RecordType.META) {
       if (off + 3 > p.length) throw new RecordError('truncated meta record');
@@ -282,12 +294,26 @@ export function decodeRecords(p: Buffer, visit: (r: StoreRecord) => void): void 
       if (off + 7 + kl + vl > p.length) throw new RecordError('meta value overruns frame');
       const key = p.toString('utf8', off + 3, off + 3 + kl);
       const value = p.toString('utf8', off + 7 + kl, off + 7 + kl + vl);
-      visit({ type, key, value });
+      v.meta(key, value);
       off += 7 + kl + vl;
     } else {
       throw new RecordError(`unknown record type ${type}`);
     }
   }
+}
+
+/** The same as visitRecords, with one StoreRecord object per record. */
+export function decodeRecords(p: Buffer, visit: (r: StoreRecord) => void): void {
+  visitRecords(p, recordObjects(visit));
+}
+
+/** A RecordVisitor that hands each record on as a StoreRecord (the body a view of the payload). */
+export function recordObjects(visit: (r: StoreRecord) => void): RecordVisitor {
+  return {
+    lease: (p, start, end) => visit({ type: RecordType.LEASE, body: p.subarray(start, end) }),
+    delete: (address) => visit({ type: RecordType.DELETE, address }),
+    meta: (key, value) => visit({ type: RecordType.META, key, value }),
+  };
 }
 
 export function fileHeader(kind: FileKind): Buffer {

@@ -21,9 +21,13 @@ const LEASE_RECORD_OVERHEAD = 4;
  * a million small byte strings; `Lease` objects are decoded on demand, one per lookup.
  */
 export class LeaseRecords {
-  private readonly map = new Map<number, string>();
   private bytes = 0;
   private observer: RecordObserver | undefined;
+
+  /** Takes over `map` (signed address key -> encoded record), e.g. a store's replayed state; default empty. */
+  constructor(private readonly map = new Map<number, string>()) {
+    for (const rec of map.values()) this.bytes += rec.length + LEASE_RECORD_OVERHEAD;
+  }
 
   get size(): number {
     return this.map.size;

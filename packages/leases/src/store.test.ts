@@ -83,6 +83,43 @@ describe('LeaseStore', () => {
     expect(r.getMeta('failover/dhcp-failover')).toBe('{"my":"normal"}');
   });
 
+  it('replays the last record per address over snapshot and journal (renewals, deletes, re-adds, meta)', async () => {
+    const dir = await tempDir();
+    const expected = new Map<number, Lease>();
+    let seed = 7;
+    const rnd = (n: number): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const s = await openStore(dir);
+    for (let step = 0; step < 600; step++) {
+      if (step === 300) await s.compact(); // half the history in the snapshot, half in the journal
+      const a = 0xfffffff0 - rnd(40); // signed keys inside: addresses above 2^31
+      const op = rnd(10);
+      if (op < 6) {
+        const batch = [
+          lease(a, { cltt: step, hostname: `h${step}` }),
+          lease(0x0a000000 + rnd(40), { cltt: step }),
+        ];
+        await s.write(batch);
+        for (const l of batch) expected.set(l.address, l);
+      } else if (op < 9) {
+        await s.delete(a);
+        expected.delete(a);
+      } else {
+        await s.putMeta(`m${rnd(3)}`, `v${step}`);
+      }
+    }
+    const metaOf = (st: LeaseStore) => ['m0', 'm1', 'm2'].map((k) => st.getMeta(k));
+    const lastMeta = metaOf(s);
+    expect(lastMeta.filter((v) => v !== undefined).length).toBeGreaterThan(0);
+    const liveBytes = s.stats().liveBytes;
+    expect(byAddress(s)).toEqual(expected);
+    await s.close();
+    const r = await openStore(dir);
+    expect(r.stats().generation).toBe(1);
+    expect(byAddress(r)).toEqual(expected);
+    expect(metaOf(r)).toEqual(lastMeta);
+    expect(r.stats().liveBytes).toBe(liveBytes);
+  });
+
   it('rejects a lease that does not fit the format without failing the store', async () => {
     const s = await openStore(await tempDir());
     await expect(s.write([lease(1, { hwAddr: new Uint8Array(17) })])).rejects.toThrow(RangeError);

@@ -10,13 +10,14 @@ import {
   encodeLeaseBody,
   encodeRecord,
   fileHeader,
+  type RecordVisitor,
   type StoreRecord,
 } from './codec.js';
 import { journalName, nodeIo, parseStoreName, snapshotName, writeAll, type StoreIo } from './files.js';
 import type { Lease } from './lease.js';
 import { lockDir } from './lock.js';
 import { LeaseRecords } from './records.js';
-import { readStoreFile, StoreCorruptError, type CorruptionPolicy } from './reader.js';
+import { READ_CHUNK, readStoreFileFrom, StoreCorruptError, type CorruptionPolicy } from './reader.js';
 
 export interface LeaseStoreOptions {
   /** Compact when the journal exceeds this many times the live state's size. Default 4. */
@@ -428,50 +429,141 @@ async function recover(
       await unlink(join(dir, name));
     }
   }
-  const state: Loaded = { leases: new LeaseRecords(), meta: new Map(), metaBytes: 0 };
-  const skipped: Recovered['skipped'] = [];
-  const visit = (r: StoreRecord): void => applyRecord(state, r);
-  if (gen > 0) {
-    const file = join(dir, snapshotName(gen));
-    const res = readStoreFile(await readFile(file), file, FileKind.SNAPSHOT, policy, visit);
-    for (const s of res.skipped) skipped.push({ file, ...s });
-  }
   const jpath = join(dir, journalName(gen));
-  const jbuf = await readFile(jpath).catch((e: NodeJS.ErrnoException) => {
+  const found = await open(jpath, 'r+').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw e;
   });
-  let journal: FileHandle;
-  let journalBytes: number;
-  let tornBytes = 0;
+  const jsize = found ? (await found.stat()).size : 0;
   // Shorter than a header, or only zeros (a crash after the size reached the disk but not the bytes, between
   // creating the journal and its first fsync): nothing in it was ever acknowledged.
-  if (jbuf === undefined || jbuf.length < FILE_HEADER_LEN || jbuf.every((b) => b === 0)) {
-    tornBytes = jbuf?.length ?? 0;
+  const fresh = !found || jsize < FILE_HEADER_LEN || (await onlyZeros(found, jsize));
+  let journal: FileHandle;
+  if (!fresh) journal = found;
+  else {
+    await found?.close();
     journal = await open(jpath, 'w+');
     await io.write(journal, fileHeader(FileKind.JOURNAL), 0);
     await io.fsync(journal);
     await io.syncDir(dir);
-    journalBytes = FILE_HEADER_LEN;
-  } else {
-    const res = readStoreFile(jbuf, jpath, FileKind.JOURNAL, policy, visit);
-    for (const s of res.skipped) skipped.push({ file: jpath, ...s });
-    journal = await open(jpath, 'r+');
-    journalBytes = res.validEnd;
-    tornBytes = res.tornBytes;
-    if (res.validEnd < jbuf.length) {
-      await journal.truncate(res.validEnd);
+  }
+  try {
+    const r = await replay(dir, gen, jpath, journal, fresh ? undefined : jsize, policy);
+    if (r.validEnd < jsize && !fresh) {
+      await journal.truncate(r.validEnd);
       await io.fsync(journal);
     }
+    const tornBytes = fresh ? jsize : r.tornBytes;
+    if (tornBytes > 0) {
+      log(
+        `lease store: cut ${tornBytes} bytes of torn, unacknowledged tail from ${jpath} at byte ${r.validEnd}`,
+      );
+    }
+    for (const s of r.skipped) log(`lease store: SKIPPED ${s.length} damaged bytes at ${s.file}:${s.offset}`);
+    await removeOlderGenerations(dir, gen, log);
+    return {
+      state: r.state,
+      journal,
+      journalBytes: r.validEnd,
+      generation: gen,
+      tornBytes,
+      skipped: r.skipped,
+    };
+  } catch (e) {
+    await journal.close().catch(() => undefined);
+    throw e;
   }
-  if (tornBytes > 0) {
-    log(
-      `lease store: cut ${tornBytes} bytes of torn, unacknowledged tail from ${jpath} at byte ${journalBytes}`,
-    );
+}
+
+/**
+ * Loads the snapshot and the journal (jsize undefined: a journal just recreated empty) into the live state.
+ *
+ * Two passes over the journal, so that records a later one replaces (most of a journal that has grown to
+ * compactRatio times the live state) never become strings: a million renewals would otherwise leave hundreds of
+ * MB of garbage in a process that then sits idle, with nothing to make V8 collect it. Pass 1 puts in each
+ * journal address's slot the ordinal of its last lease or delete record; the snapshot then fills only the
+ * addresses the journal does not touch, and pass 2 replaces each ordinal with that last record (or removes the
+ * address). The placeholders live in the very Map that becomes the live state: no second map, no garbage.
+ */
+async function replay(
+  dir: string,
+  gen: number,
+  jpath: string,
+  journal: FileHandle,
+  jsize: number | undefined,
+  policy: CorruptionPolicy,
+): Promise<{ state: Loaded; validEnd: number; tornBytes: number; skipped: Recovered['skipped'] }> {
+  const live = new Map<number, string | number>();
+  const state: Loaded = { leases: new LeaseRecords(), meta: new Map(), metaBytes: 0 };
+  const skipped: Recovered['skipped'] = [];
+  const meta = (key: string, value: string): void =>
+    applyRecord(state, { type: RecordType.META, key, value });
+  let n = 0;
+  const pass1: RecordVisitor = {
+    lease: (p, start) => void live.set(p.readInt32BE(start), n++),
+    delete: (address) => void live.set(address | 0, n++),
+    meta: () => undefined,
+  };
+  // A snapshot fills the addresses the journal does not rewrite (an ordinal in the slot says it does).
+  const snapshot: RecordVisitor = {
+    lease: (p, start, end) => {
+      const key = p.readInt32BE(start);
+      if (typeof live.get(key) !== 'number') live.set(key, p.toString('latin1', start, end));
+    },
+    delete: (address) => {
+      if (typeof live.get(address | 0) !== 'number') live.delete(address | 0);
+    },
+    meta,
+  };
+  const pass2: RecordVisitor = {
+    lease: (p, start, end) => {
+      const key = p.readInt32BE(start);
+      if (live.get(key) === n++) live.set(key, p.toString('latin1', start, end));
+    },
+    delete: (address) => {
+      if (live.get(address | 0) === n++) live.delete(address | 0);
+    },
+    meta,
+  };
+  if (jsize !== undefined) await readStoreFileFrom(journal, jsize, jpath, FileKind.JOURNAL, policy, pass1);
+  if (gen > 0) {
+    const file = join(dir, snapshotName(gen));
+    const fh = await open(file, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const res = await readStoreFileFrom(fh, size, file, FileKind.SNAPSHOT, policy, snapshot);
+      for (const s of res.skipped) skipped.push({ file, ...s });
+    } finally {
+      await fh.close();
+    }
   }
-  for (const s of skipped) log(`lease store: SKIPPED ${s.length} damaged bytes at ${s.file}:${s.offset}`);
-  await removeOlderGenerations(dir, gen, log);
-  return { state, journal, journalBytes, generation: gen, tornBytes, skipped };
+  let validEnd = FILE_HEADER_LEN;
+  let tornBytes = 0;
+  if (jsize !== undefined) {
+    n = 0;
+    const res = await readStoreFileFrom(journal, jsize, jpath, FileKind.JOURNAL, policy, pass2);
+    for (const s of res.skipped) skipped.push({ file: jpath, ...s });
+    validEnd = res.validEnd;
+    tornBytes = res.tornBytes;
+  }
+  for (const [key, rec] of live) {
+    // Both journal passes see the same frames, so every ordinal has been replaced; a number here is a bug.
+    if (typeof rec !== 'string') throw new Error(`lease store replay: no record for key ${key}`);
+  }
+  state.leases = new LeaseRecords(live as Map<number, string>);
+  return { state, validEnd, tornBytes, skipped };
+}
+
+/** Whether a file is all zero bytes (read in chunks). */
+async function onlyZeros(fh: FileHandle, size: number): Promise<boolean> {
+  const buf = Buffer.alloc(Math.min(size, READ_CHUNK));
+  for (let pos = 0; pos < size;) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+    if (bytesRead === 0) return false;
+    for (let i = 0; i < bytesRead; i++) if (buf[i] !== 0) return false;
+    pos += bytesRead;
+  }
+  return true;
 }
 
 async function removeOlderGenerations(dir: string, gen: number, log: (m: string) => void): Promise<void> {
