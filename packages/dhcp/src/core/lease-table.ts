@@ -8,6 +8,7 @@ import {
   leaseStringState,
   type Lease,
 } from '@hadhcp/leases';
+import { IdIndex } from './id-index.js';
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -29,9 +30,6 @@ export function hwKey(htype: number, addr: Uint8Array): string {
 
 /** Called after every change of a record with the fields the pool and expiry indexes need. */
 export type LeaseListener = (address: Ip4, state: BindingState, ends: number) => void;
-
-/** A secondary index: a 32-bit hash of the identifier -> the address (signed) or, rarely, several. */
-type IdIndex = Map<number, number | number[]>;
 
 // FNV-1a, 32 bits. Collisions are expected (~100 among a million keys) and harmless: every candidate's record is
 // compared byte for byte before it is returned.
@@ -69,21 +67,23 @@ const STATE_COUNT = BindingState.BACKUP + 1;
  * It keeps no lease records of its own. The records are a `LeaseRecords` (from @hadhcp/leases): in the daemon the
  * lease store's live state itself, so a million leases are held once, as compact encoded strings; in tests a fresh
  * one. `get` decodes one record per call. The table observes the records, so its indexes follow every change
- * whoever makes it (the core through `put`, or a write straight to the store). The secondary indexes map a 32-bit
- * hash of the identifier to the address as a number (an array only on a hash collision or for a client holding
- * leases on several networks): one small-integer map entry per lease and index, no strings.
+ * whoever makes it (the core through `put`, or a write straight to the store). The secondary indexes
+ * (`IdIndex`) map a 32-bit hash of the identifier to addresses in typed arrays, ~12 bytes per lease each, no
+ * strings; a lookup compares each candidate's bytes, so hash collisions cost a comparison, never a wrong answer.
  *
  * The table only indexes; it never decides. The server core owns the policy and persists nothing itself.
  */
 export class LeaseTable {
-  private readonly byCid: IdIndex = new Map();
-  private readonly byHw: IdIndex = new Map();
+  private readonly byCid: IdIndex;
+  private readonly byHw: IdIndex;
   private readonly counts = new Array<number>(STATE_COUNT).fill(0);
   private readonly spans = new Int32Array(4);
   private listener: LeaseListener | undefined;
 
   /** A table over these records (default: new, empty ones), indexing what they already hold. */
   constructor(readonly records: LeaseRecords = new LeaseRecords()) {
+    this.byCid = new IdIndex(records.size);
+    this.byHw = new IdIndex(records.size);
     for (const [key, rec] of records.entries()) this.index(key, rec);
     records.observe((key, prev, next) => this.onChange(key, prev, next));
   }
@@ -184,29 +184,21 @@ export class LeaseTable {
   private index(key: number, rec: string): void {
     const sp = this.spans;
     leaseStringIds(rec, sp);
-    if (sp[0]! >= 0) addKey(this.byCid, hashChars(CID_SEED, rec, sp[0]!, sp[1]!), key);
-    if (sp[2]! >= 0) addKey(this.byHw, hashChars(rec.charCodeAt(29), rec, sp[2]!, sp[3]!), key);
+    if (sp[0]! >= 0) this.byCid.add(hashChars(CID_SEED, rec, sp[0]!, sp[1]!), key);
+    if (sp[2]! >= 0) this.byHw.add(hashChars(rec.charCodeAt(29), rec, sp[2]!, sp[3]!), key);
     this.counts[leaseStringState(rec)]!++;
   }
 
   private unindex(key: number, rec: string): void {
     const sp = this.spans;
     leaseStringIds(rec, sp);
-    if (sp[0]! >= 0) removeKey(this.byCid, hashChars(CID_SEED, rec, sp[0]!, sp[1]!), key);
-    if (sp[2]! >= 0) removeKey(this.byHw, hashChars(rec.charCodeAt(29), rec, sp[2]!, sp[3]!), key);
+    if (sp[0]! >= 0) this.byCid.remove(hashChars(CID_SEED, rec, sp[0]!, sp[1]!), key);
+    if (sp[2]! >= 0) this.byHw.remove(hashChars(rec.charCodeAt(29), rec, sp[2]!, sp[3]!), key);
     this.counts[leaseStringState(rec)]!--;
   }
 
   /** The leases among the candidates whose identifier (spans [from, to] of the record) really is `id`. */
-  private collect(
-    v: number | number[] | undefined,
-    from: 0 | 2,
-    to: 1 | 3,
-    id: Uint8Array,
-    htype: number,
-  ): Lease[] {
-    if (v === undefined) return [];
-    const keys = typeof v === 'number' ? [v] : v;
+  private collect(keys: number[], from: 0 | 2, to: 1 | 3, id: Uint8Array, htype: number): Lease[] {
     const out: Lease[] = [];
     const sp = this.spans;
     for (const key of keys) {
@@ -219,24 +211,4 @@ export class LeaseTable {
     }
     return out;
   }
-}
-
-function addKey(map: IdIndex, hash: number, key: number): void {
-  const cur = map.get(hash);
-  if (cur === undefined) map.set(hash, key);
-  else if (typeof cur === 'number') {
-    if (cur !== key) map.set(hash, [cur, key]);
-  } else if (!cur.includes(key)) cur.push(key);
-}
-
-function removeKey(map: IdIndex, hash: number, key: number): void {
-  const cur = map.get(hash);
-  if (cur === undefined) return;
-  if (typeof cur === 'number') {
-    if (cur === key) map.delete(hash);
-    return;
-  }
-  const rest = cur.filter((x) => x !== key);
-  if (rest.length === 0) map.delete(hash);
-  else map.set(hash, rest.length === 1 ? rest[0]! : rest);
 }
