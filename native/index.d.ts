@@ -8,3 +8,11 @@ export function openPacketSocket(ifname: string): PacketSocket;
 /** Sends one complete Ethernet frame (header included); returns the bytes sent. */
 export function sendFrame(fd: number, frame: Uint8Array): number;
 export function closeSocket(fd: number): void;
+/** A receiver handle (opaque). */
+export type DhcpReceiver = { readonly __brand: 'DhcpReceiver' };
+/**
+ * Polls an AF_PACKET socket on `ifname` that the kernel filters down to unfragmented IPv4 UDP to port 67, and
+ * calls `onFrame` with each whole Ethernet frame that came in (frames this host sent are skipped).
+ */
+export function openDhcpReceiver(ifname: string, onFrame: (frame: Uint8Array) => void): DhcpReceiver;
+export function closeDhcpReceiver(r: DhcpReceiver): void;

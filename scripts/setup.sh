@@ -25,7 +25,7 @@ fi
 
 PACKAGES=(
   keepalived isc-dhcp-server isc-dhcp-relay isc-dhcp-client udhcpc dhcpcd-base
-  kea-dhcp4-server kea-admin tcpdump tshark nftables libpcap-dev iproute2 iputils-ping psmisc
+  kea-dhcp4-server kea-admin tcpdump tshark nftables iproute2 iputils-ping psmisc
   python3 make g++
 )
 # Services those packages ship that must stay off on the host.

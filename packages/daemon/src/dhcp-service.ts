@@ -1,12 +1,16 @@
 import { Counters, formatIp4, formatMac, inSubnet, RateLimiter, type Ip4 } from '@hadhcp/common';
 import {
+  AdmissionQueue,
   buildUdpFrame,
   decodeDhcp,
   DhcpServerCore,
   encodeDhcp,
   FrameChannel,
   isWireError,
+  Lane,
   LeaseTable,
+  MessageType,
+  peekMessageType,
   listInterfaces,
   parseUdpFrame,
   Pinger,
@@ -14,6 +18,7 @@ import {
   type Destination,
   type DhcpMessage,
   type DhcpServerConfig,
+  type AdmissionOptions,
   type LocalInterface,
   type RequestMeta,
 } from '@hadhcp/dhcp';
@@ -26,9 +31,36 @@ export interface DhcpServiceOptions {
   serverId?: Ip4;
   /** UDP port to listen on (67; tests may use another). */
   port?: number;
+  /** Longest waits in the receive queue before a request is shed (drop.overload). */
+  queue?: AdmissionOptions;
 }
 
 type Meta = RequestMeta;
+
+/** One received request waiting for its turn. */
+interface Queued {
+  data: Uint8Array;
+  meta: Meta;
+  /** Already decoded (the frame path decodes to tell relayed traffic apart). */
+  msg?: DhcpMessage;
+}
+
+/**
+ * How long one turn of the event loop may spend answering queued requests before it lets the loop read more
+ * packets (Node reads at most 32 datagrams per socket per turn): under overload, packets keep being read, so the
+ * queue, not the kernel's socket buffer, is where they wait, and where REQUESTs can overtake DISCOVERs and
+ * requests that waited too long are shed.
+ */
+const TURN_BUDGET_MS = 1;
+
+const BROADCAST_MAC = new Uint8Array([255, 255, 255, 255, 255, 255]);
+
+/** REQUEST, DECLINE and RELEASE finish or free something already handed out: they go first when behind. */
+function laneOf(type: number | undefined): Lane {
+  return type === MessageType.REQUEST || type === MessageType.DECLINE || type === MessageType.RELEASE
+    ? Lane.FINISH
+    : Lane.START;
+}
 
 /** Ahead-of-time probes use ISC's default ping-timeout; a waiting client's probe uses the configured one. */
 const PING_TIMEOUT_MS = 1000;
@@ -56,6 +88,17 @@ export class DhcpService {
   private readonly healthListeners: Array<(healthy: boolean, reason: string) => void> = [];
   private storeFailed: string | undefined;
   private probing = new Set<Ip4>();
+  private readonly queue: AdmissionQueue<Queued>;
+  private draining = false;
+  private readonly drainNow = (): void => this.drain();
+  private readonly shed = (q: Queued, lane: Lane, waitedMs: number): void =>
+    this.drop(
+      'overload',
+      `${lane === Lane.FINISH ? 'request' : 'new exchange'} waited ${Math.round(waitedMs)} ms in the queue`,
+      formatIp4(q.meta.srcIp),
+    );
+  private readonly onSendError = (e: Error, ip: Ip4): void => this.drop('send-failed', e.message, formatIp4(ip));
+  private readonly onSent = (): void => this.counters.inc('packets-sent');
 
   constructor(
     private config: DhcpServerConfig,
@@ -66,14 +109,11 @@ export class DhcpService {
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
     this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
+    this.queue = new AdmissionQueue(opts.queue);
     this.udp = new DhcpSockets(
       opts.port ?? 67,
-      (p) =>
-        this.onUdp(p.data, {
-          receivedOn: { iface: p.iface, localIp: p.localIp },
-          srcIp: p.srcIp,
-          srcPort: p.srcPort,
-        }),
+      (data, srcIp, srcPort, localIp, iface) =>
+        this.onUdp(data, { receivedOn: { iface, localIp }, srcIp, srcPort }),
       log,
     );
   }
@@ -84,7 +124,8 @@ export class DhcpService {
    * never offered. The candidates are re-probed continuously in the background, so an OFFER still leaves at once.
    */
   private coreOptions(serverId: Ip4 | undefined) {
-    return { serverId, probeFreshMs: PROBE_FRESH_MS };
+    // ISC's log lines cost string formatting per packet: leave them out when nobody reads them.
+    return { serverId, probeFreshMs: PROBE_FRESH_MS, logLines: this.log.isLevelEnabled('info') };
   }
 
   async start(): Promise<void> {
@@ -123,14 +164,11 @@ export class DhcpService {
     for (const iface of wanted) {
       const ch = new FrameChannel(iface.name);
       try {
-        // Not `inbound`: libpcap filters the first ring block in userland after setting the filter, where the
-        // kernel-only packet-type test fails, so the first client frame after start was lost. Our own frames are
-        // left out by source MAC instead, which both the kernel and userland can evaluate.
-        ch.open(`udp dst port 67 and not ether src ${formatMac(iface.mac)}`, (f) => this.onFrame(iface, f));
+        ch.open((f) => this.onFrame(iface, f));
         this.frames.set(iface.name, { ch, iface });
       } catch (e) {
         this.log.warn(
-          `${iface.name}: cannot capture frames (${(e as Error).message}); direct clients not served there`,
+          `${iface.name}: cannot open a packet socket (${(e as Error).message}); direct clients not served there`,
         );
       }
     }
@@ -233,8 +271,7 @@ export class DhcpService {
     if (this.frames.size > 0 && data.length >= 28 && (data[24]! | data[25]! | data[26]! | data[27]!) === 0)
       return;
     this.counters.inc('packets-received');
-    const msg = this.decode(data, meta);
-    if (msg) void this.process(msg, meta);
+    this.enqueue({ data, meta }, peekMessageType(data));
   }
 
   private onFrame(iface: LocalInterface, frame: Uint8Array): void {
@@ -256,7 +293,30 @@ export class DhcpService {
     };
     const msg = this.decode(f.payload, meta);
     if (!msg || msg.giaddr !== 0) return; // relayed traffic is the UDP socket's
-    void this.process(msg, meta);
+    this.enqueue({ data: f.payload, meta, msg }, peekMessageType(f.payload));
+  }
+
+  private enqueue(q: Queued, type: number | undefined): void {
+    this.queue.push(q, laneOf(type), performance.now());
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(this.drainNow);
+  }
+
+  /** Answers queued requests, REQUESTs first, for at most TURN_BUDGET_MS, then lets the loop read again. */
+  private drain(): void {
+    const t0 = performance.now();
+    let now = t0;
+    for (;;) {
+      const q = this.queue.take(now, this.shed);
+      if (!q) break;
+      const msg = q.msg ?? this.decode(q.data, q.meta);
+      if (msg) this.process(msg, q.meta);
+      now = performance.now();
+      if (now - t0 >= TURN_BUDGET_MS) break;
+    }
+    if (this.queue.length > 0) setImmediate(this.drainNow);
+    else this.draining = false;
   }
 
   private decode(data: Uint8Array, meta: Meta): DhcpMessage | undefined {
@@ -279,7 +339,11 @@ export class DhcpService {
     }
   }
 
-  private async process(msg: DhcpMessage, meta: Meta, probed = false): Promise<void> {
+  /**
+   * One request: the core decides; writes are made durable, then the reply leaves. Synchronous up to the store
+   * write (no Promise per packet); the reply of a decision with writes leaves from the store's callback.
+   */
+  private process(msg: DhcpMessage, meta: Meta, probed = false): void {
     if (this.gate && !this.gate.serving) {
       this.counters.inc('drop.not-vip-holder');
       return;
@@ -294,50 +358,54 @@ export class DhcpService {
     }
     if (d.needsProbe !== undefined && !probed) {
       // The same packet is handled again once the ping has answered or timed out; it logs then.
-      await this.probe(d.needsProbe.ip, d.needsProbe.timeoutMs);
-      return this.process(msg, meta, true);
+      const again = (): void => this.process(msg, meta, true);
+      void this.probe(d.needsProbe.ip, d.needsProbe.timeoutMs).then(again);
+      return;
     }
-    for (const line of d.log ?? []) this.log.info(line);
+    if (d.log) for (const line of d.log) this.log.info(line);
     if (d.drop) this.drop(d.drop.reason, d.drop.detail, formatIp4(meta.srcIp));
-    if (d.writes.length > 0) {
-      if (this.storeFailed) return this.drop('store-failed', this.storeFailed, formatIp4(meta.srcIp));
-      try {
-        await this.store.write(d.writes);
-      } catch (e) {
-        this.storeFailure((e as Error).message);
-        return this.drop('store-failed', (e as Error).message, formatIp4(meta.srcIp));
-      }
+    const reply = d.reply;
+    if (d.writes.length === 0) {
+      if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
+      return;
     }
-    if (d.reply) await this.send(d.reply.msg, d.reply.to, d.reply.maxSize, meta);
+    if (this.storeFailed) return this.drop('store-failed', this.storeFailed, formatIp4(meta.srcIp));
+    // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it.
+    this.store.write(d.writes).then(
+      () => {
+        if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
+      },
+      (e: Error) => {
+        this.storeFailure(e.message);
+        this.drop('store-failed', e.message, formatIp4(meta.srcIp));
+      },
+    );
   }
 
   // --- packets out ------------------------------------------------------------------------------------------
 
-  private async send(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): Promise<void> {
+  private send(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): void {
     const bytes = encodeDhcp(reply, { maxSize, allowOverload: true });
+    const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
+    if (to.kind === 'relay' || to.kind === 'unicast' || !ch) {
+      // Counted as sent once the kernel has taken it (the callback).
+      const ip = to.kind === 'broadcast' ? 0xffffffff : to.ip;
+      const src = to.kind === 'relay' || to.kind === 'unicast' ? to.src : undefined;
+      this.udp.post(bytes, ip, to.port, src, this.onSendError, this.onSent);
+      return;
+    }
     try {
-      if (to.kind === 'relay' || to.kind === 'unicast') {
-        await this.udp.send(bytes, to.ip, to.port, to.src);
-      } else {
-        const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
-        if (!ch) {
-          await this.udp.send(bytes, to.kind === 'broadcast' ? 0xffffffff : to.ip, to.port);
-        } else {
-          const src = meta.receivedOn.localIp ?? 0;
-          const dstMac = to.kind === 'l2' && to.mac ? to.mac : new Uint8Array([255, 255, 255, 255, 255, 255]);
-          ch.ch.send(
-            buildUdpFrame({
-              srcMac: ch.iface.mac,
-              dstMac,
-              srcIp: src,
-              dstIp: to.kind === 'broadcast' ? 0xffffffff : to.ip,
-              srcPort: 67,
-              dstPort: to.port,
-              payload: bytes,
-            }),
-          );
-        }
-      }
+      ch.ch.send(
+        buildUdpFrame({
+          srcMac: ch.iface.mac,
+          dstMac: to.kind === 'l2' && to.mac ? to.mac : BROADCAST_MAC,
+          srcIp: meta.receivedOn.localIp ?? 0,
+          dstIp: to.kind === 'broadcast' ? 0xffffffff : to.ip,
+          srcPort: 67,
+          dstPort: to.port,
+          payload: bytes,
+        }),
+      );
       this.counters.inc('packets-sent');
     } catch (e) {
       this.drop('send-failed', (e as Error).message, formatIp4(to.ip));

@@ -10,7 +10,7 @@ export * from './wire/reader.js';
 export * from './wire/frame.js';
 export * from './io/interfaces.js';
 export * from './io/udp.js';
-export * from './io/pcap.js';
+export * from './io/frames.js';
 export * from './io/pinger.js';
 export type {
   Decision,
@@ -20,6 +20,7 @@ export type {
   DropReason as CoreDropReason,
 } from './core/types.js';
 export * from './core/server.js';
+export * from './core/admission.js';
 export * from './core/lease-table.js';
 export * from './core/addressing.js';
 export { buildReply, replyOptions, type ReplySpec } from './core/reply.js';

@@ -14,6 +14,7 @@ import {
 import { NumberHeap } from './heap.js';
 import { clientIdKey, hwKey, type LeaseTable } from './lease-table.js';
 import { ConfigIndex, ScopeView, type PoolInfo } from './network.js';
+import { isc, quietIsc, type IscLines } from './log.js';
 import { ProbeTracker } from './ping-ahead.js';
 import type { Decision, DropReason, RequestMeta } from './types.js';
 
@@ -28,6 +29,11 @@ export interface CoreOptions {
   probeFreshMs?: number;
   /** How many next candidates per pool to keep probed. Default 4. */
   probeLookahead?: number;
+  /**
+   * Build ISC's per-packet log lines (DHCPDISCOVER, DHCPOFFER ...) into each decision. Default true; the daemon
+   * turns it off when its log level would discard them anyway.
+   */
+  logLines?: boolean;
 }
 
 /** Who is asking: RFC 2131 4.2 identifies a client by option 61 when present, else by htype + chaddr. */
@@ -62,6 +68,9 @@ export class CoreContext {
   readonly offerHoldMs: number;
   readonly abandonSeconds: number;
   readonly probeLookahead: number;
+  readonly logLines: boolean;
+  /** ISC's line builders, or ones returning '' when logLines is off. */
+  readonly isc: IscLines;
   serverId: Ip4 | undefined;
   /** Offers in flight: address -> client key and deadline; client key -> address. */
   private readonly holds = new Map<Ip4, { key: string; untilMs: number }>();
@@ -79,6 +88,8 @@ export class CoreContext {
     this.offerHoldMs = opts.offerHoldMs ?? 10_000;
     this.abandonSeconds = opts.abandonSeconds ?? 86_400;
     this.probeLookahead = opts.probeLookahead ?? 4;
+    this.logLines = opts.logLines ?? true;
+    this.isc = this.logLines ? isc : quietIsc;
     this.probes = new ProbeTracker(opts.probeFreshMs ?? 60_000);
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
     // Straight from the records' fields (decoding a million leases here would cost seconds at start-up), into

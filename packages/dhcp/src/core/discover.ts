@@ -75,12 +75,12 @@ export function handleDiscover(
   const c = ctx.client(msg);
   const subnet = ctx.locate(msg, meta, getSubnetSelection(msg));
   if (!subnet) {
-    const line = isc.discover(msg, iface);
+    const line = ctx.isc.discover(msg, iface);
     return ctx.drop('no-subnet', 'unknown network segment', [`${line}: unknown network segment`]);
   }
   const sn = subnet.sharedNetwork;
   // ISC names the client by the host name recorded on its lease, not the one in this packet.
-  const line = isc.discover(msg, iface, ctx.ownLease(c, sn, nowSeconds(nowMs))?.hostname);
+  const line = ctx.logLines ? isc.discover(msg, iface, ctx.ownLease(c, sn, nowSeconds(nowMs))?.hostname) : '';
   if (c.host && ctx.scopeFor(subnet.network, c.host).view.param('booting') === false)
     return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
 
@@ -137,7 +137,7 @@ function offer(
       to: replyDestination(msg, ip, 'offer-ack', meta.receivedOn, meta.srcIp),
       maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
     },
-    log: [line, isc.offerOrAck('DHCPOFFER', ip, msg, meta.receivedOn.iface, c.hostname)],
+    log: [line, ctx.isc.offerOrAck('DHCPOFFER', ip, msg, meta.receivedOn.iface, c.hostname)],
   };
 }
 

@@ -120,6 +120,8 @@ describe('LeaseTable', () => {
       expect(t.size).toBe(2);
       expect(t.byClientId(Uint8Array.of(1, 9)).map((l) => l.address)).toEqual([ip('10.0.0.5')]);
       expect(t.stateCounts()).toEqual({ active: 2 });
+      // A second table over the same records would leave this one's indexes stale.
+      expect(() => new LeaseTable(store.records)).toThrow(/already have an observer/);
       const seen: number[] = [];
       t.setListener((a) => seen.push(a));
 

@@ -1,4 +1,4 @@
-import { formatIp4, formatMac, type Ip4 } from '@hadhcp/common';
+import { formatIp4, type Ip4 } from '@hadhcp/common';
 import type { DhcpMessage } from '../wire/types.js';
 
 /**
@@ -9,10 +9,15 @@ export function via(msg: DhcpMessage, iface: string | undefined): string {
   return msg.giaddr !== 0 ? formatIp4(msg.giaddr) : (iface ?? 'unknown-interface');
 }
 
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** ISC's print_hw_addr: colon-separated lower-case hex of chaddr[0..hlen). */
 export function hwText(msg: DhcpMessage): string {
   const n = Math.min(msg.hlen, 16, msg.chaddr.length);
-  return msg.htype !== 0 && n > 0 ? formatMac(msg.chaddr.subarray(0, n)) : '<no identifier>';
+  if (msg.htype === 0 || n === 0) return '<no identifier>';
+  let s = HEX[msg.chaddr[0]!]!;
+  for (let i = 1; i < n; i++) s += ':' + HEX[msg.chaddr[i]!]!;
+  return s;
 }
 
 /** The " (name) " part ISC inserts when it knows a printable client host name; an empty space otherwise. */
@@ -54,4 +59,23 @@ export const isc = {
   bootrequest: (m: DhcpMessage, iface: string | undefined): string =>
     `BOOTREQUEST from ${hwText(m)} via ${via(m, iface)}`,
   abandon: (ip: Ip4, why: string): string => `Abandoning IP address ${formatIp4(ip)}: ${why}`,
+};
+
+export type IscLines = typeof isc;
+
+/**
+ * The same builders returning '' for a server whose log level hides these lines: formatting four lines per
+ * exchange nobody reads costs more than deciding the exchange.
+ */
+export const quietIsc: IscLines = {
+  discover: () => '',
+  request: () => '',
+  offerOrAck: () => '',
+  nak: () => '',
+  release: () => '',
+  decline: () => '',
+  inform: () => '',
+  informAck: () => '',
+  bootrequest: () => '',
+  abandon: isc.abandon,
 };

@@ -12,7 +12,6 @@ import { replyDestination } from './addressing.js';
 import type { Subnet } from './config.js';
 import { nowSeconds, type Client, type CoreContext } from './context.js';
 import { DEFAULT_MAX_MESSAGE, hostName } from './discover.js';
-import { isc } from './log.js';
 import { buildReply } from './reply.js';
 import type { Decision, RequestMeta } from './types.js';
 
@@ -39,7 +38,7 @@ export function handleRequest(
   const state = requestState(msg, meta);
   const cip = (state === 'selecting' || state === 'init-reboot' ? wanted : msg.ciaddr) ?? msg.ciaddr;
   const rec = cip !== 0 ? ctx.table.get(cip) : undefined;
-  const line = isc.request(msg, iface, cip, sid, rec && ctx.owns(rec, c) ? rec.hostname : undefined);
+  const line = ctx.isc.request(msg, iface, cip, sid, rec && ctx.owns(rec, c) ? rec.hostname : undefined);
   if (cip === 0) return ctx.drop('request-no-address', 'no requested address and no ciaddr', [line]);
 
   if (state === 'selecting') {
@@ -144,7 +143,7 @@ export function ack(
       to: replyDestination(msg, ip, 'offer-ack', meta.receivedOn, meta.srcIp),
       maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
     },
-    log: [line, isc.offerOrAck('DHCPACK', ip, msg, meta.receivedOn.iface, c.hostname)],
+    log: [line, ctx.isc.offerOrAck('DHCPACK', ip, msg, meta.receivedOn.iface, c.hostname)],
   };
 }
 
@@ -167,6 +166,6 @@ export function nak(
       to: replyDestination(msg, 0, 'nak', meta.receivedOn, meta.srcIp),
       maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
     },
-    log: [...log, isc.nak(cip, msg, meta.receivedOn.iface)],
+    log: [...log, ctx.isc.nak(cip, msg, meta.receivedOn.iface)],
   };
 }

@@ -108,7 +108,12 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 function hasCookieAt(buf: Uint8Array, off: number): boolean {
-  return MAGIC_COOKIE.every((b, i) => buf[off + i] === b);
+  return (
+    buf[off] === MAGIC_COOKIE[0] &&
+    buf[off + 1] === MAGIC_COOKIE[1] &&
+    buf[off + 2] === MAGIC_COOKIE[2] &&
+    buf[off + 3] === MAGIC_COOKIE[3]
+  );
 }
 
 /** Decodes one DHCP/BOOTP message (the UDP payload). Never throws: bad input yields a WireError naming the reason. */
@@ -178,4 +183,29 @@ export function decodeDhcp(bytes: Uint8Array): DhcpMessage | WireError {
     return wireError('bad-option-length', `message type (53) has length ${mt.data.length}, must be 1`);
   }
   return { ...header, sname, file, hasCookie: true, options, layout };
+}
+
+/**
+ * The message type (option 53) of a raw message, found by walking the options field only, without decoding
+ * anything: for deciding a packet's priority before paying for its decode. undefined when there is no cookie,
+ * no option 53 in the options field (it may sit in an overloaded file/sname field), or the walk runs off the
+ * end: the full decode decides about those.
+ */
+export function peekMessageType(bytes: Uint8Array): number | undefined {
+  const n = bytes.length;
+  let i = FIXED_HEADER_LEN;
+  if (n < i + 4 || !hasCookieAt(bytes, i)) return undefined;
+  i += 4;
+  while (i < n) {
+    const code = bytes[i]!;
+    if (code === OPT_PAD) {
+      i++;
+      continue;
+    }
+    if (code === OPT_END || i + 1 >= n) return undefined;
+    const len = bytes[i + 1]!;
+    if (code === OPT_MESSAGE_TYPE) return len === 1 && i + 2 < n ? bytes[i + 2] : undefined;
+    i += 2 + len;
+  }
+  return undefined;
 }

@@ -1,48 +1,64 @@
-import cap from 'cap';
+import { createRequire } from 'node:module';
 import { buildGarp, type Ip4 } from '@hadhcp/common';
 
-/**
- * Gratuitous ARP out of one interface through libpcap (`cap`), so neighbours and switches learn that the VIP now
- * lives behind our MAC (RFC 3768 6.4.2: on becoming Master, broadcast a gratuitous ARP per virtual address).
- */
+const require = createRequire(import.meta.url);
 
+/**
+ * Gratuitous ARP out of one interface, so neighbours and switches learn that the VIP now lives behind our MAC
+ * (RFC 3768 6.4.2: on becoming Master, broadcast a gratuitous ARP per virtual address).
+ */
 export interface GarpPort {
   /** One burst: `repeat` gratuitous ARPs for each address, out of `iface`. Throws when the frames cannot go out. */
   send(iface: string, mac: Uint8Array, ips: Ip4[], repeat: number): void;
   close(): void;
 }
 
-type Handle = InstanceType<typeof cap.Cap>;
+interface NativeAddon {
+  openPacketSocket(ifname: string): { fd: number; ifindex: number };
+  sendFrame(fd: number, frame: Uint8Array): number;
+  closeSocket(fd: number): void;
+}
 
 /**
- * A pcap handle is opened for each burst and closed before control returns to the event loop. cap 0.2 polls
- * every open handle for reading, and when the interface goes down that poll fails an assertion and aborts the
- * process; a handle whose open failed (interface down) crashes it on close or when collected. So: never let
- * the loop poll a handle, and keep failed ones referenced. The price is ~40 ms per burst (packet socket set-up
- * and teardown), a few times per takeover.
+ * Frames leave through a send-only AF_PACKET socket per interface (@hadhcp/native): a burst costs tens of
+ * microseconds, so the GARP follows the address change at once. (libpcap through `cap` cost ~40 ms per burst and
+ * aborted the process when a polled handle's link went down.) A socket whose interface went away or was
+ * re-created is reopened once.
  */
 export class Garp implements GarpPort {
-  /** Handles whose open failed: closing or collecting them crashes cap, so they are kept, unused. */
-  private readonly failed: Handle[] = [];
+  private readonly addon: NativeAddon;
+  private readonly sockets = new Map<string, number>();
+
+  constructor() {
+    this.addon = require('@hadhcp/native') as NativeAddon;
+  }
 
   send(iface: string, mac: Uint8Array, ips: Ip4[], repeat: number): void {
-    const h = new cap.Cap();
+    const frames = ips.map((ip) => buildGarp({ mac, ip }));
     try {
-      // We only send; a filter on an unused EtherType keeps libpcap from copying the segment's traffic to us.
-      h.open(iface, 'ether proto 0x88b5', 64 * 1024, Buffer.alloc(2048));
-    } catch (err) {
-      this.failed.push(h);
-      throw err;
-    }
-    try {
-      for (const ip of ips) {
-        const frame = Buffer.from(buildGarp({ mac, ip }));
-        for (let i = 0; i < Math.max(1, repeat); i++) h.send(frame, frame.length);
-      }
-    } finally {
-      h.close();
+      this.burst(iface, frames, repeat);
+    } catch {
+      this.drop(iface);
+      this.burst(iface, frames, repeat);
     }
   }
 
-  close(): void {}
+  private burst(iface: string, frames: Uint8Array[], repeat: number): void {
+    let fd = this.sockets.get(iface);
+    if (fd === undefined) {
+      fd = this.addon.openPacketSocket(iface).fd;
+      this.sockets.set(iface, fd);
+    }
+    for (const frame of frames) for (let i = 0; i < Math.max(1, repeat); i++) this.addon.sendFrame(fd, frame);
+  }
+
+  private drop(iface: string): void {
+    const fd = this.sockets.get(iface);
+    if (fd !== undefined) this.addon.closeSocket(fd);
+    this.sockets.delete(iface);
+  }
+
+  close(): void {
+    for (const iface of [...this.sockets.keys()]) this.drop(iface);
+  }
 }

@@ -28,13 +28,3 @@ declare module 'raw-socket' {
   };
   export default raw;
 }
-
-declare module 'cap' {
-  class Cap {
-    open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-    send(buffer: Buffer, nBytes?: number): void;
-    close(): void;
-  }
-  const cap: { Cap: typeof Cap };
-  export default cap;
-}
