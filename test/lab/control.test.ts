@@ -110,7 +110,9 @@ describe.skipIf(skip)('control socket and CLI against a running daemon', () => {
     expect(bad.result).toBe(1);
 
     const all = await controlRequest(srv.socketPath, 'lease4-get-all');
-    const addrs = (all.arguments as { leases: { 'ip-address': string }[] }).leases.map((l) => l['ip-address']);
+    const addrs = (all.arguments as { leases: { 'ip-address': string }[] }).leases.map(
+      (l) => l['ip-address'],
+    );
     expect(addrs.sort()).toEqual(['10.1.0.77', l2.address].sort());
   });
 
@@ -145,19 +147,33 @@ describe.skipIf(skip)('control socket and CLI against a running daemon', () => {
     const s = stats.arguments as Record<string, [[number, string]]>;
     expect(s['packets-received']![0]![0]).toBeGreaterThanOrEqual(4);
     const ctl = await cli('ctl', 'list-commands', '--socket', srv.socketPath);
-    for (const c of ['status-get', 'lease4-get', 'lease4-get-all', 'lease4-get-page', 'lease4-del', 'shutdown'])
+    for (const c of [
+      'status-get',
+      'lease4-get',
+      'lease4-get-all',
+      'lease4-get-page',
+      'lease4-del',
+      'shutdown',
+    ])
       expect(ctl.stdout).toContain(`"${c}"`);
   });
 
   it('lease4-del frees the address and a later query finds nothing', async () => {
     const del = await controlRequest(srv.socketPath, 'lease4-del', { 'ip-address': '10.1.0.77' });
     expect(del.result).toBe(0);
-    expect((await controlRequest(srv.socketPath, 'lease4-get', { 'ip-address': '10.1.0.77' })).result).toBe(3);
-    expect((await controlRequest(srv.socketPath, 'lease4-del', { 'ip-address': '10.1.0.77' })).result).toBe(3);
+    expect((await controlRequest(srv.socketPath, 'lease4-get', { 'ip-address': '10.1.0.77' })).result).toBe(
+      3,
+    );
+    expect((await controlRequest(srv.socketPath, 'lease4-del', { 'ip-address': '10.1.0.77' })).result).toBe(
+      3,
+    );
   });
 
   it('refuses a broken config on config-test and config-reload, keeping the running one and the leases', async () => {
-    writeFileSync(confPath, sampleDhcpdConf().replace('range 10.1.0.50 10.1.0.99;', 'range 10.1.0.50 10.9.0.99;'));
+    writeFileSync(
+      confPath,
+      sampleDhcpdConf().replace('range 10.1.0.50 10.1.0.99;', 'range 10.1.0.50 10.9.0.99;'),
+    );
     const t = await controlRequest(srv.socketPath, 'config-test');
     expect(t.result).toBe(1);
     expect(t.text).toMatch(/dhcpd\.conf:\d+:\d+/);
