@@ -39,10 +39,11 @@ export class LeaseRecords {
   }
 
   /**
-   * One observer (the lease table over these records); set again to replace it, undefined to remove it. It sees
-   * changes from now on; it reads what is already here itself.
+   * One observer (the lease table over these records), or undefined to remove it. It sees changes from now on;
+   * it reads what is already here itself. A second observer is refused: the first one's indexes would go stale.
    */
   observe(observer: RecordObserver | undefined): void {
+    if (observer && this.observer) throw new Error('these lease records already have an observer');
     this.observer = observer;
   }
 
