@@ -97,7 +97,8 @@ export class DhcpService {
       `${lane === Lane.FINISH ? 'request' : 'new exchange'} waited ${Math.round(waitedMs)} ms in the queue`,
       formatIp4(q.meta.srcIp),
     );
-  private readonly onSendError = (e: Error, ip: Ip4): void => this.drop('send-failed', e.message, formatIp4(ip));
+  private readonly onSendError = (e: Error, ip: Ip4): void =>
+    this.drop('send-failed', e.message, formatIp4(ip));
   private readonly onSent = (): void => this.counters.inc('packets-sent');
 
   constructor(

@@ -1,15 +1,19 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
-import { DhcpUdpSocket, listInterfaces, type LocalInterface } from '@hadhcp/dhcp';
+import { DhcpUdpSocket, listInterfaces, type LocalInterface, type UdpSendError } from '@hadhcp/dhcp';
 import type { Logger } from './logger.js';
 
-export interface UdpIn {
-  data: Uint8Array;
-  srcIp: Ip4;
-  srcPort: number;
-  /** The local address the datagram was sent to, when it arrived on a per-address socket. */
-  localIp?: Ip4;
-  iface?: string;
-}
+/**
+ * One datagram in: `localIp` is the local address it was sent to when it arrived on a per-address socket (else
+ * the guess for the INADDR_ANY one), `iface` the interface holding that address. Plain arguments, no object per
+ * packet.
+ */
+export type UdpIn = (
+  data: Uint8Array,
+  srcIp: Ip4,
+  srcPort: number,
+  localIp: Ip4 | undefined,
+  iface: string | undefined,
+) => void;
 
 /**
  * UDP port 67, one socket per local IPv4 address plus one on INADDR_ANY for broadcasts.
@@ -26,7 +30,7 @@ export class DhcpSockets {
 
   constructor(
     private readonly port: number,
-    private readonly onPacket: (p: UdpIn) => void,
+    private readonly onPacket: UdpIn,
     private readonly log: Logger,
   ) {
     this.any = new DhcpUdpSocket(port, '0.0.0.0');
@@ -34,7 +38,10 @@ export class DhcpSockets {
 
   async open(): Promise<void> {
     await this.any.open(
-      (p) => this.onPacket({ ...p, ...this.guessLocal(p.srcIp) }),
+      (data, srcIp, srcPort) => {
+        const g = this.guessLocal(srcIp);
+        this.onPacket(data, srcIp, srcPort, g?.ip, g?.iface);
+      },
       (e) => this.log.error(`DHCP socket error on 0.0.0.0:${this.port}: ${e.message}`),
     );
     await this.refresh();
@@ -56,7 +63,7 @@ export class DhcpSockets {
       const sock = new DhcpUdpSocket(this.port, formatIp4(ip));
       try {
         await sock.open(
-          (p) => this.onPacket({ ...p, localIp: ip, iface }),
+          (data, srcIp, srcPort) => this.onPacket(data, srcIp, srcPort, ip, iface),
           (e) => this.log.error(`DHCP socket error on ${formatIp4(ip)}:${this.port}: ${e.message}`),
         );
         this.byAddr.set(ip, { sock, iface });
@@ -91,13 +98,26 @@ export class DhcpSockets {
     return (s?.sock ?? this.any).send(data, ip, port);
   }
 
+  /** As send(), without a Promise: failures go to `onError`, successes to `onSent`. */
+  post(
+    data: Uint8Array,
+    ip: Ip4,
+    port: number,
+    src: Ip4 | undefined,
+    onError: UdpSendError,
+    onSent?: () => void,
+  ): void {
+    const s = src !== undefined ? this.byAddr.get(src) : undefined;
+    (s?.sock ?? this.any).post(data, ip, port, onError, onSent);
+  }
+
   /** For datagrams on the INADDR_ANY socket: the local address on the sender's subnet, else our first. */
-  private guessLocal(src: Ip4): { iface?: string; localIp?: Ip4 } {
+  private guessLocal(src: Ip4): { iface: string; ip: Ip4 | undefined } | undefined {
     for (const i of this.ifaces)
       for (const a of i.addresses)
-        if ((src & a.mask) >>> 0 === (a.ip & a.mask) >>> 0) return { iface: i.name, localIp: a.ip };
+        if ((src & a.mask) >>> 0 === (a.ip & a.mask) >>> 0) return { iface: i.name, ip: a.ip };
     const first = this.ifaces[0];
-    return { iface: first?.name, localIp: first?.addresses[0]?.ip };
+    return first && { iface: first.name, ip: first.addresses[0]?.ip };
   }
 
   listening(): string[] {

@@ -126,7 +126,7 @@ export class CoreContext {
     const hw = hwAddress(msg).slice();
     const c: Client = { htype: msg.htype, hw, key: cid ? clientIdKey(cid) : hwKey(msg.htype, hw) };
     if (cid) c.cid = cid.slice();
-    const host = this.index.hostFor(cid, msg.htype, hw);
+    const host = this.index.hostFor(cid, msg.htype, hw, cid ? undefined : c.key);
     if (host) c.host = host;
     const name = getHostName(msg);
     if (name !== undefined) c.hostname = name;
@@ -167,7 +167,7 @@ export class CoreContext {
   /** ISC pool permit lists: any matching deny excludes; when the pool has allows, one of them must match. */
   permits(pool: PoolInfo, c: Client, bootp: boolean): boolean {
     const known = c.host !== undefined;
-    const view = ScopeView.of({ pool: pool.pool.scope, global: this.global });
+    const view = this.index.view(undefined, pool.pool.scope, undefined);
     if (!known && view.param('unknownClients') === false) return false;
     const p = pool.pool.permits;
     const matches: Array<[boolean | undefined, boolean]> = [
@@ -259,34 +259,26 @@ export class CoreContext {
     const subnet = this.index.subnetFor(ip);
     const pool = this.index.rangeOf(ip)?.pool.pool;
     return {
-      view: ScopeView.of({
-        host: host?.scope,
-        pool: pool?.scope,
-        subnet: subnet?.scope,
-        global: this.global,
-      }),
+      view: this.index.view(host?.scope, pool?.scope, subnet?.scope),
       subnet,
     };
   }
 
   authoritative(subnet: Subnet): boolean {
     return (
-      ScopeView.of({ subnet: subnet.scope, global: this.global }).param('authoritative') ??
+      this.index.view(undefined, undefined, subnet.scope).param('authoritative') ??
       PARAM_DEFAULTS.authoritative
     );
   }
 
   pingCheck(pool: PoolInfo): boolean {
     return (
-      ScopeView.of({ pool: pool.pool.scope, global: this.global }).param('pingCheck') ??
-      PARAM_DEFAULTS.pingCheck
+      this.index.view(undefined, pool.pool.scope, undefined).param('pingCheck') ?? PARAM_DEFAULTS.pingCheck
     );
   }
 
   pingTimeoutMs(pool: PoolInfo | undefined): number {
-    const s = pool
-      ? ScopeView.of({ pool: pool.pool.scope, global: this.global }).param('pingTimeout')
-      : undefined;
+    const s = pool ? this.index.view(undefined, pool.pool.scope, undefined).param('pingTimeout') : undefined;
     return (s ?? PARAM_DEFAULTS.pingTimeout) * 1000;
   }
 

@@ -40,6 +40,11 @@ export class ConfigIndex {
   private readonly hostsByCid = new Map<string, Host>();
   private readonly hostsByHw = new Map<string, Host>();
   private readonly poolsByNetwork = new Map<SharedNetwork, PoolInfo[]>();
+  /** ScopeViews by (host, pool, subnet) scope: the scopes never change, and a view is built per answer. */
+  private readonly views = new Map<
+    Scope | undefined,
+    Map<Scope | undefined, Map<Scope | undefined, ScopeView>>
+  >();
 
   constructor(readonly config: DhcpServerConfig) {
     this.subnetsByPrefix = [...config.subnets].sort((a, b) => b.prefix - a.prefix);
@@ -97,16 +102,36 @@ export class ConfigIndex {
   }
 
   /** ISC matches a host by dhcp-client-identifier first, then by hardware address. */
-  hostFor(clientId: Uint8Array | undefined, htype: number, hw: Uint8Array): Host | undefined {
+  hostFor(
+    clientId: Uint8Array | undefined,
+    htype: number,
+    hw: Uint8Array,
+    hwKeyKnown?: string,
+  ): Host | undefined {
+    if (this.hostsByCid.size === 0 && this.hostsByHw.size === 0) return undefined;
     if (clientId) {
       const h = this.hostsByCid.get(clientIdKey(clientId));
       if (h) return h;
     }
-    return this.hostsByHw.get(hwKey(htype, hw));
+    return this.hostsByHw.get(hwKeyKnown ?? hwKey(htype, hw));
   }
 
   inNetwork(ip: Ip4, sn: SharedNetwork): boolean {
     return this.subnetFor(ip)?.sharedNetwork === sn;
+  }
+
+  /** ScopeView.of over this configuration's global scope, made once per combination of scopes. */
+  view(host: Scope | undefined, pool: Scope | undefined, subnet: Scope | undefined): ScopeView {
+    let byPool = this.views.get(host);
+    if (!byPool) this.views.set(host, (byPool = new Map()));
+    let bySubnet = byPool.get(pool);
+    if (!bySubnet) byPool.set(pool, (bySubnet = new Map()));
+    let v = bySubnet.get(subnet);
+    if (!v) {
+      v = ScopeView.of({ host, pool, subnet, global: this.config.global });
+      bySubnet.set(subnet, v);
+    }
+    return v;
   }
 }
 
@@ -116,6 +141,8 @@ export class ConfigIndex {
  * global scope, which must still come last).
  */
 export class ScopeView {
+  private sortedOptions: Map<number, OptionSetting> | undefined;
+
   constructor(readonly scopes: Scope[]) {}
 
   static of(parts: {
@@ -149,9 +176,12 @@ export class ScopeView {
 
   /** Every option set in any scope, the nearest setting winning, in ascending code order. */
   options(): Map<number, OptionSetting> {
+    // Scopes are immutable once parsed (a reload builds new ones): compute once per view.
+    if (this.sortedOptions) return this.sortedOptions;
     const out = new Map<number, OptionSetting>();
     for (const s of this.scopes) for (const [code, o] of s.options) if (!out.has(code)) out.set(code, o);
-    return new Map([...out.entries()].sort((a, b) => a[0] - b[0]));
+    this.sortedOptions = new Map([...out.entries()].sort((a, b) => a[0] - b[0]));
+    return this.sortedOptions;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Ip4 } from '@hadhcp/common';
 import { writeIp4 } from '@hadhcp/common';
 import { INFINITE } from '@hadhcp/leases';
-import { getParameterRequestList, getRelayAgentInfo } from '../wire/accessors.js';
+import { getOption, getRelayAgentInfo } from '../wire/accessors.js';
+import { zeroed } from '../wire/header.js';
 import { Opt } from '../wire/option-defs.js';
 import { BOOTREPLY, BROADCAST_FLAG, MessageType, type DhcpMessage, type DhcpOption } from '../wire/types.js';
 import type { ScopeView } from './network.js';
@@ -47,27 +48,46 @@ function u32(v: number): Uint8Array {
   return b;
 }
 
+/** Option 55 as its bytes (RFC 2132 9.8: a list of codes; empty counts as absent). */
+function getParameterRequestListBytes(msg: DhcpMessage): Uint8Array | undefined {
+  const d = getOption(msg, Opt.PARAMETER_REQUEST_LIST);
+  return d && d.length > 0 ? d : undefined;
+}
+
 function fixedText(text: string | undefined, size: number): Uint8Array {
-  const out = new Uint8Array(size);
+  const out = zeroed(size);
   if (text) out.set(enc.encode(text).subarray(0, size - 1));
   return out;
 }
 
 function chaddr16(c: Uint8Array): Uint8Array {
+  if (c.length === 16) return c.slice();
   const out = new Uint8Array(16);
   out.set(c.subarray(0, 16));
   return out;
 }
 
-/** Options the scopes offer for this reply, by code. */
-function available(spec: ReplySpec): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  if (spec.scope)
-    for (const [code, o] of spec.scope.options()) if (!SERVER_CONTROLLED.has(code)) out.set(code, o.data);
-  if (!out.has(Opt.SUBNET_MASK) && spec.subnetMask !== undefined)
-    out.set(Opt.SUBNET_MASK, u32(spec.subnetMask));
-  if (!out.has(Opt.HOST_NAME) && spec.hostName) out.set(Opt.HOST_NAME, enc.encode(spec.hostName));
-  return out;
+/** The options the scopes offer (server-controlled codes left out), in ascending code order; once per view. */
+const offered = new WeakMap<ScopeView, Map<number, Uint8Array>>();
+
+function scopeOptions(view: ScopeView | undefined): Map<number, Uint8Array> | undefined {
+  if (!view) return undefined;
+  let m = offered.get(view);
+  if (!m) {
+    m = new Map();
+    for (const [code, o] of view.options()) if (!SERVER_CONTROLLED.has(code)) m.set(code, o.data);
+    offered.set(view, m);
+  }
+  return m;
+}
+
+/** The value this reply may carry for `code`: the scopes', else the subnet mask or host name computed for it. */
+function availableValue(spec: ReplySpec, fromScopes: Map<number, Uint8Array> | undefined, code: number) {
+  const v = fromScopes?.get(code);
+  if (v !== undefined) return v;
+  if (code === Opt.SUBNET_MASK && spec.subnetMask !== undefined) return u32(spec.subnetMask);
+  if (code === Opt.HOST_NAME && spec.hostName) return enc.encode(spec.hostName);
+  return undefined;
 }
 
 /**
@@ -79,10 +99,10 @@ function available(spec: ReplySpec): Map<number, Uint8Array> {
  */
 export function replyOptions(spec: ReplySpec): DhcpOption[] {
   const out: DhcpOption[] = [];
-  const placed = new Set<number>();
+  // A reply carries about ten options: a linear scan beats a Set here.
   const add = (code: number, data: Uint8Array | undefined): void => {
-    if (data === undefined || placed.has(code)) return;
-    placed.add(code);
+    if (data === undefined) return;
+    for (let i = 0; i < out.length; i++) if (out[i]!.code === code) return;
     out.push({ code, data });
   };
   if (spec.type !== undefined) add(Opt.MESSAGE_TYPE, Uint8Array.of(spec.type));
@@ -99,14 +119,20 @@ export function replyOptions(spec: ReplySpec): DhcpOption[] {
   }
   if (spec.message) add(Opt.MESSAGE, enc.encode(spec.message));
   if (spec.type !== MessageType.NAK) {
-    const avail = available(spec);
-    const prl = getParameterRequestList(spec.req);
+    const fromScopes = scopeOptions(spec.scope);
+    const prl = getParameterRequestListBytes(spec.req);
     if (prl) {
-      for (const code of prl) if (code !== Opt.RELAY_AGENT_INFO) add(code, avail.get(code));
-      add(Opt.SUBNET_MASK, avail.get(Opt.SUBNET_MASK));
+      for (let i = 0; i < prl.length; i++) {
+        const code = prl[i]!;
+        if (code !== Opt.RELAY_AGENT_INFO && !out.some((o) => o.code === code))
+          add(code, availableValue(spec, fromScopes, code));
+      }
+      if (!out.some((o) => o.code === Opt.SUBNET_MASK))
+        add(Opt.SUBNET_MASK, availableValue(spec, fromScopes, Opt.SUBNET_MASK));
     } else {
-      for (const code of NO_PRL_FIRST) add(code, avail.get(code));
-      for (const [code, data] of avail) add(code, data);
+      for (const code of NO_PRL_FIRST)
+        if (!out.some((o) => o.code === code)) add(code, availableValue(spec, fromScopes, code));
+      if (fromScopes) for (const [code, data] of fromScopes) add(code, data);
     }
   }
   const agent = getRelayAgentInfo(spec.req);

@@ -19,6 +19,9 @@ export interface RelayAgentInfo {
   subOptions: RelayAgentSubOption[];
 }
 
+/** Stateless (no streaming): one decoder serves every call. */
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 export function getOption(msg: DhcpMessage, code: number): Uint8Array | undefined {
   for (const o of msg.options) if (o.code === code) return o.data;
   return undefined;
@@ -85,7 +88,7 @@ export function getHostName(msg: DhcpMessage): string | undefined {
   let end = d.length;
   while (end > 0 && d[end - 1] === 0) end--;
   if (end === 0) return undefined;
-  return new TextDecoder('utf-8', { fatal: false }).decode(d.subarray(0, end));
+  return UTF8.decode(d.subarray(0, end));
 }
 
 /** RFC 2132 9.2: option 51, 4 octets, seconds (0xffffffff = infinite). */

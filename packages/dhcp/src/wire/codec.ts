@@ -88,14 +88,14 @@ function parseArea(
       col.order.push(code);
     }
   }
-  const trailer = buf.slice(r.offset, end);
+  const trailer = buf.subarray(r.offset, end);
   const res: AreaResult = { layout: { items, trailer } };
   if (overload) res.overload = overload;
   return res;
 }
 
 export function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!.slice();
+  if (chunks.length === 1) return chunks[0]!;
   let n = 0;
   for (const c of chunks) n += c.length;
   const out = new Uint8Array(n);
@@ -116,13 +116,18 @@ function hasCookieAt(buf: Uint8Array, off: number): boolean {
   );
 }
 
-/** Decodes one DHCP/BOOTP message (the UDP payload). Never throws: bad input yields a WireError naming the reason. */
-export function decodeDhcp(bytes: Uint8Array): DhcpMessage | WireError {
-  if (bytes.length > MAX_DHCP_PAYLOAD)
-    return wireError('oversize', `${bytes.length} bytes > ${MAX_DHCP_PAYLOAD}`);
-  if (bytes.length < FIXED_HEADER_LEN + 4) {
-    return wireError('truncated-header', `${bytes.length} bytes < ${FIXED_HEADER_LEN + 4}`);
+/**
+ * Decodes one DHCP/BOOTP message (the UDP payload). Never throws: bad input yields a WireError naming the reason.
+ * The message owns its bytes: chaddr, sname, file and option values are views into one private copy of the input
+ * (one allocation per message, not one per field), so the caller may reuse `input`.
+ */
+export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
+  if (input.length > MAX_DHCP_PAYLOAD)
+    return wireError('oversize', `${input.length} bytes > ${MAX_DHCP_PAYLOAD}`);
+  if (input.length < FIXED_HEADER_LEN + 4) {
+    return wireError('truncated-header', `${input.length} bytes < ${FIXED_HEADER_LEN + 4}`);
   }
+  const bytes = input.slice();
   const r = new ByteReader(bytes);
   const op = r.u8();
   const htype = r.u8();
@@ -135,9 +140,9 @@ export function decodeDhcp(bytes: Uint8Array): DhcpMessage | WireError {
   const yiaddr = r.u32();
   const siaddr = r.u32();
   const giaddr = r.u32();
-  const chaddr = r.bytes(16).slice();
-  let sname = r.bytes(SNAME_LEN).slice();
-  let file = r.bytes(FILE_LEN).slice();
+  const chaddr = r.bytes(16);
+  let sname = r.bytes(SNAME_LEN);
+  let file = r.bytes(FILE_LEN);
   if (r.error) return wireError('truncated-header', r.error); // unreachable given the length check; kept as the guard
   if (op !== 1 && op !== 2) return wireError('bad-op', `op ${op}`);
   if (hlen > 16) return wireError('bad-hlen', `hlen ${hlen} > 16`);
@@ -148,7 +153,7 @@ export function decodeDhcp(bytes: Uint8Array): DhcpMessage | WireError {
     // RFC 951 BOOTP: the vend field is opaque to us; keep it verbatim for the round trip.
     const layout: WireLayout = {
       overload: 0,
-      options: { items: [], trailer: bytes.slice(FIXED_HEADER_LEN) },
+      options: { items: [], trailer: bytes.subarray(FIXED_HEADER_LEN) },
     };
     return { ...header, sname, file, hasCookie: false, options: [], layout };
   }
@@ -177,10 +182,12 @@ export function decodeDhcp(bytes: Uint8Array): DhcpMessage | WireError {
       sname = new Uint8Array(SNAME_LEN);
     }
   }
-  const options: DhcpOption[] = col.order.map((code) => ({ code, data: concat(col.parts.get(code)!) }));
-  const mt = options.find((o) => o.code === OPT_MESSAGE_TYPE);
-  if (mt && mt.data.length !== 1) {
-    return wireError('bad-option-length', `message type (53) has length ${mt.data.length}, must be 1`);
+  const options: DhcpOption[] = [];
+  for (const code of col.order) {
+    const data = concat(col.parts.get(code)!);
+    if (code === OPT_MESSAGE_TYPE && data.length !== 1)
+      return wireError('bad-option-length', `message type (53) has length ${data.length}, must be 1`);
+    options.push({ code, data });
   }
   return { ...header, sname, file, hasCookie: true, options, layout };
 }

@@ -17,7 +17,7 @@ import {
 } from './constants.js';
 import type { DhcpMessage, DhcpOption } from './types.js';
 import { encodeWithLayout } from './layout.js';
-import { isZero, writeHeader } from './header.js';
+import { isZero, writeHeader, zeroed } from './header.js';
 
 export interface EncodeOptions {
   /**
@@ -66,6 +66,8 @@ export function encodeDhcpDetailed(msg: DhcpMessage, opts?: EncodeOptions): Enco
     writeHeader(out, msg);
     return { bytes: out, dropped: msg.options.map((o) => o.code), overload: 0 };
   }
+  const simple = encodeSimple(msg, limit);
+  if (simple) return { bytes: simple, dropped: [], overload: 0 };
   const dropped: number[] = [];
   let list = hoist(msg.options.filter((o) => keepCode(o.code, dropped)));
   const fileFree = !!opts?.allowOverload && isZero(msg.file);
@@ -77,6 +79,41 @@ export function encodeDhcpDetailed(msg: DhcpMessage, opts?: EncodeOptions): Enco
     dropped.push(list[victim]!.code);
     list = list.filter((_, i) => i !== victim);
   }
+}
+
+/**
+ * The common case without intermediate lists: every option a plain code with at most 255 octets, and all of
+ * them fitting the options field. Same bytes as the general path (53, then 54, then the rest in order; end;
+ * zero padding to 300 octets); undefined when anything needs the general path.
+ */
+function encodeSimple(msg: DhcpMessage, limit: number): Uint8Array | undefined {
+  const opts = msg.options;
+  let len = 1;
+  for (let i = 0; i < opts.length; i++) {
+    const o = opts[i]!;
+    const c = o.code;
+    if (c <= OPT_PAD || c >= OPT_END || c === OPT_OVERLOAD || o.data.length > 255) return undefined;
+    len += 2 + o.data.length;
+  }
+  if (len > limit - FIXED_HEADER_LEN - 4) return undefined;
+  const out = zeroed(Math.max(MIN_MESSAGE_LEN, FIXED_HEADER_LEN + 4 + len));
+  writeHeader(out, msg);
+  out.set(MAGIC_COOKIE, FIXED_HEADER_LEN);
+  let off = FIXED_HEADER_LEN + 4;
+  // hoist(): 53 first, 54 second, the rest in their order.
+  for (let pass = 0; pass < 3; pass++) {
+    for (let i = 0; i < opts.length; i++) {
+      const o = opts[i]!;
+      const rank = o.code === 53 ? 0 : o.code === 54 ? 1 : 2;
+      if (rank !== pass) continue;
+      out[off++] = o.code;
+      out[off++] = o.data.length;
+      out.set(o.data, off);
+      off += o.data.length;
+    }
+  }
+  out[off] = OPT_END;
+  return out;
 }
 
 function keepCode(code: number, dropped: number[]): boolean {
@@ -172,7 +209,7 @@ function writeInstances(out: Uint8Array, off: number, xs: Instance[]): number {
 /** Every reply is zero-padded to the 300-octet BOOTP minimum (RFC 951), as ISC dhcpd does. */
 function build(msg: DhcpMessage, p: Placement): Uint8Array {
   const mainLen = size(p.main) + (p.overload ? 3 : 0) + 1;
-  const out = new Uint8Array(Math.max(MIN_MESSAGE_LEN, FIXED_HEADER_LEN + 4 + mainLen));
+  const out = zeroed(Math.max(MIN_MESSAGE_LEN, FIXED_HEADER_LEN + 4 + mainLen));
   writeHeader(out, msg);
   out.set(MAGIC_COOKIE, FIXED_HEADER_LEN);
   let off = FIXED_HEADER_LEN + 4;
