@@ -71,11 +71,16 @@ export function registerCommands(d: Daemon): void {
       if (ip === undefined) return err('"from" must be "start" or the last address of the previous page');
       from = ip;
     }
-    // Pages are in address order so that "from" (the last address seen) is a stable cursor.
-    const page = [...dhcp.table.values()]
-      .filter((l) => l.address > from && !isPristine(l))
-      .sort((x, y) => x.address - y.address)
-      .slice(0, limit);
+    // Pages are in address order so that "from" (the last address seen) is a stable cursor. Only the page's
+    // records are decoded: with a million leases a page must not cost a million objects.
+    const after: number[] = [];
+    for (const ip of dhcp.table.addresses()) if (ip > from) after.push(ip);
+    const sorted = Uint32Array.from(after).sort();
+    const page: Lease[] = [];
+    for (let i = 0; i < sorted.length && page.length < limit; i++) {
+      const l = dhcp.table.get(sorted[i]!);
+      if (l && !isPristine(l)) page.push(l);
+    }
     if (page.length === 0) return empty('0 IPv4 lease(s) found.');
     return ok(`${page.length} IPv4 lease(s) found.`, { leases: page.map(leaseToJson), count: page.length });
   });

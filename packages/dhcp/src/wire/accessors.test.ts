@@ -79,3 +79,11 @@ describe('accessors', () => {
     expect(A.isBroadcast(msg([], { flags: 0x7fff }))).toBe(false);
   });
 });
+
+describe('getHostName bounds', () => {
+  it('never returns more than 255 bytes of UTF-8, even for invalid bytes that decode to U+FFFD', () => {
+    const name = A.getHostName(msg([[12, new Array(255).fill(0xff)]]))!;
+    expect(Buffer.byteLength(name, 'utf8')).toBeLessThanOrEqual(255);
+    expect(name.length).toBe(85);
+  });
+});

@@ -88,7 +88,10 @@ export function getHostName(msg: DhcpMessage): string | undefined {
   let end = d.length;
   while (end > 0 && d[end - 1] === 0) end--;
   if (end === 0) return undefined;
-  return UTF8.decode(d.subarray(0, end));
+  let name = UTF8.decode(d.subarray(0, end));
+  // Invalid UTF-8 decodes to U+FFFD (3 bytes each): keep what we store within option 12's own 255 bytes.
+  while (Buffer.byteLength(name, 'utf8') > 255) name = name.slice(0, -1);
+  return name;
 }
 
 /** RFC 2132 9.2: option 51, 4 octets, seconds (0xffffffff = infinite). */
