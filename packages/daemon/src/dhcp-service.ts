@@ -94,11 +94,11 @@ export class DhcpService {
   private readonly shed = (q: Queued, lane: Lane, waitedMs: number): void =>
     this.drop(
       'overload',
-      `${lane === Lane.FINISH ? 'request' : 'new exchange'} waited ${Math.round(waitedMs)} ms in the queue`,
-      formatIp4(q.meta.srcIp),
+      () =>
+        `${lane === Lane.FINISH ? 'request' : 'new exchange'} waited ${Math.round(waitedMs)} ms in the queue`,
+      q.meta.srcIp,
     );
-  private readonly onSendError = (e: Error, ip: Ip4): void =>
-    this.drop('send-failed', e.message, formatIp4(ip));
+  private readonly onSendError = (e: Error, ip: Ip4): void => this.drop('send-failed', e.message, ip);
   private readonly onSent = (): void => this.counters.inc('packets-sent');
 
   constructor(
@@ -298,7 +298,11 @@ export class DhcpService {
   }
 
   private enqueue(q: Queued, type: number | undefined): void {
-    this.queue.push(q, laneOf(type), performance.now());
+    const lane = laneOf(type);
+    if (!this.queue.push(q, lane, performance.now())) {
+      const what = lane === Lane.FINISH ? 'request' : 'new exchange';
+      return this.drop('overload', () => `${what} refused: the queue is full`, q.meta.srcIp);
+    }
     if (this.draining) return;
     this.draining = true;
     setImmediate(this.drainNow);
@@ -323,18 +327,24 @@ export class DhcpService {
   private decode(data: Uint8Array, meta: Meta): DhcpMessage | undefined {
     const m = decodeDhcp(data);
     if (isWireError(m)) {
-      this.drop(m.reason, m.detail, formatIp4(meta.srcIp));
+      this.drop(m.reason, m.detail, meta.srcIp);
       return undefined;
     }
     return m;
   }
 
-  private drop(reason: string, detail: string, from: string): void {
+  /**
+   * The one path for a packet not answered: count it, log it rate-limited. `detail` and `from` are formatted only
+   * for the lines that are logged (under overload thousands a second are shed, one line per 10 s is printed).
+   */
+  private drop(reason: string, detail: string | (() => string), from: string | Ip4): void {
     this.counters.inc(`drop.${reason}`);
     const suppressed = this.limiter.allow(reason, Date.now());
     if (suppressed !== undefined) {
+      const text = typeof detail === 'string' ? detail : detail();
+      const src = typeof from === 'string' ? from : formatIp4(from);
       this.log.warn(
-        `dropped packet from ${from}: ${reason}: ${detail}` +
+        `dropped packet from ${src}: ${reason}: ${text}` +
           (suppressed ? ` (${suppressed} more like it since the last report)` : ''),
       );
     }
@@ -354,7 +364,7 @@ export class DhcpService {
       d = this.core.handle(msg, meta, Date.now());
     } catch (e) {
       // A bug must cost one packet, not the service.
-      this.drop('internal-error', (e as Error).stack ?? String(e), formatIp4(meta.srcIp));
+      this.drop('internal-error', (e as Error).stack ?? String(e), meta.srcIp);
       return;
     }
     if (d.needsProbe !== undefined && !probed) {
@@ -364,13 +374,13 @@ export class DhcpService {
       return;
     }
     if (d.log) for (const line of d.log) this.log.info(line);
-    if (d.drop) this.drop(d.drop.reason, d.drop.detail, formatIp4(meta.srcIp));
+    if (d.drop) this.drop(d.drop.reason, d.drop.detail, meta.srcIp);
     const reply = d.reply;
     if (d.writes.length === 0) {
       if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
       return;
     }
-    if (this.storeFailed) return this.drop('store-failed', this.storeFailed, formatIp4(meta.srcIp));
+    if (this.storeFailed) return this.drop('store-failed', this.storeFailed, meta.srcIp);
     // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it.
     this.store.write(d.writes).then(
       () => {
@@ -378,7 +388,7 @@ export class DhcpService {
       },
       (e: Error) => {
         this.storeFailure(e.message);
-        this.drop('store-failed', e.message, formatIp4(meta.srcIp));
+        this.drop('store-failed', e.message, meta.srcIp);
       },
     );
   }
@@ -409,7 +419,7 @@ export class DhcpService {
       );
       this.counters.inc('packets-sent');
     } catch (e) {
-      this.drop('send-failed', (e as Error).message, formatIp4(to.ip));
+      this.drop('send-failed', (e as Error).message, to.ip);
     }
   }
 

@@ -34,6 +34,19 @@ describe('AdmissionQueue', () => {
     expect(q.take(3, () => undefined)).toBe('d2');
   });
 
+  it('refuses an arrival whose lane is full, and only that lane', () => {
+    const q = new AdmissionQueue<string>({ startMaxLength: 2, finishMaxLength: 1 });
+    expect(q.push('d1', Lane.START, 0)).toBe(true);
+    expect(q.push('d2', Lane.START, 0)).toBe(true);
+    expect(q.push('d3', Lane.START, 0)).toBe(false);
+    expect(q.push('r1', Lane.FINISH, 0)).toBe(true);
+    expect(q.push('r2', Lane.FINISH, 0)).toBe(false);
+    expect(q.take(1, () => undefined)).toBe('r1');
+    expect(q.take(1, () => undefined)).toBe('d1');
+    expect(q.push('d4', Lane.START, 1)).toBe(true);
+    expect(drain(q, 2).served).toEqual(['d2', 'd4']);
+  });
+
   it('sheds a DISCOVER that waited longer than startMaxWaitMs, not one that waited exactly that long', () => {
     const q = new AdmissionQueue<string>({ startMaxWaitMs: 250 });
     q.push('old', Lane.START, 0);
@@ -56,7 +69,7 @@ describe('AdmissionQueue', () => {
   });
 
   it('keeps order across many pushes and takes (the head compaction)', () => {
-    const q = new AdmissionQueue<number>();
+    const q = new AdmissionQueue<number>({ startMaxLength: 1 << 20 });
     const out: number[] = [];
     let n = 0;
     for (let round = 0; round < 50; round++) {

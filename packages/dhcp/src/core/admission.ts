@@ -8,6 +8,9 @@
  * retransmitted; answering it would make every later client late too). Under overload the server thus answers
  * what it can, promptly, instead of answering everything later and later (RFC 2131 4.1: clients retransmit).
  *
+ * Each lane is also bounded in length: an arrival finding its lane full is refused at once (push() returns
+ * false), so a flood never makes the process hold thousands of packets it will shed anyway.
+ *
  * Pure: the caller passes the clock (milliseconds) to push() and take(). The wait measured is the wait in this
  * queue: what a packet spent in the kernel's socket buffer before the process read it is invisible from here.
  */
@@ -19,8 +22,12 @@ export enum Lane {
 export interface AdmissionOptions {
   /** Longest wait of a FINISH item (REQUEST ...). Default 1000 ms. */
   finishMaxWaitMs?: number;
-  /** Longest wait of a START item (DISCOVER ...). Default 250 ms. */
+  /** Longest wait of a START item (DISCOVER ...). Default 200 ms. */
   startMaxWaitMs?: number;
+  /** Most FINISH items held. Default 4096. */
+  finishMaxLength?: number;
+  /** Most START items held. Default 1024 (a fraction of a second of a busy server's work). */
+  startMaxLength?: number;
 }
 
 /** A FIFO over a growable array with a moving head: no shift(), no per-item node. */
@@ -64,17 +71,23 @@ class Fifo<T> {
 export class AdmissionQueue<T> {
   private readonly lanes = [new Fifo<T>(), new Fifo<T>()] as const;
   private readonly maxWait: readonly [number, number];
+  private readonly maxLength: readonly [number, number];
 
   constructor(opts: AdmissionOptions = {}) {
-    this.maxWait = [opts.finishMaxWaitMs ?? 1000, opts.startMaxWaitMs ?? 250];
+    this.maxWait = [opts.finishMaxWaitMs ?? 1000, opts.startMaxWaitMs ?? 200];
+    this.maxLength = [opts.finishMaxLength ?? 4096, opts.startMaxLength ?? 1024];
   }
 
   get length(): number {
     return this.lanes[0].length + this.lanes[1].length;
   }
 
-  push(item: T, lane: Lane, nowMs: number): void {
-    this.lanes[lane].push(item, nowMs);
+  /** Queues item; false (nothing queued) when its lane is full: the caller sheds it. */
+  push(item: T, lane: Lane, nowMs: number): boolean {
+    const q = this.lanes[lane];
+    if (q.length >= this.maxLength[lane]) return false;
+    q.push(item, nowMs);
+    return true;
   }
 
   /**
