@@ -18,12 +18,23 @@ export function isReusable(state: BindingState): boolean {
  * Never-used addresses are found with a cursor that only moves forward (an address gets a lease record once and keeps
  * it), so a full scan of the pool costs O(pool) once in the life of the process. Reusable leases sit in a min-heap by
  * `ends`, validated when they surface.
+ *
+ * Addresses held by offers in flight sit just past that cursor. A second cursor (`scan`) moves forward past them as
+ * well, so a DISCOVER does not walk over every outstanding offer (thousands when many exchanges fail: a collapse, as
+ * each slower DISCOVER made more exchanges fail). An address passed while held comes back when its hold ends: the
+ * core reports it (`released`), and it waits in a min-heap by address, ahead of the scan, so the order stays
+ * ascending.
  */
 export class PoolAllocator {
   private rangeIdx = 0;
   private next: Ip4;
   /** (ends, address) of reusable leases; the core fills it in bulk at start-up. */
   readonly reusable = new NumberHeap();
+  /** Position past `next` before which every never-used address was held when last looked at. */
+  private scanIdx = 0;
+  private scan: Ip4;
+  /** (address, address) of never-used addresses whose hold ended behind `scan`. */
+  private readonly returned = new NumberHeap();
 
   constructor(
     readonly info: PoolInfo,
@@ -31,6 +42,13 @@ export class PoolAllocator {
     private readonly fixed: ReadonlySet<Ip4>,
   ) {
     this.next = info.ranges[0]?.start ?? 0;
+    this.scan = this.next;
+  }
+
+  /** An offer's hold on ip ended without a lease (it expired, or the client went elsewhere): offer it again. */
+  released(ip: Ip4): void {
+    ip = ip >>> 0;
+    if (!this.table.has(ip)) this.returned.push(ip, ip);
   }
 
   /** Tells the allocator a lease of this pool changed; reusable ones join the heap. */
@@ -46,7 +64,8 @@ export class PoolAllocator {
     const out: Ip4[] = [];
     const seen = new Set<Ip4>();
     this.advanceCursor();
-    this.scanUnused(k, blocked, rangeOk, out, seen);
+    this.takeReturned(k, blocked, rangeOk, out, seen);
+    if (out.length < k) this.scanUnused(k, blocked, rangeOk, out, seen);
     if (out.length < k) this.scanReusable(k, blocked, rangeOk, out, seen);
     return out;
   }
@@ -58,10 +77,39 @@ export class PoolAllocator {
       const r = ranges[this.rangeIdx]!;
       while (this.next <= r.end >>> 0 && (this.table.has(this.next) || this.fixed.has(this.next)))
         this.next++;
-      if (this.next <= r.end >>> 0) return;
+      if (this.next <= r.end >>> 0) break;
       this.rangeIdx++;
       this.next = ranges[this.rangeIdx]?.start ?? 0;
     }
+    if (this.scanIdx < this.rangeIdx || (this.scanIdx === this.rangeIdx && this.scan < this.next)) {
+      this.scanIdx = this.rangeIdx;
+      this.scan = this.next;
+    }
+  }
+
+  /**
+   * Never-used addresses behind `scan` whose hold ended, lowest first. An entry now leased, reserved or held
+   * again is dropped: a hold that ends reports its address anew.
+   */
+  private takeReturned(
+    k: number,
+    blocked: (ip: Ip4) => boolean,
+    rangeOk: ((r: Range) => boolean) | undefined,
+    out: Ip4[],
+    seen: Set<Ip4>,
+  ): void {
+    const keep: number[] = [];
+    while (out.length < k) {
+      const e = this.returned.pop();
+      if (!e) break;
+      const ip = e.value;
+      if (this.table.has(ip) || this.fixed.has(ip) || seen.has(ip) || blocked(ip)) continue;
+      seen.add(ip);
+      keep.push(ip);
+      if (rangeOk && !this.rangeAllows(ip, rangeOk)) continue;
+      out.push(ip);
+    }
+    for (const ip of keep) this.returned.push(ip, ip);
   }
 
   private scanUnused(
@@ -72,20 +120,40 @@ export class PoolAllocator {
     seen: Set<Ip4>,
   ): void {
     const ranges = this.info.ranges;
-    for (let ri = this.rangeIdx; ri < ranges.length && out.length < k; ri++) {
+    // While every address looked at is leased, reserved or held, `scan` follows: they are not looked at again
+    // (a held one returns through released()). A range left out by rangeOk breaks that run.
+    let dead = true;
+    for (let ri = this.scanIdx; ri < ranges.length && out.length < k; ri++) {
       const r = ranges[ri]!;
-      if (rangeOk && !rangeOk(r)) continue;
-      // Blocked addresses are few (in-flight offers), so this loop stays short in practice.
+      if (rangeOk && !rangeOk(r)) {
+        dead = false;
+        continue;
+      }
       for (
-        let ip = ri === this.rangeIdx ? this.next : r.start >>> 0;
+        let ip = ri === this.scanIdx ? this.scan : r.start >>> 0;
         ip <= r.end >>> 0 && out.length < k;
         ip++
       ) {
-        if (this.table.has(ip) || this.fixed.has(ip) || blocked(ip) || seen.has(ip)) continue;
+        if (this.table.has(ip) || this.fixed.has(ip) || blocked(ip)) {
+          if (dead) this.moveScan(ri, ip + 1);
+          continue;
+        }
+        dead = false;
+        if (seen.has(ip)) continue;
         seen.add(ip);
         out.push(ip);
       }
     }
+  }
+
+  private moveScan(ri: number, ip: Ip4): void {
+    const ranges = this.info.ranges;
+    if (ip > ranges[ri]!.end >>> 0) {
+      ri++;
+      ip = ranges[ri]?.start ?? 0;
+    }
+    this.scanIdx = ri;
+    this.scan = ip >>> 0;
   }
 
   private scanReusable(

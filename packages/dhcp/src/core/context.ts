@@ -75,6 +75,9 @@ export class CoreContext {
   /** Offers in flight: address -> client key and deadline; client key -> address. */
   private readonly holds = new Map<Ip4, { key: string; untilMs: number }>();
   private readonly holdByClient = new Map<string, Ip4>();
+  /** Every hold made, oldest first (with a head index), for expireHolds. */
+  private holdOrder: Array<{ ip: Ip4; h: { key: string; untilMs: number } }> = [];
+  private holdHead = 0;
   /** (ends, address) of ACTIVE and ABANDONED leases, for expiry. */
   readonly expiry = new NumberHeap();
 
@@ -230,15 +233,47 @@ export class CoreContext {
 
   hold(ip: Ip4, key: string, nowMs: number): void {
     this.releaseHold(key);
-    this.holds.set(ip >>> 0, { key, untilMs: nowMs + this.offerHoldMs });
+    const h = { key, untilMs: nowMs + this.offerHoldMs };
+    this.holds.set(ip >>> 0, h);
     this.holdByClient.set(key, ip >>> 0);
+    this.holdOrder.push({ ip: ip >>> 0, h });
   }
 
   releaseHold(key: string): void {
     const ip = this.holdByClient.get(key);
     if (ip === undefined) return;
     this.holdByClient.delete(key);
-    if (this.holds.get(ip)?.key === key) this.holds.delete(ip);
+    if (this.holds.get(ip)?.key === key) this.endHold(ip);
+  }
+
+  /** A hold is gone (released or run out): the pool may offer the address again. */
+  private endHold(ip: Ip4): void {
+    this.holds.delete(ip);
+    const r = this.index.rangeOf(ip);
+    if (r) this.allocators[r.pool.id]!.released(ip);
+  }
+
+  /**
+   * Ends the holds that have run out by nowMs, in the order they were made (offerHoldMs is fixed, so that is the
+   * order they run out in). Called before each decision, so an address is offered again the moment its hold ends.
+   */
+  expireHolds(nowMs: number): void {
+    const q = this.holdOrder;
+    while (this.holdHead < q.length) {
+      const e = q[this.holdHead]!;
+      if (e.h.untilMs > nowMs) break;
+      this.holdHead++;
+      if (this.holds.get(e.ip) !== e.h) continue; // released or replaced since
+      this.endHold(e.ip);
+      if (this.holdByClient.get(e.h.key) === e.ip) this.holdByClient.delete(e.h.key);
+    }
+    if (this.holdHead === q.length) {
+      this.holdOrder = [];
+      this.holdHead = 0;
+    } else if (this.holdHead >= 4096 && this.holdHead * 2 >= q.length) {
+      this.holdOrder = q.slice(this.holdHead);
+      this.holdHead = 0;
+    }
   }
 
   releaseHoldOn(ip: Ip4): void {
@@ -247,9 +282,11 @@ export class CoreContext {
   }
 
   pruneHolds(nowMs: number): void {
+    this.expireHolds(nowMs);
+    // Holds made with a clock that went backwards are not in untilMs order: catch them here.
     for (const [ip, h] of this.holds) {
       if (h.untilMs > nowMs) continue;
-      this.holds.delete(ip);
+      this.endHold(ip);
       if (this.holdByClient.get(h.key) === ip) this.holdByClient.delete(h.key);
     }
   }

@@ -47,6 +47,7 @@ export class DhcpServerCore {
   }
 
   handle(msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
+    this.ctx.expireHolds(nowMs);
     if (msg.op !== BOOTREQUEST) return this.ctx.drop('not-bootrequest', `op ${msg.op}`);
     const type = getMessageType(msg);
     if (type === undefined) {
@@ -113,6 +114,7 @@ export class DhcpServerCore {
    */
   probesWanted(nowMs: number): Ip4[] {
     const ctx = this.ctx;
+    ctx.expireHolds(nowMs);
     const out: Ip4[] = [];
     const retry = this.probeRetryMs();
     for (const pool of ctx.index.pools) {
