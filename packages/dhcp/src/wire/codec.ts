@@ -3,6 +3,7 @@
  * config, no clock. decodeDhcp never throws; encodeDhcp assumes a well-typed message (see encode.ts).
  */
 import { ByteReader } from './reader.js';
+import { copyBytes } from './header.js';
 import { wireError, type WireError } from './errors.js';
 import type { AreaLayout, DhcpMessage, DhcpOption, LayoutItem, WireLayout } from './types.js';
 
@@ -24,8 +25,11 @@ const { SNAME_OFF, SNAME_LEN, FILE_OFF, FILE_LEN } = FIELD;
 
 /** Collects option instances in wire order and concatenates same-code instances (RFC 3396 5). */
 interface Collector {
+  /** Codes in order of first appearance, with the first instance of each. */
   order: number[];
-  parts: Map<number, Uint8Array[]>;
+  first: Uint8Array[];
+  /** Later instances of a repeated code. */
+  more?: Map<number, Uint8Array[]>;
 }
 
 interface AreaResult {
@@ -45,11 +49,13 @@ function parseArea(
   area: string,
   col: Collector,
 ): AreaResult | WireError {
-  const r = new ByteReader(buf, start, end);
+  // A plain loop over the bytes (bounds checked by hand): this runs for every packet a busy server receives.
+  end = Math.min(end, buf.length);
   const items: LayoutItem[] = [];
   let overload: Uint8Array | undefined;
-  while (r.remaining > 0) {
-    const code = r.u8();
+  let i = start;
+  while (i < end) {
+    const code = buf[i++]!;
     if (code === OPT_PAD) {
       const last = items[items.length - 1];
       if (last && last.code === OPT_PAD) last.len++;
@@ -60,20 +66,18 @@ function parseArea(
       items.push({ code: OPT_END, len: 0 });
       break;
     }
-    if (r.remaining === 0) {
-      return wireError(
-        'truncated-option',
-        `${area}: option ${code} at offset ${r.offset - 1} has no length octet`,
-      );
+    if (i >= end) {
+      return wireError('truncated-option', `${area}: option ${code} at offset ${i - 1} has no length octet`);
     }
-    const len = r.u8();
-    if (len > r.remaining) {
+    const len = buf[i++]!;
+    if (len > end - i) {
       return wireError(
         'option-overrun',
-        `${area}: option ${code} length ${len} at offset ${r.offset - 2} overruns the area by ${len - r.remaining}`,
+        `${area}: option ${code} length ${len} at offset ${i - 2} overruns the area by ${len - (end - i)}`,
       );
     }
-    const data = r.bytes(len);
+    const data = buf.subarray(i, i + len);
+    i += len;
     items.push({ code, len });
     if (code === OPT_OVERLOAD) {
       // RFC 2131 4.1: option 52 is only meaningful in the options field; inside file/sname it would loop.
@@ -81,14 +85,19 @@ function parseArea(
       overload = overload ? concat([overload, data]) : data;
       continue;
     }
-    const parts = col.parts.get(code);
-    if (parts) parts.push(data);
-    else {
-      col.parts.set(code, [data]);
+    // A dozen options per message: a scan beats any per-message index.
+    if (col.order.indexOf(code) < 0) {
       col.order.push(code);
+      col.first.push(data);
+    } else {
+      // RFC 3396: a repeated code continues the value; rare, so the parts live in a Map made on demand.
+      col.more ??= new Map();
+      const parts = col.more.get(code);
+      if (parts) parts.push(data);
+      else col.more.set(code, [data]);
     }
   }
-  const trailer = buf.subarray(r.offset, end);
+  const trailer = buf.subarray(i, end);
   const res: AreaResult = { layout: { items, trailer } };
   if (overload) res.overload = overload;
   return res;
@@ -127,7 +136,7 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
   if (input.length < FIXED_HEADER_LEN + 4) {
     return wireError('truncated-header', `${input.length} bytes < ${FIXED_HEADER_LEN + 4}`);
   }
-  const bytes = input.slice();
+  const bytes = copyBytes(input);
   const r = new ByteReader(bytes);
   const op = r.u8();
   const htype = r.u8();
@@ -158,7 +167,7 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
     return { ...header, sname, file, hasCookie: false, options: [], layout };
   }
 
-  const col: Collector = { order: [], parts: new Map() };
+  const col: Collector = { order: [], first: [] };
   const main = parseArea(bytes, FIXED_HEADER_LEN + 4, bytes.length, 'options', col);
   if ('error' in main) return main;
   const layout: WireLayout = { overload: 0, options: main.layout };
@@ -183,8 +192,10 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
     }
   }
   const options: DhcpOption[] = [];
-  for (const code of col.order) {
-    const data = concat(col.parts.get(code)!);
+  for (let k = 0; k < col.order.length; k++) {
+    const code = col.order[k]!;
+    const more = col.more?.get(code);
+    const data = more ? concat([col.first[k]!, ...more]) : col.first[k]!;
     if (code === OPT_MESSAGE_TYPE && data.length !== 1)
       return wireError('bad-option-length', `message type (53) has length ${data.length}, must be 1`);
     options.push({ code, data });

@@ -35,3 +35,10 @@ export function zeroed(n: number): Uint8Array {
   const b = Buffer.allocUnsafe(n).fill(0);
   return new Uint8Array(b.buffer, b.byteOffset, n);
 }
+
+/** A private copy of bytes, from the same pool as zeroed(). */
+export function copyBytes(src: Uint8Array): Uint8Array {
+  const b = Buffer.allocUnsafe(src.length);
+  b.set(src);
+  return new Uint8Array(b.buffer, b.byteOffset, src.length);
+}
