@@ -256,11 +256,15 @@ export class LeaseStore {
 
   private kick(): void {
     if (this.loop) return;
-    this.loop = this.run().finally(() => {
-      this.loop = undefined;
-      // Work queued by the last settled promises' callbacks after the loop saw an empty queue.
-      if (this.queue.length > 0 || this.compactWaiters.length > 0) this.kick();
-    });
+    // Start on the next microtask, not inside this call: every write made in the same turn of the event loop (a
+    // burst of DHCP ACKs) joins one append and one sync, instead of the first going alone.
+    this.loop = Promise.resolve()
+      .then(() => this.run())
+      .finally(() => {
+        this.loop = undefined;
+        // Work queued by the last settled promises' callbacks after the loop saw an empty queue.
+        if (this.queue.length > 0 || this.compactWaiters.length > 0) this.kick();
+      });
   }
 
   /** One flusher at a time: each turn appends everything queued so far with one write and one sync. */

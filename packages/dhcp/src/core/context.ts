@@ -143,14 +143,19 @@ export class CoreContext {
   }
 
   leasesOf(c: Client): Lease[] {
-    const byHw = this.table.byHardware(c.htype, c.hw).filter((l) => !l.clientId);
-    const all = c.cid ? [...this.table.byClientId(c.cid), ...byHw] : byHw;
-    return [...new Set(all)];
+    // One record per address, so the two lists never share a lease (a lease with a uid is not in byHw).
+    const byHw = this.table.byHardware(c.htype, c.hw);
+    const hwOnly = byHw.length === 0 ? byHw : byHw.filter((l) => !l.clientId);
+    if (!c.cid) return hwOnly;
+    const byCid = this.table.byClientId(c.cid);
+    return hwOnly.length === 0 ? byCid : [...byCid, ...hwOnly];
   }
 
   /** The client's current or most recent lease on this network: unexpired active first, then the latest to end. */
   ownLease(c: Client, sn: SharedNetwork, nowSec: number): Lease | undefined {
-    const usable = this.leasesOf(c).filter(
+    const mine = this.leasesOf(c);
+    if (mine.length === 0) return undefined; // a new client: the common case under load
+    const usable = mine.filter(
       (l) =>
         (l.state === BindingState.ACTIVE || isReusable(l.state)) &&
         this.index.inNetwork(l.address, sn) &&

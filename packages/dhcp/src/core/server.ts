@@ -21,6 +21,10 @@ const TYPE_NAMES: Record<number, string> = {
   [MessageType.INFORM]: 'DHCPINFORM',
 };
 
+const RX_COUNTER: Record<number, string> = Object.fromEntries(
+  Object.entries(TYPE_NAMES).map(([t, n]) => [t, `rx.${n}`]),
+);
+
 /**
  * The DHCPv4 server's decisions (RFC 2131), with no sockets and no clock: every call takes `nowMs`.
  * It keeps the lease table in memory and returns each change as a write; the daemon persists the writes before it
@@ -58,7 +62,7 @@ export class DhcpServerCore {
     const name = TYPE_NAMES[type];
     if (name === undefined)
       return this.ctx.drop('bad-message-type', `message type ${type} is not for a server`);
-    this.ctx.counters.inc(`rx.${name}`);
+    this.ctx.counters.inc(RX_COUNTER[type]!);
     switch (type) {
       case MessageType.DISCOVER:
         return handleDiscover(this.ctx, msg, meta, nowMs);
