@@ -16,6 +16,7 @@ import { registerCommands } from './commands.js';
 import { DhcpService } from './dhcp-service.js';
 import type { Logger } from './logger.js';
 import { resolveConfigNames } from './resolve-names.js';
+import { dhcpRole, vrrpWeightFor } from './supervisor.js';
 import { VrrpRunner } from './vrrp-runner.js';
 
 export interface DaemonOptions {
@@ -39,25 +40,22 @@ export class ConfigError extends Error {
 
 export const VERSION = '0.1.0';
 
-/** Weight applied to every VRRP instance while DHCP is unhealthy: enough to lose any election (keepalived's max). */
-const UNHEALTHY_WEIGHT = -253;
-
 /**
- * The supervisor's two ties: the VIP holder serves DHCP with the VIP as server identifier, and a DHCP service
- * that cannot store leases gives up the VIP (its priority drops so the peer wins the election).
+ * The supervisor's two ties (decisions in supervisor.ts): the VIP holder serves DHCP with the VIP as server
+ * identifier, and a DHCP service that cannot store leases gives up the VIP (its priority drops so the peer wins).
+ * Wired before VRRP starts, so a node that becomes master at once (priority 255, state MASTER) is not missed.
  */
 function linkDhcpToVrrp(dhcp: DhcpService, vrrp: VrrpRunner, log: Logger): void {
-  dhcp.setServing(false, 'waiting for the VRRP election');
-  vrrp.onMaster((vips) => {
+  const apply = (vips: Ip4[], electionDone: boolean) => {
+    const role = dhcpRole(vips, electionDone);
     dhcp.setPreferredServerIds(vips);
-    dhcp.setServing(
-      vips.length > 0,
-      vips.length > 0 ? 'VRRP master: holding the VIP' : 'VRRP backup: the VIP holder answers',
-    );
-  });
+    dhcp.setServing(role.serving, role.reason);
+  };
+  apply([], false);
+  vrrp.onMaster((vips) => apply(vips, true));
   dhcp.onHealth((healthy, reason) => {
-    log.warn(`DHCP unhealthy (${reason}): lowering VRRP priority so the peer takes the VIP`);
-    vrrp.setExternalWeight(healthy ? 0 : UNHEALTHY_WEIGHT, reason);
+    if (!healthy) log.warn(`DHCP unhealthy (${reason}): lowering VRRP priority so the peer takes the VIP`);
+    vrrp.setExternalWeight(vrrpWeightFor(healthy), reason);
   });
 }
 
@@ -132,8 +130,8 @@ export class Daemon {
       }
       if (cfg.vrrp) {
         vrrp = new VrrpRunner(cfg.vrrp, log);
-        await vrrp.start();
         if (dhcp) linkDhcpToVrrp(dhcp, vrrp, log);
+        await vrrp.start();
       }
       mkdirSync(dirname(opts.socketPath), { recursive: true });
       const d = new Daemon(opts, log, control, store, dhcp, vrrp);
