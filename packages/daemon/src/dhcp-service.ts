@@ -373,24 +373,39 @@ export class DhcpService {
       void this.probe(d.needsProbe.ip, d.needsProbe.timeoutMs).then(again);
       return;
     }
-    if (d.log) for (const line of d.log) this.log.info(line);
     if (d.drop) this.drop(d.drop.reason, d.drop.detail, meta.srcIp);
     const reply = d.reply;
     if (d.writes.length === 0) {
+      if (d.log) for (const line of d.log) this.log.info(line);
       if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
       return;
     }
-    if (this.storeFailed) return this.drop('store-failed', this.storeFailed, meta.srcIp);
-    // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it.
+    if (this.storeFailed) {
+      this.logUnsent(d.log, this.storeFailed);
+      return this.drop('store-failed', this.storeFailed, meta.srcIp);
+    }
+    // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it, and so
+    // do the log lines: `DHCPACK on ...` is written only for an ACK that leaves.
     this.store.write(d.writes).then(
       () => {
+        if (d.log) for (const line of d.log) this.log.info(line);
         if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
       },
       (e: Error) => {
         this.storeFailure(e.message);
+        this.logUnsent(d.log, e.message);
         this.drop('store-failed', e.message, meta.srcIp);
       },
     );
+  }
+
+  /** The request line as it was; the reply line says it did not leave, and why. */
+  private logUnsent(lines: string[] | undefined, why: string): void {
+    for (const line of lines ?? []) {
+      if (/^DHCP(ACK|OFFER|NAK) /.test(line))
+        this.log.error(`${line}: not sent, the lease could not be stored (${why})`);
+      else this.log.info(line);
+    }
   }
 
   // --- packets out ------------------------------------------------------------------------------------------
