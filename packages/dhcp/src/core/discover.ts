@@ -126,8 +126,9 @@ function offer(
     serverId,
     leaseTime: ctx.leaseTime(view, getLeaseTime(msg)),
     scope: view,
-    ...(subnet ? { subnetMask: subnet.mask } : {}),
-    ...hostName(view, c),
+    // Plain properties, not spreads: the spec has one shape for every reply.
+    subnetMask: subnet?.mask,
+    hostName: hostNameOf(view, c),
   };
   ctx.counters.inc('tx.DHCPOFFER');
   return {
@@ -139,6 +140,14 @@ function offer(
     },
     log: [line, ctx.isc.offerOrAck('DHCPOFFER', ip, msg, meta.receivedOn.iface, c.hostname)],
   };
+}
+
+/** hostName() as a value (undefined: none). */
+export function hostNameOf(
+  view: { param: (k: 'useHostDeclNames') => boolean | undefined },
+  c: Client,
+): string | undefined {
+  return c.host && view.param('useHostDeclNames') === true ? c.host.name : undefined;
 }
 
 /** use-host-decl-names: the host declaration's name becomes option 12 (when no scope sets host-name). */

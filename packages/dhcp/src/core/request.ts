@@ -11,7 +11,7 @@ import { MessageType, type DhcpMessage } from '../wire/types.js';
 import { replyDestination } from './addressing.js';
 import type { Subnet } from './config.js';
 import { nowSeconds, type Client, type CoreContext } from './context.js';
-import { DEFAULT_MAX_MESSAGE, hostName } from './discover.js';
+import { DEFAULT_MAX_MESSAGE, hostNameOf } from './discover.js';
 import { buildReply } from './reply.js';
 import type { Decision, RequestMeta } from './types.js';
 
@@ -133,8 +133,9 @@ export function ack(
     serverId,
     leaseTime,
     scope: view,
-    ...(subnet ? { subnetMask: subnet.mask } : {}),
-    ...hostName(view, c),
+    // Plain properties, not spreads: the spec has one shape for every reply.
+    subnetMask: subnet?.mask,
+    hostName: hostNameOf(view, c),
   };
   return {
     writes,

@@ -157,14 +157,32 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
   if (hlen > 16) return wireError('bad-hlen', `hlen ${hlen} > 16`);
   if (hops > MAX_HOPS) return wireError('hops-exceeded', `hops ${hops} > ${MAX_HOPS}`);
 
-  const header = { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr };
   if (!hasCookieAt(bytes, FIXED_HEADER_LEN)) {
     // RFC 951 BOOTP: the vend field is opaque to us; keep it verbatim for the round trip.
     const layout: WireLayout = {
       overload: 0,
       options: { items: [], trailer: bytes.subarray(FIXED_HEADER_LEN) },
     };
-    return { ...header, sname, file, hasCookie: false, options: [], layout };
+    // One object literal with every field (no spread): the same shape for every message, built in one step.
+    return {
+      op,
+      htype,
+      hlen,
+      hops,
+      xid,
+      secs,
+      flags,
+      ciaddr,
+      yiaddr,
+      siaddr,
+      giaddr,
+      chaddr,
+      sname,
+      file,
+      hasCookie: false,
+      options: [],
+      layout,
+    };
   }
 
   const col: Collector = { order: [], first: [] };
@@ -200,7 +218,25 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
       return wireError('bad-option-length', `message type (53) has length ${data.length}, must be 1`);
     options.push({ code, data });
   }
-  return { ...header, sname, file, hasCookie: true, options, layout };
+  return {
+    op,
+    htype,
+    hlen,
+    hops,
+    xid,
+    secs,
+    flags,
+    ciaddr,
+    yiaddr,
+    siaddr,
+    giaddr,
+    chaddr,
+    sname,
+    file,
+    hasCookie: true,
+    options,
+    layout,
+  };
 }
 
 /**
