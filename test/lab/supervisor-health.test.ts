@@ -27,16 +27,6 @@ const DHCPD = sampleDhcpdConf().replace(
   'subnet 10.0.0.0 netmask 255.255.255.0 {\n  ping-check false;\n  range 10.0.0.100 10.0.0.250;\n}',
 );
 
-afterAll(() => {
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', ['-l', m]);
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
 const keepalived = (priority: number) => `vrrp_instance VI_1 {
   state BACKUP
   interface eth0
@@ -63,6 +53,17 @@ async function until(what: string, cond: () => Promise<boolean>, ms: number): Pr
 
 describe.skipIf(skip)('supervisor: DHCP health and the VRRP election', () => {
   const lab = useLab();
+  // Registered after useLab(): hooks run last-registered first, so the tmpfs is gone before the lab removes its
+  // folder.
+  afterAll(() => {
+    for (const m of mounts) {
+      try {
+        execFileSync('umount', ['-l', m]);
+      } catch {
+        /* already gone */
+      }
+    }
+  });
 
   it('a router whose lease store fails withholds the reply it could not store, says why, and gives the VIP up', async () => {
     const starter = async (l: Lab, at: RouterSpot): Promise<HadhcpHandle> => {
