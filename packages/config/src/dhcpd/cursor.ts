@@ -141,8 +141,38 @@ export function describe(t: Tok): string {
   return `\`${t.kind}\``;
 }
 
+/** Where a reader reports what is not an error. */
+export interface Notes {
+  cur: Cursor;
+  note(tok: Tok, severity: 'warning' | 'note', message: string, hint?: string): void;
+}
+
+/**
+ * An IPv4 address, or a host name kept as written (with a warning): ISC accepts a name where it wants an address
+ * and resolves it through DNS whenever it evaluates the statement; hadhcp does not resolve while reading.
+ * `example` ends the hint when the word is missing: `give \`what\` <example>`.
+ */
+export function ipOrHost(env: Notes, what: string, example = 'an address like 192.0.2.1'): Ip4 | string {
+  const t = env.cur.word('an IPv4 address or host name', `give \`${what}\` ${example}`);
+  const ip = parseIp4(t.text);
+  if (ip !== undefined) return ip;
+  if (!isHostName(t.text))
+    throw new ParseError(
+      t,
+      `\`${what}\`: "${t.text}" is neither an IPv4 address nor a host name`,
+      'write a dotted quad like 192.0.2.1',
+    );
+  env.note(
+    t,
+    'warning',
+    `\`${what}\`: "${t.text}" is a host name; ISC dhcpd resolves it through DNS, hadhcp resolves it once at startup`,
+    'write the address itself so the answer does not depend on DNS',
+  );
+  return t.text;
+}
+
 /** A host name as ISC accepts one where it wants an address (it resolves it through DNS at startup). */
-export function isHostName(text: string): boolean {
+function isHostName(text: string): boolean {
   return (
     /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/.test(text) &&
     !/^[\d.]+$/.test(text)

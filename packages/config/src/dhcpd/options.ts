@@ -9,7 +9,7 @@ import {
   type OptionSetting,
   type OptionType,
 } from '@hadhcp/dhcp';
-import { Cursor, ParseError, checkInt, describe, isHostName } from './cursor.js';
+import { Cursor, ParseError, checkInt, describe, ipOrHost, type Notes } from './cursor.js';
 import { didYouMean } from './keywords.js';
 import type { Tok } from './lexer.js';
 
@@ -26,11 +26,9 @@ interface Format {
 
 export type OptionLookup = Map<string, { code: number; name: string; type?: OptionType; format?: Format }>;
 
-export interface OptionEnv {
-  cur: Cursor;
+export interface OptionEnv extends Notes {
   defs: OptionLookup;
   customOptions: CustomOptionDef[];
-  note(tok: Tok, severity: 'warning' | 'note', message: string, hint?: string): void;
 }
 
 /** Parses after the `option` keyword. Returns the setting, or undefined for a definition. */
@@ -104,7 +102,8 @@ function parseTyped(
   switch (type) {
     case 'ip':
     case 'ips': {
-      const items = type === 'ip' ? [ipOrHost(env, stmt)] : list(cur, () => ipOrHost(env, stmt));
+      const ipOrName = (): Ip4 | string => ipOrHost(env, stmt, 'addresses like 192.0.2.1');
+      const items = type === 'ip' ? [ipOrName()] : list(cur, ipOrName);
       const ips = items.filter((x): x is Ip4 => typeof x === 'number');
       const value: OptionJsValue | undefined =
         ips.length === 0 ? undefined : type === 'ip' ? { type, value: ips[0]! } : { type, value: ips };
@@ -212,29 +211,6 @@ function route(cur: Cursor, stmt: string): { network: Ip4; prefix: number; route
       'clear the bits past the prefix length',
     );
   return { network, prefix, router: cur.ip(`${stmt} router`) };
-}
-
-/**
- * ISC accepts a host name where it wants an address and resolves it through DNS whenever it evaluates the
- * option. hadhcp does not resolve while reading: it keeps the name and says so.
- */
-function ipOrHost(env: OptionEnv, stmt: string): Ip4 | string {
-  const t = env.cur.word('an IPv4 address or host name', `give \`${stmt}\` addresses like 192.0.2.1`);
-  const ip = parseIp4(t.text);
-  if (ip !== undefined) return ip;
-  if (!isHostName(t.text))
-    throw new ParseError(
-      t,
-      `\`${stmt}\`: "${t.text}" is neither an IPv4 address nor a host name`,
-      'write a dotted quad like 192.0.2.1',
-    );
-  env.note(
-    t,
-    'warning',
-    `\`${stmt}\`: "${t.text}" is a host name; ISC dhcpd resolves it through DNS, hadhcp resolves it once at startup`,
-    'write the address itself so the answer does not depend on DNS',
-  );
-  return t.text;
 }
 
 /* ---------- `option NAME code N = FORMAT;` ---------- */

@@ -10,7 +10,7 @@ import type {
   Subnet,
 } from '@hadhcp/dhcp';
 import type { Diagnostic, Severity } from '../diagnostics.js';
-import { Cursor, ParseError, isHostName } from './cursor.js';
+import { Cursor, ParseError, ipOrHost } from './cursor.js';
 import { parsePeerBlock, peerProblems, type PeerDraft } from './failover.js';
 import { NO_EFFECT, STATEMENTS, UNSUPPORTED, didYouMean } from './keywords.js';
 import { tokenize, type Tok } from './lexer.js';
@@ -254,7 +254,7 @@ export class DhcpdParser implements OptionEnv {
       }
       case 'next-server':
       case 'server-identifier': {
-        const v = this.ipOrHost(kw);
+        const v = ipOrHost(this, kw);
         cur.semi(kw);
         const [ipKey, nameKey] =
           kw === 'next-server'
@@ -361,25 +361,6 @@ export class DhcpdParser implements OptionEnv {
       );
     const n = Number(t.text);
     return n === 0xffffffff ? 'infinite' : n;
-  }
-
-  ipOrHost(what: string): Ip4 | string {
-    const t = this.cur.word('an IPv4 address or host name', `give \`${what}\` an address like 192.0.2.1`);
-    const ip = parseIp4(t.text);
-    if (ip !== undefined) return ip;
-    if (!isHostName(t.text))
-      throw new ParseError(
-        t,
-        `\`${what}\`: "${t.text}" is neither an IPv4 address nor a host name`,
-        'write a dotted quad like 192.0.2.1',
-      );
-    this.note(
-      t,
-      'warning',
-      `\`${what}\`: "${t.text}" is a host name; ISC dhcpd resolves it through DNS, hadhcp resolves it once at startup`,
-      'write the address itself so the answer does not depend on DNS',
-    );
-    return t.text;
   }
 
   private subnet(t: Tok, ctx: Ctx): void {
@@ -573,7 +554,7 @@ export class DhcpdParser implements OptionEnv {
       );
     const host = ctx.host;
     do {
-      const v = this.ipOrHost('fixed-address');
+      const v = ipOrHost(this, 'fixed-address');
       if (typeof v === 'number') host.fixedAddresses.push(v);
       else (host.fixedAddressNames ??= []).push(v);
     } while (this.cur.accept(','));

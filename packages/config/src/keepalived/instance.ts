@@ -17,7 +17,7 @@ import {
 import { INSTANCE_KNOWN } from './keywords.js';
 import type { Word } from './lexer.js';
 import type { Stmt } from './parser.js';
-import { notifyArg, unknownKeyword } from './sections.js';
+import { GARP_TIMINGS, NOTIFY_FIELDS, notifyArg, unknownKeyword } from './sections.js';
 
 /** What validate.ts needs beyond the model: where things were said, and what was left unset. */
 export interface InstanceExtra {
@@ -308,17 +308,13 @@ function readInstanceStmt(
       inst.preemptDelay = secondsArg(ctx, s, 0, 1000) ?? inst.preemptDelay;
       return;
     case 'garp_master_delay':
-      inst.garpMasterDelay = intArg(ctx, s, 0, 86400);
-      return;
     case 'garp_master_repeat':
-      inst.garpMasterRepeat = intArg(ctx, s, 0, 65535);
-      return;
     case 'garp_master_refresh':
-      inst.garpMasterRefresh = intArg(ctx, s, 0, 86400);
+    case 'garp_master_refresh_repeat': {
+      const { field, max } = GARP_TIMINGS[kw];
+      inst[field] = intArg(ctx, s, 0, max);
       return;
-    case 'garp_master_refresh_repeat':
-      inst.garpMasterRefreshRepeat = intArg(ctx, s, 0, 65535);
-      return;
+    }
     case 'unicast_src_ip':
       inst.unicastSrcIp = ipArg(ctx, s, s.args[0], 'an address');
       extraArgs(ctx, s, 1);
@@ -362,19 +358,11 @@ function readInstanceStmt(
       }
       return;
     case 'notify_master':
-      inst.notifyMaster = notifyArg(ctx, s);
-      return;
     case 'notify_backup':
-      inst.notifyBackup = notifyArg(ctx, s);
-      return;
     case 'notify_fault':
-      inst.notifyFault = notifyArg(ctx, s);
-      return;
     case 'notify_stop':
-      inst.notifyStop = notifyArg(ctx, s);
-      return;
     case 'notify':
-      inst.notify = notifyArg(ctx, s);
+      inst[NOTIFY_FIELDS[kw]] = notifyArg(ctx, s);
       return;
     default:
       unknownKeyword(ctx, s, 'vrrp_instance', INSTANCE_KNOWN, inst.name);

@@ -9,46 +9,39 @@ export interface Stance {
   why: string;
 }
 
-const NO_EFFECT: Stance = { severity: 'note', why: 'has no effect in hadhcp' };
-const mail: Stance = {
+/** A keyword hadhcp accepts without doing anything: a note, with why it is harmless. */
+const noEffect = (why?: string): Stance => ({
   severity: 'note',
-  why: 'has no effect in hadhcp (no e-mail alerts; watch `hadhcp status` or the notify scripts)',
-};
-const proc: Stance = {
-  severity: 'note',
-  why: "has no effect in hadhcp (it tunes keepalived's own processes)",
-};
-const lvs: Stance = { severity: 'error', why: 'hadhcp has no LVS/IPVS load balancer; run keepalived for it' };
+  why: why === undefined ? 'has no effect in hadhcp' : `has no effect in hadhcp (${why})`,
+});
+/** A keyword whose absence the network would see: an error. */
+const refused = (why: string): Stance => ({ severity: 'error', why });
+
+const NO_EFFECT = noEffect();
+const mail = noEffect('no e-mail alerts; watch `hadhcp status` or the notify scripts');
+const proc = noEffect("it tunes keepalived's own processes");
+const firewall = noEffect('it adds no firewall rules');
+const fifo = noEffect('use notify scripts or the control socket');
+const ipv4Only = noEffect('IPv4 only');
+const lvs = refused('hadhcp has no LVS/IPVS load balancer; run keepalived for it');
+const bfd = refused('hadhcp has no BFD');
+const trackFile = refused('track files are not implemented; use a vrrp_script that reads the file');
+const trackProcess = refused('process tracking is not implemented; use a vrrp_script (e.g. pidof)');
+const strict = refused(
+  'is not implemented: keepalived then drops all traffic to the VIPs with firewall rules and refuses authentication and unicast; hadhcp adds no rules, so the network would see reachable VIPs',
+);
 
 export const TOP_KNOWN = new Map<string, Stance>([
   ['virtual_server', lvs],
   ['virtual_server_group', lvs],
-  ['bfd_instance', { severity: 'error', why: 'hadhcp has no BFD' }],
-  [
-    'static_ipaddress',
-    { severity: 'error', why: 'hadhcp does not add static addresses; configure them in the OS' },
-  ],
-  [
-    'static_routes',
-    { severity: 'error', why: 'hadhcp does not add static routes; configure them in the OS' },
-  ],
-  ['static_rules', { severity: 'error', why: 'hadhcp does not add routing rules; configure them in the OS' }],
-  [
-    'vrrp_track_file',
-    { severity: 'error', why: 'track files are not implemented; use a vrrp_script that reads the file' },
-  ],
-  [
-    'track_file',
-    { severity: 'error', why: 'track files are not implemented; use a vrrp_script that reads the file' },
-  ],
-  [
-    'vrrp_track_process',
-    { severity: 'error', why: 'process tracking is not implemented; use a vrrp_script (e.g. pidof)' },
-  ],
-  [
-    'net_namespace',
-    { severity: 'error', why: 'hadhcp does not switch network namespaces; start it inside the namespace' },
-  ],
+  ['bfd_instance', bfd],
+  ['static_ipaddress', refused('hadhcp does not add static addresses; configure them in the OS')],
+  ['static_routes', refused('hadhcp does not add static routes; configure them in the OS')],
+  ['static_rules', refused('hadhcp does not add routing rules; configure them in the OS')],
+  ['vrrp_track_file', trackFile],
+  ['track_file', trackFile],
+  ['vrrp_track_process', trackProcess],
+  ['net_namespace', refused('hadhcp does not switch network namespaces; start it inside the namespace')],
   ['linkbeat_interfaces', NO_EFFECT],
   ['instance', proc],
 ]);
@@ -66,17 +59,11 @@ export const GLOBAL_KNOWN = new Map<string, Stance>([
   ['lvs_id', NO_EFFECT],
   ['lvs_sync_daemon', lvs],
   ['lvs_flush', NO_EFFECT],
-  [
-    'vrrp_skip_check_adv_addr',
-    {
-      severity: 'note',
-      why: 'has no effect in hadhcp (an address list mismatch is only logged, as keepalived 2.x does)',
-    },
-  ],
+  ['vrrp_skip_check_adv_addr', noEffect('an address list mismatch is only logged, as keepalived 2.x does')],
   ['vrrp_check_unicast_src', NO_EFFECT],
-  ['vrrp_iptables', { severity: 'note', why: 'has no effect in hadhcp (it adds no firewall rules)' }],
-  ['vrrp_ipsets', { severity: 'note', why: 'has no effect in hadhcp (it adds no firewall rules)' }],
-  ['vrrp_nftables', { severity: 'note', why: 'has no effect in hadhcp (it adds no firewall rules)' }],
+  ['vrrp_iptables', firewall],
+  ['vrrp_ipsets', firewall],
+  ['vrrp_nftables', firewall],
   ['max_auto_priority', proc],
   ['vrrp_priority', proc],
   ['checker_priority', proc],
@@ -96,19 +83,10 @@ export const GLOBAL_KNOWN = new Map<string, Stance>([
   ['enable_snmp_rfcv2', NO_EFFECT],
   ['enable_snmp_checker', NO_EFFECT],
   ['dynamic_interfaces', NO_EFFECT],
-  [
-    'vrrp_notify_fifo',
-    { severity: 'note', why: 'has no effect in hadhcp (use notify scripts or the control socket)' },
-  ],
-  [
-    'notify_fifo',
-    { severity: 'note', why: 'has no effect in hadhcp (use notify scripts or the control socket)' },
-  ],
-  [
-    'vrrp_garp_interval',
-    { severity: 'note', why: 'has no effect in hadhcp (gratuitous ARPs of one burst go out back to back)' },
-  ],
-  ['vrrp_gna_interval', { severity: 'note', why: 'has no effect in hadhcp (IPv4 only)' }],
+  ['vrrp_notify_fifo', fifo],
+  ['notify_fifo', fifo],
+  ['vrrp_garp_interval', noEffect('gratuitous ARPs of one burst go out back to back')],
+  ['vrrp_gna_interval', ipv4Only],
   ['vrrp_lower_prio_no_advert', NO_EFFECT],
   ['vrrp_higher_prio_send_advert', NO_EFFECT],
   ['vrrp_garp_lower_prio_delay', NO_EFFECT],
@@ -116,30 +94,15 @@ export const GLOBAL_KNOWN = new Map<string, Stance>([
   ['vrrp_min_garp', NO_EFFECT],
   [
     'vrrp_startup_delay',
-    {
-      severity: 'error',
-      why: 'is not implemented: hadhcp would take over sooner after boot than this file asks',
-    },
+    refused('is not implemented: hadhcp would take over sooner after boot than this file asks'),
   ],
   [
     'vrrp_mcast_group4',
-    {
-      severity: 'error',
-      why: 'is not implemented: hadhcp always sends adverts to 224.0.0.18 (RFC 3768 5.2.2)',
-    },
+    refused('is not implemented: hadhcp always sends adverts to 224.0.0.18 (RFC 3768 5.2.2)'),
   ],
-  ['vrrp_mcast_group6', { severity: 'note', why: 'has no effect in hadhcp (IPv4 only)' }],
-  [
-    'vrrp_strict',
-    {
-      severity: 'error',
-      why: 'is not implemented: keepalived then drops all traffic to the VIPs with firewall rules and refuses authentication and unicast; hadhcp adds no rules, so the network would see reachable VIPs',
-    },
-  ],
-  [
-    'script_security',
-    { severity: 'error', why: 'is not a keepalived keyword; the keyword is enable_script_security' },
-  ],
+  ['vrrp_mcast_group6', ipv4Only],
+  ['vrrp_strict', strict],
+  ['script_security', refused('is not a keepalived keyword; the keyword is enable_script_security')],
 ]);
 
 export const INSTANCE_KNOWN = new Map<string, Stance>([
@@ -156,17 +119,8 @@ export const INSTANCE_KNOWN = new Map<string, Stance>([
   ['kernel_rx_buf_size', NO_EFFECT],
   ['linkbeat_use_polling', NO_EFFECT],
   ['promote_secondaries', NO_EFFECT],
-  [
-    'accept',
-    {
-      severity: 'note',
-      why: 'has no effect in hadhcp (VRRPv2 without strict mode accepts packets to the VIP anyway)',
-    },
-  ],
-  [
-    'no_accept',
-    { severity: 'error', why: 'is not implemented: hadhcp adds no rules dropping traffic to the VIPs' },
-  ],
+  ['accept', noEffect('VRRPv2 without strict mode accepts packets to the VIP anyway')],
+  ['no_accept', refused('is not implemented: hadhcp adds no rules dropping traffic to the VIPs')],
   [
     'dont_track_primary',
     {
@@ -174,43 +128,24 @@ export const INSTANCE_KNOWN = new Map<string, Stance>([
       why: "is not implemented: hadhcp still goes to FAULT when the instance's interface loses its link",
     },
   ],
-  [
-    'use_vmac',
-    {
-      severity: 'error',
-      why: 'is not implemented: hadhcp sends from the interface MAC, not 00:00:5e:00:01:VRID',
-    },
-  ],
-  ['vmac_xmit_base', { severity: 'error', why: 'is not implemented (no VMAC support)' }],
-  ['native_ipv6', { severity: 'error', why: 'hadhcp is IPv4 only' }],
+  ['use_vmac', refused('is not implemented: hadhcp sends from the interface MAC, not 00:00:5e:00:01:VRID')],
+  ['vmac_xmit_base', refused('is not implemented (no VMAC support)')],
+  ['native_ipv6', refused('hadhcp is IPv4 only')],
   [
     'mcast_src_ip',
-    {
-      severity: 'error',
-      why: "is not implemented: hadhcp sends adverts from the interface's primary address (RFC 3768 5.1.1.1)",
-    },
+    refused(
+      "is not implemented: hadhcp sends adverts from the interface's primary address (RFC 3768 5.1.1.1)",
+    ),
   ],
-  [
-    'unicast_ttl',
-    { severity: 'error', why: 'is not implemented: hadhcp sends unicast adverts with TTL 255' },
-  ],
-  ['strict_mode', GLOBAL_KNOWN.get('vrrp_strict')!],
-  ['version', { severity: 'error', why: 'only VRRP version 2 (RFC 3768) is implemented' }],
-  [
-    'virtual_routes',
-    { severity: 'error', why: 'is not implemented: hadhcp moves addresses only, not routes' },
-  ],
-  [
-    'virtual_rules',
-    { severity: 'error', why: 'is not implemented: hadhcp moves addresses only, not routing rules' },
-  ],
-  ['track_file', TOP_KNOWN.get('track_file')!],
-  ['track_process', TOP_KNOWN.get('vrrp_track_process')!],
-  ['track_bfd', { severity: 'error', why: 'hadhcp has no BFD' }],
-  [
-    'down_timer_adverts',
-    { severity: 'error', why: 'is not implemented: hadhcp uses 3 x advert_int + skew (RFC 3768 6.1)' },
-  ],
+  ['unicast_ttl', refused('is not implemented: hadhcp sends unicast adverts with TTL 255')],
+  ['strict_mode', strict],
+  ['version', refused('only VRRP version 2 (RFC 3768) is implemented')],
+  ['virtual_routes', refused('is not implemented: hadhcp moves addresses only, not routes')],
+  ['virtual_rules', refused('is not implemented: hadhcp moves addresses only, not routing rules')],
+  ['track_file', trackFile],
+  ['track_process', trackProcess],
+  ['track_bfd', bfd],
+  ['down_timer_adverts', refused('is not implemented: hadhcp uses 3 x advert_int + skew (RFC 3768 6.1)')],
   ['notify_deleted', NO_EFFECT],
 ]);
 

@@ -134,17 +134,13 @@ export function readGlobalDefs(ctx: Ctx, st: Stmt, g: GlobalDefs): void {
         break;
       }
       case 'vrrp_garp_master_delay':
-        g.garpMasterDelay = intArg(ctx, s, 0, 86400) ?? g.garpMasterDelay;
-        break;
       case 'vrrp_garp_master_repeat':
-        g.garpMasterRepeat = intArg(ctx, s, 0, 65535) ?? g.garpMasterRepeat;
-        break;
       case 'vrrp_garp_master_refresh':
-        g.garpMasterRefresh = intArg(ctx, s, 0, 86400) ?? g.garpMasterRefresh;
+      case 'vrrp_garp_master_refresh_repeat': {
+        const { field, max } = GARP_TIMINGS[kw.slice('vrrp_'.length) as keyof typeof GARP_TIMINGS];
+        g[field] = intArg(ctx, s, 0, max) ?? g[field];
         break;
-      case 'vrrp_garp_master_refresh_repeat':
-        g.garpMasterRefreshRepeat = intArg(ctx, s, 0, 65535) ?? g.garpMasterRefreshRepeat;
-        break;
+      }
       case 'enable_script_security':
         extraArgs(ctx, s, 0);
         g.enableScriptSecurity = true;
@@ -245,6 +241,26 @@ export function readVrrpScript(ctx: Ctx, st: Stmt): VrrpScript | undefined {
   return sc;
 }
 
+/**
+ * The gratuitous-ARP timings, per vrrp_instance (overrides) and, with a vrrp_ prefix, in global_defs (defaults):
+ * the same ranges in both (seconds or counts, from 0).
+ */
+export const GARP_TIMINGS = {
+  garp_master_delay: { field: 'garpMasterDelay', max: 86400 },
+  garp_master_repeat: { field: 'garpMasterRepeat', max: 65535 },
+  garp_master_refresh: { field: 'garpMasterRefresh', max: 86400 },
+  garp_master_refresh_repeat: { field: 'garpMasterRefreshRepeat', max: 65535 },
+} as const;
+
+/** The scripts run on a state change, in a vrrp_instance and (but notify_stop) a vrrp_sync_group. */
+export const NOTIFY_FIELDS = {
+  notify_master: 'notifyMaster',
+  notify_backup: 'notifyBackup',
+  notify_fault: 'notifyFault',
+  notify_stop: 'notifyStop',
+  notify: 'notify',
+} as const;
+
 /** notify_* "cmd args" — a further unquoted word is a per-script user in keepalived, which we do not carry. */
 export function notifyArg(ctx: Ctx, st: Stmt): string | undefined {
   const a = arg1(ctx, st, 'a script path');
@@ -276,16 +292,10 @@ export function readSyncGroup(ctx: Ctx, st: Stmt): VrrpSyncGroup | undefined {
         }
         break;
       case 'notify_master':
-        g.notifyMaster = notifyArg(ctx, s);
-        break;
       case 'notify_backup':
-        g.notifyBackup = notifyArg(ctx, s);
-        break;
       case 'notify_fault':
-        g.notifyFault = notifyArg(ctx, s);
-        break;
       case 'notify':
-        g.notify = notifyArg(ctx, s);
+        g[NOTIFY_FIELDS[kw]] = notifyArg(ctx, s);
         break;
       case 'notify_stop':
         warning(

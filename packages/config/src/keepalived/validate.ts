@@ -14,16 +14,13 @@ export function validateInstance(
 ): boolean {
   const st = x.st;
   let usable = true;
-  if (!inst.interface) {
-    if (!x.said.has('interface'))
-      error(
-        ctx,
-        st,
-        st.keyword,
-        `vrrp_instance ${inst.name} has no interface`,
-        'add: interface <name>, the link the adverts go out on',
-      );
+  /** A required statement left unset: the instance cannot run; reported unless the statement was there. */
+  const missing = (kw: string, hint: string): void => {
+    if (!x.said.has(kw)) error(ctx, st, st.keyword, `vrrp_instance ${inst.name} has no ${kw}`, hint);
     usable = false;
+  };
+  if (!inst.interface) {
+    missing('interface', 'add: interface <name>, the link the adverts go out on');
   } else if (ctx.interfaces && !ctx.interfaces.has(inst.interface)) {
     // keepalived -t: "WARNING - interface eth2 for vrrp_instance VI_1 doesn't exist"; the config still loads.
     warning(
@@ -34,17 +31,7 @@ export function validateInstance(
       'fine if you are checking a file for another router; otherwise fix the name',
     );
   }
-  if (!inst.vrid) {
-    if (!x.said.has('virtual_router_id'))
-      error(
-        ctx,
-        st,
-        st.keyword,
-        `vrrp_instance ${inst.name} has no virtual_router_id`,
-        'add: virtual_router_id <1-255>, the same on both routers',
-      );
-    usable = false;
-  }
+  if (!inst.vrid) missing('virtual_router_id', 'add: virtual_router_id <1-255>, the same on both routers');
   if (inst.initialState === 'MASTER' && !x.priorityGiven) {
     // keepalived 2.2.7 (checked with -d): state MASTER without priority runs with priority 255, the address owner.
     inst.priority = 255;
