@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `pnpm bench <name> [--options]`: runs test/bench/<name>.mjs against the BUILT daemon (packages/*/dist).
+// `pnpm bench <name> [--options]`: runs test/bench/<name>.ts against the BUILT daemon (packages/*/dist), through
+// tsx (node --import tsx) so the benchmarks share test/lab/lib's TypeScript helpers (see test/bench/README.md).
 //   dhcp     perfdhcp: hadhcp vs Kea 2.2 memfile vs ISC dhcpd 4.4; new-client OFFER latency with ping-check
-//   memory   hadhcp with 1,000,000 leases: start-up time and resident memory
+//   memory   hadhcp with 1,000,000 leases: start-up time and resident memory (journal or snapshot store)
 //   vrrp     takeover times (kill -9, SIGTERM) and 50 idle instances' CPU, hadhcp vs keepalived 2.2.7
 //   leases   the lease store against better-sqlite3 (test/bench/leases-store.mjs)
 // Each needs root (network namespaces, raw sockets) except `leases`; each stops by itself and removes what it made.
 // --no-build skips `tsc -b` (default: build first so the benchmark never measures stale JavaScript).
+// --quick: a short smoke run of each (fewer runs, shorter durations, fewer leases): proves it works, measures little.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const benches = {
-  dhcp: { file: 'test/bench/dhcp.mjs', root: true },
-  memory: { file: 'test/bench/memory.mjs', root: true, node: ['--expose-gc'] },
-  vrrp: { file: 'test/bench/vrrp.mjs', root: true },
+  dhcp: { file: 'test/bench/dhcp.ts', root: true },
+  memory: { file: 'test/bench/memory.ts', root: true, node: ['--expose-gc'] },
+  vrrp: { file: 'test/bench/vrrp.ts', root: true },
   leases: { file: 'test/bench/leases-store.mjs', root: false, node: ['--expose-gc'] },
 };
 
@@ -41,5 +43,6 @@ if (!rest.includes('--no-build')) {
     process.exit(t.status ?? 1);
   }
 }
-const r = spawnSync(process.execPath, [...(b.node ?? []), join(root, b.file), ...args], { cwd: root, stdio: 'inherit' });
+const node = ['--import', 'tsx', ...(b.node ?? [])];
+const r = spawnSync(process.execPath, [...node, join(root, b.file), ...args], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? (r.signal ? 130 : 1));

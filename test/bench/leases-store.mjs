@@ -2,7 +2,9 @@
 // Build first, then run:   npx tsc -b packages/leases && node --expose-gc test/bench/leases-store.mjs
 // Options: --sqlite-binding=/path/better_sqlite3.node (a locally built addon, when the prebuilt one does not load),
 // --engines=journal,sqlite, --seconds=3 (per throughput run), --leases=1000000, --dir=/path (default: a temp dir on the same
-// file system as os.tmpdir(); put it where the daemon's store will live to measure that disk).
+// file system as os.tmpdir(); put it where the daemon's store will live to measure that disk), --quick (a smoke run:
+// --seconds=0.5 --leases=20000 unless given).
+// Plain JavaScript, run as it is by node (it shares nothing with test/lab/lib): see test/bench/README.md.
 // Each measurement runs in its own child process so RSS figures do not mix.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,8 +25,9 @@ const args = Object.fromEntries(
     .map((a) => a.slice(2).split('='))
     .map(([k, v]) => [k, v ?? '1']),
 );
-const SECONDS = Number(args.seconds ?? 3);
-const N = Number(args.leases ?? 1_000_000);
+const QUICK = Boolean(args.quick);
+const SECONDS = Number(args.seconds ?? (QUICK ? 0.5 : 3));
+const N = Number(args.leases ?? (QUICK ? 20_000 : 1_000_000));
 
 function lease(i, t = 0) {
   return {
@@ -267,8 +270,10 @@ async function child(mode, engine, param, dir) {
   throw new Error(`unknown mode ${mode}`);
 }
 
+/** Runs one measurement in a child; the options (--seconds, --leases, ...) go along. */
 function run(...a) {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', here, 'child', ...a], {
+  const options = process.argv.slice(2).filter((x) => x.startsWith('--'));
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', here, 'child', ...a, ...options], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
