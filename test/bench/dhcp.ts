@@ -14,15 +14,13 @@
 //          --ramp-steps=N (at most N rising steps)  --quick (a smoke run: --seconds=2 --step-seconds=1
 //          --new-clients=4 --ramp-steps=2 unless given)
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  HADHCP_CLI,
-  REPO_ROOT,
   cpuSeconds,
   memprobe,
   parseArgs,
   percentile,
   sleep,
+  spawnHadhcp,
   startCapture,
   startDhcpd,
   stopCapture,
@@ -104,22 +102,23 @@ async function startServer(lab: Lab, server: string, { pingCheck = false } = {})
     // --server-id: perfdhcp's source address is its giaddr (a real relay sends from its server-side address,
     // which hadhcp uses to pick its identifier); the server's address on the relay-facing segment, as ISC does.
     // lib/probe.mjs: SIGUSR2 reports the event-loop delay (stalls) since the last report.
-    const p = lab.spawn('srv', process.execPath, [
-      '--import',
-      join(REPO_ROOT, 'test/bench/lib/probe.mjs'),
-      HADHCP_CLI,
-      'run',
-      '--dhcpd',
-      conf,
-      '--state-dir',
-      dir,
-      '--socket',
-      sock,
-      '--server-id',
-      SERVER_IP,
-      '--log-level',
-      'warn',
-    ]);
+    const p = spawnHadhcp(
+      lab,
+      'srv',
+      [
+        '--dhcpd',
+        conf,
+        '--state-dir',
+        dir,
+        '--socket',
+        sock,
+        '--server-id',
+        SERVER_IP,
+        '--log-level',
+        'warn',
+      ],
+      { probe: true },
+    );
     const t0 = Date.now();
     while (!existsSync(sock)) {
       if (!p.running) throw new Error(`hadhcp exited:\n${p.tail()}`);

@@ -37,6 +37,7 @@ import {
   parseArgs,
   rssKiB,
   sleep,
+  spawnHadhcp,
   table,
   withLab,
   type Lab,
@@ -220,21 +221,8 @@ interface StatusArgs {
 async function startDaemon(lab: Lab, dir: string, conf: string, k: number): Promise<Start> {
   const sock = lab.file(`control-${k}.sock`);
   const t0 = performance.now();
-  const p = lab.spawn('mem', process.execPath, [
-    '--expose-gc',
-    '--import',
-    join(REPO_ROOT, 'test/bench/lib/probe.mjs'),
-    HADHCP_CLI,
-    'run',
-    '--dhcpd',
-    conf,
-    '--state-dir',
-    dir,
-    '--socket',
-    sock,
-    '--log-level',
-    'warn',
-  ]);
+  const args = ['--dhcpd', conf, '--state-dir', dir, '--socket', sock, '--log-level', 'warn'];
+  const p = spawnHadhcp(lab, 'mem', args, { probe: true, gc: true });
   // `ip netns exec` execs the command in place, so the process's pid is the daemon's.
   let socketMs: number | undefined;
   let rssSocket = NaN;

@@ -18,12 +18,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  HADHCP_CLI,
   REPO_ROOT,
   cpuSeconds,
   median,
   parseArgs,
   sleep,
+  spawnHadhcp,
   startCapture,
   startKeepalived,
   stopCapture,
@@ -92,9 +92,7 @@ async function startNode(lab: Lab, impl: string, ns: string, text: string): Prom
   const dir = lab.file(`${impl}-${ns}-${k}`);
   mkdirSync(dir);
   const confPath = lab.file(`${impl}-${ns}-${k}/keepalived.conf`, text);
-  const proc = lab.spawn(ns, process.execPath, [
-    HADHCP_CLI,
-    'run',
+  const proc = spawnHadhcp(lab, ns, [
     '--keepalived',
     confPath,
     '--state-dir',

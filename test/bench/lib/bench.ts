@@ -3,8 +3,10 @@
 // Imported module by module, not through test/lab/lib/index.js: that file registers vitest hooks, and vitest
 // refuses to load outside its own runner.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Lab } from '../../lab/lib/lab.js';
 import type { LabProcess } from '../../lab/lib/proc.js';
+import { HADHCP_CLI } from '../../lab/lib/starters.js';
 
 export { Lab, type Bridge } from '../../lab/lib/lab.js';
 export type { LabProcess } from '../../lab/lib/proc.js';
@@ -42,6 +44,21 @@ export async function withLab<T>(deadlineMs: number, main: (lab: Lab) => Promise
     clearTimeout(timer);
     await lab.cleanup();
   }
+}
+
+/**
+ * `hadhcp run ARGS` from the built CLI in namespace `ns`. `probe`: preloaded with lib/probe.mjs (see memprobe());
+ * `gc`: node --expose-gc, so the probe reports after a full GC.
+ */
+export function spawnHadhcp(
+  lab: Lab,
+  ns: string,
+  args: string[],
+  o: { probe?: boolean; gc?: boolean } = {},
+): LabProcess {
+  const node = o.gc ? ['--expose-gc'] : [];
+  if (o.probe) node.push('--import', fileURLToPath(new URL('probe.mjs', import.meta.url)));
+  return lab.spawn(ns, process.execPath, [...node, HADHCP_CLI, 'run', ...args]);
 }
 
 /**
