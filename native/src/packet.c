@@ -101,22 +101,25 @@ static napi_value send_frame(napi_env env, napi_callback_info info) {
 
 /*
  * Receiving: openDhcpReceiver(ifname, onFrame) opens an AF_PACKET socket for IPv4 with a classic BPF filter that
- * keeps only unfragmented UDP to port 67 (so nothing else on a busy interface reaches JavaScript), polls it on
+ * keeps only unfragmented UDP to port 67 from clients on the segment (giaddr 0; relayed requests reach the UDP
+ * socket, and a message too short to hold a giaddr is dropped here and counted there), polls it on
  * the event loop, and calls onFrame(frame: Uint8Array) for each frame that came in from the wire (frames this
  * host sends are skipped). A link going down only makes the socket quiet; it never takes the process down.
  */
 static struct sock_filter DHCP_SERVER_FILTER[] = {
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                    /* ethertype */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),       /* IPv4 or drop */
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                    /* IP protocol */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 6),             /* UDP or drop */
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),                    /* flags + fragment offset */
-    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),        /* a fragment: drop */
-    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),                   /* X = IP header length */
-    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),                    /* UDP destination port */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 67, 0, 1),             /* port 67 or drop */
-    BPF_STMT(BPF_RET | BPF_K, 0x40000),                        /* accept the whole frame */
-    BPF_STMT(BPF_RET | BPF_K, 0),                              /* drop */
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),               /* 0: ethertype */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 10), /* 1: IPv4, else drop */
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),               /* 2: IP protocol */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 8),        /* 3: UDP, else drop */
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),               /* 4: flags + fragment offset */
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 6, 0),   /* 5: a fragment: drop */
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),              /* 6: X = IP header length */
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),               /* 7: UDP destination port */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 67, 0, 3),        /* 8: port 67, else drop */
+    BPF_STMT(BPF_LD | BPF_W | BPF_IND, 46),               /* 9: giaddr (14 + IHL + 8 + 24) */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),         /* 10: relayed (giaddr set): the UDP socket's; drop */
+    BPF_STMT(BPF_RET | BPF_K, 0x40000),                   /* 11: accept the whole frame */
+    BPF_STMT(BPF_RET | BPF_K, 0),                         /* 12: drop */
 };
 
 typedef struct {

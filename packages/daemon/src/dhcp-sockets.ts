@@ -27,6 +27,9 @@ export class DhcpSockets {
   private readonly any: DhcpUdpSocket;
   private readonly byAddr = new Map<Ip4, { sock: DhcpUdpSocket; iface: string }>();
   private ifaces: LocalInterface[] = [];
+  /** The VIPs the supervisor says we hold, and their socket binding in progress. */
+  private vips: Ip4[] = [];
+  private pending: Promise<void> | undefined;
 
   constructor(
     private readonly port: number,
@@ -79,7 +82,15 @@ export class DhcpSockets {
    * The supervisor's VIPs, the moment VRRP says we hold them: the address may reach the interface a few
    * milliseconds after the state change, so keep trying briefly rather than wait for the next refresh.
    */
-  async ensure(ips: Ip4[], attempts = 40): Promise<void> {
+  ensure(ips: Ip4[], attempts = 40): Promise<void> {
+    this.vips = ips;
+    this.pending = this.bindVips(ips, attempts).finally(() => {
+      if (this.vips === ips) this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async bindVips(ips: Ip4[], attempts: number): Promise<void> {
     for (let i = 0; i < attempts; i++) {
       await this.refresh();
       if (ips.every((ip) => this.byAddr.has(ip))) return;
@@ -92,9 +103,16 @@ export class DhcpSockets {
       );
   }
 
-  /** Sends from `src` when we hold a socket for it, else from INADDR_ANY (the kernel picks the source). */
+  /**
+   * Sends from `src` when we hold a socket for it, else from INADDR_ANY (the kernel picks the source). A reply
+   * from a VIP whose socket is still being bound (the first packets after a takeover) waits for it, so the relay
+   * sees the answer come from the address it sent to.
+   */
   send(data: Uint8Array, ip: Ip4, port: number, src?: Ip4): Promise<void> {
     const s = src !== undefined ? this.byAddr.get(src) : undefined;
+    if (!s && src !== undefined && this.pending && this.vips.includes(src)) {
+      return this.pending.then(() => (this.byAddr.get(src)?.sock ?? this.any).send(data, ip, port));
+    }
     return (s?.sock ?? this.any).send(data, ip, port);
   }
 
@@ -113,11 +131,19 @@ export class DhcpSockets {
 
   /** For datagrams on the INADDR_ANY socket: the local address on the sender's subnet, else our first. */
   private guessLocal(src: Ip4): { iface: string; ip: Ip4 | undefined } | undefined {
+    // A unicast datagram on the INADDR_ANY socket was sent to an address that has no socket of its own yet: while
+    // we hold a VIP, that is the VIP being bound after a takeover (relays send to the VIP), so answer as the VIP.
+    const vip = this.vips[0];
+    if (vip !== undefined) return { iface: this.ifaceOf(vip) ?? this.ifaces[0]?.name ?? '', ip: vip };
     for (const i of this.ifaces)
       for (const a of i.addresses)
         if ((src & a.mask) >>> 0 === (a.ip & a.mask) >>> 0) return { iface: i.name, ip: a.ip };
     const first = this.ifaces[0];
     return first && { iface: first.name, ip: first.addresses[0]?.ip };
+  }
+
+  private ifaceOf(ip: Ip4): string | undefined {
+    return this.ifaces.find((i) => i.addresses.some((a) => a.ip === ip))?.name;
   }
 
   listening(): string[] {
