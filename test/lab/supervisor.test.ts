@@ -121,5 +121,14 @@ describe.skipIf(skip)('supervisor: VRRP and DHCP in one daemon on two routers', 
     expect(await holdsVip(lab(), 'rta')).toBe(true);
     const sa2 = (await controlRequest(a2.socketPath, 'status-get')).arguments as any;
     expect(sa2.vrrp[0].state).toBe('MASTER');
+
+    // A SIGHUP with keepalived.conf unchanged (an operator reloading dhcpd.conf) must not move the VIP.
+    const before = a2.proc.output().length;
+    a2.proc.kill('SIGHUP');
+    await a2.proc.waitForLine(/configuration reloaded/, 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await holdsVip(lab(), 'rta')).toBe(true);
+    expect(await holdsVip(lab(), 'rtb')).toBe(false);
+    expect(a2.proc.output().slice(before)).not.toMatch(/Entering BACKUP STATE|sent 0 priority/);
   });
 });

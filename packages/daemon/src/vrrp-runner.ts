@@ -47,13 +47,20 @@ export class VrrpRunner {
     await this.service.start();
   }
 
-  async reconfigure(config: KeepalivedConfig): Promise<void> {
-    // keepalived reloads by restarting the instances it changed; we restart all, which costs one election.
+  /**
+   * Applies a re-read keepalived.conf. Unchanged (positions and file names aside): nothing happens, so a SIGHUP
+   * meant for dhcpd.conf never moves the VIP. Changed: the instances restart, which costs one election
+   * (keepalived restarts the instances it changed). Returns whether it restarted.
+   */
+  async reconfigure(config: KeepalivedConfig): Promise<boolean> {
+    if (sameVrrpConfig(this.config, config)) return false;
+    this.log.info('keepalived configuration changed: restarting the VRRP instances');
     await this.service.stop();
     this.held.clear();
     this.config = config;
     this.service = this.create(config);
     await this.service.start();
+    return true;
   }
 
   status(): Array<InstanceStatus & { priority: number }> {
@@ -63,4 +70,11 @@ export class VrrpRunner {
   async stop(): Promise<void> {
     await this.service.stop();
   }
+}
+
+/** The two configurations mean the same (where each statement was written does not count). */
+export function sameVrrpConfig(a: KeepalivedConfig, b: KeepalivedConfig): boolean {
+  const canon = (c: KeepalivedConfig) =>
+    JSON.stringify(c, (k, v: unknown) => (k === 'pos' || k === 'files' ? undefined : v));
+  return canon(a) === canon(b);
 }
