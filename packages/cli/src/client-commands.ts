@@ -65,6 +65,8 @@ interface VrrpInstanceStatus {
   advertsSent?: number;
   advertsReceived?: number;
   drops?: Record<string, number>;
+  faults?: string[];
+  disabledScripts?: string[];
 }
 
 interface StatusArgs {
@@ -125,6 +127,11 @@ export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 100
     for (const i of s.vrrp) {
       const drops = Object.entries(i.drops ?? {});
       if (drops.length) out.push(`  ${i.name} drops: ${drops.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      if (i.faults?.length) out.push(`  ${i.name} in FAULT because: ${i.faults.join('; ')}`);
+      if (i.disabledScripts?.length)
+        out.push(
+          `  ${i.name} scripts not run (refused or failing; see the log): ${i.disabledScripts.join('; ')}`,
+        );
     }
   }
   for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
