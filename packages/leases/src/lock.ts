@@ -27,6 +27,17 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * This process's start time (/proc/self/stat field 22, clock ticks since boot), written beside the pid: a daemon
+ * restarted in a fresh container often gets the same pid as the one that left the lock, and must not mistake that
+ * lock for its own. Empty where /proc is missing (then a lock with our pid counts as ours, failing safe).
+ */
+async function startTime(): Promise<string> {
+  const stat = await readFile('/proc/self/stat', 'utf8').catch(() => '');
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
+
+/**
  * Takes the directory lock: a file created exclusively, holding our pid. A lock left by a process that no
  * longer exists (kill -9, power loss) is taken over. Node has no flock(2); a pid check is what we can do, and
  * the residual risk is pid reuse by an unrelated process after a crash, which fails safe (we refuse to open).
@@ -34,12 +45,13 @@ function alive(pid: number): boolean {
  */
 export async function lockDir(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
+  const started = await startTime();
   for (let attempt = 0; attempt < 3; attempt++) {
     // Written under a private name, then link(2)ed into place: the lock never exists without its pid.
     const tmp = `${path}.${process.pid}.tmp`;
     const fh = await open(tmp, 'w', 0o644);
     try {
-      await fh.writeFile(`${process.pid}\n`);
+      await fh.writeFile(`${process.pid} ${started}\n`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -55,8 +67,12 @@ export async function lockDir(dir: string): Promise<() => Promise<void>> {
       await unlink(tmp).catch(() => undefined);
     }
     const text = await readFile(path, 'utf8').catch(() => '');
-    const pid = Number.parseInt(text.trim(), 10);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new StoreLockedError(dir, pid);
+    const [pidText = '', lockStarted = ''] = text.trim().split(/\s+/);
+    const pid = Number.parseInt(pidText, 10);
+    // Our own pid is ours only if the start time matches too (another store of this process holds it); otherwise
+    // it is a previous incarnation's lock, left before a restart that happened to get the same pid.
+    const held = pid === process.pid ? lockStarted === started : alive(pid);
+    if (Number.isInteger(pid) && pid > 0 && held) throw new StoreLockedError(dir, pid);
     // Stale: its process is gone. Remove and retry.
     await unlink(path).catch(() => undefined);
   }

@@ -211,6 +211,15 @@ describe('LeaseStore', () => {
     await expect(openStore(dir)).resolves.toBeInstanceOf(LeaseStore);
   });
 
+  it('takes over a lock holding our own pid left by an earlier process (restart in a container)', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'LOCK'), `${process.pid}\n`);
+    await expect(openStore(dir)).resolves.toBeInstanceOf(LeaseStore);
+    const dir2 = await tempDir();
+    await writeFile(join(dir2, 'LOCK'), `${process.pid} 1\n`);
+    await expect(openStore(dir2)).resolves.toBeInstanceOf(LeaseStore);
+  });
+
   it('takes over a lock left by a dead process', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'LOCK'), '999999999\n');
