@@ -332,7 +332,11 @@ export class CoreContext {
     const min = n(view.param('minLeaseTime'), PARAM_DEFAULTS.minLeaseTime);
     const def = Math.min(n(view.param('defaultLeaseTime'), PARAM_DEFAULTS.defaultLeaseTime), max);
     if (requested === undefined) return def;
-    return Math.max(min, Math.min(requested, max));
+    const t = Math.min(requested, max);
+    // ISC ack_lease: below min-lease-time gets min-lease-time if one is set, else default-lease-time. A request
+    // for 0 seconds is below any minimum: a 0-second lease expires before the client has configured it.
+    if (t < min || t === 0) return min > 0 ? Math.min(min, max) : def;
+    return t;
   }
 
   /** Which subnet the packet came from: option 118 (RFC 3011), giaddr, else the receiving address. */

@@ -273,6 +273,17 @@ describe('DHCPDISCOVER -> DHCPOFFER (RFC 2131 4.3.1)', () => {
     expect(ask(10, '02:00:00:00:00:03')).toBe(300);
   });
 
+  it('a request for 0 seconds, or below an unset min-lease-time, gets default-lease-time (ISC)', () => {
+    const c = core(lan());
+    const def = optIp(c.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0).reply!.msg, 51);
+    const got = optIp(
+      c.handle(clientMsg(MessageType.DISCOVER, { mac: B, leaseTime: 0 }), direct(), T0).reply!.msg,
+      51,
+    );
+    expect(def).toBeGreaterThan(0);
+    expect(got).toBe(def);
+  });
+
   it('passes the client maximum message size (option 57) to the encoder', () => {
     const d = core(lan()).handle(clientMsg(MessageType.DISCOVER, { maxSize: 1500 }), direct(), T0);
     expect(d.reply!.maxSize).toBe(1500);
