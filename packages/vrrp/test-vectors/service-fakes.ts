@@ -35,9 +35,11 @@ export class FakeAddresses extends EventEmitter implements AddressPort {
   async list(): Promise<AddressInfo[]> {
     return this.addrs;
   }
+  /** Addresses an add() finds already there (EEXIST: add() returns false). */
+  readonly present = new Set<Ip4>();
   async add(s: AddressSpec): Promise<boolean> {
     this.ops.push(`add ${s.address}`);
-    return true;
+    return !this.present.has(s.address);
   }
   async remove(s: AddressSpec): Promise<boolean> {
     this.ops.push(`remove ${s.address}`);

@@ -5,6 +5,7 @@ import {
   effectivePriority,
   faultingTrackers,
   masterDownMs,
+  PRIO_OWNER,
   PRIO_STOP,
   skewMs,
   type InstanceParams,
@@ -294,7 +295,7 @@ function becomeMaster(ctx: Ctx, reason: string): void {
   // keepalived sends the advert before the GARPs so the old master drops the VIPs first.
   sendAdvert(ctx, s.effectivePriority);
   log(ctx, `(${p.name}) Entering MASTER STATE`);
-  const all = [...p.vips, ...p.excludedVips];
+  const all = ownedVips(p);
   if (all.length > 0) ctx.actions.push({ type: 'add-vips', addresses: all });
   garp(ctx, p.garp.repeat);
   setTimer(ctx, 'advert', now + p.advertInt * 1000);
@@ -313,7 +314,7 @@ function leaveMaster(ctx: Ctx, sendStop: boolean): void {
   cancelTimer(ctx, 'garp-repeat');
   cancelTimer(ctx, 'garp-refresh');
   if (sendStop) sendAdvert(ctx, PRIO_STOP);
-  const all = [...s.params.vips, ...s.params.excludedVips];
+  const all = ownedVips(s.params);
   if (all.length > 0) ctx.actions.push({ type: 'remove-vips', addresses: all });
   s.stats = { ...s.stats, releasedMaster: s.stats.releasedMaster + 1 };
 }
@@ -343,6 +344,16 @@ function enterFault(ctx: Ctx, reason: string): void {
 }
 
 // ---- small helpers ----
+
+/**
+ * The addresses MASTER adds and every exit from MASTER removes. The address owner (priority 255, RFC 3768 1.)
+ * has none: its VIPs are the interface's real addresses, and taking them away on a link flap or a stop would
+ * leave the router without its own IP (and the instance in FAULT for want of an address). keepalived likewise
+ * removes only what it added.
+ */
+function ownedVips(p: InstanceParams) {
+  return p.basePriority === PRIO_OWNER ? [] : [...p.vips, ...p.excludedVips];
+}
 
 function buildAdvert(p: InstanceParams, priority: number): Advert {
   return {

@@ -53,6 +53,12 @@ export class InstanceRunner {
   /** Lines about dropped adverts, per reason: logged, but not once per packet of a flood. */
   readonly dropLog = new LogLimiter();
   private stopped = false;
+  /**
+   * Addresses this instance put on an interface (add() returned true), by `ifindex address/prefix`. Only these
+   * are removed when it leaves MASTER: one that was already there (configured by hand, or the host's own) stays,
+   * as keepalived removes only what it added.
+   */
+  private readonly added = new Set<string>();
 
   constructor(
     readonly cfg: VrrpInstanceConfig,
@@ -177,9 +183,12 @@ export class InstanceRunner {
         continue;
       }
       const spec = { address: v.address, prefix: v.prefix, ifindex, ...(v.label ? { label: v.label } : {}) };
+      const key = `${ifindex} ${v.address}/${v.prefix}`;
       try {
-        if (op === 'add') await this.ctx.addresses.add(v.brd !== undefined ? { ...spec, brd: v.brd } : spec);
-        else await this.ctx.addresses.remove(spec);
+        if (op === 'add') {
+          const put = await this.ctx.addresses.add(v.brd !== undefined ? { ...spec, brd: v.brd } : spec);
+          if (put) this.added.add(key);
+        } else if (this.added.delete(key)) await this.ctx.addresses.remove(spec);
       } catch (err) {
         this.ioError(`${op} ${formatIp4(v.address)}/${v.prefix} on ${dev}`, err as Error);
       }

@@ -47,6 +47,14 @@ describe('VrrpService', () => {
     expect(addresses.ops.at(-1)).toBe(`remove ${VIP}`);
   });
 
+  it('on leaving MASTER removes only the VIPs it added, not one that was already there', async () => {
+    const { svc, addresses } = make(config({ initialState: 'MASTER' }));
+    addresses.present.add(VIP);
+    await svc.start();
+    await stopped(svc);
+    expect(addresses.ops).toEqual([`add ${VIP}`]);
+  });
+
   it('counts an advert for a VRID not configured here and does not act on it', async () => {
     const { svc, socket } = make(config());
     await svc.start();
