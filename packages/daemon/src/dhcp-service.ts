@@ -22,7 +22,7 @@ import {
   type LocalInterface,
   type RequestMeta,
 } from '@hadhcp/dhcp';
-import { BindingState, type Lease, type LeaseStore } from '@hadhcp/leases';
+import type { LeaseStore } from '@hadhcp/leases';
 import { DhcpSockets } from './dhcp-sockets.js';
 import type { Logger } from './logger.js';
 
@@ -214,27 +214,12 @@ export class DhcpService {
     this.log.info('DHCP configuration replaced; leases kept');
   }
 
-  /**
-   * lease4-del: the address goes back to the pool with no client attached (Kea removes the lease; the failover
-   * binding model keeps the address with state FREE). Durable before the command answers.
-   */
+  /** lease4-del: the core frees the address; durable before the command answers. */
   async deleteLease(ip: Ip4): Promise<void> {
-    const l = this.table.get(ip);
-    if (!l) return;
-    const freed: Lease = {
-      address: l.address,
-      state: BindingState.FREE,
-      starts: Math.floor(Date.now() / 1000),
-      ends: 0,
-      tstp: l.tstp,
-      tsfp: l.tsfp,
-      atsfp: l.atsfp,
-      cltt: l.cltt,
-      hwType: l.hwType,
-      failoverPeer: l.failoverPeer,
-    };
-    await this.store.write([freed]);
-    this.table.put(freed);
+    const writes = this.core.free(ip, Date.now());
+    // No table.put after the write: the core applied the record already, and an ACK for the address made while
+    // the write was in flight must not be overwritten.
+    if (writes.length > 0) await this.store.write(writes);
   }
 
   status(): Record<string, unknown> {

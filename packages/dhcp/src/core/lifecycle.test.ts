@@ -191,3 +191,21 @@ describe('bad input', () => {
     expect(c.counters.get('drop.bad-message-type')).toBe(1);
   });
 });
+
+describe('free (lease4-del)', () => {
+  it('returns the address to the pool with no client attached, applied to the table at once', () => {
+    const { c } = setup();
+    bind(c, A, '10.1.0.50');
+    const w = c.free(ip('10.1.0.50'), T0 + 5000);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({
+      address: ip('10.1.0.50'),
+      state: BindingState.FREE,
+      starts: NOW + 5,
+      ends: 0,
+    });
+    expect(w[0]?.hwAddr).toBeUndefined();
+    expect(c.table.get(ip('10.1.0.50'))?.state).toBe(BindingState.FREE);
+    expect(c.free(ip('10.1.0.99'), T0)).toEqual([]);
+  });
+});

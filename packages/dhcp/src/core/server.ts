@@ -112,6 +112,34 @@ export class DhcpServerCore {
   }
 
   /**
+   * lease4-del: the address goes back to the pool with no client attached (Kea removes the lease; the failover
+   * binding model keeps the address with state FREE, with its failover times). Applied to the table now, so a
+   * request handled while the write is in flight sees it, and an ACK made after it wins. Nothing for an address
+   * with no record.
+   */
+  free(ip: Ip4, nowMs: number): Lease[] {
+    const ctx = this.ctx;
+    ip = ip >>> 0;
+    const l = ctx.table.get(ip);
+    if (!l) return [];
+    const freed: Lease = {
+      address: l.address,
+      state: BindingState.FREE,
+      starts: nowSeconds(nowMs),
+      ends: 0,
+      tstp: l.tstp,
+      tsfp: l.tsfp,
+      atsfp: l.atsfp,
+      cltt: l.cltt,
+      hwType: l.hwType,
+      failoverPeer: l.failoverPeer,
+    };
+    ctx.table.put(freed);
+    ctx.releaseHoldOn(ip);
+    return [freed];
+  }
+
+  /**
    * Addresses worth pinging now: for each pool with ping-check on, the next `probeLookahead` addresses it would hand
    * out that have no fresh result and no probe asked for recently. The io layer pings them and reports back through
    * probeResult().

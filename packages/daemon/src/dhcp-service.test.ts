@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { readDhcpdConf } from '@hadhcp/config';
+import { BindingState, LeaseStore, type Lease } from '@hadhcp/leases';
+import { DhcpService } from './dhcp-service.js';
+
+const CONF = `
+authoritative;
+default-lease-time 600;
+subnet 10.9.0.0 netmask 255.255.255.0 {
+  range 10.9.0.50 10.9.0.60;
+}
+`;
+const IP = 0x0a090032; // 10.9.0.50
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** A service over a real store in a temporary directory; never started (no sockets). */
+async function service(): Promise<{ svc: DhcpService; store: LeaseStore }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hadhcp-svc-'));
+  dirs.push(dir);
+  const store = await LeaseStore.open(dir, { log: () => undefined });
+  const { config } = readDhcpdConf('/dhcpd.conf', { readFile: () => CONF });
+  const svc = new DhcpService(config!, store, pino({ level: 'silent' }), { port: 0 });
+  return { svc, store };
+}
+
+function active(hw: number, ends: number): Lease {
+  return {
+    address: IP,
+    state: BindingState.ACTIVE,
+    starts: ends - 600,
+    ends,
+    tstp: 0,
+    tsfp: 0,
+    atsfp: 0,
+    cltt: ends - 600,
+    hwType: 1,
+    hwAddr: new Uint8Array([2, 0, 0, 0, 0, hw]),
+  };
+}
+
+describe('DhcpService.deleteLease', () => {
+  it('an ACK stored while the FREE record is being written is not overwritten by it', async () => {
+    const { svc, store } = await service();
+    await store.write([active(1, 2_000_000_000)]);
+    const deleting = svc.deleteLease(IP);
+    expect(svc.table.get(IP)!.state).toBe(BindingState.FREE);
+    // A REQUEST handled meanwhile binds the address again (the store applies it to the records the table views).
+    const acked = store.write([active(2, 2_000_000_600)]);
+    await deleting;
+    await acked;
+    expect(svc.table.get(IP)!.state).toBe(BindingState.ACTIVE);
+    expect(svc.table.get(IP)!.hwAddr![5]).toBe(2);
+    await store.close();
+  });
+
+  it('frees the address with no client attached, durably', async () => {
+    const { svc, store } = await service();
+    await store.write([active(1, 2_000_000_000)]);
+    await svc.deleteLease(IP);
+    const l = svc.table.get(IP)!;
+    expect(l.state).toBe(BindingState.FREE);
+    expect(l.hwAddr).toBeUndefined();
+    await store.close();
+  });
+});
