@@ -251,19 +251,25 @@ function updatePriority(ctx: Ctx): void {
   s.effectivePriority = eff;
 }
 
+/**
+ * vrrp_sync_group. `faultBySync` says the group is in FAULT because another member has a fault of its own; it is
+ * independent of our own trackers, so an instance leaves FAULT only when both its own trackers and the group are
+ * fine, whichever recovers last (see syncGroupFaults).
+ */
 function onSync(ctx: Ctx, to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): void {
   const { s } = ctx;
+  if (s.state === 'INIT') return;
   const ownFaults = faultingTrackers(s.params, s.trackers).length > 0;
   if (to === 'MASTER' && s.state === 'BACKUP') becomeMaster(ctx, reason);
   else if (to === 'BACKUP' && s.state === 'MASTER') {
     leaveMaster(ctx, false);
     enterBackup(ctx, reason, true);
-  } else if (to === 'BACKUP' && s.state === 'FAULT' && s.faultBySync && !ownFaults) {
+  } else if (to === 'BACKUP' && s.faultBySync) {
     s.faultBySync = false;
-    enterBackup(ctx, reason, true);
-  } else if (to === 'FAULT' && (s.state === 'MASTER' || s.state === 'BACKUP')) {
+    if (s.state === 'FAULT' && !ownFaults) enterBackup(ctx, reason, true);
+  } else if (to === 'FAULT') {
     s.faultBySync = true;
-    enterFault(ctx, reason);
+    if (s.state === 'MASTER' || s.state === 'BACKUP') enterFault(ctx, reason);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { VrrpSyncGroup } from './config.js';
+import { faultingTrackers } from './params.js';
 import type { InstanceState, VrrpAction, VrrpEvent, VrrpState } from './types.js';
 
 /**
@@ -39,8 +40,7 @@ export function syncGroupFollow(
         .map((o) => ({ instance: o.name, event: ev('FAULT') }));
     case 'BACKUP': {
       // A member recovering from FAULT releases the group only when no member is still faulty on its own.
-      if (changed.from === 'FAULT' && others.some((o) => o.st.state === 'FAULT' && !o.st.faultBySync))
-        return [];
+      if (changed.from === 'FAULT' && others.some((o) => ownFault(o.st))) return [];
       return others
         .filter((o) => o.st.state === 'MASTER' || (o.st.state === 'FAULT' && o.st.faultBySync))
         .map((o) => ({ instance: o.name, event: ev('BACKUP') }));
@@ -48,6 +48,46 @@ export function syncGroupFollow(
     case 'INIT':
       return [];
   }
+}
+
+/** A fault of the member's own (a tracker), as opposed to one the group put on it; INIT has none yet. */
+export function ownFault(st: InstanceState): boolean {
+  return st.state !== 'INIT' && faultingTrackers(st.params, st.trackers).length > 0;
+}
+
+/**
+ * The group's FAULT, as keepalived keeps it: while any member has a fault of its own, every other member is held
+ * in FAULT by the group (faultBySync), so a member that recovers first stays in FAULT instead of electing alone and
+ * splitting the group's addresses between routers; once no member has one, every member is released and leaves
+ * FAULT unless its own trackers still fail. The io calls this after every step of a member; it returns nothing
+ * once the flags agree, so it settles.
+ */
+export function syncGroupFaults(
+  group: Pick<VrrpSyncGroup, 'name' | 'instances'>,
+  members: ReadonlyMap<string, InstanceState>,
+): { instance: string; event: VrrpEvent }[] {
+  const present = group.instances.flatMap((name) => {
+    const st = members.get(name);
+    return st && st.state !== 'INIT' ? [{ name, st }] : [];
+  });
+  const faulty = present.filter((m) => ownFault(m.st)).map((m) => m.name);
+  const ev = (to: 'BACKUP' | 'FAULT', member: string): VrrpEvent => ({
+    type: 'sync',
+    to,
+    group: group.name,
+    member,
+  });
+  if (faulty.length === 0)
+    return present
+      .filter((m) => m.st.faultBySync)
+      .map((m) => ({
+        instance: m.name,
+        event: ev('BACKUP', present.find((o) => o.name !== m.name)?.name ?? m.name),
+      }));
+  return present.flatMap((m) => {
+    const cause = faulty.find((f) => f !== m.name);
+    return cause !== undefined && !m.st.faultBySync ? [{ instance: m.name, event: ev('FAULT', cause) }] : [];
+  });
 }
 
 /**

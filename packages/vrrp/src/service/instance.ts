@@ -37,6 +37,8 @@ export interface InstanceContext {
   ifindex(dev: string): number | undefined;
   mac(dev: string): Uint8Array | undefined;
   onStateChange(change: StateChange): void;
+  /** After every step (a sync group re-checks its members' faults, which change without a transition too). */
+  onStepped(): void;
 }
 
 /**
@@ -89,6 +91,7 @@ export class InstanceRunner {
     if (event.type === 'shutdown') this.stopped = true;
     // Reported after this step's actions, so a sync group's followers queue their notify scripts after ours.
     for (const c of changes) this.ctx.onStateChange(c);
+    this.ctx.onStepped();
   }
 
   /** A line about a dropped advert, rate-limited per reason (see LogLimiter). */

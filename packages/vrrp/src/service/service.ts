@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import { formatIp4, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
 import type { KeepalivedConfig, VrrpScript, VrrpSyncGroup } from '../core/config.js';
 import { instanceParams } from '../core/params.js';
-import { syncGroupFollow, syncGroupNotifies, syncGroupStartup, syncGroupState } from '../core/sync-group.js';
+import {
+  syncGroupFaults,
+  syncGroupFollow,
+  syncGroupNotifies,
+  syncGroupStartup,
+  syncGroupState,
+} from '../core/sync-group.js';
 import type { InstanceState, VrrpState } from '../core/types.js';
 import { decodeAdvert, isVrrpWireError, type VrrpWireError } from '../wire/advert.js';
 import {
@@ -141,6 +147,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
           return l?.up ? l.mac : undefined;
         },
         onStateChange: (c) => this.onStateChange(c),
+        onStepped: () => this.syncGroupFaults(cfg.name),
       });
       this.instances.set(cfg.name, runner);
     }
@@ -204,6 +211,15 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       for (const a of syncGroupNotifies(g, agreed)) {
         if (a.type === 'notify') this.queueNotify(a.script, a.args, `VRRP_Group(${g.name})`);
       }
+    }
+  }
+
+  /** A member's own fault holds its group in FAULT until no member has one (see syncGroupFaults). */
+  private syncGroupFaults(instance: string): void {
+    if (!this.running) return;
+    for (const g of this.config.syncGroups) {
+      if (!g.instances.includes(instance)) continue;
+      for (const f of syncGroupFaults(g, this.memberStates(g))) this.instances.get(f.instance)?.feed(f.event);
     }
   }
 
