@@ -25,6 +25,7 @@ import {
 import type { LeaseStore } from '@hadhcp/leases';
 import { DhcpSockets } from './dhcp-sockets.js';
 import type { Logger } from './logger.js';
+import { routeReply } from './reply-route.js';
 
 export interface DhcpServiceOptions {
   interfaces?: string[];
@@ -398,20 +399,27 @@ export class DhcpService {
   private send(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): void {
     const bytes = encodeDhcp(reply, { maxSize, allowOverload: true });
     const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
-    if (to.kind === 'relay' || to.kind === 'unicast' || !ch) {
+    const route = routeReply(to, ch !== undefined);
+    if (route.via === 'udp' || !ch) {
       // Counted as sent once the kernel has taken it (the callback).
-      const ip = to.kind === 'broadcast' ? 0xffffffff : to.ip;
-      const src = to.kind === 'relay' || to.kind === 'unicast' ? to.src : undefined;
-      this.udp.post(bytes, ip, to.port, src, this.onSendError, this.onSent);
+      const ip = route.via === 'udp' ? route.ip : route.dstIp;
+      this.udp.post(
+        bytes,
+        ip,
+        to.port,
+        route.via === 'udp' ? route.src : undefined,
+        this.onSendError,
+        this.onSent,
+      );
       return;
     }
     try {
       ch.ch.send(
         buildUdpFrame({
           srcMac: ch.iface.mac,
-          dstMac: to.kind === 'l2' && to.mac ? to.mac : BROADCAST_MAC,
+          dstMac: route.dstMac ?? BROADCAST_MAC,
           srcIp: meta.receivedOn.localIp ?? 0,
-          dstIp: to.kind === 'broadcast' ? 0xffffffff : to.ip,
+          dstIp: route.dstIp,
           srcPort: 67,
           dstPort: to.port,
           payload: bytes,
