@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { readDhcpdConf } from '@hadhcp/config';
+import type { DhcpMessage } from '@hadhcp/dhcp';
 import { BindingState, LeaseStore, type Lease } from '@hadhcp/leases';
 import { DhcpService } from './dhcp-service.js';
 
@@ -68,6 +69,40 @@ describe('DhcpService.deleteLease', () => {
     const l = svc.table.get(IP)!;
     expect(l.state).toBe(BindingState.FREE);
     expect(l.hwAddr).toBeUndefined();
+    await store.close();
+  });
+});
+
+/** The private paths a timer or a store callback calls, where a throw would end the process. */
+interface Internals {
+  send(reply: DhcpMessage, to: object, maxSize: number, meta: object): void;
+  tick(): void;
+  core: { tick(nowMs: number): unknown };
+}
+
+describe('DhcpService crash safety', () => {
+  it('a reply that cannot be encoded costs that reply, counted as drop.internal-error', async () => {
+    const { svc, store } = await service();
+    const s = svc as unknown as Internals;
+    expect(() =>
+      s.send({} as DhcpMessage, { kind: 'broadcast', ip: 0, port: 68 }, 576, {
+        receivedOn: {},
+        srcIp: 0,
+        srcPort: 68,
+      }),
+    ).not.toThrow();
+    expect(svc.counters.toJSON()['drop.internal-error']).toBe(1);
+    await store.close();
+  });
+
+  it('a throwing expiry tick costs that tick', async () => {
+    const { svc, store } = await service();
+    const s = svc as unknown as Internals;
+    s.core.tick = () => {
+      throw new Error('bug');
+    };
+    expect(() => s.tick()).not.toThrow();
+    expect(svc.counters.toJSON()['drop.internal-error']).toBe(1);
     await store.close();
   });
 });

@@ -22,7 +22,7 @@ import {
   type LocalInterface,
   type RequestMeta,
 } from '@hadhcp/dhcp';
-import type { LeaseStore } from '@hadhcp/leases';
+import type { Lease, LeaseStore } from '@hadhcp/leases';
 import { DhcpSockets } from './dhcp-sockets.js';
 import type { Logger } from './logger.js';
 import { routeReply } from './reply-route.js';
@@ -396,7 +396,19 @@ export class DhcpService {
 
   // --- packets out ------------------------------------------------------------------------------------------
 
+  /**
+   * Called from the store's callbacks too, where a throw would become an unhandled rejection (fatal on Node 20):
+   * a bug must cost one reply, not the process.
+   */
   private send(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): void {
+    try {
+      this.sendNow(reply, to, maxSize, meta);
+    } catch (e) {
+      this.drop('internal-error', (e as Error).stack ?? String(e), to.ip);
+    }
+  }
+
+  private sendNow(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): void {
     const bytes = encodeDhcp(reply, { maxSize, allowOverload: true });
     const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
     const route = routeReply(to, ch !== undefined);
@@ -433,17 +445,42 @@ export class DhcpService {
 
   // --- time -------------------------------------------------------------------------------------------------
 
+  /** A bug in expiry costs one tick (the next one retries), not the process: timers' throws are fatal. */
   private tick(): void {
-    const writes = this.core.tick(Date.now());
+    let writes: Lease[];
+    try {
+      writes = this.core.tick(Date.now());
+    } catch (e) {
+      this.internalError('expiry tick', e);
+      return;
+    }
     if (writes.length > 0) {
       this.store.write(writes).catch((e: Error) => this.storeFailure(e.message));
     }
   }
 
+  /** A failure outside any packet: counted with the packets' internal errors, logged rate-limited. */
+  private internalError(where: string, e: unknown): void {
+    this.counters.inc('drop.internal-error');
+    const suppressed = this.limiter.allow(`internal-error:${where}`, Date.now());
+    if (suppressed !== undefined)
+      this.log.error(
+        `${where} failed: ${(e as Error).stack ?? String(e)}` +
+          (suppressed ? ` (${suppressed} more like it since the last report)` : ''),
+      );
+  }
+
   /** Ping-check ahead of time: the addresses the core will offer next are probed now, not while a client waits. */
   private probeAhead(): void {
     if (!this.pinger) return;
-    for (const ip of this.core.probesWanted(Date.now())) {
+    let wanted: Ip4[];
+    try {
+      wanted = this.core.probesWanted(Date.now());
+    } catch (e) {
+      this.internalError('ping-ahead', e);
+      return;
+    }
+    for (const ip of wanted) {
       if (this.probing.has(ip)) continue;
       void this.probe(ip);
     }
