@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
-import { sameVrrpConfig } from './vrrp-runner.js';
+import { sameVrrpConfig, VrrpRunner, type VrrpServiceLike } from './vrrp-runner.js';
+import type { Logger } from './logger.js';
 
 const pos = (line: number) => ({ file: '/etc/hadhcp/keepalived.conf', line, col: 1 });
 function conf(priority: number, line: number): KeepalivedConfig {
@@ -43,5 +45,79 @@ describe('reload of keepalived.conf', () => {
   });
   it('sees a changed priority as a change', () => {
     expect(sameVrrpConfig(conf(150, 1), conf(100, 1))).toBe(false);
+  });
+});
+
+/** Records what the runner does to its services; stop() takes a while, as the real one does. */
+class FakeService extends EventEmitter {
+  running = false;
+  weights: string[] = [];
+  constructor(
+    readonly priority: number,
+    private readonly trace: string[],
+  ) {
+    super();
+  }
+  async start(): Promise<void> {
+    this.trace.push(`start ${this.priority} [${this.weights.join(',')}]`);
+    this.running = true;
+  }
+  async stop(): Promise<void> {
+    this.trace.push(`stopping ${this.priority}`);
+    await new Promise((r) => setTimeout(r, 20));
+    this.running = false;
+    this.trace.push(`stopped ${this.priority}`);
+  }
+  status() {
+    return [];
+  }
+  setExternalWeightAll(weight: number, reason: string): void {
+    this.weights.push(`${weight} ${reason}`);
+  }
+}
+
+function runner() {
+  const trace: string[] = [];
+  const services: FakeService[] = [];
+  const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger;
+  const r = new VrrpRunner(conf(150, 1), log, (c) => {
+    const s = new FakeService(c.instances[0]!.priority, trace);
+    services.push(s);
+    return s as unknown as VrrpServiceLike;
+  });
+  return { r, trace, services };
+}
+
+describe('VrrpRunner', () => {
+  it('a service created on reconfigure starts with the supervisor weight already applied', async () => {
+    const { r, trace } = runner();
+    await r.start();
+    r.setExternalWeight(-253, 'dhcp unhealthy');
+    await r.reconfigure(conf(100, 1));
+    expect(trace.at(-1)).toBe('start 100 [-253 dhcp unhealthy]');
+    r.setExternalWeight(0, 'dhcp healthy');
+    await r.reconfigure(conf(120, 1));
+    expect(trace.at(-1)).toBe('start 120 []');
+    await r.stop();
+  });
+
+  it('two quick reloads run one after the other and leave one service running', async () => {
+    const { r, trace, services } = runner();
+    await r.start();
+    const a = r.reconfigure(conf(100, 1));
+    const b = r.reconfigure(conf(120, 1));
+    await Promise.all([a, b]);
+    expect(trace).toEqual([
+      'start 150 []',
+      'stopping 150',
+      'stopped 150',
+      'start 100 []',
+      'stopping 100',
+      'stopped 100',
+      'start 120 []',
+    ]);
+    expect(services.filter((s) => s.running)).toHaveLength(1);
+    await r.stop();
+    expect(services.filter((s) => s.running)).toHaveLength(0);
   });
 });

@@ -3,28 +3,39 @@ import { checkScriptSecurity, scriptProgram } from '@hadhcp/config';
 import { VrrpService, type InstanceStatus, type KeepalivedConfig, type StateChange } from '@hadhcp/vrrp';
 import type { Logger } from './logger.js';
 
+/** What the runner uses of a VrrpService (a fake in tests). */
+export type VrrpServiceLike = Pick<VrrpService, 'start' | 'stop' | 'status' | 'setExternalWeightAll' | 'on'>;
+
 /**
  * The daemon's handle on the VRRP instances: starts the service, tells the supervisor which VIPs this node
  * holds (they become the DHCP server identifier), and shapes the status for the control socket.
  */
 export class VrrpRunner {
-  private service: VrrpService;
+  private service: VrrpServiceLike;
   private readonly masterListeners: Array<(vips: Ip4[]) => void> = [];
   private readonly held = new Map<string, Ip4[]>();
+  /** The supervisor's weight: a service created on reconfigure starts with it, not at full priority. */
+  private external: { weight: number; reason: string } | undefined;
+  /** start, reconfigure and stop run one after another: two quick reloads never leave two services running. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private config: KeepalivedConfig,
     private readonly log: Logger,
+    private readonly makeService: (config: KeepalivedConfig, log: Logger) => VrrpServiceLike = (c, l) =>
+      new VrrpService(c, {
+        log: l,
+        // enable_script_security: keepalived's rules, kept in the config package next to `check-config`'s use.
+        scriptGuard: (command, runAs) => checkScriptSecurity(scriptProgram(command), runAs),
+      }),
   ) {
     this.service = this.create(config);
   }
 
-  private create(config: KeepalivedConfig): VrrpService {
-    const s = new VrrpService(config, {
-      log: this.log,
-      // enable_script_security: keepalived's rules, kept in the config package next to `check-config`'s use.
-      scriptGuard: (command, runAs) => checkScriptSecurity(scriptProgram(command), runAs),
-    });
+  private create(config: KeepalivedConfig): VrrpServiceLike {
+    const s = this.makeService(config, this.log);
+    if (this.external) s.setExternalWeightAll(this.external.weight, this.external.reason);
     s.on('state', (c: StateChange) => {
       this.held.set(c.instance, c.to === 'MASTER' ? c.vips : []);
       const vips = [...this.held.values()].flat();
@@ -40,11 +51,18 @@ export class VrrpRunner {
 
   /** Applies a supervisor weight to every instance (0 removes it). */
   setExternalWeight(weight: number, reason: string): void {
-    for (const s of this.service.status()) this.service.setExternalWeight(s.name, weight, reason);
+    this.external = weight === 0 ? undefined : { weight, reason };
+    this.service.setExternalWeightAll(weight, reason);
   }
 
-  async start(): Promise<void> {
-    await this.service.start();
+  start(): Promise<void> {
+    return this.serial(() => this.service.start());
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => undefined);
+    return p;
   }
 
   /**
@@ -52,23 +70,26 @@ export class VrrpRunner {
    * meant for dhcpd.conf never moves the VIP. Changed: the instances restart, which costs one election
    * (keepalived restarts the instances it changed). Returns whether it restarted.
    */
-  async reconfigure(config: KeepalivedConfig): Promise<boolean> {
-    if (sameVrrpConfig(this.config, config)) return false;
-    this.log.info('keepalived configuration changed: restarting the VRRP instances');
-    await this.service.stop();
-    this.held.clear();
-    this.config = config;
-    this.service = this.create(config);
-    await this.service.start();
-    return true;
+  reconfigure(config: KeepalivedConfig): Promise<boolean> {
+    return this.serial(async () => {
+      if (this.stopped || sameVrrpConfig(this.config, config)) return false;
+      this.log.info('keepalived configuration changed: restarting the VRRP instances');
+      await this.service.stop();
+      this.held.clear();
+      this.config = config;
+      this.service = this.create(config);
+      await this.service.start();
+      return true;
+    });
   }
 
   status(): Array<InstanceStatus & { priority: number }> {
     return this.service.status().map((s) => ({ ...s, priority: s.configuredPriority }));
   }
 
-  async stop(): Promise<void> {
-    await this.service.stop();
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.serial(() => this.service.stop());
   }
 }
 

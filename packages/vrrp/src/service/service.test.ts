@@ -92,6 +92,14 @@ describe('VrrpService', () => {
     await stopped(svc);
   });
 
+  it('a weight for all instances given before start applies before the first election', async () => {
+    const { svc } = make(config({ priority: 100 }));
+    svc.setExternalWeightAll(-30, 'dhcp unhealthy');
+    await svc.start();
+    expect(svc.status()[0]).toMatchObject({ state: 'BACKUP', effectivePriority: 70 });
+    await stopped(svc);
+  });
+
   it('counts and logs a VRRPv3 advert as a version mismatch, and changes nothing', async () => {
     const { svc, socket, lines } = make(config({ initialState: 'MASTER' }));
     await svc.start();

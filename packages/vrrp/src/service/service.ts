@@ -86,6 +86,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   /** IPv4 addresses on the interfaces, kept current from netlink notifications. */
   private addrs: AddressInfo[] = [];
   private readonly primaries = new Map<string, Ip4 | undefined>();
+  /** The supervisor's weight for every instance; kept so instances created later (start) begin with it. */
+  private external: { weight: number; reason: string } | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private running = false;
@@ -156,6 +158,10 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       for (const t of r.params.trackers.filter((x) => x.kind === 'interface'))
         r.feed({ type: 'tracker', kind: 'interface', name: t.name, ok: this.ifaceOk(r, t.name) });
     }
+    // The supervisor's weight before the first election, so an unhealthy node does not win it first.
+    if (this.external)
+      for (const r of this.instances.values())
+        r.setExternalWeight(this.external.weight, this.external.reason);
     for (const r of this.instances.values()) r.feed({ type: 'startup', ownIp: r.current.ownIp });
     for (const g of this.config.syncGroups) {
       for (const f of syncGroupStartup(g, this.memberStates(g)))
@@ -459,6 +465,12 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     const r = this.instances.get(instance);
     if (!r) throw new Error(`no VRRP instance ${instance}`);
     r.setExternalWeight(weight, reason);
+  }
+
+  /** The supervisor's weight for every instance, now and for those started later; 0 removes it. */
+  setExternalWeightAll(weight: number, reason: string): void {
+    this.external = weight === 0 ? undefined : { weight, reason };
+    for (const r of this.instances.values()) r.setExternalWeight(weight, reason);
   }
 
   status(): InstanceStatus[] {
