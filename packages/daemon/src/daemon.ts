@@ -126,6 +126,8 @@ export class Daemon {
           interfaces: opts.interfaces,
           serverId: opts.serverId,
         });
+        // With VRRP beside DHCP, silent until the election says otherwise: a backup must not answer while starting.
+        if (cfg.vrrp) dhcp.setServing(false, dhcpRole([], false).reason);
         await dhcp.start();
       }
       if (cfg.vrrp) {

@@ -75,6 +75,8 @@ describe('DhcpService.deleteLease', () => {
 
 /** The private paths a timer or a store callback calls, where a throw would end the process. */
 interface Internals {
+  process(msg: DhcpMessage, meta: object): void;
+  sendNow(...args: unknown[]): void;
   send(reply: DhcpMessage, to: object, maxSize: number, meta: object): void;
   tick(): void;
   core: { tick(nowMs: number): unknown };
@@ -104,5 +106,47 @@ describe('DhcpService crash safety', () => {
     expect(() => s.tick()).not.toThrow();
     expect(svc.counters.toJSON()['drop.internal-error']).toBe(1);
     await store.close();
+  });
+});
+
+describe('DhcpService gate', () => {
+  it('an ACK whose write was in flight when the gate closed is stored but not sent', async () => {
+    const { svc, store } = await service();
+    const s = svc as unknown as Internals;
+    let sent = 0;
+    s.sendNow = () => void sent++;
+    svc.setServing(true, 'test: holding the VIP');
+    const chaddr = new Uint8Array(16);
+    chaddr.set([2, 0, 0, 0, 0, 7]);
+    const request: DhcpMessage = {
+      op: 1,
+      htype: 1,
+      hlen: 6,
+      hops: 0,
+      xid: 0x1234,
+      secs: 0,
+      flags: 0,
+      ciaddr: 0,
+      yiaddr: 0,
+      siaddr: 0,
+      giaddr: 0,
+      chaddr,
+      sname: new Uint8Array(64),
+      file: new Uint8Array(128),
+      hasCookie: true,
+      options: [
+        { code: 53, data: Uint8Array.of(3) },
+        { code: 50, data: Uint8Array.of(10, 9, 0, 50) },
+        { code: 54, data: Uint8Array.of(10, 9, 0, 1) },
+      ],
+    };
+    s.process(request, { receivedOn: { iface: 'eth0', localIp: 0x0a090001 }, srcIp: 0, srcPort: 68 });
+    expect(svc.table.get(IP)?.state).toBe(BindingState.ACTIVE);
+    svc.setServing(false, 'test: VIP lost');
+    await store.close(); // waits for the write and its callbacks
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toBe(0);
+    expect(svc.counters.toJSON()['drop.not-vip-holder-after-write']).toBe(1);
+    svc.setServing(true, 'test: VIP back');
   });
 });

@@ -374,6 +374,12 @@ export class DhcpService {
     // do the log lines: `DHCPACK on ...` is written only for an ACK that leaves.
     this.store.write(d.writes).then(
       () => {
+        // The gate may have closed while the write was in flight (the VIP moved): the lease is stored, but the
+        // reply is the new VIP holder's to give, and a client must not hear two servers.
+        if (this.gate && !this.gate.serving) {
+          this.counters.inc('drop.not-vip-holder-after-write');
+          return;
+        }
         if (d.log) for (const line of d.log) this.log.info(line);
         if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
       },
