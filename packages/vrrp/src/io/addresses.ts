@@ -44,7 +44,9 @@ export interface AddressSpec {
 
 export type NetEvent =
   | { kind: 'link'; op: 'new' | 'del'; link: LinkInfo }
-  | { kind: 'address'; op: 'new' | 'del'; addr: AddressInfo };
+  | { kind: 'address'; op: 'new' | 'del'; addr: AddressInfo }
+  /** The netlink socket failed (ENOBUFS when the kernel outran us): notifications may be lost, re-read all. */
+  | { kind: 'lost'; error: string };
 
 /** The part of Addresses the service uses; unit tests replace it. */
 export interface AddressPort {
@@ -146,25 +148,29 @@ export class Addresses extends EventEmitter implements AddressPort {
     ev.socket.on('message', (msgs) => {
       for (const m of msgs) this.dispatch(m.type, m.data);
     });
+    // Without a listener an 'error' (ENOBUFS under address churn) would end the daemon.
+    const lost = (err: Error) => this.emit('event', { kind: 'lost', error: err.message } satisfies NetEvent);
+    ev.socket.on('error', lost);
+    this.req.socket.on('error', lost);
     this.events = ev;
   }
 
   private dispatch(type: number, data: Buffer): void {
+    let e: NetEvent | undefined;
     try {
       if (type === RTM_NEWLINK || type === RTM_DELLINK) {
         const link = toLink(netlink.rt.parseLinkMessage(data));
-        this.emit('event', {
-          kind: 'link',
-          op: type === RTM_NEWLINK ? 'new' : 'del',
-          link,
-        } satisfies NetEvent);
+        e = { kind: 'link', op: type === RTM_NEWLINK ? 'new' : 'del', link };
       } else if (type === RTM_NEWADDR || type === RTM_DELADDR) {
         const addr = toAddr(netlink.rt.parseAddressMessage(data));
-        if (addr) this.emit('event', { kind: 'address', op: type === RTM_NEWADDR ? 'new' : 'del', addr });
+        if (addr) e = { kind: 'address', op: type === RTM_NEWADDR ? 'new' : 'del', addr };
       }
     } catch {
       // A message this netlink version cannot parse: nothing the service could act on.
+      return;
     }
+    // Outside the try: an exception from the service (the state machine) is a bug and must not be swallowed.
+    if (e) this.emit('event', e);
   }
 
   close(): void {

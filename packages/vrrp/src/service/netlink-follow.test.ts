@@ -18,6 +18,21 @@ describe('following the interface through netlink', () => {
     vi.useRealTimers();
   });
 
+  it('lost notifications (ENOBUFS): logs, re-reads the links and follows what changed meanwhile', async () => {
+    const { svc, addresses, lines } = make(config());
+    await svc.start();
+    addresses.linkList = [link('eth0', 2, false)];
+    addresses.event({ kind: 'lost', error: 'ENOBUFS' });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(svc.status()[0]!.state).toBe('FAULT');
+    expect(lines.some((l) => l.level === 'error' && l.msg.includes('ENOBUFS'))).toBe(true);
+    addresses.linkList = [link('eth0', 2, true)];
+    addresses.event({ kind: 'lost', error: 'ENOBUFS' });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(svc.status()[0]!.state).toBe('BACKUP');
+    await stopped(svc);
+  });
+
   it('a new primary address moves the socket and the core (advert source, tie-break) to it', async () => {
     const { svc, addresses, socket } = make(config());
     await svc.start();

@@ -329,14 +329,38 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       this.refreshAddresses();
       return;
     }
-    const prev = this.links.get(e.link.name);
+    if (e.kind === 'lost') {
+      this.log.error(`netlink notifications may be lost (${e.error}): re-reading links and addresses`);
+      void this.resync();
+      return;
+    }
+    this.applyLink(e.op, e.link);
+  }
+
+  /** After lost notifications: the kernel's view of the links and addresses, applied as if notified. */
+  private async resync(): Promise<void> {
+    try {
+      const links = await this.addresses.links();
+      if (!this.running) return;
+      const now = new Set(links.map((l) => l.name));
+      for (const name of [...this.links.keys()].filter((n) => !now.has(n)))
+        this.applyLink('del', this.links.get(name)!);
+      for (const l of links) this.applyLink('new', l);
+      this.refreshAddresses();
+    } catch (err) {
+      this.log.error(`re-reading links: ${(err as Error).message}`);
+    }
+  }
+
+  private applyLink(op: 'new' | 'del', link: LinkInfo): void {
+    const prev = this.links.get(link.name);
     const wasOk = prev !== undefined && prev.up && prev.running;
-    if (e.op === 'del') this.links.delete(e.link.name);
-    else this.links.set(e.link.name, e.link);
-    const ok = e.op === 'new' && e.link.up && e.link.running;
+    if (op === 'del') this.links.delete(link.name);
+    else this.links.set(link.name, link);
+    const ok = op === 'new' && link.up && link.running;
     if (ok === wasOk) return;
-    this.log.info(`Netlink reports ${e.link.name} ${ok ? 'up' : 'down'}`);
-    this.feedInterface(e.link.name);
+    this.log.info(`Netlink reports ${link.name} ${ok ? 'up' : 'down'}`);
+    this.feedInterface(link.name);
   }
 
   /** Tells every instance tracking `name` (its own interface included) whether it is usable now. */
