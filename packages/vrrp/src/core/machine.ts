@@ -168,7 +168,12 @@ function masterRx(ctx: Ctx, pkt: ReceivedAdvert): void {
       ctx,
       `(${n}) Received advert from ${src} with lower priority ${prio}, ours ${eff}, forcing new election`,
     );
-    return sendAdvert(ctx, eff);
+    sendAdvert(ctx, eff);
+    // keepalived garp_lower_prio_repeat/_delay (default: the garp_master ones): during the brief dual master the
+    // hosts may have learnt the other router's MAC for our VIPs; GARPs bring them back (keepalived #166, #542).
+    garp(ctx, s.params.garp.repeat);
+    if (s.params.garp.delay > 0) setTimer(ctx, 'garp-repeat', ctx.now + s.params.garp.delay * 1000);
+    return;
   }
   log(
     ctx,
