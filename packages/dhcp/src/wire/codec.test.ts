@@ -253,6 +253,19 @@ describe('encodeDhcp', () => {
     expect(back.options).toEqual(m.options);
   });
 
+  it('overloading keeps relay agent information (82) in the options field, last, where relays strip it', () => {
+    const m = reply([mt, sid, opt(43, 250), opt(15, 100), opt(82, 12)]);
+    const r = encodeDhcpDetailed(m, { maxSize: 576, allowOverload: true });
+    expect(r.overload).toBe(1);
+    expect(r.dropped).toEqual([]);
+    // Walk the options field (after the cookie) up to its end option.
+    const codes: number[] = [];
+    for (let off = 240; r.bytes[off] !== 255; off += 2 + r.bytes[off + 1]!) codes.push(r.bytes[off]!);
+    expect(codes).toEqual([53, 54, 43, 82, 52]);
+    const back = decodeDhcp(r.bytes) as DhcpMessage;
+    expect(Array.from(getOption(back, 82)!)).toEqual(range(12));
+  });
+
   it('never overloads a file field that carries a boot file name: drops from the end instead', () => {
     const file = new Uint8Array(128);
     file.set(new TextEncoder().encode('pxelinux.0'));

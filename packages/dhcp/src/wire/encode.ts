@@ -140,6 +140,10 @@ function pickVictim(list: DhcpOption[]): number {
   return list.length - 1; // unreachable: 53 alone always fits in 308 octets
 }
 
+const OPT_RELAY_AGENT = 82;
+/** Never moved into file/sname when overloading (52 and end are written by build() in the options field). */
+const PINNED = new Set([53, 54, OPT_RELAY_AGENT]);
+
 interface Instance {
   code: number;
   data: Uint8Array;
@@ -178,11 +182,16 @@ function place(
 ): Placement | undefined {
   if (size(all) + 1 <= mainCap) return { main: all, file: [], sname: [], overload: 0 };
   if (!fileFree && !snameFree) return undefined;
+  // Message type and server id stay where every parser looks first, and relay agent information (82) stays in
+  // the options field: relays look for it only there to strip it (RFC 3046 2.2), and put it last.
+  const pinned = all.filter((x) => PINNED.has(x.code));
+  const rest = all.filter((x) => !PINNED.has(x.code));
   const areas: Instance[][] = [[], [], []];
-  const caps = [mainCap - 3, fileFree ? FIELD.FILE_LEN : 0, snameFree ? FIELD.SNAME_LEN : 0];
+  const caps = [mainCap - 3 - size(pinned), fileFree ? FIELD.FILE_LEN : 0, snameFree ? FIELD.SNAME_LEN : 0];
+  if (caps[0]! < 1) return undefined;
   let a = 0;
   let used = 0;
-  for (const x of all) {
+  for (const x of rest) {
     while (a < 3 && used + 2 + x.data.length + 1 > caps[a]!) {
       a++;
       used = 0;
@@ -192,7 +201,9 @@ function place(
     used += 2 + x.data.length;
   }
   const overload = (areas[1]!.length ? 1 : 0) | (areas[2]!.length ? 2 : 0);
-  return { main: areas[0]!, file: areas[1]!, sname: areas[2]!, overload };
+  const main = [...pinned.filter((x) => x.code !== OPT_RELAY_AGENT), ...areas[0]!];
+  main.push(...pinned.filter((x) => x.code === OPT_RELAY_AGENT));
+  return { main, file: areas[1]!, sname: areas[2]!, overload };
 }
 
 function writeInstances(out: Uint8Array, off: number, xs: Instance[]): number {
