@@ -3,7 +3,7 @@ import { INFINITE } from '@hadhcp/leases';
 import { BROADCAST_FLAG } from '../wire/types.js';
 import { makeScope, clientMsg, ip, ipBytes, text, MessageType, optU32 } from './test-helpers.js';
 import { ScopeView } from './network.js';
-import { buildReply, replyOptions } from './reply.js';
+import { buildReply, renewalTimes, replyOptions } from './reply.js';
 
 const global = makeScope(
   undefined,
@@ -127,5 +127,32 @@ describe('buildReply', () => {
       ip('10.1.0.60'),
     ]);
     expect(msg.chaddr).toEqual(req.chaddr);
+  });
+});
+
+describe('renewalTimes (RFC 2131 4.4.5)', () => {
+  const be = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+
+  it('defaults to 0.5 and 0.875 of the lease', () => {
+    expect(renewalTimes(3600, undefined, undefined)).toEqual([1800, 3150]);
+  });
+
+  it('keeps configured values that fit the lease granted', () => {
+    expect(renewalTimes(3600, be(1000), be(2000))).toEqual([1000, 2000]);
+  });
+
+  it('configured values beyond a shorter lease are clamped: T1 < T2 < lease', () => {
+    expect(renewalTimes(600, be(1800), be(3150))).toEqual([300, 525]);
+    const [t1, t2] = renewalTimes(600, be(500), be(3150));
+    expect([t1, t2]).toEqual([500, 525]);
+    expect(renewalTimes(600, be(400), be(200))).toEqual([Math.floor((200 * 4) / 7), 200]);
+  });
+
+  it('a reply for a short lease carries the clamped times', () => {
+    const scoped = new ScopeView([makeScope(undefined, {}, { 58: be(1800), 59: be(3150) })]);
+    const req = clientMsg(MessageType.REQUEST, { prl: [58, 59] });
+    const opts = replyOptions({ ...base, type: MessageType.ACK, req, scope: scoped, leaseTime: 600 });
+    expect(optU32({ options: opts } as never, 58)).toBe(300);
+    expect(optU32({ options: opts } as never, 59)).toBe(525);
   });
 });

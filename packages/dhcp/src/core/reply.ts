@@ -91,6 +91,26 @@ function availableValue(spec: ReplySpec, fromScopes: Map<number, Uint8Array> | u
 }
 
 /**
+ * RFC 2131 4.4.5: T1 < T2 < lease. Configured values are used when they keep that order for the lease granted
+ * (a lease shortened by max-lease-time or a client's request would otherwise be told to renew after it ends);
+ * otherwise 0.5 and 0.875 of the lease, T1 kept below a configured T2 in the same proportion.
+ */
+export function renewalTimes(
+  lease: number,
+  cfgT1: Uint8Array | undefined,
+  cfgT2: Uint8Array | undefined,
+): [number, number] {
+  const read = (d: Uint8Array | undefined): number | undefined =>
+    d?.length === 4 ? ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0 : undefined;
+  const c1 = read(cfgT1);
+  const c2 = read(cfgT2);
+  const t2 = c2 !== undefined && c2 < lease ? c2 : Math.floor(lease * 0.875);
+  if (c1 !== undefined && c1 < t2) return [c1, t2];
+  const t1 = Math.floor(lease * 0.5);
+  return [t1 < t2 ? t1 : Math.floor((t2 * 4) / 7), t2];
+}
+
+/**
  * The options of a reply, in wire order. Mandatory ones first (53, 54, then 51/58/59 for a lease), as ISC puts them
  * at the head of its priority list. Then, when the client sent a parameter request list, only the requested options
  * in the client's order, followed by the subnet mask (ISC appends it at lowest priority because clients rely on it);
@@ -111,10 +131,13 @@ export function replyOptions(spec: ReplySpec): DhcpOption[] {
     add(Opt.LEASE_TIME, u32(spec.leaseTime));
     // RFC 2131 4.4.5: T1 = 0.5 and T2 = 0.875 of the lease; an infinite lease never renews (RFC 2131 3.3).
     if (spec.leaseTime !== INFINITE) {
-      const t1 = spec.scope?.option(Opt.RENEWAL_TIME)?.data ?? u32(Math.floor(spec.leaseTime * 0.5));
-      const t2 = spec.scope?.option(Opt.REBINDING_TIME)?.data ?? u32(Math.floor(spec.leaseTime * 0.875));
-      add(Opt.RENEWAL_TIME, t1);
-      add(Opt.REBINDING_TIME, t2);
+      const [t1, t2] = renewalTimes(
+        spec.leaseTime,
+        spec.scope?.option(Opt.RENEWAL_TIME)?.data,
+        spec.scope?.option(Opt.REBINDING_TIME)?.data,
+      );
+      add(Opt.RENEWAL_TIME, u32(t1));
+      add(Opt.REBINDING_TIME, u32(t2));
     }
   }
   if (spec.message) add(Opt.MESSAGE, enc.encode(spec.message));
