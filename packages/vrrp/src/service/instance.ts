@@ -20,7 +20,10 @@ import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
 
 /** What an instance needs from the service around it: io handles and interface facts. */
 export interface InstanceContext {
+  /** Monotonic: the core's `now` and every timer. */
   clock: Clock;
+  /** Only for the transition times people read (status, state events). */
+  wallClock: Clock;
   log: VrrpLogger;
   socket: VrrpTransport;
   addresses: AddressPort;
@@ -55,6 +58,8 @@ export class InstanceRunner {
   /** Lines about dropped adverts, per reason: logged, but not once per packet of a flood. */
   readonly dropLog = new LogLimiter();
   private stopped = false;
+  /** Wall-clock time of the last transition (the core's lastTransition.at is on the monotonic clock). */
+  private lastTransitionWall: number | undefined;
   /**
    * Addresses this instance put on an interface (add() returned true), by `ifindex address/prefix`. Only these
    * are removed when it leaves MASTER: one that was already there (configured by hand, or the host's own) stays,
@@ -83,8 +88,10 @@ export class InstanceRunner {
     const changes: StateChange[] = [];
     const dropped = r.actions.find((a) => a.type === 'drop');
     for (const a of r.actions) {
-      if (a.type === 'state-changed') changes.push(this.change(a.from, a.to, a.reason, now));
-      else if (a.type === 'log' && dropped?.type === 'drop')
+      if (a.type === 'state-changed') {
+        this.lastTransitionWall = this.ctx.wallClock.now();
+        changes.push(this.change(a.from, a.to, a.reason, this.lastTransitionWall));
+      } else if (a.type === 'log' && dropped?.type === 'drop')
         this.logDrop(dropped.reason, a.level, a.message, now);
       else this.execute(a, now);
     }
@@ -252,7 +259,12 @@ export class InstanceRunner {
       disabledScripts: this.ctx.disabledScripts,
       ownAddress: formatIp4(s.ownIp),
       masterAddress: s.masterIp !== undefined ? formatIp4(s.masterIp) : undefined,
-      lastTransition: t && { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason },
+      lastTransition: t && {
+        from: t.from,
+        to: t.to,
+        at: new Date(this.lastTransitionWall ?? t.at).toISOString(),
+        reason: t.reason,
+      },
       advertsSent: s.stats.advertsSent,
       advertsReceived: s.stats.advertsReceived,
       drops,

@@ -55,6 +55,18 @@ describe('VrrpService', () => {
     expect(addresses.ops).toEqual([`add ${VIP}`]);
   });
 
+  it('an NTP step backwards does not delay Master_Down; the status still shows wall-clock times', async () => {
+    const { svc } = make(config());
+    await svc.start();
+    await vi.advanceTimersByTimeAsync(2000);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    await vi.advanceTimersByTimeAsync(1610);
+    const st = svc.status()[0]!;
+    expect(st.state).toBe('MASTER');
+    expect(Date.now() - Date.parse(st.lastTransition!.at)).toBeLessThan(1000);
+    await stopped(svc);
+  });
+
   it('counts an advert for a VRID not configured here and does not act on it', async () => {
     const { svc, socket } = make(config());
     await svc.start();

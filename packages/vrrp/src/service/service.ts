@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { formatIp4, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
+import { formatIp4, monotonicClock, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
 import type { KeepalivedConfig, VrrpScript, VrrpSyncGroup } from '../core/config.js';
 import { instanceParams } from '../core/params.js';
 import {
@@ -45,7 +45,10 @@ import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
  */
 export interface VrrpServiceDeps {
   log: VrrpLogger;
+  /** For the timers and the election (default: monotonic, so an NTP step never delays Master_Down or adverts). */
   clock?: Clock;
+  /** For what people read: the time of the last transition (default: the wall clock). */
+  wallClock?: Clock;
   addresses?: AddressPort;
   openSocket?: (opts: VrrpSocketOptions) => VrrpTransport;
   garp?: GarpPort;
@@ -71,6 +74,7 @@ interface ScriptLoop {
 
 export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private readonly clock: Clock;
+  private readonly wallClock: Clock;
   private readonly log: VrrpLogger;
   private readonly addresses: AddressPort;
   private readonly garp: GarpPort;
@@ -104,7 +108,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.scriptGuard = deps.scriptGuard;
     this.resolveUser = deps.resolveUser ?? resolveUser;
     this.log = deps.log;
-    this.clock = deps.clock ?? systemClock;
+    this.clock = deps.clock ?? monotonicClock;
+    this.wallClock = deps.wallClock ?? systemClock;
     this.addresses = deps.addresses ?? new Addresses();
     this.garp = deps.garp ?? new Garp();
     this.scripts = deps.scripts ?? new ShellScriptRunner();
@@ -134,6 +139,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       for (const w of warnings) this.log.warn(w);
       const runner = new InstanceRunner(cfg, params, own, {
         clock: this.clock,
+        wallClock: this.wallClock,
         log: this.log,
         socket: this.socketFor(cfg.interface, link, primary ?? 0),
         addresses: this.addresses,
