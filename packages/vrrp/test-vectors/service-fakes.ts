@@ -104,12 +104,21 @@ export class FakeScripts implements ScriptRunner {
   readonly calls: ScriptCall[] = [];
   result: (command: string) => number = () => 0;
   delayMs: (command: string, n: number) => number = () => 1;
-  async run(command: string, args: string[], opts: { user?: ScriptUser }): Promise<ScriptResult> {
+  async run(
+    command: string,
+    args: string[],
+    opts: { user?: ScriptUser; timeoutMs?: number },
+  ): Promise<ScriptResult> {
     this.calls.push({ command, args, user: opts.user });
     this.log.push(`start ${command} ${args.join(' ')}`.trim());
-    await new Promise((r) => setTimeout(r, this.delayMs(command, this.calls.length)));
+    const delay = this.delayMs(command, this.calls.length);
+    // Like ShellScriptRunner: a script outliving its timeout is killed.
+    const timedOut = opts.timeoutMs !== undefined && delay > opts.timeoutMs;
+    await new Promise((r) => setTimeout(r, timedOut ? opts.timeoutMs : delay));
     this.log.push(`end ${command}`);
-    return { code: this.result(command), signal: undefined, timedOut: false };
+    return timedOut
+      ? { code: undefined, signal: 'SIGKILL', timedOut: true }
+      : { code: this.result(command), signal: undefined, timedOut: false };
   }
 }
 

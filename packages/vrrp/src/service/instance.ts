@@ -10,13 +10,19 @@ import type { InstanceState, VrrpAction, VrrpEvent, VrrpState } from '../core/ty
 import { initInstance, step } from '../core/machine.js';
 import { encodeAdvert, VRRP_MCAST_GROUP } from '../wire/advert.js';
 import type { AddressPort } from '../io/addresses.js';
-import type { ScriptRunner, ScriptUser } from '../io/exec.js';
+import type { ScriptResult, ScriptRunner, ScriptUser } from '../io/exec.js';
 import type { GarpPort } from '../io/garp.js';
 import type { VrrpTransport } from '../io/vrrp-socket.js';
 import { KeyedTimers } from './timers.js';
 import { LogLimiter } from './log-limit.js';
 import { SerialQueue } from './serial-queue.js';
 import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
+
+/** How a notify script went wrong, for the log line. */
+export function scriptFailure(r: ScriptResult): string {
+  if (r.timedOut) return 'timed out and was killed';
+  return `failed: ${r.error ?? `exit ${r.code ?? r.signal}`}`;
+}
 
 /** What an instance needs from the service around it: io handles and interface facts. */
 export interface InstanceContext {
@@ -35,6 +41,8 @@ export interface InstanceContext {
    * the order the transitions happened, never two at once (keepalived forks them all at once: #1055).
    */
   notifyQueue: SerialQueue;
+  /** A notify script still running after this is killed, so a hung one cannot hold up those behind it. */
+  notifyTimeoutMs: number;
   /** Scripts of this instance refused by enable_script_security, for the status. */
   disabledScripts: string[];
   ifindex(dev: string): number | undefined;
@@ -123,6 +131,11 @@ export class InstanceRunner {
     this.feed({ type: 'external-weight', weight, reason });
   }
 
+  /** Resolves when every queued address change has finished. */
+  settleIo(): Promise<void> {
+    return this.io.drain();
+  }
+
   /** Resolves when every queued address change and notify script has finished. */
   async settle(): Promise<void> {
     await this.io.drain();
@@ -166,11 +179,10 @@ export class InstanceRunner {
         void this.ctx.notifyQueue.push(async () => {
           const r = await this.ctx.scripts.run(a.script, a.args, {
             ...(this.ctx.scriptUser ? { user: this.ctx.scriptUser } : {}),
+            timeoutMs: this.ctx.notifyTimeoutMs,
           });
           if (r.error || r.code !== 0)
-            this.ctx.log.warn(
-              `(${name}) notify script ${a.script} failed: ${r.error ?? `exit ${r.code ?? r.signal}`}`,
-            );
+            this.ctx.log.warn(`(${name}) notify script ${a.script} ${scriptFailure(r)}`);
         });
         return;
       case 'log':

@@ -67,6 +67,37 @@ describe('VrrpService', () => {
     await stopped(svc);
   });
 
+  it('a hung notify script is killed after the notify timeout, and the ones behind it run', async () => {
+    const { svc, scripts, lines } = make(config({ initialState: 'MASTER', notify: '/bin/n' }));
+    scripts.delayMs = (_c, n) => (n === 1 ? 1e9 : 1);
+    await svc.start();
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(scripts.log).toEqual(['start /bin/n INSTANCE VI_1 BACKUP 100']);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(scripts.log).toContain('start /bin/n INSTANCE VI_1 MASTER 100');
+    expect(lines.map((l) => l.msg)).toContain('(VI_1) notify script /bin/n timed out and was killed');
+    await stopped(svc);
+  });
+
+  it('stop() sends priority 0 and removes the VIP, then waits for notify scripts only so long', async () => {
+    const { svc, scripts, socket, addresses, lines } = make(
+      config({ initialState: 'MASTER', notify: '/bin/n' }),
+      undefined,
+      { notifyTimeoutMs: 1e9, stopNotifyWaitMs: 500 },
+    );
+    scripts.delayMs = (_c, n) => (n === 1 ? 1e8 : 1);
+    await svc.start();
+    let done = false;
+    const stopping = svc.stop().then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(499);
+    expect(done).toBe(false);
+    expect(socket().sent.at(-1)!.payload[2]).toBe(0);
+    expect(addresses.ops.at(-1)).toBe(`remove ${VIP}`);
+    await vi.advanceTimersByTimeAsync(30);
+    await stopping;
+    expect(lines.map((l) => l.msg)).toContain('stopping without waiting for 3 notify script(s)');
+  });
+
   it('counts an advert for a VRID not configured here and does not act on it', async () => {
     const { svc, socket } = make(config());
     await svc.start();

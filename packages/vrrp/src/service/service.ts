@@ -26,7 +26,7 @@ import {
   type VrrpSocketOptions,
   type VrrpTransport,
 } from '../io/vrrp-socket.js';
-import { InstanceRunner } from './instance.js';
+import { InstanceRunner, scriptFailure } from './instance.js';
 import { SerialQueue } from './serial-queue.js';
 import {
   applyScriptSecurity,
@@ -58,9 +58,22 @@ export interface VrrpServiceDeps {
    * checkScriptSecurity, injected by the daemon. Absent: no script is refused.
    */
   scriptGuard?: ScriptGuard;
+  /** A notify script still running after this is killed (default NOTIFY_TIMEOUT_MS). */
+  notifyTimeoutMs?: number;
+  /** stop() waits at most this long for queued notify scripts (default STOP_NOTIFY_WAIT_MS). */
+  stopNotifyWaitMs?: number;
   /** uid/gid of a script user (default: /etc/passwd and /etc/group). */
   resolveUser?: (u: ScriptUser) => RunAs | string;
 }
+
+/**
+ * keepalived gives notify scripts no limit of its own, and forks them all at once; we run them one at a time
+ * (#1055), so one that hangs would hold up every later notify and SIGTERM. Like a vrrp_script past its `timeout`,
+ * one past this is killed (with what it started) and logged.
+ */
+export const NOTIFY_TIMEOUT_MS = 30_000;
+/** SIGTERM: the priority-0 advert and the VIP removal always happen; queued notifies get this long at most. */
+export const STOP_NOTIFY_WAIT_MS = 35_000;
 
 export interface VrrpServiceEvents {
   state: [StateChange];
@@ -101,6 +114,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private defaultScriptUser: ScriptUser | undefined;
   private readonly scriptGuard: ScriptGuard | undefined;
   private readonly resolveUser: (u: ScriptUser) => RunAs | string;
+  private readonly notifyTimeoutMs: number;
+  private readonly stopNotifyWaitMs: number;
 
   constructor(config: KeepalivedConfig, deps: VrrpServiceDeps) {
     super();
@@ -108,6 +123,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.scriptGuard = deps.scriptGuard;
     this.resolveUser = deps.resolveUser ?? resolveUser;
     this.log = deps.log;
+    this.notifyTimeoutMs = deps.notifyTimeoutMs ?? NOTIFY_TIMEOUT_MS;
+    this.stopNotifyWaitMs = deps.stopNotifyWaitMs ?? STOP_NOTIFY_WAIT_MS;
     this.clock = deps.clock ?? monotonicClock;
     this.wallClock = deps.wallClock ?? systemClock;
     this.addresses = deps.addresses ?? new Addresses();
@@ -147,6 +164,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
         scripts: this.scripts,
         scriptUser: this.defaultScriptUser,
         notifyQueue: this.notifyQueue,
+        notifyTimeoutMs: this.notifyTimeoutMs,
         disabledScripts: this.refused.filter((x) => x.instances.includes(cfg.name)).map((x) => x.what),
         ifindex: (dev) => this.links.get(dev)?.index,
         // No MAC while the link is down: no GARP is attempted then (it could not go out, and see io/garp.ts).
@@ -247,9 +265,11 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private queueNotify(script: string, args: string[], who: string): void {
     const user = this.defaultScriptUser;
     void this.notifyQueue.push(async () => {
-      const r = await this.scripts.run(script, args, user ? { user } : {});
-      if (r.error || r.code !== 0)
-        this.log.warn(`${who} notify script ${script} failed: ${r.error ?? `exit ${r.code ?? r.signal}`}`);
+      const r = await this.scripts.run(script, args, {
+        ...(user ? { user } : {}),
+        timeoutMs: this.notifyTimeoutMs,
+      });
+      if (r.error || r.code !== 0) this.log.warn(`${who} notify script ${script} ${scriptFailure(r)}`);
     });
   }
 
@@ -513,7 +533,14 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.running = false;
     for (const l of this.scriptLoops) if (l.timer) clearTimeout(l.timer);
     for (const r of this.instances.values()) r.feed({ type: 'shutdown' });
-    await Promise.all([...this.instances.values()].map((r) => r.settle()));
+    await Promise.all([...this.instances.values()].map((r) => r.settleIo()));
+    let waited: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.notifyQueue.drain().then(() => false),
+      new Promise<boolean>((res) => (waited = setTimeout(() => res(true), this.stopNotifyWaitMs))),
+    ]);
+    clearTimeout(waited);
+    if (gaveUp) this.log.warn(`stopping without waiting for ${this.notifyQueue.size} notify script(s)`);
     for (const r of this.instances.values()) r.close();
     // Let the priority-0 adverts leave before the sockets close.
     await new Promise((res) => setTimeout(res, 20));
