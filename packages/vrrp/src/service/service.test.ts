@@ -98,6 +98,31 @@ describe('VrrpService', () => {
     expect(lines.map((l) => l.msg)).toContain('stopping without waiting for 3 notify script(s)');
   });
 
+  it('init_fail: a tracked script counts as failed before the first election, until rise successes', async () => {
+    const chk = {
+      name: 'chk',
+      script: '/bin/chk',
+      interval: 1,
+      timeout: 1,
+      weight: 0,
+      rise: 2,
+      fall: 1,
+      initFail: true,
+      pos: { file: 't', line: 1, col: 1 },
+    };
+    const { svc, addresses } = make(
+      config({ initialState: 'MASTER', trackScripts: [{ name: 'chk' }] }, { scripts: [chk] }),
+    );
+    await svc.start();
+    expect(svc.status()[0]!.state).toBe('FAULT');
+    await vi.advanceTimersByTimeAsync(10); // first success: 1 of 2
+    expect(svc.status()[0]!.state).toBe('FAULT');
+    await vi.advanceTimersByTimeAsync(1000); // second
+    expect(svc.status()[0]!.state).toBe('BACKUP');
+    expect(addresses.ops).toEqual([]);
+    await stopped(svc);
+  });
+
   it('counts an advert for a VRID not configured here and does not act on it', async () => {
     const { svc, socket } = make(config());
     await svc.start();

@@ -182,6 +182,11 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       for (const t of r.params.trackers.filter((x) => x.kind === 'interface'))
         r.feed({ type: 'tracker', kind: 'interface', name: t.name, ok: this.ifaceOk(r, t.name) });
     }
+    // init_fail: the script counts as failed from the start (keepalived), until `rise` successes say otherwise.
+    for (const sc of this.config.scripts.filter((x) => x.initFail))
+      for (const r of this.instances.values())
+        if (r.cfg.trackScripts.some((t) => t.name === sc.name))
+          r.feed({ type: 'tracker', kind: 'script', name: sc.name, ok: false });
     // The supervisor's weight before the first election, so an unhealthy node does not win it first.
     if (this.external)
       for (const r of this.instances.values())
@@ -482,7 +487,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private startScripts(): void {
     const used = new Set(this.config.instances.flatMap((i) => i.trackScripts.map((t) => t.name)));
     for (const script of this.config.scripts.filter((s) => used.has(s.name))) {
-      const loop: ScriptLoop = { script, track: initialTrack, timer: undefined };
+      const track: TrackState = script.initFail ? { status: 'bad', streak: 0 } : initialTrack;
+      const loop: ScriptLoop = { script, track, timer: undefined };
       this.scriptLoops.push(loop);
       void this.runScript(loop);
     }
