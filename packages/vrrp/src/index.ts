@@ -7,7 +7,6 @@ export * from './core/params.js';
 export * from './core/check.js';
 export * from './core/machine.js';
 export * from './core/sync-group.js';
-export * from './core/status.js';
 export * from './io/vrrp-socket.js';
 export * from './io/addresses.js';
 export * from './io/garp.js';

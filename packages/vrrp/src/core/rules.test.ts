@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { checkAdvert } from './check.js';
 import { step } from './machine.js';
 import { effectivePriority, instanceParams } from './params.js';
-import { instanceStatus } from './status.js';
 import { syncGroupFollow, syncGroupNotifies, syncGroupStartup, syncGroupState } from './sync-group.js';
 import type { InstanceState, VrrpEvent } from './types.js';
 import {
@@ -162,28 +161,6 @@ describe('notify scripts (keepalived arguments)', () => {
     expect(
       r.actions.filter((a) => a.type === 'notify').map((a) => a.type === 'notify' && [a.script, ...a.args]),
     ).toEqual([['/stop.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'STOP', '100']]);
-  });
-});
-
-describe('status for the control socket', () => {
-  it('explains the effective priority and shows master, transition, counters', () => {
-    let s = mastered({ priority: 150, trackScripts: [{ name: 'chk_dhcp' }] }, [chkDhcp(-60)]);
-    s = step(s, { type: 'tracker', kind: 'script', name: 'chk_dhcp', ok: false }, T0 + 5000).state;
-    s = step(s, rx(100, '10.0.0.3', { advertInt: 2 }), T0 + 5100).state;
-    const st = instanceStatus(s);
-    expect(st).toMatchObject({
-      name: 'VI_1',
-      state: 'MASTER',
-      basePriority: 150,
-      effectivePriority: 90,
-      priorityContributions: [{ tracker: 'script:chk_dhcp', ok: false, weight: -60, applied: -60 }],
-      master: { address: '10.0.0.2', priority: 150 },
-      ownAddress: '10.0.0.2',
-      lastTransition: { from: 'BACKUP', to: 'MASTER', reason: 'master down timer' },
-      advertsSent: 1,
-      drops: { 'advert-interval-mismatch': 1 },
-    });
-    expect(JSON.parse(JSON.stringify(st))).toEqual(st);
   });
 });
 
