@@ -114,8 +114,8 @@ export class DhcpService {
     this.queue = new AdmissionQueue(opts.queue);
     this.udp = new DhcpSockets(
       opts.port ?? 67,
-      (data, srcIp, srcPort, localIp, iface) =>
-        this.onUdp(data, { receivedOn: { iface, localIp }, srcIp, srcPort }),
+      (data, srcIp, srcPort, localIp, iface, wildcard) =>
+        this.onUdp(data, { receivedOn: { iface, localIp }, srcIp, srcPort }, wildcard),
       log,
     );
   }
@@ -252,11 +252,20 @@ export class DhcpService {
 
   // --- packets in -------------------------------------------------------------------------------------------
 
-  private onUdp(data: Uint8Array, meta: Meta): void {
-    // Broadcasts and unicasts from directly attached clients also reach libpcap, which knows the interface:
-    // leave those (giaddr, bytes 24-27, is zero) to it, so each packet is counted and answered once.
-    if (this.frames.size > 0 && data.length >= 28 && (data[24]! | data[25]! | data[26]! | data[27]!) === 0)
-      return;
+  /**
+   * Who handles what, so each packet is counted and answered once:
+   * - a per-address socket: the packet was sent to us (a relay, or a client renewing unicast): always ours;
+   * - the wildcard socket: broadcasts. A client's (giaddr 0) goes to the frame path when one is open, which knows
+   *   the interface; without frame channels it is handled here, as a broadcast;
+   * - the frame path: only broadcasts (unicasts to us arrive on a per-address socket; unicasts to another
+   *   server that this router merely forwards are not ours to answer).
+   */
+  private onUdp(data: Uint8Array, meta: Meta, wildcard: boolean): void {
+    const clientDirect = data.length >= 28 && (data[24]! | data[25]! | data[26]! | data[27]!) === 0;
+    if (wildcard && clientDirect) {
+      if (this.frames.size > 0) return;
+      meta.toBroadcast = true;
+    }
     this.counters.inc('packets-received');
     this.enqueue({ data, meta }, peekMessageType(data));
   }
@@ -271,12 +280,17 @@ export class DhcpService {
     // answers them: decoding them here too would count every bad relayed packet twice.
     const p = f.payload;
     if (p.length < 28 || (p[24]! | p[25]! | p[26]! | p[27]!) !== 0) return;
+    // Only broadcasts: a unicast to one of our addresses is the per-address socket's, and a unicast to another
+    // server that this router forwards is not ours (an authoritative server would NAK it).
+    const toBroadcast =
+      f.dstIp === 0xffffffff || iface.addresses.some((a) => f.dstIp === (a.ip | ~a.mask) >>> 0);
+    if (!toBroadcast) return;
     this.counters.inc('packets-received');
     const meta: Meta = {
       receivedOn: { iface: iface.name, localIp: iface.addresses[0]?.ip },
       srcIp: f.srcIp,
       srcPort: f.srcPort,
-      toBroadcast: f.dstIp === 0xffffffff || iface.addresses.some((a) => f.dstIp === (a.ip | ~a.mask) >>> 0),
+      toBroadcast,
     };
     const msg = this.decode(f.payload, meta);
     if (!msg || msg.giaddr !== 0) return; // relayed traffic is the UDP socket's

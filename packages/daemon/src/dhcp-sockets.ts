@@ -13,6 +13,8 @@ export type UdpIn = (
   srcPort: number,
   localIp: Ip4 | undefined,
   iface: string | undefined,
+  /** True on the INADDR_ANY socket: a broadcast, or (rarely) a unicast to an address still being bound. */
+  wildcard: boolean,
 ) => void;
 
 /**
@@ -43,7 +45,7 @@ export class DhcpSockets {
     await this.any.open(
       (data, srcIp, srcPort) => {
         const g = this.guessLocal(srcIp);
-        this.onPacket(data, srcIp, srcPort, g?.ip, g?.iface);
+        this.onPacket(data, srcIp, srcPort, g?.ip, g?.iface, true);
       },
       (e) => this.log.error(`DHCP socket error on 0.0.0.0:${this.port}: ${e.message}`),
     );
@@ -66,7 +68,7 @@ export class DhcpSockets {
       const sock = new DhcpUdpSocket(this.port, formatIp4(ip));
       try {
         await sock.open(
-          (data, srcIp, srcPort) => this.onPacket(data, srcIp, srcPort, ip, iface),
+          (data, srcIp, srcPort) => this.onPacket(data, srcIp, srcPort, ip, iface, false),
           (e) => this.log.error(`DHCP socket error on ${formatIp4(ip)}:${this.port}: ${e.message}`),
         );
         this.byAddr.set(ip, { sock, iface });
@@ -104,19 +106,10 @@ export class DhcpSockets {
   }
 
   /**
-   * Sends from `src` when we hold a socket for it, else from INADDR_ANY (the kernel picks the source). A reply
-   * from a VIP whose socket is still being bound (the first packets after a takeover) waits for it, so the relay
-   * sees the answer come from the address it sent to.
+   * Sends from `src` when we hold a socket for it, else from INADDR_ANY (the kernel picks the source); failures
+   * go to `onError`, successes to `onSent`. A reply from a VIP whose socket is still being bound (the first
+   * packets after a takeover) waits for it, so the relay sees the answer come from the address it sent to.
    */
-  send(data: Uint8Array, ip: Ip4, port: number, src?: Ip4): Promise<void> {
-    const s = src !== undefined ? this.byAddr.get(src) : undefined;
-    if (!s && src !== undefined && this.pending && this.vips.includes(src)) {
-      return this.pending.then(() => (this.byAddr.get(src)?.sock ?? this.any).send(data, ip, port));
-    }
-    return (s?.sock ?? this.any).send(data, ip, port);
-  }
-
-  /** As send(), without a Promise: failures go to `onError`, successes to `onSent`. */
   post(
     data: Uint8Array,
     ip: Ip4,
@@ -126,6 +119,12 @@ export class DhcpSockets {
     onSent?: () => void,
   ): void {
     const s = src !== undefined ? this.byAddr.get(src) : undefined;
+    if (!s && src !== undefined && this.pending && this.vips.includes(src)) {
+      void this.pending.then(() =>
+        (this.byAddr.get(src)?.sock ?? this.any).post(data, ip, port, onError, onSent),
+      );
+      return;
+    }
     (s?.sock ?? this.any).post(data, ip, port, onError, onSent);
   }
 
