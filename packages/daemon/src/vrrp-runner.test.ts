@@ -1,42 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
+import { config, VIP } from '../../vrrp/test-vectors/service-fakes.js';
 import { sameVrrpConfig, VrrpRunner, type VrrpServiceLike } from './vrrp-runner.js';
 import type { Logger } from './logger.js';
 
 const pos = (line: number) => ({ file: '/etc/hadhcp/keepalived.conf', line, col: 1 });
+/** The same instance with its statements at other lines of the file. */
 function conf(priority: number, line: number): KeepalivedConfig {
-  return {
-    global: {
-      enableScriptSecurity: false,
-      garpMasterDelay: 5,
-      garpMasterRepeat: 5,
-      garpMasterRefresh: 0,
-      garpMasterRefreshRepeat: 1,
-      ignored: [],
-    },
-    scripts: [],
-    syncGroups: [],
-    files: ['/etc/hadhcp/keepalived.conf'],
-    instances: [
-      {
-        name: 'VI_1',
-        initialState: 'BACKUP',
-        interface: 'eth0',
-        vrid: 51,
-        priority,
-        advertInt: 1,
-        virtualAddresses: [{ address: 0x0a00000a, prefix: 24, pos: pos(line + 3) }],
-        virtualAddressesExcluded: [],
-        preempt: true,
-        preemptDelay: 0,
-        unicastPeers: [],
-        trackInterfaces: [],
-        trackScripts: [],
-        pos: pos(line),
-      },
-    ],
-  };
+  return config(
+    { priority, pos: pos(line), virtualAddresses: [{ address: VIP, prefix: 24, pos: pos(line + 3) }] },
+    { files: ['/etc/hadhcp/keepalived.conf'] },
+  );
 }
 
 describe('reload of keepalived.conf', () => {

@@ -8,6 +8,7 @@ import type { AddressInfo, AddressPort, AddressSpec, LinkInfo, NetEvent } from '
 import type { ScriptResult, ScriptRunner, ScriptUser } from '../src/io/exec.js';
 import type { VrrpPacketIn, VrrpSocketOptions, VrrpTransport } from '../src/io/vrrp-socket.js';
 import { VrrpService, type VrrpServiceDeps } from '../src/service/service.js';
+import { config as coreInstanceConfig } from './core-fixtures.js';
 
 export const ip = (s: string): Ip4 => parseIp4(s)!;
 export const pos = { file: 't', line: 1, col: 1 };
@@ -122,25 +123,14 @@ export class FakeScripts implements ScriptRunner {
   }
 }
 
+/** The core fixtures' instance, with the password and VIP the service tests' packets use. */
 export function instanceConfig(over: Partial<VrrpInstanceConfig> = {}): VrrpInstanceConfig {
-  return {
-    name: 'VI_1',
-    initialState: 'BACKUP',
-    interface: 'eth0',
-    vrid: 51,
-    priority: 100,
-    advertInt: 1,
+  return coreInstanceConfig({
     auth: { type: 'PASS', pass: 'secret' },
     virtualAddresses: [{ address: VIP, prefix: 24, pos }],
-    virtualAddressesExcluded: [],
-    preempt: true,
-    preemptDelay: 0,
-    unicastPeers: [],
-    trackInterfaces: [],
-    trackScripts: [],
     pos,
     ...over,
-  };
+  });
 }
 
 export function config(
