@@ -150,41 +150,59 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
   const siaddr = r.u32();
   const giaddr = r.u32();
   const chaddr = r.bytes(16);
-  let sname = r.bytes(SNAME_LEN);
-  let file = r.bytes(FILE_LEN);
+  const sname = r.bytes(SNAME_LEN);
+  const file = r.bytes(FILE_LEN);
   if (r.error) return wireError('truncated-header', r.error); // unreachable given the length check; kept as the guard
   if (op !== 1 && op !== 2) return wireError('bad-op', `op ${op}`);
   if (hlen > 16) return wireError('bad-hlen', `hlen ${hlen} > 16`);
   if (hops > MAX_HOPS) return wireError('hops-exceeded', `hops ${hops} > ${MAX_HOPS}`);
 
-  if (!hasCookieAt(bytes, FIXED_HEADER_LEN)) {
-    // RFC 951 BOOTP: the vend field is opaque to us; keep it verbatim for the round trip.
-    const layout: WireLayout = {
-      overload: 0,
-      options: { items: [], trailer: bytes.subarray(FIXED_HEADER_LEN) },
-    };
-    // One object literal with every field (no spread): the same shape for every message, built in one step.
-    return {
-      op,
-      htype,
-      hlen,
-      hops,
-      xid,
-      secs,
-      flags,
-      ciaddr,
-      yiaddr,
-      siaddr,
-      giaddr,
-      chaddr,
-      sname,
-      file,
-      hasCookie: false,
-      options: [],
-      layout,
-    };
-  }
+  const body = hasCookieAt(bytes, FIXED_HEADER_LEN)
+    ? decodeOptionAreas(bytes, sname, file)
+    : bootpBody(bytes, sname, file);
+  if ('error' in body) return body;
+  // One object literal with every field (no spread): the same shape for every message, built in one step.
+  return {
+    op,
+    htype,
+    hlen,
+    hops,
+    xid,
+    secs,
+    flags,
+    ciaddr,
+    yiaddr,
+    siaddr,
+    giaddr,
+    chaddr,
+    sname: body.sname,
+    file: body.file,
+    hasCookie: body.hasCookie,
+    options: body.options,
+    layout: body.layout,
+  };
+}
 
+/** What follows the fixed header: the options (and the sname/file fields, blanked when they carried options). */
+interface Body {
+  sname: Uint8Array;
+  file: Uint8Array;
+  hasCookie: boolean;
+  options: DhcpOption[];
+  layout: WireLayout;
+}
+
+/** RFC 951 BOOTP: the vend field is opaque to us; keep it verbatim for the round trip. */
+function bootpBody(bytes: Uint8Array, sname: Uint8Array, file: Uint8Array): Body {
+  const layout: WireLayout = {
+    overload: 0,
+    options: { items: [], trailer: bytes.subarray(FIXED_HEADER_LEN) },
+  };
+  return { sname, file, hasCookie: false, options: [], layout };
+}
+
+/** RFC 2132 options after the cookie, then file and sname when option 52 says so (RFC 2131 4.1, RFC 3396). */
+function decodeOptionAreas(bytes: Uint8Array, sname: Uint8Array, file: Uint8Array): Body | WireError {
   const col: Collector = { order: [], first: [] };
   const main = parseArea(bytes, FIXED_HEADER_LEN + 4, bytes.length, 'options', col);
   if ('error' in main) return main;
@@ -218,25 +236,7 @@ export function decodeDhcp(input: Uint8Array): DhcpMessage | WireError {
       return wireError('bad-option-length', `message type (53) has length ${data.length}, must be 1`);
     options.push({ code, data });
   }
-  return {
-    op,
-    htype,
-    hlen,
-    hops,
-    xid,
-    secs,
-    flags,
-    ciaddr,
-    yiaddr,
-    siaddr,
-    giaddr,
-    chaddr,
-    sname,
-    file,
-    hasCookie: true,
-    options,
-    layout,
-  };
+  return { sname, file, hasCookie: true, options, layout };
 }
 
 /**
