@@ -32,6 +32,8 @@ export class DhcpSockets {
   /** The VIPs the supervisor says we hold, and their socket binding in progress. */
   private vips: Ip4[] = [];
   private pending: Promise<void> | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly port: number,
@@ -53,7 +55,16 @@ export class DhcpSockets {
   }
 
   /** Binds sockets for new local addresses and closes the ones for addresses that are gone. */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    // One at a time: the 2 s timer and a takeover's ensure() may both ask, and two runs would both bind a new
+    // address, the second socket replacing the first in the map and leaking its descriptor.
+    this.refreshing = this.refreshing
+      .then(() => (this.closed ? undefined : this.refreshOnce()))
+      .catch((e: Error) => this.log.error(`DHCP: cannot follow local addresses: ${e.message}`));
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
     this.ifaces = listInterfaces();
     const present = new Map<Ip4, string>();
     for (const i of this.ifaces) for (const a of i.addresses) present.set(a.ip, i.name);
@@ -150,6 +161,7 @@ export class DhcpSockets {
   }
 
   close(): void {
+    this.closed = true;
     this.any.close();
     for (const s of this.byAddr.values()) s.sock.close();
     this.byAddr.clear();
