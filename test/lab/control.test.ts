@@ -146,6 +146,8 @@ describe.skipIf(skip)('control socket and CLI against a running daemon', () => {
     const stats = await controlRequest(srv.socketPath, 'statistic-get-all');
     const s = stats.arguments as Record<string, [[number, string]]>;
     expect(s['packets-received']![0]![0]).toBeGreaterThanOrEqual(4);
+    // The server core's own counts: an ACK for each of the two clients.
+    expect(s['tx.DHCPACK']![0]![0]).toBeGreaterThanOrEqual(2);
     const ctl = await cli('ctl', 'list-commands', '--socket', srv.socketPath);
     for (const c of [
       'status-get',

@@ -146,6 +146,7 @@ function statisticsOf(d: Daemon): Record<string, unknown> {
   const stamp = new Date().toISOString();
   const put = (k: string, v: number) => (out[k] = [[v, stamp]]);
   for (const [k, v] of Object.entries(d.dhcp?.counters.toJSON() ?? {})) put(k, v);
+  for (const [k, v] of Object.entries(d.dhcp?.coreCounters() ?? {})) put(k, v);
   for (const i of d.vrrp?.status() ?? []) {
     put(`vrrp.${i.name}.adverts-sent`, i.advertsSent ?? 0);
     put(`vrrp.${i.name}.adverts-received`, i.advertsReceived ?? 0);

@@ -223,6 +223,16 @@ export class DhcpService {
     if (writes.length > 0) await this.store.write(writes);
   }
 
+  /**
+   * The core's own counters (messages in by type, replies out by type, addresses abandoned by ping). Its drop
+   * counts are left out: the service counts every drop it is handed, so they would appear twice.
+   */
+  coreCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.core.counters.toJSON())) if (!k.startsWith('drop.')) out[k] = v;
+    return out;
+  }
+
   status(): Record<string, unknown> {
     const byState = this.table.stateCounts();
     const drops: Record<string, number> = {};
