@@ -160,6 +160,34 @@ describe('LeaseStore', () => {
     expect(s.stats()).toMatchObject({ syncs: 2, commits: 101 });
   });
 
+  it('group-commit window: writes in separate turns within syncIntervalMs share one sync', async () => {
+    const starts: number[] = [];
+    const s = await openStore(await tempDir(), {
+      syncIntervalMs: 40,
+      io: {
+        datasync: async (fh) => {
+          starts.push(performance.now());
+          await nodeIo.datasync(fh);
+        },
+      },
+    });
+    await s.write([lease(1)]); // idle store: syncs at once
+    expect(starts.length).toBe(1);
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 10; i++) {
+      writes.push(s.write([lease(10 + i)]));
+      await new Promise((r) => setImmediate(r)); // each write in its own turn of the event loop
+    }
+    await Promise.all(writes);
+    expect(starts.length).toBe(2); // the ten went out together once the window had passed
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(30); // timers may fire a ms early
+    expect(s.stats()).toMatchObject({ syncs: 2, commits: 11 });
+
+    const z = await openStore(await tempDir(), { syncIntervalMs: 0 });
+    for (let i = 0; i < 5; i++) await z.write([lease(i)]);
+    expect(z.stats().syncs).toBe(5); // no window: one sync per write when writes come one at a time
+    await z.close();
+  });
   it('a failed sync rejects its writes and every later one, and says so; acknowledged data survives', async () => {
     const dir = await tempDir();
     let failNext = false;

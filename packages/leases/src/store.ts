@@ -30,6 +30,13 @@ export interface LeaseStoreOptions {
   io?: Partial<StoreIo>;
   /** Where recovery and compaction notes go. Default: console.warn. */
   log?: (message: string) => void;
+  /**
+   * Least time between the starts of two journal syncs, in ms (group-commit window). Writes that arrive
+   * within it share the next sync. Default 1: on a disk that flushes in ~70 µs, a sync per write would cost more
+   * CPU than the writes themselves; on a disk slower than that, the sync itself is the window and this adds
+   * nothing. 0 = sync as soon as the previous one ends.
+   */
+  syncIntervalMs?: number;
 }
 
 export interface LeaseStoreStats {
@@ -105,12 +112,15 @@ export class LeaseStore {
   private failure: StoreFailedError | undefined;
   private closed = false;
   private nextAutoCompactAt = 0;
+  private lastSyncAt = -Infinity;
   private readonly counters = { commits: 0, syncs: 0, compactions: 0 };
 
   private constructor(
     readonly dir: string,
     private readonly io: StoreIo,
-    private readonly opts: Required<Pick<LeaseStoreOptions, 'compactRatio' | 'compactMinBytes' | 'log'>>,
+    private readonly opts: Required<
+      Pick<LeaseStoreOptions, 'compactRatio' | 'compactMinBytes' | 'log' | 'syncIntervalMs'>
+    >,
     private readonly state: Loaded,
     private journal: FileHandle,
     private journalBytes: number,
@@ -134,6 +144,7 @@ export class LeaseStore {
         {
           compactRatio: options.compactRatio ?? 4,
           compactMinBytes: options.compactMinBytes ?? 4 * 1024 * 1024,
+          syncIntervalMs: options.syncIntervalMs ?? 1,
           log,
         },
         r.state,
@@ -275,8 +286,12 @@ export class LeaseStore {
         for (const p of this.compactWaiters.splice(0)) p.reject(this.failure);
         return;
       }
-      const batch = this.queue.splice(0);
-      if (batch.length > 0) await this.append(batch);
+      if (this.queue.length > 0) {
+        const wait = this.lastSyncAt + this.opts.syncIntervalMs - performance.now();
+        if (wait > 0 && !this.closed) await new Promise((r) => setTimeout(r, wait));
+        this.lastSyncAt = performance.now();
+        await this.append(this.queue.splice(0));
+      }
       if (this.failure) continue;
       const due = this.journalBytes > this.compactThreshold() && this.journalBytes >= this.nextAutoCompactAt;
       if (this.compactWaiters.length > 0 || due) await this.runCompaction();
