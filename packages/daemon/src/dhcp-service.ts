@@ -207,12 +207,14 @@ export class DhcpService {
 
   reconfigure(config: DhcpServerConfig): void {
     this.config = config;
+    const prev = this.core;
     this.core = new DhcpServerCore(
       config,
       this.table,
       this.coreOptions(this.preferredServerIds[0] ?? this.opts.serverId),
     );
-    this.log.info('DHCP configuration replaced; leases kept');
+    this.core.carryOver(prev);
+    this.log.info('DHCP configuration replaced; leases, counters and offers in flight kept');
   }
 
   /** lease4-del: the core frees the address; durable before the command answers. */

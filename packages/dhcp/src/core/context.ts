@@ -281,6 +281,25 @@ export class CoreContext {
     }
   }
 
+  /**
+   * After a configuration reload: take over what the previous context knew that no file holds, so a reload
+   * neither resets the counters operators watch nor lets an address just offered to one client be offered to
+   * another before the first one's REQUEST arrives. Holds keep their deadlines; probe answers stay fresh as long
+   * as they would have.
+   */
+  carryOver(prev: CoreContext): void {
+    for (const [name, n] of Object.entries(prev.counters.toJSON())) this.counters.inc(name, n);
+    for (let i = prev.holdHead; i < prev.holdOrder.length; i++) {
+      const { ip, h } = prev.holdOrder[i]!;
+      if (prev.holds.get(ip) !== h) continue; // released or replaced since
+      const copy = { key: h.key, untilMs: h.untilMs };
+      this.holds.set(ip, copy);
+      this.holdByClient.set(h.key, ip);
+      this.holdOrder.push({ ip, h: copy });
+    }
+    this.probes.carryOver(prev.probes);
+  }
+
   releaseHoldOn(ip: Ip4): void {
     const h = this.holds.get(ip >>> 0);
     if (h) this.releaseHold(h.key);

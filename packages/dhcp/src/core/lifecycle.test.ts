@@ -209,3 +209,45 @@ describe('free (lease4-del)', () => {
     expect(c.free(ip('10.1.0.99'), T0)).toEqual([]);
   });
 });
+
+describe('configuration reload (a new core over the same table)', () => {
+  it('keeps offers in flight, counters and probe answers: an offered address is not offered to another client', () => {
+    const { c: old, b } = setup();
+    const table = old.table;
+    const offered = old.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0).reply!.msg.yiaddr;
+    expect(offered).toBe(ip('10.1.0.50'));
+
+    const fresh = (): DhcpServerCore => new DhcpServerCore(b.build(), table, { serverId: ip(SID) });
+    // Without the carry-over the reloaded core would offer the same address to B (what this test guards).
+    const naive = fresh();
+    expect(
+      naive.handle(clientMsg(MessageType.DISCOVER, { mac: B }), direct(), T0 + 100).reply!.msg.yiaddr,
+    ).toBe(offered);
+
+    const reloaded = fresh();
+    reloaded.carryOver(old);
+    const other = reloaded.handle(clientMsg(MessageType.DISCOVER, { mac: B }), direct(), T0 + 100).reply!.msg
+      .yiaddr;
+    expect(other).not.toBe(offered);
+    // A's REQUEST for its offer is acknowledged by the reloaded core.
+    const ack = reloaded.handle(
+      clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.50', serverId: SID }),
+      direct(),
+      T0 + 200,
+    );
+    expect(ack.reply!.msg.yiaddr).toBe(offered);
+    expect(reloaded.counters.get('rx.DHCPDISCOVER')).toBe(2); // one before the reload, one after
+    expect(reloaded.counters.get('rx.DHCPREQUEST')).toBe(1);
+  });
+
+  it('a carried-over offer ends at its own deadline, not 10 s after the reload', () => {
+    const { c: old, b } = setup();
+    const offered = old.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0).reply!.msg.yiaddr;
+    const reloaded = new DhcpServerCore(b.build(), old.table, { serverId: ip(SID) });
+    reloaded.carryOver(old);
+    const at = (t: number, hw: string): number =>
+      reloaded.handle(clientMsg(MessageType.DISCOVER, { mac: hw }), direct(), t).reply!.msg.yiaddr;
+    expect(at(T0 + 9_000, B)).not.toBe(offered); // still held for A
+    expect(at(T0 + 10_001, '52:54:00:00:00:0c')).toBe(offered); // A's hold ran out at T0 + 10 s
+  });
+});

@@ -41,6 +41,12 @@ export class ProbeTracker {
     this.results.set(ip, { atMs: nowMs, inUse });
   }
 
+  /** Takes over another tracker's answers and probes in flight (a configuration reload). */
+  carryOver(prev: ProbeTracker): void {
+    for (const [ip, r] of prev.results) this.results.set(ip, r);
+    for (const [ip, at] of prev.pending) this.pending.set(ip, at);
+  }
+
   /** Forgets what is known about ip: it was just handed out, so the next probe must be new. */
   forget(ip: Ip4): void {
     this.results.delete(ip);

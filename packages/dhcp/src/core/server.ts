@@ -45,6 +45,14 @@ export class DhcpServerCore {
     return this.ctx.table;
   }
 
+  /**
+   * A core built for a reloaded configuration takes over its predecessor's counters, offers in flight and probe
+   * answers (the leases themselves are in the shared table already).
+   */
+  carryOver(prev: DhcpServerCore): void {
+    this.ctx.carryOver(prev.ctx);
+  }
+
   /** The supervisor moves the server identifier with the VIP. */
   setServerId(ip: Ip4 | undefined): void {
     this.ctx.serverId = ip;
