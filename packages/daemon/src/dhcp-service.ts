@@ -79,7 +79,7 @@ export class DhcpService {
   private core: DhcpServerCore;
   private readonly udp: DhcpSockets;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private readonly frames = new Map<string, { ch: FrameChannel; iface: LocalInterface }>();
+  private readonly frames = new Map<string, { readonly ch: FrameChannel; iface: LocalInterface }>();
   private pinger: Pinger | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -133,7 +133,7 @@ export class DhcpService {
   async start(): Promise<void> {
     await this.udp.open();
     // Addresses come and go (the VIP above all): follow them so each has its socket.
-    this.refreshTimer = setInterval(() => void this.udp.refresh(), 2000);
+    this.refreshTimer = setInterval(() => void this.udp.refresh().then(() => this.followInterfaces()), 2000);
     this.openFrameChannels();
     try {
       this.pinger = new Pinger();
@@ -166,13 +166,29 @@ export class DhcpService {
     for (const iface of wanted) {
       const ch = new FrameChannel(iface.name);
       try {
-        ch.open((f) => this.onFrame(iface, f));
+        // The entry's interface record is replaced as addresses and the MAC change (followInterfaces).
+        ch.open((f) => this.onFrame(this.frames.get(iface.name)?.iface ?? iface, f));
         this.frames.set(iface.name, { ch, iface });
       } catch (e) {
         this.log.warn(
           `${iface.name}: cannot open a packet socket (${(e as Error).message}); direct clients not served there`,
         );
       }
+    }
+  }
+
+  /**
+   * Frame channels answer from their interface's MAC and recognise directed broadcasts by its addresses: keep
+   * both current (a bond or macvlan changing its MAC, an address added or renumbered) without reopening them.
+   */
+  private followInterfaces(): void {
+    const now = this.udp.interfaces();
+    for (const [name, e] of this.frames) {
+      const i = now.find((x) => x.name === name);
+      if (!i || i === e.iface) continue;
+      if (i.mac.some((b, k) => b !== e.iface.mac[k]))
+        this.log.info(`${name}: hardware address changed to ${formatMac(i.mac)}; direct replies follow it`);
+      e.iface = i;
     }
   }
 

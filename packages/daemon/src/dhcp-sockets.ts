@@ -156,6 +156,11 @@ export class DhcpSockets {
     return this.ifaces.find((i) => i.addresses.some((a) => a.ip === ip))?.name;
   }
 
+  /** The interfaces and their IPv4 addresses as of the last refresh (every 2 s, and on each VIP change). */
+  interfaces(): readonly LocalInterface[] {
+    return this.ifaces;
+  }
+
   listening(): string[] {
     return [...this.byAddr.keys()].map(formatIp4);
   }
