@@ -18,7 +18,7 @@
 // Options: --servers=null,hadhcp,kea,dhcpd  --seconds=10 (final run)  --step-seconds=3 (ramp)  --new-clients=20
 //          --ramp-steps=N (at most N rising steps)  --quick (a smoke run: --seconds=2 --step-seconds=1
 //          --new-clients=4 --ramp-steps=2 unless given)  --warmup-seconds=3  --perfdhcp-threads=single|multi
-//          --pin=false (do not pin perfdhcp and the server to separate cores)
+//          --pin=false (do not pin perfdhcp and the server to separate cores)  --latency-rate=10000 (0: skip)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -50,6 +50,8 @@ const NEW_CLIENTS = Number(args['new-clients'] ?? (QUICK ? 4 : 20));
 const RAMP_STEPS = Number(args['ramp-steps'] ?? (QUICK ? 2 : Infinity));
 const WARMUP_S = Number(args['warmup-seconds'] ?? (QUICK ? 1 : 3));
 const PD_THREADS = String(args['perfdhcp-threads'] ?? 'single');
+// Latency compared at one load for every server (their best rates differ, and latency near saturation is queueing).
+const LATENCY_RATE = Number(args['latency-rate'] ?? (QUICK ? 2000 : 10000));
 // The generator on core 0, the server (all its threads) on the last core: as on two machines, neither starves
 // the other. Without it, on 2 cores, hadhcp's fdatasync work (its thread-pool thread, the kernel's journal
 // thread) preempted perfdhcp, whose 166-packet socket buffer then overflowed: the generator's loss, not the
@@ -459,6 +461,12 @@ await withLab(30 * 60_000, async (lab) => {
     process.stderr.write(`[dhcp] throughput: ${s}\n`);
     results.push(await throughput(lab, s));
   }
+  const sameLoad: Array<Run & { server: string }> = [];
+  for (const s of SERVERS.filter((x) => x === 'hadhcp' || x === 'kea' || x === 'null')) {
+    if (!(LATENCY_RATE > 0)) break;
+    process.stderr.write(`[dhcp] latency at ${LATENCY_RATE}/s: ${s}\n`);
+    sameLoad.push({ server: s, ...(await measure(lab, s, FINAL_S, LATENCY_RATE)) });
+  }
   const pingServers = SERVERS.filter((s) => s === 'hadhcp' || s === 'dhcpd');
   const offers = [];
   for (const s of pingServers) {
@@ -516,6 +524,29 @@ await withLab(30 * 60_000, async (lab) => {
   }
   if (by.hadhcp && by.dhcpd) {
     console.log(`hadhcp / ISC dhcpd = ${(by.hadhcp.completedPerS / by.dhcpd.completedPerS).toFixed(1)}x`);
+  }
+  if (sameLoad.length > 0) {
+    console.log(`\n## Latency at the same load: ${LATENCY_RATE}/s for ${FINAL_S} s`);
+    console.log(
+      table(
+        [
+          'server',
+          'exchanges/s',
+          'failed',
+          'OFFER p50 / p99 ms',
+          'ACK p50 / p99 ms',
+          'server CPU s (µs per exchange)',
+        ],
+        sameLoad.map((r) => [
+          r.server,
+          r.completedPerS.toFixed(0),
+          fmtPct(r.fail),
+          `${fmtMs(r.offer.p50)} / ${fmtMs(r.offer.p99)}`,
+          `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)}`,
+          `${(r.cpu ?? NaN).toFixed(1)} (${r.done ? (((r.cpu ?? NaN) / r.done) * 1e6).toFixed(0) : '-'})`,
+        ]),
+      ),
+    );
   }
   console.log(`\n## OFFER latency for ${NEW_CLIENTS} new clients (2/s), ping-check on`);
   console.log(
