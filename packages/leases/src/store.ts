@@ -502,7 +502,8 @@ async function recover(
  * MB of garbage in a process that then sits idle, with nothing to make V8 collect it. Pass 1 puts in each
  * journal address's slot the ordinal of its last lease or delete record; the snapshot then fills only the
  * addresses the journal does not touch, and pass 2 replaces each ordinal with that last record (or removes the
- * address). The placeholders live in the very Map that becomes the live state: no second map, no garbage.
+ * address). The placeholders live in the map whose records then become the live state (copied into its shards):
+ * no garbage strings.
  */
 async function replay(
   dir: string,

@@ -292,6 +292,9 @@ export class CoreContext {
     for (let i = prev.holdHead; i < prev.holdOrder.length; i++) {
       const { ip, h } = prev.holdOrder[i]!;
       if (prev.holds.get(ip) !== h) continue; // released or replaced since
+      // An address the new configuration no longer pools, or has made a host's fixed address, is not held: its
+      // client would be offered it again on a retransmission and then NAKed.
+      if (!this.index.rangeOf(ip) || this.index.fixedAddresses.has(ip)) continue;
       const copy = { key: h.key, untilMs: h.untilMs };
       this.holds.set(ip, copy);
       this.holdByClient.set(h.key, ip);

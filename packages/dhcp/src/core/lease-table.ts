@@ -160,7 +160,7 @@ export class LeaseTable {
       fn(key >>> 0, leaseStringState(rec), leaseStringEnds(rec));
   }
 
-  /** Every lease, decoded one at a time (insertion order). */
+  /** Every lease, decoded one at a time (in no particular order). */
   values(): IterableIterator<Lease> {
     return this.records.values();
   }
@@ -169,7 +169,7 @@ export class LeaseTable {
     return this.records.values();
   }
 
-  /** Every address with a record, decoding nothing (insertion order). */
+  /** Every address with a record, decoding nothing (in no particular order). */
   addresses(): IterableIterator<Ip4> {
     return this.records.addresses();
   }

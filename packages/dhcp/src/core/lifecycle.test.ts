@@ -240,6 +240,20 @@ describe('configuration reload (a new core over the same table)', () => {
     expect(reloaded.counters.get('rx.DHCPREQUEST')).toBe(1);
   });
 
+  it('drops a carried-over offer whose address the new configuration no longer pools', () => {
+    const { c: old } = setup();
+    const offered = old.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0).reply!.msg.yiaddr;
+    expect(offered).toBe(ip('10.1.0.50'));
+    const nb = new ConfigBuilder({ defaultLeaseTime: 600, pingCheck: false });
+    nb.subnet('10.1.0.0/24', { pools: [{ ranges: [['10.1.0.51', '10.1.0.52']] }] });
+    const reloaded = new DhcpServerCore(nb.build(), old.table, { serverId: ip(SID) });
+    reloaded.carryOver(old);
+    // A retransmits its DISCOVER: it gets an address of the new range, not the one the old range offered it.
+    const again = reloaded.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0 + 1000).reply!.msg
+      .yiaddr;
+    expect(again).toBe(ip('10.1.0.51'));
+  });
+
   it('a carried-over offer ends at its own deadline, not 10 s after the reload', () => {
     const { c: old, b } = setup();
     const offered = old.handle(clientMsg(MessageType.DISCOVER, { mac: A }), direct(), T0).reply!.msg.yiaddr;
