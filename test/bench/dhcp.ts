@@ -24,6 +24,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
+  allowedCpus,
   cpuSeconds,
   machineBusySeconds,
   memprobe,
@@ -52,14 +53,15 @@ const WARMUP_S = Number(args['warmup-seconds'] ?? (QUICK ? 1 : 3));
 const PD_THREADS = String(args['perfdhcp-threads'] ?? 'single');
 // Latency compared at one load for every server (their best rates differ, and latency near saturation is queueing).
 const LATENCY_RATE = Number(args['latency-rate'] ?? (QUICK ? 2000 : 10000));
-// The generator on core 0, the server (all its threads) on the last core: as on two machines, neither starves
+// The generator on the first CPU we may use, the server (all its threads) on the last one: as on two machines, neither starves
 // the other. Without it, on 2 cores, hadhcp's fdatasync work (its thread-pool thread, the kernel's journal
 // thread) preempted perfdhcp, whose 166-packet socket buffer then overflowed: the generator's loss, not the
 // server's. Kea is single-threaded, so one core is all it can use either way.
-const CORES = availableParallelism();
-const PIN = args.pin !== 'false' && CORES >= 2;
-const SERVER_CORE = String(CORES - 1);
-const pinned = (cmd: string[]): string[] => (PIN ? ['taskset', '-c', '0', ...cmd] : cmd);
+const CPUS = allowedCpus();
+const PIN = args.pin !== 'false' && CPUS.length >= 2;
+const GENERATOR_CORE = String(CPUS[0]);
+const SERVER_CORE = String(CPUS[CPUS.length - 1]);
+const pinned = (cmd: string[]): string[] => (PIN ? ['taskset', '-c', GENERATOR_CORE, ...cmd] : cmd);
 const MAX_FAIL = 0.01;
 const SERVER_IP = '10.0.0.2';
 const GIADDR = '10.16.0.1';
@@ -292,7 +294,10 @@ async function perfdhcp(
 async function measure(lab: Lab, server: string, seconds: number, rate: number): Promise<Run> {
   const p = await startServer(lab, server);
   try {
-    if (PIN) execFileSync('taskset', ['-a', '-p', '-c', SERVER_CORE, String(p.pid)], { stdio: 'ignore' });
+    if (PIN)
+      execFileSync('taskset', ['-a', '-p', '-c', SERVER_CORE, String(p.pid)], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
     if (WARMUP_S > 0) await perfdhcp(lab, { rate: RAMP[server]?.[0] ?? 2000, seconds: WARMUP_S });
     const cpu0 = cpuSeconds(p.pid);
     if (server === 'hadhcp') await memprobe(p, 5000); // resets the event-loop delay histogram
@@ -475,7 +480,7 @@ await withLab(30 * 60_000, async (lab) => {
   }
 
   console.log(
-    `\n## perfdhcp (-g ${PD_THREADS}${PIN ? `, on core 0; the server on core ${SERVER_CORE}` : ''}), relay-style DORA, ${FINAL_S} s at the best rate with <=1% failed exchanges, ` +
+    `\n## perfdhcp (-g ${PD_THREADS}${PIN ? `, on core ${GENERATOR_CORE}; the server on core ${SERVER_CORE}` : ''}), relay-style DORA, ${FINAL_S} s at the best rate with <=1% failed exchanges, ` +
       `after ${WARMUP_S} s of warm-up, lease persistence on`,
   );
   console.log(

@@ -89,9 +89,20 @@ export function cpuSeconds(pid: number): number {
 /** CPU-seconds the whole machine spent busy (all cores, everything but idle and iowait), from /proc/stat. */
 export function machineBusySeconds(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal ...
-  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  // user nice system idle iowait irq softirq steal ...; steal is the hypervisor's, not work done here
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]!;
   return busy / 100;
+}
+
+/** The CPU numbers this process may run on (Cpus_allowed_list of /proc/self/status, e.g. "0-1" or "2,4-5"). */
+export function allowedCpus(): number[] {
+  const m = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)/m);
+  const out: number[] = [];
+  for (const part of (m?.[1] ?? '0').split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    for (let c = a!; c <= (b ?? a!); c++) out.push(c);
+  }
+  return out;
 }
 
 /** VmRSS and VmHWM (peak) in KiB from /proc/PID/status. */

@@ -102,8 +102,7 @@ int main(int argc, char **argv) {
     }
     for (int s = 0; s < k;) {
       int m = sendmmsg(fd, sm + s, k - s, 0);
-      if (m <= 0) break;
-      s += m;
+      s += m > 0 ? m : 1; /* a message the kernel refuses is skipped, not the rest of the batch */
     }
   }
 }
