@@ -320,6 +320,15 @@ async function measure(lab: Lab, server: string, seconds: number, rate: number):
   }
 }
 
+/** Completed/s, failed, OFFER and ACK latency, server CPU: the columns both result tables share. */
+const runCells = (r: Run): string[] => [
+  r.completedPerS.toFixed(0),
+  fmtPct(r.fail),
+  `${fmtMs(r.offer.p50)} / ${fmtMs(r.offer.p99)}`,
+  `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)}`,
+  `${(r.cpu ?? NaN).toFixed(1)} (${r.done ? (((r.cpu ?? NaN) / r.done) * 1e6).toFixed(0) : '-'})`,
+];
+
 const stall = (r: Run): string =>
   r.loopMaxMs !== undefined ? `, longest event-loop stall ${r.loopMaxMs.toFixed(0)} ms` : '';
 const fmtPct = (x: number): string => `${(x * 100).toFixed(2)}%`;
@@ -500,11 +509,7 @@ await withLab(30 * 60_000, async (lab) => {
       results.map((r) => [
         r.server,
         r.rate,
-        r.completedPerS.toFixed(0),
-        fmtPct(r.fail),
-        `${fmtMs(r.offer.p50)} / ${fmtMs(r.offer.p99)}`,
-        `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)}`,
-        `${(r.cpu ?? NaN).toFixed(1)} (${r.done ? (((r.cpu ?? NaN) / r.done) * 1e6).toFixed(0) : '-'})`,
+        ...runCells(r),
         (r.busyCores ?? NaN).toFixed(2),
         r.loopMaxMs !== undefined ? r.loopMaxMs.toFixed(0) : '-',
         r.ramp,
@@ -542,14 +547,7 @@ await withLab(30 * 60_000, async (lab) => {
           'ACK p50 / p99 ms',
           'server CPU s (µs per exchange)',
         ],
-        sameLoad.map((r) => [
-          r.server,
-          r.completedPerS.toFixed(0),
-          fmtPct(r.fail),
-          `${fmtMs(r.offer.p50)} / ${fmtMs(r.offer.p99)}`,
-          `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)}`,
-          `${(r.cpu ?? NaN).toFixed(1)} (${r.done ? (((r.cpu ?? NaN) / r.done) * 1e6).toFixed(0) : '-'})`,
-        ]),
+        sameLoad.map((r) => [r.server, ...runCells(r)]),
       ),
     );
   }
