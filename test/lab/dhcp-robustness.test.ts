@@ -42,6 +42,27 @@ subnet 10.2.0.0 netmask 255.255.0.0 {
 
 const BAD_MAC = '02:00:00:00:0b:ad';
 
+/**
+ * Waits until the bad packets, each kind sent `rounds` times, have all been counted, then asserts each reason
+ * counted once per packet: `rounds`, or 2 × `rounds` for `twice`, the reason two of the kinds sent fall under.
+ */
+async function dropsCounted(
+  h: Hadhcp,
+  reasons: string[],
+  rounds: number,
+  twice: string,
+): Promise<Record<string, number>> {
+  const st = await until('all bad packets counted', async () => {
+    const s = await stats(h);
+    return (s['drop.hops-exceeded'] ?? 0) >= rounds && (s[`drop.${twice}`] ?? 0) >= 2 * rounds
+      ? s
+      : undefined;
+  });
+  for (const reason of reasons)
+    expect(st[`drop.${reason}`], reason).toBe(reason === twice ? 2 * rounds : rounds);
+  return st;
+}
+
 /** One packet per malformed kind, keyed by the drop reason it must be counted under. */
 function badPackets(giaddr: string): Record<string, Uint8Array> {
   const base = { giaddr, chaddr: BAD_MAC };
@@ -155,14 +176,7 @@ describe.skipIf(skip)('robustness (relayed)', () => {
     expect(logMessages(h).some((m) => m.startsWith(`DHCPACK on ${lease.address} to ${c.mac}`))).toBe(true);
 
     // Every bad packet counted once, under its reason (the huge ones as option overruns).
-    const st = await until('all bad packets counted', async () => {
-      const s = await stats(h);
-      return (s['drop.hops-exceeded'] ?? 0) >= ROUNDS && (s['drop.option-overrun'] ?? 0) >= 2 * ROUNDS
-        ? s
-        : undefined;
-    });
-    for (const reason of Object.keys(bad))
-      expect(st[`drop.${reason}`], reason).toBe(reason === 'option-overrun' ? 2 * ROUNDS : ROUNDS);
+    const st = await dropsCounted(h, Object.keys(bad), ROUNDS, 'option-overrun');
     // Logged (rate limited) with the sender and the reason.
     for (const reason of Object.keys(bad))
       expect(
@@ -207,14 +221,7 @@ describe.skipIf(skip)('robustness (directly attached)', () => {
     ]);
     expect(lease.address).toMatch(/^10\.1\.0\.(5\d|[6-9]\d)$/);
     expect(logMessages(h)).toContain(`DHCPDISCOVER from ${good.mac} via eth0`);
-    const st = await until('all bad packets counted', async () => {
-      const s = await stats(h);
-      return (s['drop.hops-exceeded'] ?? 0) >= ROUNDS && (s['drop.truncated-header'] ?? 0) >= 2 * ROUNDS
-        ? s
-        : undefined;
-    });
-    for (const reason of Object.keys(bad))
-      expect(st[`drop.${reason}`], reason).toBe(reason === 'truncated-header' ? 2 * ROUNDS : ROUNDS);
+    const st = await dropsCounted(h, Object.keys(bad), ROUNDS, 'truncated-header');
     expect(
       Object.keys(st)
         .filter((k) => k.startsWith('drop.'))
