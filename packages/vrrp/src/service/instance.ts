@@ -10,11 +10,12 @@ import type { InstanceState, VrrpAction, VrrpEvent, VrrpState } from '../core/ty
 import { initInstance, step } from '../core/machine.js';
 import { encodeAdvert, VRRP_MCAST_GROUP } from '../wire/advert.js';
 import type { AddressPort } from '../io/addresses.js';
-import type { ScriptResult, ScriptRunner, ScriptUser } from '../io/exec.js';
+import type { ScriptResult, ScriptUser } from '../io/exec.js';
 import type { GarpPort } from '../io/garp.js';
 import type { VrrpTransport } from '../io/vrrp-socket.js';
 import { KeyedTimers } from './timers.js';
 import { LogLimiter } from './log-limit.js';
+import type { ScriptRuns } from './script-runs.js';
 import { SerialQueue } from './serial-queue.js';
 import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
 
@@ -34,7 +35,8 @@ export interface InstanceContext {
   socket: VrrpTransport;
   addresses: AddressPort;
   garp: GarpPort;
-  scripts: ScriptRunner;
+  /** Runs notify scripts; one that cannot be run is logged there once and listed in the status. */
+  scripts: ScriptRuns;
   scriptUser: ScriptUser | undefined;
   /**
    * The service's one notify queue: every notify script of every instance and sync group runs through it, in
@@ -177,11 +179,16 @@ export class InstanceRunner {
         return;
       case 'notify':
         void this.ctx.notifyQueue.push(async () => {
-          const r = await this.ctx.scripts.run(a.script, a.args, {
-            ...(this.ctx.scriptUser ? { user: this.ctx.scriptUser } : {}),
+          const r = await this.ctx.scripts.run({
+            what: `notify script of ${name}`,
+            command: a.script,
+            args: a.args,
+            user: this.ctx.scriptUser,
             timeoutMs: this.ctx.notifyTimeoutMs,
+            instances: [name],
+            consequence: 'this notification is lost',
           });
-          if (r.error || r.code !== 0)
+          if (!r.notRun && (r.error || r.code !== 0))
             this.ctx.log.warn(`(${name}) notify script ${a.script} ${scriptFailure(r)}`);
         });
         return;
@@ -269,6 +276,7 @@ export class InstanceRunner {
       priorityReasons: reasons,
       faults: faultingTrackers(s.params, s.trackers),
       disabledScripts: this.ctx.disabledScripts,
+      scriptsNotRun: this.ctx.scripts.notRunFor(this.cfg.name),
       ownAddress: formatIp4(s.ownIp),
       masterAddress: s.masterIp !== undefined ? formatIp4(s.masterIp) : undefined,
       lastTransition: t && {

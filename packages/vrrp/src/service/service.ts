@@ -18,7 +18,14 @@ import {
   type LinkInfo,
   type NetEvent,
 } from '../io/addresses.js';
-import { resolveUser, ShellScriptRunner, type ScriptRunner, type ScriptUser } from '../io/exec.js';
+import {
+  processIdentity,
+  resolveUser,
+  ShellScriptRunner,
+  type ProcessIdentity,
+  type ScriptRunner,
+  type ScriptUser,
+} from '../io/exec.js';
 import { Garp, type GarpPort } from '../io/garp.js';
 import {
   VrrpSocket,
@@ -27,6 +34,7 @@ import {
   type VrrpTransport,
 } from '../io/vrrp-socket.js';
 import { InstanceRunner, scriptFailure } from './instance.js';
+import { ScriptRuns } from './script-runs.js';
 import { SerialQueue } from './serial-queue.js';
 import {
   applyScriptSecurity,
@@ -64,6 +72,8 @@ export interface VrrpServiceDeps {
   stopNotifyWaitMs?: number;
   /** uid/gid of a script user (default: /etc/passwd and /etc/group). */
   resolveUser?: (u: ScriptUser) => RunAs | string;
+  /** Who this process is, to explain a script user it cannot switch to (default: processIdentity()). */
+  identity?: ProcessIdentity;
 }
 
 /**
@@ -91,7 +101,8 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   private readonly log: VrrpLogger;
   private readonly addresses: AddressPort;
   private readonly garp: GarpPort;
-  private readonly scripts: ScriptRunner;
+  /** Every script run; the ones that could not start are logged once there and listed in the status. */
+  private readonly scripts: ScriptRuns;
   private readonly openSocket: (opts: VrrpSocketOptions) => VrrpTransport;
   private readonly instances = new Map<string, InstanceRunner>();
   private readonly sockets = new Map<string, VrrpTransport>();
@@ -129,7 +140,14 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     this.wallClock = deps.wallClock ?? systemClock;
     this.addresses = deps.addresses ?? new Addresses();
     this.garp = deps.garp ?? new Garp();
-    this.scripts = deps.scripts ?? new ShellScriptRunner();
+    const runner: ScriptRunner = deps.scripts ?? new ShellScriptRunner();
+    this.scripts = new ScriptRuns({
+      runner,
+      log: this.log,
+      wallClock: this.wallClock,
+      self: deps.identity ?? processIdentity(),
+      resolve: this.resolveUser,
+    });
     this.openSocket = deps.openSocket ?? ((o) => new VrrpSocket(o));
   }
 
@@ -244,7 +262,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
       this.groupStates.set(g.name, agreed);
       this.log.info(`VRRP_Group(${g.name}) Syncing instances to ${agreed} state`);
       for (const a of syncGroupNotifies(g, agreed)) {
-        if (a.type === 'notify') this.queueNotify(a.script, a.args, `VRRP_Group(${g.name})`);
+        if (a.type === 'notify') this.queueNotify(g, a.script, a.args);
       }
     }
   }
@@ -267,14 +285,20 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     return m;
   }
 
-  private queueNotify(script: string, args: string[], who: string): void {
-    const user = this.defaultScriptUser;
+  private queueNotify(g: VrrpSyncGroup, script: string, args: string[]): void {
+    const who = `VRRP_Group(${g.name})`;
     void this.notifyQueue.push(async () => {
-      const r = await this.scripts.run(script, args, {
-        ...(user ? { user } : {}),
+      const r = await this.scripts.run({
+        what: `notify script of ${g.name}`,
+        command: script,
+        args,
+        user: this.defaultScriptUser,
         timeoutMs: this.notifyTimeoutMs,
+        instances: g.instances,
+        consequence: 'this notification is lost',
       });
-      if (r.error || r.code !== 0) this.log.warn(`${who} notify script ${script} ${scriptFailure(r)}`);
+      if (!r.notRun && (r.error || r.code !== 0))
+        this.log.warn(`${who} notify script ${script} ${scriptFailure(r)}`);
     });
   }
 
@@ -494,12 +518,21 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     }
   }
 
+  /**
+   * One run of a vrrp_script, then the next one `interval` later. A script that cannot be started is a failed
+   * check (keepalived's consequence: its weight, or FAULT), explained once by ScriptRuns.
+   */
   private async runScript(loop: ScriptLoop): Promise<void> {
     const s = loop.script;
-    const user = s.user ?? this.defaultScriptUser;
-    const r = await this.scripts.run(s.script, [], {
-      ...(user ? { user } : {}),
+    const tracking = this.config.instances.filter((i) => i.trackScripts.some((t) => t.name === s.name));
+    const r = await this.scripts.run({
+      what: `track script ${s.name}`,
+      command: s.script,
+      args: [],
+      user: s.user ?? this.defaultScriptUser,
       timeoutMs: s.timeout * 1000,
+      instances: tracking.map((i) => i.name),
+      consequence: 'each run counts as a failed check (its weight applies, or FAULT where it has none)',
     });
     if (!this.running) return;
     if (r.timedOut) this.log.warn(`Script \`${s.name}\` timed out`);

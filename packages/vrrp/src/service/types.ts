@@ -33,6 +33,8 @@ export interface InstanceStatus {
   faults: string[];
   /** Scripts refused by enable_script_security ("track script chk", "notify script of VI_1"): never run. */
   disabledScripts: string[];
+  /** Scripts that could not be run when their turn came (each such run counted as failed), and why. */
+  scriptsNotRun: ScriptNotRun[];
   /** Where our adverts come from: the interface's primary address (followed through netlink), or unicast_src_ip. */
   ownAddress: string;
   /** The current master as far as we know: us when MASTER, else the last advert's source. */
@@ -42,4 +44,19 @@ export interface InstanceStatus {
   advertsReceived: number;
   drops: Record<string, number>;
   vips: string[];
+}
+
+/** A script that could not be run at its last attempt: who it was to run as, why not, and what to change. */
+export interface ScriptNotRun {
+  /** "track script chk_dhcp", "notify script of VI_1". */
+  script: string;
+  command: string;
+  /** The user it was to run as; undefined: the daemon's own. */
+  user: string | undefined;
+  reason: string;
+  fix: string;
+  /** Runs that could not start since `since` (wall clock, ISO 8601); the latest at `last`. */
+  attempts: number;
+  since: string;
+  last: string;
 }
