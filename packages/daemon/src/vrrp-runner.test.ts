@@ -36,6 +36,8 @@ class FakeService extends EventEmitter {
   async start(): Promise<void> {
     this.trace.push(`start ${this.priority} [${this.weights.join(',')}]`);
     this.running = true;
+    // Like VrrpService.start() on a configuration naming an interface that is gone: half started, then a throw.
+    if (this.priority === 13) throw new Error('(VI_1) interface eth9 does not exist');
   }
   async stop(): Promise<void> {
     this.trace.push(`stopping ${this.priority}`);
@@ -54,7 +56,8 @@ class FakeService extends EventEmitter {
 function runner() {
   const trace: string[] = [];
   const services: FakeService[] = [];
-  const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger;
+  const at = (level: string) => (msg: string) => trace.push(`${level}: ${msg}`);
+  const log = { info: () => {}, warn: at('warn'), error: at('error'), debug: () => {} } as unknown as Logger;
   const r = new VrrpRunner(conf(150, 1), log, (c) => {
     const s = new FakeService(c.instances[0]!.priority, trace);
     services.push(s);
@@ -94,5 +97,27 @@ describe('VrrpRunner', () => {
     expect(services.filter((s) => s.running)).toHaveLength(1);
     await r.stop();
     expect(services.filter((s) => s.running)).toHaveLength(0);
+  });
+
+  it('a reload whose configuration cannot start (run-time sockets, interfaces) goes back to the running one, without throwing', async () => {
+    const { r, trace, services } = runner();
+    await r.start();
+    await expect(r.reconfigure(conf(13, 1))).resolves.toBe(false);
+    expect(trace).toEqual([
+      'start 150 []',
+      'stopping 150',
+      'stopped 150',
+      'start 13 []',
+      'error: VRRP cannot start with this keepalived configuration: (VI_1) interface eth9 does not exist',
+      'stopping 13',
+      'stopped 13',
+      'warn: VRRP: starting the previous keepalived configuration again',
+      'start 150 []',
+    ]);
+    expect(services.filter((s) => s.running).map((s) => s.priority)).toEqual([150]);
+    // What runs is the old configuration again: reloading that one changes nothing.
+    await expect(r.reconfigure(conf(150, 5))).resolves.toBe(false);
+    expect(trace).toHaveLength(9);
+    await r.stop();
   });
 });

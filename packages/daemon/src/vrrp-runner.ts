@@ -69,6 +69,10 @@ export class VrrpRunner {
    * Applies a re-read keepalived.conf. Unchanged (positions and file names aside): nothing happens, so a SIGHUP
    * meant for dhcpd.conf never moves the VIP. Changed: the instances restart, which costs one election
    * (keepalived restarts the instances it changed). Returns whether it restarted.
+   *
+   * Starting opens sockets and netlink and looks up interfaces at run time: when the new configuration cannot be
+   * started (an interface gone, a socket refused), the one that ran before is started again, and nothing is
+   * thrown (SIGHUP has no one to throw to: an unhandled rejection would end the daemon).
    */
   reconfigure(config: KeepalivedConfig): Promise<boolean> {
     return this.serial(async () => {
@@ -76,11 +80,29 @@ export class VrrpRunner {
       this.log.info('keepalived configuration changed: restarting the VRRP instances');
       await this.service.stop();
       this.held.clear();
-      this.config = config;
-      this.service = this.create(config);
+      if (await this.startService(config)) {
+        this.config = config;
+        return true;
+      }
+      this.log.warn('VRRP: starting the previous keepalived configuration again');
+      if (!(await this.startService(this.config)))
+        this.log.error('VRRP is not running: fix keepalived.conf and reload (SIGHUP)');
+      return false;
+    });
+  }
+
+  /** A new service for `config`, started; false (logged, the half-started service stopped) when it cannot start. */
+  private async startService(config: KeepalivedConfig): Promise<boolean> {
+    this.service = this.create(config);
+    try {
       await this.service.start();
       return true;
-    });
+    } catch (e) {
+      this.log.error(`VRRP cannot start with this keepalived configuration: ${(e as Error).message}`);
+      await this.service.stop().catch(() => undefined);
+      this.held.clear();
+      return false;
+    }
   }
 
   status(): Array<InstanceStatus & { priority: number }> {
