@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /**
  * The few file operations whose success decides durability, behind an interface so tests can count syncs and
@@ -44,6 +45,23 @@ export async function writeAll(fh: FileHandle, buf: Buffer, position: number): P
   while (off < buf.length) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
     off += bytesWritten;
+  }
+}
+
+/** The scratch file a recovery attempt writes to check for free space (removed at once, and at open). */
+export const SPACE_PROBE = 'space-probe';
+
+/** Writes `bytes` to a scratch file and syncs it, then removes it: throws (ENOSPC) when there is no such room. */
+export async function probeSpace(dir: string, io: StoreIo, bytes: number): Promise<void> {
+  if (bytes <= 0) return;
+  const path = join(dir, SPACE_PROBE);
+  const fh = await open(path, 'w');
+  try {
+    await io.write(fh, Buffer.alloc(bytes), 0);
+    await io.fsync(fh);
+  } finally {
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
   }
 }
 

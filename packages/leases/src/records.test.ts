@@ -58,4 +58,25 @@ describe('LeaseRecords', () => {
     expect(copy.liveBytes).toBe(r.liveBytes);
     expect(copy.get(0xc0a80001)).toEqual(r.get(0xc0a80001));
   });
+
+  it('replaceWith changes only what differs, each change told to the observer', () => {
+    const r = new LeaseRecords();
+    for (const a of [1, 2, 3, 0xfffffffe]) r.put(lease(a));
+    const seen: [number, boolean, boolean][] = [];
+    r.observe((key, prev, next) => seen.push([key >>> 0, prev !== undefined, next !== undefined]));
+    const other = new LeaseRecords();
+    for (const a of [1, 3, 4]) other.put(lease(a));
+    other.put(lease(3, 'changed'));
+    r.replaceWith(other);
+    expect(new Set(r.addresses())).toEqual(new Set([1, 3, 4]));
+    expect(r.get(3)?.hostname).toBe('changed');
+    expect(r.liveBytes).toBe(other.liveBytes);
+    // 2 and 0xfffffffe removed, 3 replaced, 4 added; 1 (the same bytes) untouched.
+    expect(seen.sort((a, b) => a[0] - b[0])).toEqual([
+      [2, true, false],
+      [3, true, true],
+      [4, false, true],
+      [0xfffffffe, true, false],
+    ]);
+  });
 });

@@ -112,6 +112,17 @@ export class LeaseRecords {
     this.observer?.(key, prev, undefined);
   }
 
+  /**
+   * Makes these records equal to `other`'s, changing only what differs, each change told to the observer (so the
+   * lease table's indexes follow). The store uses it to put back what is on disk after a failure: the objects
+   * that hold these records keep holding them.
+   */
+  replaceWith(other: LeaseRecords): void {
+    // Deleting the entry the iteration is on is allowed: a Map iterator skips deleted entries.
+    for (const [key] of this.entries()) if (!other.has(key)) this.delete(key);
+    for (const [key, rec] of other.entries()) this.setRaw(key, rec);
+  }
+
   /** Every lease, decoded one at a time as the iteration reaches it (in no particular order). */
   *values(): IterableIterator<Lease> {
     for (const m of this.shards) for (const s of m.values()) yield decodeLeaseString(s);

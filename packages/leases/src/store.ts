@@ -1,4 +1,14 @@
-import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  stat,
+  truncate,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ip4 } from '@hadhcp/common';
 import {
@@ -13,7 +23,16 @@ import {
   type RecordVisitor,
   type StoreRecord,
 } from './codec.js';
-import { journalName, nodeIo, parseStoreName, snapshotName, writeAll, type StoreIo } from './files.js';
+import {
+  journalName,
+  nodeIo,
+  parseStoreName,
+  probeSpace,
+  snapshotName,
+  SPACE_PROBE,
+  writeAll,
+  type StoreIo,
+} from './files.js';
 import type { Lease } from './lease.js';
 import { lockDir } from './lock.js';
 import { LeaseRecords } from './records.js';
@@ -37,6 +56,21 @@ export interface LeaseStoreOptions {
    * nothing. 0 = sync as soon as the previous one ends.
    */
   syncIntervalMs?: number;
+  /**
+   * After a failure, the store retries by itself: first after this many ms, then doubling up to retryMaxMs.
+   * Default 1000.
+   */
+  retryFirstMs?: number;
+  /** Longest wait between two recovery attempts, in ms. Default 30000. */
+  retryMaxMs?: number;
+  /**
+   * Bytes a recovery attempt must be able to write and sync in a scratch file before it reopens the store
+   * (default 64 KiB; 0: no such check). Without it, a disk still full would seem writable: the journal's last
+   * page usually has room for a few records, and the store would accept writes, fail again and flap.
+   */
+  spaceProbeBytes?: number;
+  /** Runs fn after ms and returns its cancel function (the recovery retries; tests pass a manual one). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
 }
 
 export interface LeaseStoreStats {
@@ -56,15 +90,20 @@ export interface LeaseStoreStats {
   tornBytesAtOpen: number;
   /** Damaged regions skipped at open (only with onCorruption: 'skip'). */
   skippedAtOpen: { file: string; offset: number; length: number }[];
-  /** Set once a write or sync failed: the store accepts nothing more until reopened. */
+  /** Times the store recovered by itself from a failure. */
+  recoveries: number;
+  /** Set while the store is failed (a write or sync failed): it accepts no write until it has recovered. */
   failed?: string;
+  /** While failed: recovery attempts made so far, the last one's error and when the next one starts. */
+  recovery?: { attempts: number; lastError?: string; nextAttemptInMs: number };
 }
 
 export class StoreFailedError extends Error {
   constructor(dir: string, cause: unknown) {
     super(
       `lease store ${dir} failed (${cause instanceof Error ? cause.message : String(cause)}): whether the last ` +
-        `writes reached the disk is unknown, so no write is accepted until the store is reopened`,
+        `writes reached the disk is unknown, so no write is accepted until the store is reopened ` +
+        `(it retries by itself)`,
       { cause },
     );
     this.name = 'StoreFailedError';
@@ -84,6 +123,30 @@ interface Loaded {
 }
 
 const SNAPSHOT_CHUNK = 4096;
+
+type Settings = Required<
+  Pick<
+    LeaseStoreOptions,
+    | 'compactRatio'
+    | 'compactMinBytes'
+    | 'log'
+    | 'syncIntervalMs'
+    | 'onCorruption'
+    | 'retryFirstMs'
+    | 'retryMaxMs'
+    | 'spaceProbeBytes'
+    | 'setTimer'
+  >
+>;
+
+function unrefTimer(fn: () => void, ms: number): () => void {
+  const t = setTimeout(fn, ms);
+  // A store waiting to retry must not keep alive a process that has nothing else to do.
+  t.unref();
+  return () => clearTimeout(t);
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function applyRecord(s: Loaded, r: StoreRecord): void {
   if (r.type === RecordType.LEASE) {
@@ -113,14 +176,26 @@ export class LeaseStore {
   private closed = false;
   private nextAutoCompactAt = 0;
   private lastSyncAt = -Infinity;
-  private readonly counters = { commits: 0, syncs: 0, compactions: 0 };
+  private readonly counters = { commits: 0, syncs: 0, compactions: 0, recoveries: 0 };
+  private readonly healthListeners: Array<(failure: StoreFailedError | undefined) => void> = [];
+  /** Recovery from a failure: backoff, attempts, the pending timer (see fail()). */
+  private readonly retry = {
+    delayMs: 0,
+    attempts: 0,
+    failedAt: 0,
+    nextAt: 0,
+    lastError: undefined as string | undefined,
+    cancel: undefined as (() => void) | undefined,
+  };
+  private recovering: Promise<void> | undefined;
+  private recoveredAt = -Infinity;
+  /** Damage was skipped ('skip' policy) when the files were reloaded: compact once writable again. */
+  private compactAfterRecovery = false;
 
   private constructor(
     readonly dir: string,
     private readonly io: StoreIo,
-    private readonly opts: Required<
-      Pick<LeaseStoreOptions, 'compactRatio' | 'compactMinBytes' | 'log' | 'syncIntervalMs'>
-    >,
+    private readonly opts: Settings,
     private readonly state: Loaded,
     private journal: FileHandle,
     private journalBytes: number,
@@ -146,6 +221,11 @@ export class LeaseStore {
           compactMinBytes: options.compactMinBytes ?? 4 * 1024 * 1024,
           syncIntervalMs: options.syncIntervalMs ?? 1,
           log,
+          onCorruption: policy,
+          retryFirstMs: options.retryFirstMs ?? 1000,
+          retryMaxMs: options.retryMaxMs ?? 30_000,
+          spaceProbeBytes: options.spaceProbeBytes ?? 64 * 1024,
+          setTimer: options.setTimer ?? unrefTimer,
         },
         r.state,
         r.journal,
@@ -221,6 +301,7 @@ export class LeaseStore {
   }
 
   stats(): LeaseStoreStats {
+    const r = this.retry;
     return {
       leases: this.state.leases.size,
       metaKeys: this.state.meta.size,
@@ -229,15 +310,35 @@ export class LeaseStore {
       liveBytes: this.liveBytes(),
       ...this.counters,
       ...this.openInfo,
-      ...(this.failure ? { failed: this.failure.message } : {}),
+      ...(this.failure
+        ? {
+            failed: this.failure.message,
+            recovery: {
+              attempts: r.attempts,
+              ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
+              nextAttemptInMs: Math.max(0, Math.round(r.nextAt - performance.now())),
+            },
+          }
+        : {}),
     };
+  }
+
+  /**
+   * Told when the store fails (with the error; from then on every write is refused) and when it accepts writes
+   * again, having recovered by itself (undefined). Called synchronously: before the first write is refused, and
+   * before the first write is accepted again.
+   */
+  onHealth(listener: (failure: StoreFailedError | undefined) => void): void {
+    this.healthListeners.push(listener);
   }
 
   /** Waits for queued writes, then releases the files and the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.retry.cancel?.();
     while (this.loop) await this.loop;
+    while (this.recovering) await this.recovering;
     await this.journal.close().catch(() => undefined);
     await this.unlock();
   }
@@ -257,7 +358,8 @@ export class LeaseStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    // Memory follows journal order; if the append fails the store is failed, so the view never matters then.
+    // Memory follows journal order. If the append fails, the store fails and reloads what is on disk, which
+    // these records then are not (see reload()).
     for (const r of records) applyRecord(this.state, r);
     return new Promise((resolve, reject) => {
       this.queue.push({ frame, resolve, reject });
@@ -322,9 +424,132 @@ export class LeaseStore {
     for (const p of batch) p.resolve();
   }
 
+  /**
+   * The store refuses every write from now on, and starts recovering by itself. At once it reloads what is on disk
+   * (the records then show only what is durable, not the refused writes already applied to them); then it tries
+   * to become writable again after retryFirstMs, doubling up to retryMaxMs. A store that fails again within
+   * retryMaxMs of recovering keeps its backoff instead of starting over: a disk that fills up again at once costs
+   * one failure (and one VIP move) per retryMaxMs, not a flapping service.
+   */
   private fail(cause: unknown): void {
-    this.failure ??= new StoreFailedError(this.dir, cause);
+    if (this.failure) return;
+    this.failure = new StoreFailedError(this.dir, cause);
     this.opts.log(`lease store: ${this.failure.message}`);
+    const r = this.retry;
+    r.failedAt = performance.now();
+    if (r.failedAt - this.recoveredAt >= this.opts.retryMaxMs) r.delayMs = this.opts.retryFirstMs;
+    r.attempts = 0;
+    r.lastError = undefined;
+    this.tell(this.failure);
+    if (!this.closed) this.schedule(0, 'reload');
+  }
+
+  private tell(failure: StoreFailedError | undefined): void {
+    for (const l of this.healthListeners) {
+      try {
+        l(failure);
+      } catch (e) {
+        this.opts.log(`lease store: a health listener threw: ${errorText(e)}`);
+      }
+    }
+  }
+
+  private schedule(ms: number, step: 'reload' | 'recover'): void {
+    this.retry.nextAt = performance.now() + ms;
+    this.retry.cancel = this.opts.setTimer(() => {
+      this.retry.cancel = undefined;
+      this.recovering = this.attempt(step).finally(() => (this.recovering = undefined));
+    }, ms);
+  }
+
+  /**
+   * One step of the recovery. 'reload' (at once after the failure): reopen the files and make memory what they
+   * hold. 'recover' (each retry): check there is room (spaceProbeBytes in a scratch file, written and synced),
+   * reopen the files as open() does (replay, torn tail cut), make memory what they hold, append an empty frame
+   * and sync it; then writes are accepted again. Reopening, not retrying the sync on the same file: after a failed
+   * fsync Linux may already have dropped the dirty pages, and a retried sync would "succeed" without the data. The
+   * directory lock is kept throughout: no other process can take the store meanwhile.
+   */
+  private async attempt(step: 'reload' | 'recover'): Promise<void> {
+    while (this.loop) await this.loop;
+    if (this.closed || !this.failure) return;
+    const r = this.retry;
+    try {
+      if (step === 'recover') {
+        r.attempts++;
+        await probeSpace(this.dir, this.io, this.opts.spaceProbeBytes);
+      }
+      await this.reload();
+      if (step === 'recover') {
+        await this.appendEmptyFrame();
+        return this.recovered();
+      }
+    } catch (e) {
+      r.lastError = errorText(e);
+      const next = `next attempt in ${r.delayMs / 1000} s`;
+      // One line per attempt: the backoff is the rate limit (at most one per retryMaxMs once it has grown).
+      this.opts.log(
+        step === 'reload'
+          ? `lease store: could not reload ${this.dir} after the failure (${r.lastError}); ${next}`
+          : `lease store: recovery attempt ${r.attempts} failed (${r.lastError}); ${next}`,
+      );
+    }
+    if (this.closed) return;
+    const delay = r.delayMs;
+    r.delayMs = Math.min(delay * 2, this.opts.retryMaxMs);
+    this.schedule(delay, 'recover');
+  }
+
+  /**
+   * Reopens the files as open() does and makes the live state what they hold, through the records' observer.
+   * First the journal is cut back to the end of its last acknowledged append: what lies beyond was refused, and
+   * after a failed fdatasync it may be there whole (the page cache still holds it), so replay alone would bring
+   * it back. (Not made durable by itself: the sync of the next append is.)
+   */
+  private async reload(): Promise<void> {
+    await this.journal.close().catch(() => undefined);
+    const jpath = join(this.dir, journalName(this.generation));
+    const size = await stat(jpath).then(
+      (st) => st.size,
+      () => 0,
+    );
+    if (size > this.journalBytes) {
+      await truncate(jpath, this.journalBytes);
+      this.opts.log(`lease store: cut ${size - this.journalBytes} bytes of refused writes from ${jpath}`);
+    }
+    const r = await recover(this.dir, this.io, this.opts.onCorruption, this.opts.log);
+    this.journal = r.journal;
+    this.journalBytes = r.journalBytes;
+    this.generation = r.generation;
+    this.state.leases.replaceWith(r.state.leases);
+    this.state.meta = r.state.meta;
+    this.state.metaBytes = r.state.metaBytes;
+    this.nextAutoCompactAt = 0;
+    if (r.skipped.length > 0) this.compactAfterRecovery = true;
+  }
+
+  /** An empty frame (intact, holding no record: replay skips it), synced: the journal takes writes again. */
+  private async appendEmptyFrame(): Promise<void> {
+    const frame = encodeFrame([]);
+    await this.io.write(this.journal, frame, this.journalBytes);
+    await this.io.datasync(this.journal);
+    this.journalBytes += frame.length;
+  }
+
+  private recovered(): void {
+    const r = this.retry;
+    this.failure = undefined;
+    this.recoveredAt = performance.now();
+    this.counters.recoveries++;
+    this.opts.log(
+      `lease store: ${this.dir} writable again after ${((this.recoveredAt - r.failedAt) / 1000).toFixed(1)} s ` +
+        `(attempt ${r.attempts}); ${this.state.leases.size} leases, as stored on disk`,
+    );
+    this.tell(undefined);
+    if (this.compactAfterRecovery) {
+      this.compactAfterRecovery = false;
+      this.compact().catch(() => undefined); // a failure is logged by the compaction itself
+    }
   }
 
   private async runCompaction(): Promise<void> {
@@ -432,7 +657,7 @@ async function recover(
   let gen = 0;
   for (const { parsed } of names) if (parsed?.kind === 'snapshot') gen = Math.max(gen, parsed.gen);
   for (const { name, parsed } of names) {
-    if (parsed?.kind === 'tmp') await unlink(join(dir, name));
+    if (parsed?.kind === 'tmp' || name === SPACE_PROBE) await unlink(join(dir, name));
     // A journal newer than every snapshot is left by a compaction interrupted before its rename; it must be
     // empty (nothing is appended to it before the rename is durable).
     if (parsed?.kind === 'journal' && parsed.gen > gen) {
