@@ -32,6 +32,19 @@ describe('hadhcp status output', () => {
         drops: { 'auth-mismatch': 2 },
         faults: ['track_interface eth1 down'],
         disabledScripts: ['track script chk_dhcp'],
+        scriptsNotRun: [
+          {
+            script: 'track script chk_gw',
+            command: '/etc/hadhcp/chk_gw.sh',
+            user: 'root',
+            reason:
+              'cannot switch to user root (uid 0, gid 0): hadhcp runs as hadhcp (uid 998) without CAP_SETUID and CAP_SETGID (spawn EPERM)',
+            fix: 'add CAP_SETUID CAP_SETGID to AmbientCapabilities= ...',
+            attempts: 25,
+            since: new Date((now - 25) * 1000).toISOString(),
+            last: new Date(now * 1000).toISOString(),
+          },
+        ],
       },
     ],
   };
@@ -48,6 +61,17 @@ describe('hadhcp status output', () => {
     expect(out).toMatch(/VI_1\s+FAULT\s+150\s+150\s+10\.0\.0\.3\s+MASTER->FAULT 30s ago: eth1 down\s+12\/4/);
     expect(out).toContain('VI_1 drops: auth-mismatch 2');
     expect(out).toContain('VI_1 in FAULT because: track_interface eth1 down');
-    expect(out).toContain('VI_1 scripts not run (refused or failing; see the log): track script chk_dhcp');
+    expect(out).toContain(
+      'VI_1 scripts refused by enable_script_security (never run; see the log): track script chk_dhcp',
+    );
+  });
+
+  it('lists the scripts it could not run, as whom, how often, why, and the fix', () => {
+    const lines = renderStatus(status, now).split('\n');
+    const i = lines.findIndex((l) => l.includes('cannot run'));
+    expect(lines[i]).toBe(
+      '  VI_1 cannot run track script chk_gw (/etc/hadhcp/chk_gw.sh) as root (25 attempts, first 25s ago): cannot switch to user root (uid 0, gid 0): hadhcp runs as hadhcp (uid 998) without CAP_SETUID and CAP_SETGID (spawn EPERM)',
+    );
+    expect(lines[i + 1]).toBe('    fix: add CAP_SETUID CAP_SETGID to AmbientCapabilities= ...');
   });
 });

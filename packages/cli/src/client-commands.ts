@@ -67,6 +67,18 @@ interface VrrpInstanceStatus {
   drops?: Record<string, number>;
   faults?: string[];
   disabledScripts?: string[];
+  scriptsNotRun?: ScriptNotRun[];
+}
+
+/** A script the daemon could not run when its turn came (vrrp's ScriptNotRun). */
+interface ScriptNotRun {
+  script: string;
+  command: string;
+  user?: string;
+  reason: string;
+  fix: string;
+  attempts: number;
+  since: string;
 }
 
 interface StatusArgs {
@@ -130,8 +142,16 @@ export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 100
       if (i.faults?.length) out.push(`  ${i.name} in FAULT because: ${i.faults.join('; ')}`);
       if (i.disabledScripts?.length)
         out.push(
-          `  ${i.name} scripts not run (refused or failing; see the log): ${i.disabledScripts.join('; ')}`,
+          `  ${i.name} scripts refused by enable_script_security (never run; see the log): ${i.disabledScripts.join('; ')}`,
         );
+      for (const n of i.scriptsNotRun ?? []) {
+        const since = ago(Math.floor(new Date(n.since).getTime() / 1000), nowSec);
+        const times = `${n.attempts} attempt${n.attempts === 1 ? '' : 's'}, first ${since}`;
+        out.push(
+          `  ${i.name} cannot run ${n.script} (${n.command})${n.user ? ` as ${n.user}` : ''} (${times}): ${n.reason}`,
+          `    fix: ${n.fix}`,
+        );
+      }
     }
   }
   for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
