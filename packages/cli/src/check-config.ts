@@ -43,10 +43,12 @@ export function runCheckConfig(o: CheckOpts): number {
     } else {
       const r = checkKeepalivedConf(file);
       all.push(...r.diagnostics);
-      // keepalived 2.2.7's own -t says 4 (cannot read), 5 (errors), 6 (script security); our contract is the
-      // simpler one operators asked for: 3 cannot run, 4 errors.
+      // keepalived 2.2.7's own -t says 4 (cannot read), 5 (errors or warnings), 6 (script security); our
+      // contract is the simpler one operators asked for: 3 cannot run, 4 errors. Warnings do not fail the check,
+      // as for dhcpd.conf: hadhcp.service runs it before every start, and a warning (a script the daemon will
+      // not be able to start, say) must not keep the router from serving.
       if (r.exitCode === 4) code = Math.max(code, 3);
-      else if (r.exitCode !== 0) code = Math.max(code, 4);
+      else if (r.diagnostics.some((d) => d.severity === 'error')) code = Math.max(code, 4);
     }
   }
   if (o.json) {

@@ -13,4 +13,5 @@ export * from './io/garp.js';
 export * from './io/exec.js';
 export * from './service/service.js';
 export * from './service/script-policy.js';
+export * from './service/script-runs.js';
 export * from './service/types.js';

@@ -27,6 +27,8 @@ function opts(files: Record<string, string>, interfaces = ['eth0', 'eth1', 'lo']
     interfaces,
     lookupUser: (u: string) =>
       u === 'root' ? { uid: 0, gid: 0 } : u === 'dhcp' ? { uid: 100, gid: 100 } : undefined,
+    // Checked as root with every capability, whoever runs the tests (script-switch.test.ts covers the rest).
+    identity: { uid: 0, gid: 0, canSetUid: true, canSetGid: true },
   };
 }
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { globSync } from 'tinyglobby';
-import type { KeepalivedConfig, VrrpScript } from '@hadhcp/vrrp';
+import { processIdentity, type KeepalivedConfig, type ProcessIdentity, type VrrpScript } from '@hadhcp/vrrp';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import { type Ctx, error } from './ctx.js';
 import { type InstanceExtra, readInstance } from './instance.js';
@@ -28,6 +28,7 @@ import {
   resolveUser,
   scriptProgram,
 } from './security.js';
+import { checkScriptSwitch } from './script-switch.js';
 import { checkScriptUsers, validateAll, validateInstance } from './validate.js';
 
 export interface KeepalivedReadOptions {
@@ -43,6 +44,8 @@ export interface KeepalivedReadOptions {
 
 export interface KeepalivedCheckOptions extends KeepalivedReadOptions {
   scriptFs?: ScriptFs;
+  /** Who will run the scripts (default: this process, as the daemon run the same way would). */
+  identity?: ProcessIdentity;
 }
 
 export function machineInterfaces(): string[] {
@@ -181,6 +184,7 @@ export function checkKeepalivedConf(
   const { ctx } = r;
   if (r.config?.global.enableScriptSecurity)
     checkScripts(ctx, r.config, r.lookup, opts.scriptFs ?? nodeScriptFs);
+  if (r.config) checkScriptSwitch(ctx, r.config, r.lookup, opts.identity ?? processIdentity());
   const problems = ctx.diags.some((d) => d.severity !== 'note');
   const exitCode: KeepalivedCheckExit = ctx.security ? 6 : ctx.fatal ? 4 : problems ? 5 : 0;
   return { exitCode, diagnostics: ctx.diags };
