@@ -55,6 +55,7 @@ function linkDhcpToVrrp(dhcp: DhcpService, vrrp: VrrpRunner, log: Logger): void 
   vrrp.onMaster((vips) => apply(vips, true));
   dhcp.onHealth((healthy, reason) => {
     if (!healthy) log.warn(`DHCP unhealthy (${reason}): lowering VRRP priority so the peer takes the VIP`);
+    else log.info(`DHCP healthy again (${reason}): VRRP priority restored`);
     vrrp.setExternalWeight(vrrpWeightFor(healthy), reason);
   });
 }

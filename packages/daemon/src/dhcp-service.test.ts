@@ -22,10 +22,15 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-/** A service over a real store in a temporary directory; never started (no sockets). */
-async function service(): Promise<{ svc: DhcpService; store: LeaseStore }> {
+async function mkTemp(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hadhcp-svc-'));
   dirs.push(dir);
+  return dir;
+}
+
+/** A service over a real store in a temporary directory; never started (no sockets). */
+async function service(): Promise<{ svc: DhcpService; store: LeaseStore }> {
+  const dir = await mkTemp();
   const store = await LeaseStore.open(dir, { log: () => undefined });
   const { config } = readDhcpdConf('/dhcpd.conf', { readFile: () => CONF });
   const svc = new DhcpService(config!, store, pino({ level: 'silent' }), { port: 0 });
@@ -148,5 +153,118 @@ describe('DhcpService gate', () => {
     expect(sent).toBe(0);
     expect(svc.counters.toJSON()['drop.not-vip-holder-after-write']).toBe(1);
     svc.setServing(true, 'test: VIP back');
+  });
+});
+
+describe('DhcpService and a lease store that fails and recovers', () => {
+  const POOL_CONF = `
+authoritative;
+default-lease-time 600;
+subnet 10.9.0.0 netmask 255.255.255.0 {
+  ping-check false;
+  range 10.9.0.50 10.9.0.60;
+}
+`;
+
+  function message(type: number, mac: number, extra: DhcpMessage['options'] = []): DhcpMessage {
+    const chaddr = new Uint8Array(16);
+    chaddr.set([2, 0, 0, 0, 0, mac]);
+    return {
+      op: 1,
+      htype: 1,
+      hlen: 6,
+      hops: 0,
+      xid: 0x1000 + mac,
+      secs: 0,
+      flags: 0,
+      ciaddr: 0,
+      yiaddr: 0,
+      siaddr: 0,
+      giaddr: 0,
+      chaddr,
+      sname: new Uint8Array(64),
+      file: new Uint8Array(128),
+      hasCookie: true,
+      options: [{ code: 53, data: Uint8Array.of(type) }, ...extra],
+    };
+  }
+  const request = (mac: number, ip: number[]) =>
+    message(3, mac, [
+      { code: 50, data: Uint8Array.from(ip) },
+      { code: 54, data: Uint8Array.of(10, 9, 0, 1) },
+    ]);
+  const meta = () => ({ receivedOn: { iface: 'eth0', localIp: 0x0a090001 }, srcIp: 0, srcPort: 68 });
+
+  it('stops answering, counts only stored leases, and serves again by itself once the store has recovered', async () => {
+    const dir = await mkTemp();
+    let full = false;
+    const timers: { ms: number; run: () => void }[] = [];
+    const store = await LeaseStore.open(dir, {
+      log: () => undefined,
+      setTimer: (run, ms) => (timers.push({ ms, run }), () => undefined),
+      io: {
+        write: async (fh, buf, pos) => {
+          if (full) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+          await fh.write(buf, 0, buf.length, pos);
+        },
+      },
+    });
+    const { config } = readDhcpdConf('/dhcpd.conf', { readFile: () => POOL_CONF });
+    const svc = new DhcpService(config!, store, pino({ level: 'silent' }), { port: 0 });
+    const s = svc as unknown as Internals;
+    const sent: DhcpMessage[] = [];
+    s.sendNow = (reply: unknown) => void sent.push(reply as DhcpMessage);
+    const health: boolean[] = [];
+    svc.onHealth((healthy) => health.push(healthy));
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+
+    s.process(request(1, [10, 9, 0, 50]), meta());
+    await settle();
+    expect(sent).toHaveLength(1); // ACK for .50, stored
+
+    full = true;
+    s.process(request(2, [10, 9, 0, 51]), meta());
+    expect(svc.status().leases).toEqual({ active: 2 }); // applied before the write, as always
+    // A DISCOVER handled before the write fails: .51 has a record now, so the pool moves past it and offers .52.
+    s.process(message(1, 3), meta());
+    expect(sent.map((m) => m.yiaddr)).toEqual([0x0a090032, 0x0a090034]);
+    await settle();
+    expect(sent).toHaveLength(2); // no ACK without its lease on disk
+    expect(health).toEqual([false]);
+    expect(svc.status()).toMatchObject({
+      serving: false,
+      reason: expect.stringMatching(/lease store failed/),
+    });
+    // The store's reload (at once): the refused lease is not active anywhere.
+    timers.shift()!.run();
+    await expect.poll(() => svc.table.get(0x0a090033)).toBeUndefined();
+    expect(svc.status().leases).toEqual({ active: 1 });
+    expect(svc.status().reason).toMatch(/retrying: 0 attempt\(s\) so far; next attempt in 1 s/);
+
+    // While failed nothing reaches the core: no OFFER, no lease change, the drop counted.
+    s.process(message(1, 5), meta());
+    s.process(request(3, [10, 9, 0, 52]), meta());
+    expect(sent).toHaveLength(2);
+    expect(svc.table.get(0x0a090034)).toBeUndefined();
+    expect(svc.counters.toJSON()['drop.store-failed']).toBeGreaterThanOrEqual(3);
+    await expect(svc.deleteLease(0x0a090032)).rejects.toThrow(/lease store failed/);
+
+    full = false;
+    timers.shift()!.run();
+    await expect.poll(() => health).toEqual([false, true]);
+    expect(svc.status()).toMatchObject({ serving: true, leases: { active: 1 } });
+    // The core was rebuilt over the reloaded records: .51, whose refused lease is gone, is offered again (the old
+    // core's pool had moved past it for good), and .52 is still held for the client it was offered to.
+    s.process(message(1, 4), meta());
+    expect(sent).toHaveLength(3);
+    expect(sent[2]!.yiaddr).toBe(0x0a090033);
+    s.process(request(4, [10, 9, 0, 51]), meta());
+    await settle();
+    expect(sent).toHaveLength(4);
+    expect(sent[3]!.options.find((o) => o.code === 53)?.data[0]).toBe(5); // DHCPACK
+    await store.close();
+    const again = await LeaseStore.open(dir, { log: () => undefined });
+    expect([...again.leases()].map((l) => l.address).sort()).toEqual([0x0a090032, 0x0a090033]);
+    await again.close();
   });
 });

@@ -22,7 +22,7 @@ import {
   type LocalInterface,
   type RequestMeta,
 } from '@hadhcp/dhcp';
-import type { Lease, LeaseStore } from '@hadhcp/leases';
+import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
 import { DhcpSockets } from './dhcp-sockets.js';
 import type { Logger } from './logger.js';
 import { routeReply } from './reply-route.js';
@@ -111,6 +111,7 @@ export class DhcpService {
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
     this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
+    store.onHealth((failure) => this.storeHealth(failure));
     this.queue = new AdmissionQueue(opts.queue);
     this.udp = new DhcpSockets(
       opts.port ?? 67,
@@ -214,15 +215,38 @@ export class DhcpService {
     this.healthListeners.push(listener);
   }
 
-  private storeFailure(message: string): void {
-    if (this.storeFailed !== undefined) return;
-    this.storeFailed = message;
-    this.log.error(`lease store write failed, no more leases will be acknowledged: ${message}`);
-    for (const l of this.healthListeners) l(false, `lease store failed: ${message}`);
+  /**
+   * The one place where the store's health becomes the service's. Failed: nothing is handed to the core until the
+   * store recovers (every lease change it made would be refused, and would leave the table showing a lease that is
+   * not on disk); the store meanwhile puts back in the table what is on disk. Recovered (the store reopened its
+   * files and a write succeeded): the core is rebuilt over the reloaded table, as for a reload (its pool and expiry
+   * indexes must not point past addresses whose refused leases are gone), and the service answers again.
+   */
+  private storeHealth(failure: StoreFailedError | undefined): void {
+    if (failure) {
+      if (this.storeFailed !== undefined) return;
+      this.storeFailed = failure.message;
+      this.log.error(`lease store write failed, no more leases will be acknowledged: ${failure.message}`);
+      for (const l of this.healthListeners) l(false, `lease store failed: ${failure.message}`);
+      return;
+    }
+    if (this.storeFailed === undefined) return;
+    this.storeFailed = undefined;
+    this.replaceCore(this.config);
+    this.log.info(
+      `lease store writable again: DHCP serving again, with the ${this.table.size} lease records stored on disk`,
+    );
+    for (const l of this.healthListeners) l(true, 'lease store writable again');
   }
 
   reconfigure(config: DhcpServerConfig): void {
     this.config = config;
+    this.replaceCore(config);
+    this.log.info('DHCP configuration replaced; leases, counters and offers in flight kept');
+  }
+
+  /** A new core over the table, keeping the old one's counters, offers in flight and probe answers. */
+  private replaceCore(config: DhcpServerConfig): void {
     const prev = this.core;
     this.core = new DhcpServerCore(
       config,
@@ -230,11 +254,11 @@ export class DhcpService {
       this.coreOptions(this.preferredServerIds[0] ?? this.opts.serverId),
     );
     this.core.carryOver(prev);
-    this.log.info('DHCP configuration replaced; leases, counters and offers in flight kept');
   }
 
   /** lease4-del: the core frees the address; durable before the command answers. */
   async deleteLease(ip: Ip4): Promise<void> {
+    if (this.storeFailed) throw new Error(`lease store failed: ${this.storeFailed}`);
     const writes = this.core.free(ip, Date.now());
     // No table.put after the write: the core applied the record already, and an ACK for the address made while
     // the write was in flight must not be overwritten.
@@ -259,13 +283,23 @@ export class DhcpService {
     const serving = this.storeFailed === undefined && (this.gate?.serving ?? true);
     return {
       serving,
-      reason: this.storeFailed ? `lease store failed: ${this.storeFailed}` : this.gate?.reason,
+      reason: this.storeFailed
+        ? `lease store failed: ${this.storeFailed}${this.retrying()}`
+        : this.gate?.reason,
       serverId: this.preferredServerIds[0] !== undefined ? formatIp4(this.preferredServerIds[0]) : undefined,
       interfaces: [...this.frames.keys()],
       leases: byState,
       drops,
       counters: this.counters.toJSON(),
     };
+  }
+
+  /** ' (retrying: ...)' while the store recovers, for the status line. */
+  private retrying(): string {
+    const r = this.store.stats().recovery;
+    if (!r) return '';
+    const next = `next attempt in ${Math.ceil(r.nextAttemptInMs / 1000)} s`;
+    return ` (retrying: ${r.attempts} attempt(s) so far${r.lastError ? `, last: ${r.lastError}` : ''}; ${next})`;
   }
 
   async stop(): Promise<void> {
@@ -387,6 +421,8 @@ export class DhcpService {
       this.counters.inc('drop.not-vip-holder');
       return;
     }
+    // Not even an OFFER: the core would hold or change leases that cannot be stored (see storeHealth).
+    if (this.storeFailed) return this.drop('store-failed', this.storeFailed, meta.srcIp);
     let d: Decision;
     try {
       d = this.core.handle(msg, meta, Date.now());
@@ -408,10 +444,6 @@ export class DhcpService {
       if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
       return;
     }
-    if (this.storeFailed) {
-      this.logUnsent(d.log, this.storeFailed);
-      return this.drop('store-failed', this.storeFailed, meta.srcIp);
-    }
     // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it, and so
     // do the log lines: `DHCPACK on ...` is written only for an ACK that leaves.
     this.store.write(d.writes).then(
@@ -426,7 +458,7 @@ export class DhcpService {
         if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
       },
       (e: Error) => {
-        this.storeFailure(e.message);
+        // A store failure reaches storeHealth() from the store itself, before this rejection.
         this.logUnsent(d.log, e.message);
         this.drop('store-failed', e.message, meta.srcIp);
       },
@@ -495,6 +527,8 @@ export class DhcpService {
 
   /** A bug in expiry costs one tick (the next one retries), not the process: timers' throws are fatal. */
   private tick(): void {
+    // Expiry waits for the store: the leases it would end cannot be stored now (the next tick catches up).
+    if (this.storeFailed) return;
     let writes: Lease[];
     try {
       writes = this.core.tick(Date.now());
@@ -502,9 +536,8 @@ export class DhcpService {
       this.internalError('expiry tick', e);
       return;
     }
-    if (writes.length > 0) {
-      this.store.write(writes).catch((e: Error) => this.storeFailure(e.message));
-    }
+    // A refused write: the store reports its failure itself (storeHealth) and puts back what is on disk.
+    if (writes.length > 0) this.store.write(writes).catch(() => undefined);
   }
 
   /** A failure outside any packet: counted with the packets' internal errors, logged rate-limited. */
@@ -520,7 +553,7 @@ export class DhcpService {
 
   /** Ping-check ahead of time: the addresses the core will offer next are probed now, not while a client waits. */
   private probeAhead(): void {
-    if (!this.pinger) return;
+    if (!this.pinger || this.storeFailed) return;
     let wanted: Ip4[];
     try {
       wanted = this.core.probesWanted(Date.now());
@@ -538,6 +571,8 @@ export class DhcpService {
     this.probing.add(ip);
     try {
       const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
+      // The answer may abandon the address: not while that cannot be stored (it is probed again later).
+      if (this.storeFailed) return;
       const r = this.core.probeResult(ip, inUse, Date.now());
       for (const line of r.log ?? []) this.log.warn(line);
       if (r.writes.length) await this.store.write(r.writes);
