@@ -77,6 +77,13 @@ export async function runUdhcpc(
   if (o.hostname) args.push('-x', `hostname:${o.hostname}`);
   const proc = lab.spawn(ns, 'udhcpc', args);
   const m = await proc.waitForLine(/lease of (\d+\.\d+\.\d+\.\d+) obtained/, o.timeoutMs ?? 30_000);
+  // udhcpc prints the line before it runs the hook that configures the address, and with -q exits right after
+  // the hook: wait for that exit, so the address is on the interface when this returns.
+  const done = await Promise.race([
+    proc.exit,
+    new Promise<undefined>((r) => setTimeout(r, o.timeoutMs ?? 30_000).unref()),
+  ]);
+  if (done === undefined) throw new Error(`udhcpc in ${ns}: bound ${m[1]} but did not exit after its hook`);
   return { kind: 'udhcpc', address: m[1]!, proc };
 }
 
