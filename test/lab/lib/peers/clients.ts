@@ -81,7 +81,7 @@ export async function runUdhcpc(
   // the hook: wait for that exit, so the address is on the interface when this returns.
   const done = await Promise.race([
     proc.exit,
-    new Promise<undefined>((r) => setTimeout(r, o.timeoutMs ?? 30_000).unref()),
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), o.timeoutMs ?? 30_000).unref()),
   ]);
   if (done === undefined) throw new Error(`udhcpc in ${ns}: bound ${m[1]} but did not exit after its hook`);
   return { kind: 'udhcpc', address: m[1]!, proc };
