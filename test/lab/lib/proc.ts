@@ -1,5 +1,7 @@
 // A spawned lab process: output captured line by line (memory + optional log file) so tests can wait for
-// what a peer prints, and so failures can show the tail of what it said.
+// what a peer prints, and so failures can show the tail of what it said. Each line and each thing done to the
+// process (signal, exit, failed wait) keeps the time it happened, so a failure report can put them on the
+// same clock as the test's steps (see report.ts).
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 
@@ -21,11 +23,20 @@ export interface ProcExit {
   signal: NodeJS.Signals | null;
 }
 
+/** Something that happened at `at` (Date.now()). */
+export interface Stamped {
+  at: number;
+  text: string;
+}
+
 export class LabProcess {
   readonly pid: number;
   /** Resolves (never rejects) when the process has exited. */
   readonly exit: Promise<ProcExit>;
-  private readonly lines: string[] = [];
+  readonly startedAt = Date.now();
+  /** Signals sent, the exit, waits that failed: the process's entries in a lab's timeline. */
+  readonly events: Stamped[] = [];
+  private readonly lines: Stamped[] = [];
   private readonly waiters = new Set<{ re: RegExp; done: (m: RegExpMatchArray) => void }>();
   private exited: ProcExit | undefined;
   private readonly log: WriteStream | undefined;
@@ -34,6 +45,8 @@ export class LabProcess {
     readonly label: string,
     private readonly child: ChildProcess,
     logFile?: string,
+    /** The command line, for reports. */
+    readonly argv: readonly string[] = [],
   ) {
     if (child.pid === undefined) throw new Error(`${label}: spawn failed`);
     this.pid = child.pid;
@@ -45,6 +58,7 @@ export class LabProcess {
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (this.exited) return;
         this.exited = { code, signal };
+        this.events.push({ at: Date.now(), text: `exited code=${code} signal=${signal}` });
         this.push('err', `[exited code=${code} signal=${signal}]`);
         this.log?.end();
         resolve(this.exited);
@@ -62,11 +76,22 @@ export class LabProcess {
 
   /** Everything printed so far, stdout and stderr interleaved in arrival order. */
   output(): string {
-    return this.lines.join('\n');
+    return this.lines.map((l) => l.text).join('\n');
   }
 
   tail(n = 30): string {
-    return this.lines.slice(-n).join('\n');
+    return this.recent(n)
+      .map((l) => l.text)
+      .join('\n');
+  }
+
+  /** The last `n` lines, each with the time it arrived. */
+  recent(n: number): readonly Stamped[] {
+    return this.lines.slice(-n);
+  }
+
+  get lineCount(): number {
+    return this.lines.length;
   }
 
   /**
@@ -75,13 +100,14 @@ export class LabProcess {
    */
   waitForLine(re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
     for (const line of this.lines) {
-      const m = line.match(re);
+      const m = line.text.match(re);
       if (m) return Promise.resolve(m);
     }
     return new Promise((resolve, reject) => {
       const fail = (why: string): void => {
         clearTimeout(timer);
         this.waiters.delete(w);
+        this.events.push({ at: Date.now(), text: `wait for ${re}: ${why}` });
         reject(new Error(`${this.label}: ${why} waiting for ${re}\n--- output tail ---\n${this.tail()}`));
       };
       const timer = setTimeout(() => fail(`timeout after ${timeoutMs} ms`), timeoutMs);
@@ -103,6 +129,7 @@ export class LabProcess {
   /** Signals the whole process group (peers fork helpers: dhclient-script, keepalived's vrrp child). */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (!this.running) return;
+    this.events.push({ at: Date.now(), text: `sent ${signal}` });
     try {
       process.kill(-this.pid, signal);
     } catch {
@@ -139,8 +166,9 @@ export class LabProcess {
   }
 
   private push(tag: string, line: string): void {
-    this.lines.push(line);
-    this.log?.write(`${new Date().toISOString()} ${tag} ${line}\n`);
+    const at = Date.now();
+    this.lines.push({ at, text: line });
+    this.log?.write(`${new Date(at).toISOString()} ${tag} ${line}\n`);
     for (const w of [...this.waiters]) {
       const m = line.match(w.re);
       if (m) w.done(m);
@@ -158,7 +186,7 @@ export function spawnProcess(label: string, argv: string[], opts: SpawnOptions =
     env: opts.env ?? process.env,
     cwd: opts.cwd,
   });
-  return new LabProcess(label, child, opts.logFile);
+  return new LabProcess(label, child, opts.logFile, argv);
 }
 
 /** Runs argv to completion; never throws on a non-zero exit (the caller decides). */
