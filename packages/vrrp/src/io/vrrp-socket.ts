@@ -160,9 +160,18 @@ export class VrrpSocket extends EventEmitter implements VrrpTransport {
     let bytes = Buffer.from(payload);
     if (src !== undefined) {
       if (!this.hdrSock) {
-        this.hdrSock = newRaw(this.iface);
-        this.hdrSock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
-        this.hdrSock.on('error', (err) => this.emit('error', err));
+        // Opened here, at run time: a refusal (EMFILE, EPERM) is this send's failure, never a throw into the
+        // timer that sent it (the caller counts and logs a rejected send).
+        let h: ReturnType<typeof raw.createSocket> | undefined;
+        try {
+          h = newRaw(this.iface);
+          h.setOption(IPPROTO_IP, IP_HDRINCL, 1);
+        } catch (e) {
+          h?.close();
+          return Promise.reject(e as Error);
+        }
+        h.on('error', (err) => this.emit('error', err));
+        this.hdrSock = h;
       }
       sock = this.hdrSock;
       bytes = Buffer.concat([ipHeader(src, dst, 255), bytes]);

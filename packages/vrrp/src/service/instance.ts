@@ -155,11 +155,17 @@ export class InstanceRunner {
       case 'send-advert': {
         const bytes = encodeAdvert(a.advert);
         const peers = this.cfg.unicastPeers;
-        const sends =
-          peers.length > 0
-            ? peers.map((p) => this.ctx.socket.send(bytes, p, this.cfg.unicastSrcIp))
-            : [this.ctx.socket.send(bytes, VRRP_MCAST_GROUP)];
-        for (const s of sends) s.catch((err: Error) => this.ioError('send advert', err));
+        // A transport that throws instead of rejecting (a socket it could not open) costs this advert, not the
+        // timer that sent it: counted and logged like a rejected send.
+        const send = (dst: Ip4, src?: Ip4): void => {
+          try {
+            this.ctx.socket.send(bytes, dst, src).catch((err: Error) => this.ioError('send advert', err));
+          } catch (err) {
+            this.ioError('send advert', err as Error);
+          }
+        };
+        if (peers.length > 0) for (const p of peers) send(p, this.cfg.unicastSrcIp);
+        else send(VRRP_MCAST_GROUP);
         return;
       }
       case 'add-vips':

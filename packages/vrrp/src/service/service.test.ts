@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AddressInfo } from '../io/addresses.js';
 import type { VrrpPacketIn } from '../io/vrrp-socket.js';
 import { encodeAdvert, passwordAuthData } from '../wire/advert.js';
-import { config, ip, make, primary, stopped, VIP } from '../../test-vectors/service-fakes.js';
+import { config, FakeSocket, ip, make, primary, stopped, VIP } from '../../test-vectors/service-fakes.js';
 
 describe('VrrpService', () => {
   beforeEach(() => {
@@ -195,6 +195,24 @@ describe('VrrpService', () => {
     bad();
     expect(warned()[2]).toBe('(VI_1) received an invalid passwd! (20 more like it not logged)');
     expect(svc.status()[0]!.drops).toEqual({ 'auth-mismatch': 22, 'version-mismatch-v3': 1 });
+    await stopped(svc);
+  });
+
+  it('a transport that throws on send (a socket it cannot open at run time) costs the advert, not the process', async () => {
+    class Refusing extends FakeSocket {
+      override send(): Promise<void> {
+        throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      }
+    }
+    const { svc, lines } = make(config({ initialState: 'MASTER' }), undefined, {
+      openSocket: (o) => new Refusing(o.iface, o),
+    });
+    await svc.start();
+    await vi.advanceTimersByTimeAsync(3000); // three more adverts, each from a timer
+    const st = svc.status()[0]!;
+    expect(st.state).toBe('MASTER');
+    expect(st.drops['io-error']).toBeGreaterThanOrEqual(4);
+    expect(lines).toContainEqual({ level: 'error', msg: '(VI_1) send advert: EMFILE: too many open files' });
     await stopped(svc);
   });
 });
