@@ -6,3 +6,4 @@ export * from './wire/frame.js';
 export * from './wire/values.js';
 export * from './wire/hba.js';
 export * from './wire/loadb.js';
+export * from './core/mclt.js';
