@@ -122,7 +122,8 @@ export class Daemon {
     try {
       if (cfg.dhcp) {
         mkdirSync(opts.stateDir, { recursive: true });
-        store = await LeaseStore.open(opts.stateDir);
+        // The store's notes (torn tails cut, compaction, failure and recovery) go to the daemon's log.
+        store = await LeaseStore.open(opts.stateDir, { log: (m) => log.warn(m) });
         dhcp = new DhcpService(cfg.dhcp, store, log, {
           interfaces: opts.interfaces,
           serverId: opts.serverId,
