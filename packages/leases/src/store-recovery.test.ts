@@ -189,7 +189,7 @@ describe('LeaseStore recovers by itself', () => {
   });
 
   it('a store failing again soon after recovering keeps its backoff; one that stayed writable starts over', async () => {
-    const { s, timers, disk, health } = await setup({ retryFirstMs: 10, retryMaxMs: 80 });
+    const { s, timers, disk, health } = await setup({ retryFirstMs: 10, retryMaxMs: 400 });
     const failThenRecover = async (): Promise<number> => {
       disk.full = true;
       await expect(s.write([lease(1)])).rejects.toThrow(/ENOSPC/);
@@ -204,7 +204,7 @@ describe('LeaseStore recovers by itself', () => {
     expect(await failThenRecover()).toBe(10);
     expect(await failThenRecover()).toBe(20); // within retryMaxMs of the recovery: the backoff goes on
     expect(await failThenRecover()).toBe(40);
-    await new Promise((r) => setTimeout(r, 100)); // writable for longer than retryMaxMs
+    await new Promise((r) => setTimeout(r, 450)); // writable for longer than retryMaxMs
     expect(await failThenRecover()).toBe(10);
   });
 
