@@ -216,11 +216,11 @@ subnet 10.9.0.0 netmask 255.255.255.0 {
     s.sendNow = (reply: unknown) => void sent.push(reply as DhcpMessage);
     const health: boolean[] = [];
     svc.onHealth((healthy) => health.push(healthy));
-    const settle = () => new Promise((r) => setTimeout(r, 20));
+    // Waits on what the test expects to happen (a real disk write), with a limit generous for a loaded machine.
+    const soon = { timeout: 10_000 };
 
     s.process(request(1, [10, 9, 0, 50]), meta());
-    await settle();
-    expect(sent).toHaveLength(1); // ACK for .50, stored
+    await expect.poll(() => sent.length, soon).toBe(1); // ACK for .50, stored
 
     full = true;
     s.process(request(2, [10, 9, 0, 51]), meta());
@@ -228,9 +228,8 @@ subnet 10.9.0.0 netmask 255.255.255.0 {
     // A DISCOVER handled before the write fails: .51 has a record now, so the pool moves past it and offers .52.
     s.process(message(1, 3), meta());
     expect(sent.map((m) => m.yiaddr)).toEqual([0x0a090032, 0x0a090034]);
-    await settle();
-    expect(sent).toHaveLength(2); // no ACK without its lease on disk
-    expect(health).toEqual([false]);
+    await expect.poll(() => health, soon).toEqual([false]); // the write failed...
+    expect(sent).toHaveLength(2); // ...and no ACK left without its lease on disk
     expect(svc.status()).toMatchObject({
       serving: false,
       reason: expect.stringMatching(/lease store failed/),
@@ -251,7 +250,7 @@ subnet 10.9.0.0 netmask 255.255.255.0 {
 
     full = false;
     timers.shift()!.run();
-    await expect.poll(() => health).toEqual([false, true]);
+    await expect.poll(() => health, soon).toEqual([false, true]);
     expect(svc.status()).toMatchObject({ serving: true, leases: { active: 1 } });
     // The core was rebuilt over the reloaded records: .51, whose refused lease is gone, is offered again (the old
     // core's pool had moved past it for good), and .52 is still held for the client it was offered to.
@@ -259,8 +258,7 @@ subnet 10.9.0.0 netmask 255.255.255.0 {
     expect(sent).toHaveLength(3);
     expect(sent[2]!.yiaddr).toBe(0x0a090033);
     s.process(request(4, [10, 9, 0, 51]), meta());
-    await settle();
-    expect(sent).toHaveLength(4);
+    await expect.poll(() => sent.length, soon).toBe(4);
     expect(sent[3]!.options.find((o) => o.code === 53)?.data[0]).toBe(5); // DHCPACK
     await store.close();
     const again = await LeaseStore.open(dir, { log: () => undefined });
