@@ -13,7 +13,14 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], environment: 'node' },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          environment: 'node',
+          // Property tests (hundreds of runs, some on real files) take seconds on a machine busy with other work;
+          // a limit is there to stop a hung test, not to measure speed (that is the benchmarks' job).
+          testTimeout: 30_000,
+        },
       },
       {
         resolve: { alias },

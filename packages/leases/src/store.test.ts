@@ -151,8 +151,7 @@ describe('LeaseStore', () => {
     expect(done).toEqual([]); // nothing acknowledged while its sync is pending
     gates[0]!.resolve();
     await first;
-    await new Promise((r) => setTimeout(r, 20));
-    expect(syncs).toBe(2); // the 100 queued writes went out as one batch
+    await expect.poll(() => syncs, { timeout: 10_000 }).toBe(2); // the 100 queued writes went out as one batch
     expect(done).toEqual([1]);
     gates[1]!.resolve();
     await Promise.all(rest);
