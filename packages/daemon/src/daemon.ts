@@ -9,11 +9,10 @@ import {
   type Diagnostic,
 } from '@hadhcp/config';
 import { ControlServer } from '@hadhcp/control';
-import type { DhcpServerConfig } from '@hadhcp/dhcp';
+import { DhcpService, type DhcpServerConfig } from '@hadhcp/dhcp';
 import { LeaseStore } from '@hadhcp/leases';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
 import { registerCommands } from './commands.js';
-import { DhcpService } from './dhcp-service.js';
 import type { Logger } from './logger.js';
 import { resolveConfigNames } from './resolve-names.js';
 import { dhcpRole, vrrpWeightFor } from './supervisor.js';

@@ -1,4 +1,3 @@
 export * from './logger.js';
 export * from './daemon.js';
-export * from './dhcp-service.js';
 export * from './lease-json.js';

@@ -12,6 +12,7 @@ export * from './io/interfaces.js';
 export * from './io/udp.js';
 export * from './io/frames.js';
 export * from './io/pinger.js';
+export * from './io/dhcp-sockets.js';
 export type {
   Decision,
   Destination,
@@ -24,3 +25,6 @@ export * from './core/admission.js';
 export * from './core/lease-table.js';
 export * from './core/addressing.js';
 export { buildReply, replyOptions, type ReplySpec } from './core/reply.js';
+export * from './service/dhcp-service.js';
+export * from './service/reply-route.js';
+export type * from './service/types.js';

@@ -1,5 +1,5 @@
 import type { Ip4 } from '@hadhcp/common';
-import type { Destination } from '@hadhcp/dhcp';
+import type { Destination } from '../core/types.js';
 
 /** How a reply leaves: built as a frame on the receiving interface's packet socket, or through the kernel's UDP. */
 export type Route = { via: 'frame'; dstMac?: Uint8Array; dstIp: Ip4 } | { via: 'udp'; ip: Ip4; src?: Ip4 };

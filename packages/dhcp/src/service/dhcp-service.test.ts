@@ -2,19 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { readDhcpdConf } from '@hadhcp/config';
-import type { DhcpMessage } from '@hadhcp/dhcp';
 import { BindingState, LeaseStore, type Lease } from '@hadhcp/leases';
+import { ConfigBuilder } from '../core/test-helpers.js';
+import type { DhcpMessage } from '../wire/types.js';
 import { DhcpService } from './dhcp-service.js';
+import type { DhcpLogger } from './types.js';
 
-const CONF = `
-authoritative;
-default-lease-time 600;
-subnet 10.9.0.0 netmask 255.255.255.0 {
-  range 10.9.0.50 10.9.0.60;
+/** authoritative; default-lease-time 600; subnet 10.9.0.0/24 { [ping-check false;] range 10.9.0.50 10.9.0.60; } */
+function conf(pingCheck?: boolean) {
+  const b = new ConfigBuilder({ authoritative: true, defaultLeaseTime: 600 });
+  b.subnet('10.9.0.0/24', {
+    params: pingCheck === undefined ? {} : { pingCheck },
+    pools: [{ ranges: [['10.9.0.50', '10.9.0.60']] }],
+  });
+  return b.build();
 }
-`;
+
+const silent: DhcpLogger = { info() {}, warn() {}, error() {}, debug() {}, isLevelEnabled: () => false };
 const IP = 0x0a090032; // 10.9.0.50
 
 const dirs: string[] = [];
@@ -32,8 +36,7 @@ async function mkTemp(): Promise<string> {
 async function service(): Promise<{ svc: DhcpService; store: LeaseStore }> {
   const dir = await mkTemp();
   const store = await LeaseStore.open(dir, { log: () => undefined });
-  const { config } = readDhcpdConf('/dhcpd.conf', { readFile: () => CONF });
-  const svc = new DhcpService(config!, store, pino({ level: 'silent' }), { port: 0 });
+  const svc = new DhcpService(conf(), store, silent, { port: 0 });
   return { svc, store };
 }
 
@@ -157,15 +160,6 @@ describe('DhcpService gate', () => {
 });
 
 describe('DhcpService and a lease store that fails and recovers', () => {
-  const POOL_CONF = `
-authoritative;
-default-lease-time 600;
-subnet 10.9.0.0 netmask 255.255.255.0 {
-  ping-check false;
-  range 10.9.0.50 10.9.0.60;
-}
-`;
-
   function message(type: number, mac: number, extra: DhcpMessage['options'] = []): DhcpMessage {
     const chaddr = new Uint8Array(16);
     chaddr.set([2, 0, 0, 0, 0, mac]);
@@ -209,8 +203,7 @@ subnet 10.9.0.0 netmask 255.255.255.0 {
         },
       },
     });
-    const { config } = readDhcpdConf('/dhcpd.conf', { readFile: () => POOL_CONF });
-    const svc = new DhcpService(config!, store, pino({ level: 'silent' }), { port: 0 });
+    const svc = new DhcpService(conf(false), store, silent, { port: 0 });
     const s = svc as unknown as Internals;
     const sent: DhcpMessage[] = [];
     s.sendNow = (reply: unknown) => void sent.push(reply as DhcpMessage);

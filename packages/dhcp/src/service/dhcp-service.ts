@@ -1,31 +1,21 @@
 import { Counters, formatIp4, formatMac, inSubnet, RateLimiter, type Ip4 } from '@hadhcp/common';
-import {
-  AdmissionQueue,
-  buildUdpFrame,
-  decodeDhcp,
-  DhcpServerCore,
-  encodeDhcp,
-  FrameChannel,
-  isWireError,
-  Lane,
-  LeaseTable,
-  MessageType,
-  peekMessageType,
-  listInterfaces,
-  parseUdpFrame,
-  Pinger,
-  type Decision,
-  type Destination,
-  type DhcpMessage,
-  type DhcpServerConfig,
-  type AdmissionOptions,
-  type LocalInterface,
-  type RequestMeta,
-} from '@hadhcp/dhcp';
 import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
-import { DhcpSockets } from './dhcp-sockets.js';
-import type { Logger } from './logger.js';
+import { decodeDhcp, peekMessageType } from '../wire/codec.js';
+import { encodeDhcp } from '../wire/encode.js';
+import { isWireError } from '../wire/errors.js';
+import { buildUdpFrame, parseUdpFrame } from '../wire/frame.js';
+import { MessageType, type DhcpMessage } from '../wire/types.js';
+import type { DhcpServerConfig } from '../core/config.js';
+import { DhcpServerCore } from '../core/server.js';
+import { AdmissionQueue, Lane, type AdmissionOptions } from '../core/admission.js';
+import { LeaseTable } from '../core/lease-table.js';
+import type { Decision, Destination, RequestMeta } from '../core/types.js';
+import { DhcpSockets } from '../io/dhcp-sockets.js';
+import { FrameChannel } from '../io/frames.js';
+import { listInterfaces, type LocalInterface } from '../io/interfaces.js';
+import { Pinger } from '../io/pinger.js';
 import { routeReply } from './reply-route.js';
+import type { DhcpLogger } from './types.js';
 
 export interface DhcpServiceOptions {
   interfaces?: string[];
@@ -105,7 +95,7 @@ export class DhcpService {
   constructor(
     private config: DhcpServerConfig,
     private readonly store: LeaseStore,
-    private readonly log: Logger,
+    private readonly log: DhcpLogger,
     private readonly opts: DhcpServiceOptions = {},
   ) {
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
@@ -128,7 +118,7 @@ export class DhcpService {
    */
   private coreOptions(serverId: Ip4 | undefined) {
     // ISC's log lines cost string formatting per packet: leave them out when nobody reads them.
-    return { serverId, probeFreshMs: PROBE_FRESH_MS, logLines: this.log.isLevelEnabled('info') };
+    return { serverId, probeFreshMs: PROBE_FRESH_MS, logLines: this.log.isLevelEnabled?.('info') ?? true };
   }
 
   async start(): Promise<void> {

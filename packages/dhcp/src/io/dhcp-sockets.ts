@@ -1,6 +1,13 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
-import { DhcpUdpSocket, listInterfaces, type LocalInterface, type UdpSendError } from '@hadhcp/dhcp';
-import type { Logger } from './logger.js';
+import { listInterfaces, type LocalInterface } from './interfaces.js';
+import { DhcpUdpSocket, type UdpSendError } from './udp.js';
+
+/** Where the sockets' notes go (the service's logger). */
+export interface SocketLog {
+  debug(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
 
 /**
  * One datagram in: `localIp` is the local address it was sent to when it arrived on a per-address socket (else
@@ -38,7 +45,7 @@ export class DhcpSockets {
   constructor(
     private readonly port: number,
     private readonly onPacket: UdpIn,
-    private readonly log: Logger,
+    private readonly log: SocketLog,
   ) {
     this.any = new DhcpUdpSocket(port, '0.0.0.0');
   }
