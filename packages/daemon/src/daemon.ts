@@ -123,10 +123,15 @@ export class Daemon {
         mkdirSync(opts.stateDir, { recursive: true });
         // The store's notes (torn tails cut, compaction, failure and recovery) go to the daemon's log.
         store = await LeaseStore.open(opts.stateDir, { log: (m) => log.warn(m) });
-        dhcp = new DhcpService(cfg.dhcp, store, log, {
-          interfaces: opts.interfaces,
-          serverId: opts.serverId,
-        });
+        dhcp = new DhcpService(
+          cfg.dhcp,
+          store,
+          { log },
+          {
+            interfaces: opts.interfaces,
+            serverId: opts.serverId,
+          },
+        );
         // With VRRP beside DHCP, silent until the election says otherwise: a backup must not answer while starting.
         if (cfg.vrrp) dhcp.setServing(false, dhcpRole([], false).reason);
         await dhcp.start();

@@ -1,6 +1,6 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
-import { listInterfaces, type LocalInterface } from './interfaces.js';
-import { DhcpUdpSocket, type UdpSendError } from './udp.js';
+import { listInterfaces, type ListInterfaces, type LocalInterface } from './interfaces.js';
+import { openDhcpUdpSocket, type OpenUdp, type UdpPort, type UdpSendError } from './udp.js';
 
 /** Where the sockets' notes go (the service's logger). */
 export interface SocketLog {
@@ -33,8 +33,8 @@ export type UdpIn = (
  * address they sent to). Addresses come and go (the VIP moves): `refresh()` follows them.
  */
 export class DhcpSockets {
-  private readonly any: DhcpUdpSocket;
-  private readonly byAddr = new Map<Ip4, { sock: DhcpUdpSocket; iface: string }>();
+  private readonly any: UdpPort;
+  private readonly byAddr = new Map<Ip4, { sock: UdpPort; iface: string }>();
   private ifaces: LocalInterface[] = [];
   /** The VIPs the supervisor says we hold, and their socket binding in progress. */
   private vips: Ip4[] = [];
@@ -46,8 +46,12 @@ export class DhcpSockets {
     private readonly port: number,
     private readonly onPacket: UdpIn,
     private readonly log: SocketLog,
+    private readonly io: { openUdp: OpenUdp; listInterfaces: ListInterfaces } = {
+      openUdp: openDhcpUdpSocket,
+      listInterfaces,
+    },
   ) {
-    this.any = new DhcpUdpSocket(port, '0.0.0.0');
+    this.any = io.openUdp(port, '0.0.0.0');
   }
 
   async open(): Promise<void> {
@@ -72,7 +76,7 @@ export class DhcpSockets {
   }
 
   private async refreshOnce(): Promise<void> {
-    this.ifaces = listInterfaces();
+    this.ifaces = this.io.listInterfaces();
     const present = new Map<Ip4, string>();
     for (const i of this.ifaces) for (const a of i.addresses) present.set(a.ip, i.name);
     for (const [ip, s] of this.byAddr) {
@@ -83,7 +87,7 @@ export class DhcpSockets {
     }
     for (const [ip, iface] of present) {
       if (this.byAddr.has(ip)) continue;
-      const sock = new DhcpUdpSocket(this.port, formatIp4(ip));
+      const sock = this.io.openUdp(this.port, formatIp4(ip));
       try {
         await sock.open(
           (data, srcIp, srcPort) => this.onPacket(data, srcIp, srcPort, ip, iface, false),

@@ -10,6 +10,18 @@ interface NativeAddon {
   closeDhcpReceiver(r: unknown): void;
 }
 
+/** What the service needs of a frame channel: `FrameChannel`, or an in-memory one in tests. */
+export interface FramePort {
+  /** Starts receiving frames for a DHCP server (IPv4 UDP to port 67); throws when the interface cannot be opened. */
+  open(onFrame: (frame: Uint8Array) => void): void;
+  send(frame: Uint8Array): void;
+  close(): void;
+}
+
+export type OpenFrames = (iface: string) => FramePort;
+
+export const openFrameChannel: OpenFrames = (iface) => new FrameChannel(iface);
+
 /**
  * Raw Ethernet frames in and out of one interface, through AF_PACKET sockets of the @hadhcp/native addon: how a
  * server sees which interface a broadcast came in on, and answers a client that has no address yet (RFC 2131
@@ -18,7 +30,7 @@ interface NativeAddon {
  *
  * (Not libpcap through `cap`: a polled pcap handle whose link goes down aborts the process.)
  */
-export class FrameChannel {
+export class FrameChannel implements FramePort {
   private addon: NativeAddon | undefined;
   private receiver: unknown;
   private sendFd: number | undefined;

@@ -14,6 +14,9 @@ export interface LocalInterface {
   addresses: LocalAddress[];
 }
 
+/** The machine's IPv4 interfaces now: `listInterfaces`, or a test's list. */
+export type ListInterfaces = () => LocalInterface[];
+
 /** The machine's IPv4 interfaces as the kernel reports them now (loopback left out). */
 export function listInterfaces(): LocalInterface[] {
   const out: LocalInterface[] = [];

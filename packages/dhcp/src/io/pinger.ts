@@ -23,11 +23,25 @@ interface RawModule {
   writeChecksum(buf: Buffer, off: number, sum: number): void;
 }
 
+/** What the service needs for ping-check: `Pinger`, or a scripted one in tests. */
+export interface PingPort {
+  /** Resolves true when ip answered within timeoutMs. */
+  ping(ip: Ip4, timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+/** An open ICMP pinger; throws when no ICMP socket can be opened (not root, no CAP_NET_RAW). */
+export function openPinger(): PingPort {
+  const p = new Pinger();
+  p.open();
+  return p;
+}
+
 /**
  * ICMP echo for ping-check (ISC's "ping before offer"): resolves true when the address answers within the
  * timeout. One raw socket for all probes; replies are matched by identifier and sequence.
  */
-export class Pinger {
+export class Pinger implements PingPort {
   private sock: RawSocket | undefined;
   private seq = 0;
   private readonly pending = new Map<string, (inUse: boolean) => void>();

@@ -27,12 +27,24 @@ export type UdpReceiver = (data: Uint8Array, srcIp: Ip4, srcPort: number) => voi
 /** Told about each send the kernel refused (the datagram is lost); `ip` is where it was going. */
 export type UdpSendError = (e: Error, ip: Ip4) => void;
 
+/** What the service needs of a UDP port-67 socket: `DhcpUdpSocket`, or an in-memory one in tests. */
+export interface UdpPort {
+  open(onPacket: UdpReceiver, onError: (e: Error) => void): Promise<void>;
+  post(data: Uint8Array, ip: Ip4, port: number, onError: UdpSendError, onSent?: () => void): void;
+  close(): void;
+}
+
+/** Makes (does not yet open) a socket bound to `bindAddress` (dotted, '0.0.0.0' for INADDR_ANY) and `port`. */
+export type OpenUdp = (port: number, bindAddress: string) => UdpPort;
+
+export const openDhcpUdpSocket: OpenUdp = (port, bindAddress) => new DhcpUdpSocket(port, bindAddress);
+
 /**
  * The server's UDP port 67 socket. Relays (giaddr != 0) and clients that already have an address (unicast
  * renewals) reach us here; the kernel routes our answers. Bound to INADDR_ANY so the VIP, once added, is
  * served without rebinding.
  */
-export class DhcpUdpSocket {
+export class DhcpUdpSocket implements UdpPort {
   private sock: Socket | undefined;
 
   constructor(

@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BindingState, LeaseStore, type Lease } from '@hadhcp/leases';
-import { ConfigBuilder } from '../core/test-helpers.js';
-import type { DhcpMessage } from '../wire/types.js';
+import { FakeClock } from '@hadhcp/common';
+import { BindingState, LeaseStore, type Lease, type LeaseStoreOptions } from '@hadhcp/leases';
+import { FakeClient, FakeHost, FakeSegment, recordingLog } from '../../test-vectors/service-fakes.js';
+import { clientMsg, ConfigBuilder, ip, mac, MessageType } from '../core/test-helpers.js';
+import { getMessageType } from '../wire/accessors.js';
 import { DhcpService } from './dhcp-service.js';
-import type { DhcpLogger } from './types.js';
 
 /** authoritative; default-lease-time 600; subnet 10.9.0.0/24 { [ping-check false;] range 10.9.0.50 10.9.0.60; } */
 function conf(pingCheck?: boolean) {
@@ -18,11 +19,15 @@ function conf(pingCheck?: boolean) {
   return b.build();
 }
 
-const silent: DhcpLogger = { info() {}, warn() {}, error() {}, debug() {}, isLevelEnabled: () => false };
-const IP = 0x0a090032; // 10.9.0.50
+const IP = ip('10.9.0.50');
+const SERVER = '10.9.0.1';
+/** Waits on what the test expects to happen (a real disk write), with a limit generous for a loaded machine. */
+const soon = { timeout: 10_000 };
 
 const dirs: string[] = [];
+const running: DhcpService[] = [];
 afterEach(async () => {
+  for (const s of running.splice(0)) await s.stop();
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
@@ -32,13 +37,35 @@ async function mkTemp(): Promise<string> {
   return dir;
 }
 
-/** A service over a real store in a temporary directory; never started (no sockets). */
-async function service(): Promise<{ svc: DhcpService; store: LeaseStore }> {
+async function openStore(opts: LeaseStoreOptions = {}): Promise<{ store: LeaseStore; dir: string }> {
   const dir = await mkTemp();
-  const store = await LeaseStore.open(dir, { log: () => undefined });
-  const svc = new DhcpService(conf(), store, silent, { port: 0 });
-  return { svc, store };
+  return { store: await LeaseStore.open(dir, { log: () => undefined, ...opts }), dir };
 }
+
+/** A service over a real store and an in-memory machine (10.9.0.1/24 on eth0), on a segment of its own. */
+async function service(store: LeaseStore, pingCheck?: boolean, setup?: (h: FakeHost) => void) {
+  const segment = new FakeSegment();
+  const host = new FakeHost(segment, '02:00:00:00:00:01', `${SERVER}/24`);
+  setup?.(host);
+  const logged = recordingLog();
+  const clock = new FakeClock();
+  const svc = new DhcpService(conf(pingCheck), store, { log: logged.log, clock, io: host.io });
+  await svc.start();
+  running.push(svc);
+  const client = (n: number) => new FakeClient(segment, mac(`02:00:00:00:00:${(0x10 + n).toString(16)}`));
+  return { svc, host, segment, client, clock, lines: logged.lines };
+}
+
+const discover = (c: FakeClient) =>
+  clientMsg(MessageType.DISCOVER, { mac: macOf(c), xid: 0x1000 + c.mac[5]! });
+const request = (c: FakeClient, addr: string) =>
+  clientMsg(MessageType.REQUEST, {
+    mac: macOf(c),
+    xid: 0x1000 + c.mac[5]!,
+    requested: addr,
+    serverId: SERVER,
+  });
+const macOf = (c: FakeClient) => [...c.mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
 
 function active(hw: number, ends: number): Lease {
   return {
@@ -55,9 +82,31 @@ function active(hw: number, ends: number): Lease {
   };
 }
 
+/** The journal's writes, held back on request (a slow disk) and refused while `full` (ENOSPC). */
+class Disk {
+  full = false;
+  private held: Array<() => void> | undefined;
+  readonly io: LeaseStoreOptions['io'] = {
+    write: async (fh, buf, pos) => {
+      if (this.held) await new Promise<void>((r) => this.held!.push(r));
+      if (this.full) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      await fh.write(buf, 0, buf.length, pos);
+    },
+  };
+  hold(): void {
+    this.held ??= [];
+  }
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const r of waiting) r();
+  }
+}
+
 describe('DhcpService.deleteLease', () => {
   it('an ACK stored while the FREE record is being written is not overwritten by it', async () => {
-    const { svc, store } = await service();
+    const { store } = await openStore();
+    const svc = new DhcpService(conf(), store, { log: recordingLog().log });
     await store.write([active(1, 2_000_000_000)]);
     const deleting = svc.deleteLease(IP);
     expect(svc.table.get(IP)!.state).toBe(BindingState.FREE);
@@ -71,7 +120,8 @@ describe('DhcpService.deleteLease', () => {
   });
 
   it('frees the address with no client attached, durably', async () => {
-    const { svc, store } = await service();
+    const { store } = await openStore();
+    const svc = new DhcpService(conf(), store, { log: recordingLog().log });
     await store.write([active(1, 2_000_000_000)]);
     await svc.deleteLease(IP);
     const l = svc.table.get(IP)!;
@@ -81,181 +131,132 @@ describe('DhcpService.deleteLease', () => {
   });
 });
 
-/** The private paths a timer or a store callback calls, where a throw would end the process. */
-interface Internals {
-  process(msg: DhcpMessage, meta: object): void;
-  sendNow(...args: unknown[]): void;
-  send(reply: DhcpMessage, to: object, maxSize: number, meta: object): void;
-  tick(): void;
-  core: { tick(nowMs: number): unknown };
-}
-
 describe('DhcpService crash safety', () => {
-  it('a reply that cannot be encoded costs that reply, counted as drop.internal-error', async () => {
-    const { svc, store } = await service();
-    const s = svc as unknown as Internals;
-    expect(() =>
-      s.send({} as DhcpMessage, { kind: 'broadcast', ip: 0, port: 68 }, 576, {
-        receivedOn: {},
-        srcIp: 0,
-        srcPort: 68,
-      }),
-    ).not.toThrow();
-    expect(svc.counters.toJSON()['drop.internal-error']).toBe(1);
+  it('a throw below the service while a reply leaves costs that reply, counted as drop.internal-error', async () => {
+    const { store } = await openStore();
+    // Replies through UDP (no frame channel), whose send has no net of its own: the service's is the last one.
+    const { svc, host, client } = await service(store, false, (h) => (h.framesAvailable = false));
+    host.failSends = new Error('bug below the service');
+    const c = client(1);
+    c.send(discover(c));
+    await expect.poll(() => svc.counters.toJSON()['drop.internal-error'], soon).toBe(1);
+    host.failSends = undefined;
+    c.send(discover(c));
+    await expect.poll(() => c.received.length, soon).toBe(1);
+    await svc.stop();
     await store.close();
   });
 
-  it('a throwing expiry tick costs that tick', async () => {
-    const { svc, store } = await service();
-    const s = svc as unknown as Internals;
-    s.core.tick = () => {
-      throw new Error('bug');
+  it('a failing expiry tick costs that tick, and the service goes on', async () => {
+    const { store } = await openStore();
+    let broken = false;
+    const { svc, clock, client } = await service(store, false, (h) => {
+      // No ping-check: only the expiry tick reads the clock while no packet arrives.
+      h.io.openPinger = () => {
+        throw new Error('no ICMP here');
+      };
+    });
+    const now = clock.now.bind(clock);
+    clock.now = () => {
+      if (broken) throw new Error('bug in expiry');
+      return now();
     };
-    expect(() => s.tick()).not.toThrow();
-    expect(svc.counters.toJSON()['drop.internal-error']).toBe(1);
+    broken = true;
+    await expect.poll(() => svc.counters.toJSON()['drop.internal-error'], soon).toBeGreaterThanOrEqual(1);
+    broken = false;
+    const c = client(1);
+    c.send(discover(c));
+    await expect.poll(() => c.received.length, soon).toBe(1);
+    await svc.stop();
     await store.close();
   });
 });
 
 describe('DhcpService gate', () => {
   it('an ACK whose write was in flight when the gate closed is stored but not sent', async () => {
-    const { svc, store } = await service();
-    const s = svc as unknown as Internals;
-    let sent = 0;
-    s.sendNow = () => void sent++;
+    const disk = new Disk();
+    const { store } = await openStore({ io: disk.io });
+    const { svc, client } = await service(store);
     svc.setServing(true, 'test: holding the VIP');
-    const chaddr = new Uint8Array(16);
-    chaddr.set([2, 0, 0, 0, 0, 7]);
-    const request: DhcpMessage = {
-      op: 1,
-      htype: 1,
-      hlen: 6,
-      hops: 0,
-      xid: 0x1234,
-      secs: 0,
-      flags: 0,
-      ciaddr: 0,
-      yiaddr: 0,
-      siaddr: 0,
-      giaddr: 0,
-      chaddr,
-      sname: new Uint8Array(64),
-      file: new Uint8Array(128),
-      hasCookie: true,
-      options: [
-        { code: 53, data: Uint8Array.of(3) },
-        { code: 50, data: Uint8Array.of(10, 9, 0, 50) },
-        { code: 54, data: Uint8Array.of(10, 9, 0, 1) },
-      ],
-    };
-    s.process(request, { receivedOn: { iface: 'eth0', localIp: 0x0a090001 }, srcIp: 0, srcPort: 68 });
-    expect(svc.table.get(IP)?.state).toBe(BindingState.ACTIVE);
+    disk.hold();
+    const c = client(7);
+    c.send(request(c, '10.9.0.50'));
+    await expect.poll(() => svc.table.get(IP)?.state, soon).toBe(BindingState.ACTIVE);
     svc.setServing(false, 'test: VIP lost');
-    await store.close(); // waits for the write and its callbacks
+    disk.release();
+    await expect.poll(() => svc.counters.toJSON()['drop.not-vip-holder-after-write'], soon).toBe(1);
     await new Promise((r) => setImmediate(r));
-    expect(sent).toBe(0);
-    expect(svc.counters.toJSON()['drop.not-vip-holder-after-write']).toBe(1);
-    svc.setServing(true, 'test: VIP back');
+    expect(c.received).toHaveLength(0);
+    await svc.stop();
+    await store.close();
   });
 });
 
 describe('DhcpService and a lease store that fails and recovers', () => {
-  function message(type: number, mac: number, extra: DhcpMessage['options'] = []): DhcpMessage {
-    const chaddr = new Uint8Array(16);
-    chaddr.set([2, 0, 0, 0, 0, mac]);
-    return {
-      op: 1,
-      htype: 1,
-      hlen: 6,
-      hops: 0,
-      xid: 0x1000 + mac,
-      secs: 0,
-      flags: 0,
-      ciaddr: 0,
-      yiaddr: 0,
-      siaddr: 0,
-      giaddr: 0,
-      chaddr,
-      sname: new Uint8Array(64),
-      file: new Uint8Array(128),
-      hasCookie: true,
-      options: [{ code: 53, data: Uint8Array.of(type) }, ...extra],
-    };
-  }
-  const request = (mac: number, ip: number[]) =>
-    message(3, mac, [
-      { code: 50, data: Uint8Array.from(ip) },
-      { code: 54, data: Uint8Array.of(10, 9, 0, 1) },
-    ]);
-  const meta = () => ({ receivedOn: { iface: 'eth0', localIp: 0x0a090001 }, srcIp: 0, srcPort: 68 });
-
   it('stops answering, counts only stored leases, and serves again by itself once the store has recovered', async () => {
-    const dir = await mkTemp();
-    let full = false;
+    const disk = new Disk();
     const timers: { ms: number; run: () => void }[] = [];
-    const store = await LeaseStore.open(dir, {
-      log: () => undefined,
+    const { store, dir } = await openStore({
+      io: disk.io,
       setTimer: (run, ms) => (timers.push({ ms, run }), () => undefined),
-      io: {
-        write: async (fh, buf, pos) => {
-          if (full) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-          await fh.write(buf, 0, buf.length, pos);
-        },
-      },
     });
-    const svc = new DhcpService(conf(false), store, silent, { port: 0 });
-    const s = svc as unknown as Internals;
-    const sent: DhcpMessage[] = [];
-    s.sendNow = (reply: unknown) => void sent.push(reply as DhcpMessage);
+    const { svc, client } = await service(store, false);
     const health: boolean[] = [];
     svc.onHealth((healthy) => health.push(healthy));
-    // Waits on what the test expects to happen (a real disk write), with a limit generous for a loaded machine.
-    const soon = { timeout: 10_000 };
+    const sent = () => [...clients.flatMap((c) => c.received)];
+    const clients = [1, 2, 3, 4, 5].map(client);
+    const [c1, c2, c3, c4, c5] = clients as [FakeClient, FakeClient, FakeClient, FakeClient, FakeClient];
 
-    s.process(request(1, [10, 9, 0, 50]), meta());
-    await expect.poll(() => sent.length, soon).toBe(1); // ACK for .50, stored
+    c1.send(request(c1, '10.9.0.50'));
+    await expect.poll(() => c1.received.length, soon).toBe(1); // ACK for .50, stored
 
-    full = true;
-    s.process(request(2, [10, 9, 0, 51]), meta());
-    expect(svc.status().leases).toEqual({ active: 2 }); // applied before the write, as always
+    disk.full = true;
+    disk.hold();
+    c2.send(request(c2, '10.9.0.51'));
+    // Applied before the write, as always.
+    await expect.poll(() => svc.status().leases, soon).toEqual({ active: 2 });
     // A DISCOVER handled before the write fails: .51 has a record now, so the pool moves past it and offers .52.
-    s.process(message(1, 3), meta());
-    expect(sent.map((m) => m.yiaddr)).toEqual([0x0a090032, 0x0a090034]);
+    c3.send(discover(c3));
+    await expect.poll(() => c3.received.length, soon).toBe(1);
+    expect(c3.received[0]!.yiaddr).toBe(ip('10.9.0.52'));
+    disk.release();
     await expect.poll(() => health, soon).toEqual([false]); // the write failed...
-    expect(sent).toHaveLength(2); // ...and no ACK left without its lease on disk
+    await new Promise((r) => setImmediate(r));
+    expect(c2.received).toHaveLength(0); // ...and no ACK left without its lease on disk
     expect(svc.status()).toMatchObject({
       serving: false,
       reason: expect.stringMatching(/lease store failed/),
     });
     // The store's reload (at once): the refused lease is not active anywhere.
     timers.shift()!.run();
-    await expect.poll(() => svc.table.get(0x0a090033)).toBeUndefined();
+    await expect.poll(() => svc.table.get(ip('10.9.0.51'))).toBeUndefined();
     expect(svc.status().leases).toEqual({ active: 1 });
     expect(svc.status().reason).toMatch(/retrying: 0 attempt\(s\) so far; next attempt in 1 s/);
 
     // While failed nothing reaches the core: no OFFER, no lease change, the drop counted.
-    s.process(message(1, 5), meta());
-    s.process(request(3, [10, 9, 0, 52]), meta());
-    expect(sent).toHaveLength(2);
-    expect(svc.table.get(0x0a090034)).toBeUndefined();
-    expect(svc.counters.toJSON()['drop.store-failed']).toBeGreaterThanOrEqual(3);
-    await expect(svc.deleteLease(0x0a090032)).rejects.toThrow(/lease store failed/);
+    c5.send(discover(c5));
+    c3.send(request(c3, '10.9.0.52'));
+    await expect.poll(() => svc.counters.toJSON()['drop.store-failed'], soon).toBeGreaterThanOrEqual(3);
+    expect(sent()).toHaveLength(2);
+    expect(svc.table.get(ip('10.9.0.52'))).toBeUndefined();
+    await expect(svc.deleteLease(IP)).rejects.toThrow(/lease store failed/);
 
-    full = false;
+    disk.full = false;
     timers.shift()!.run();
     await expect.poll(() => health, soon).toEqual([false, true]);
     expect(svc.status()).toMatchObject({ serving: true, leases: { active: 1 } });
     // The core was rebuilt over the reloaded records: .51, whose refused lease is gone, is offered again (the old
     // core's pool had moved past it for good), and .52 is still held for the client it was offered to.
-    s.process(message(1, 4), meta());
-    expect(sent).toHaveLength(3);
-    expect(sent[2]!.yiaddr).toBe(0x0a090033);
-    s.process(request(4, [10, 9, 0, 51]), meta());
-    await expect.poll(() => sent.length, soon).toBe(4);
-    expect(sent[3]!.options.find((o) => o.code === 53)?.data[0]).toBe(5); // DHCPACK
+    c4.send(discover(c4));
+    await expect.poll(() => c4.received.length, soon).toBe(1);
+    expect(c4.received[0]!.yiaddr).toBe(ip('10.9.0.51'));
+    c4.send(request(c4, '10.9.0.51'));
+    await expect.poll(() => c4.received.length, soon).toBe(2);
+    expect(getMessageType(c4.received[1]!)).toBe(MessageType.ACK);
+    await svc.stop();
     await store.close();
     const again = await LeaseStore.open(dir, { log: () => undefined });
-    expect([...again.leases()].map((l) => l.address).sort()).toEqual([0x0a090032, 0x0a090033]);
+    expect([...again.leases()].map((l) => l.address).sort()).toEqual([IP, ip('10.9.0.51')]);
     await again.close();
   });
 });

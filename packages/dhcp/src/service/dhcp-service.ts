@@ -1,4 +1,14 @@
-import { Counters, formatIp4, formatMac, inSubnet, RateLimiter, type Ip4 } from '@hadhcp/common';
+import {
+  Counters,
+  formatIp4,
+  formatMac,
+  inSubnet,
+  monotonicClock,
+  RateLimiter,
+  systemClock,
+  type Clock,
+  type Ip4,
+} from '@hadhcp/common';
 import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
 import { decodeDhcp, peekMessageType } from '../wire/codec.js';
 import { encodeDhcp } from '../wire/encode.js';
@@ -11,9 +21,10 @@ import { AdmissionQueue, Lane, type AdmissionOptions } from '../core/admission.j
 import { LeaseTable } from '../core/lease-table.js';
 import type { Decision, Destination, RequestMeta } from '../core/types.js';
 import { DhcpSockets } from '../io/dhcp-sockets.js';
-import { FrameChannel } from '../io/frames.js';
-import { listInterfaces, type LocalInterface } from '../io/interfaces.js';
-import { Pinger } from '../io/pinger.js';
+import { openFrameChannel, type FramePort, type OpenFrames } from '../io/frames.js';
+import { listInterfaces, type ListInterfaces, type LocalInterface } from '../io/interfaces.js';
+import { openPinger, type PingPort } from '../io/pinger.js';
+import { openDhcpUdpSocket, type OpenUdp } from '../io/udp.js';
 import { routeReply } from './reply-route.js';
 import type { DhcpLogger } from './types.js';
 
@@ -24,6 +35,33 @@ export interface DhcpServiceOptions {
   port?: number;
   /** Longest waits in the receive queue before a request is shed (drop.overload). */
   queue?: AdmissionOptions;
+}
+
+/** The machine as the service sees it: sockets, frame channels, ICMP and the interface list. */
+export interface DhcpIo {
+  openUdp: OpenUdp;
+  openFrames: OpenFrames;
+  /** Throws when ping-check cannot run (no ICMP socket): the service then offers without pinging. */
+  openPinger: () => PingPort;
+  listInterfaces: ListInterfaces;
+}
+
+/** The real machine (io/): what the daemon runs with. */
+export const nodeDhcpIo: DhcpIo = {
+  openUdp: openDhcpUdpSocket,
+  openFrames: openFrameChannel,
+  openPinger,
+  listInterfaces,
+};
+
+export interface DhcpServiceDeps {
+  log: DhcpLogger;
+  /** The time lease decisions are made at (default: the wall clock; lease times are wall-clock seconds). */
+  clock?: Clock;
+  /** For how long requests waited and how long a turn took (default: monotonic). */
+  monotonic?: Clock;
+  /** Sockets, frames, pinger and interfaces (default: the real ones, nodeDhcpIo); tests pass in-memory ones. */
+  io?: Partial<DhcpIo>;
 }
 
 type Meta = RequestMeta;
@@ -69,8 +107,12 @@ export class DhcpService {
   private core: DhcpServerCore;
   private readonly udp: DhcpSockets;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private readonly frames = new Map<string, { readonly ch: FrameChannel; iface: LocalInterface }>();
-  private pinger: Pinger | undefined;
+  private readonly frames = new Map<string, { readonly ch: FramePort; iface: LocalInterface }>();
+  private pinger: PingPort | undefined;
+  private readonly log: DhcpLogger;
+  private readonly clock: Clock;
+  private readonly monotonic: Clock;
+  private readonly io: DhcpIo;
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private preferredServerIds: Ip4[] = [];
@@ -95,9 +137,13 @@ export class DhcpService {
   constructor(
     private config: DhcpServerConfig,
     private readonly store: LeaseStore,
-    private readonly log: DhcpLogger,
+    deps: DhcpServiceDeps,
     private readonly opts: DhcpServiceOptions = {},
   ) {
+    this.log = deps.log;
+    this.clock = deps.clock ?? systemClock;
+    this.monotonic = deps.monotonic ?? monotonicClock;
+    this.io = { ...nodeDhcpIo, ...deps.io };
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
     this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
@@ -107,7 +153,8 @@ export class DhcpService {
       opts.port ?? 67,
       (data, srcIp, srcPort, localIp, iface, wildcard) =>
         this.onUdp(data, { receivedOn: { iface, localIp }, srcIp, srcPort }, wildcard),
-      log,
+      this.log,
+      this.io,
     );
   }
 
@@ -127,8 +174,7 @@ export class DhcpService {
     this.refreshTimer = setInterval(() => void this.udp.refresh().then(() => this.followInterfaces()), 2000);
     this.openFrameChannels();
     try {
-      this.pinger = new Pinger();
-      this.pinger.open();
+      this.pinger = this.io.openPinger();
     } catch (e) {
       this.pinger = undefined;
       this.log.warn(`ping-check disabled: cannot open an ICMP socket (${(e as Error).message}); run as root`);
@@ -144,7 +190,7 @@ export class DhcpService {
 
   /** Interfaces with an address inside a declared subnet (ISC's rule), or the ones named with --interface. */
   private openFrameChannels(): void {
-    const all = listInterfaces();
+    const all = this.io.listInterfaces();
     const wanted = this.opts.interfaces
       ? all.filter((i) => this.opts.interfaces!.includes(i.name))
       : all.filter((i) =>
@@ -155,7 +201,7 @@ export class DhcpService {
         this.log.warn(`--interface ${name}: no such interface with IPv4`);
     }
     for (const iface of wanted) {
-      const ch = new FrameChannel(iface.name);
+      const ch = this.io.openFrames(iface.name);
       try {
         // The entry's interface record is replaced as addresses and the MAC change (followInterfaces).
         ch.open((f) => this.onFrame(this.frames.get(iface.name)?.iface ?? iface, f));
@@ -249,7 +295,7 @@ export class DhcpService {
   /** lease4-del: the core frees the address; durable before the command answers. */
   async deleteLease(ip: Ip4): Promise<void> {
     if (this.storeFailed) throw new Error(`lease store failed: ${this.storeFailed}`);
-    const writes = this.core.free(ip, Date.now());
+    const writes = this.core.free(ip, this.clock.now());
     // No table.put after the write: the core applied the record already, and an ACK for the address made while
     // the write was in flight must not be overwritten.
     if (writes.length > 0) await this.store.write(writes);
@@ -351,7 +397,7 @@ export class DhcpService {
 
   private enqueue(q: Queued, type: number | undefined): void {
     const lane = laneOf(type);
-    if (!this.queue.push(q, lane, performance.now())) {
+    if (!this.queue.push(q, lane, this.monotonic.now())) {
       const what = lane === Lane.FINISH ? 'request' : 'new exchange';
       return this.drop('overload', () => `${what} refused: the queue is full`, q.meta.srcIp);
     }
@@ -362,14 +408,14 @@ export class DhcpService {
 
   /** Answers queued requests, REQUESTs first, for at most TURN_BUDGET_MS, then lets the loop read again. */
   private drain(): void {
-    const t0 = performance.now();
+    const t0 = this.monotonic.now();
     let now = t0;
     for (;;) {
       const q = this.queue.take(now, this.shed);
       if (!q) break;
       const msg = q.msg ?? this.decode(q.data, q.meta);
       if (msg) this.process(msg, q.meta);
-      now = performance.now();
+      now = this.monotonic.now();
       if (now - t0 >= TURN_BUDGET_MS) break;
     }
     if (this.queue.length > 0) setImmediate(this.drainNow);
@@ -391,7 +437,7 @@ export class DhcpService {
    */
   private drop(reason: string, detail: string | (() => string), from: string | Ip4): void {
     this.counters.inc(`drop.${reason}`);
-    const suppressed = this.limiter.allow(reason, Date.now());
+    const suppressed = this.limiter.allow(reason, this.monotonic.now());
     if (suppressed !== undefined) {
       const text = typeof detail === 'string' ? detail : detail();
       const src = typeof from === 'string' ? from : formatIp4(from);
@@ -415,7 +461,7 @@ export class DhcpService {
     if (this.storeFailed) return this.drop('store-failed', this.storeFailed, meta.srcIp);
     let d: Decision;
     try {
-      d = this.core.handle(msg, meta, Date.now());
+      d = this.core.handle(msg, meta, this.clock.now());
     } catch (e) {
       // A bug must cost one packet, not the service.
       this.drop('internal-error', (e as Error).stack ?? String(e), meta.srcIp);
@@ -521,7 +567,7 @@ export class DhcpService {
     if (this.storeFailed) return;
     let writes: Lease[];
     try {
-      writes = this.core.tick(Date.now());
+      writes = this.core.tick(this.clock.now());
     } catch (e) {
       this.internalError('expiry tick', e);
       return;
@@ -533,7 +579,7 @@ export class DhcpService {
   /** A failure outside any packet: counted with the packets' internal errors, logged rate-limited. */
   private internalError(where: string, e: unknown): void {
     this.counters.inc('drop.internal-error');
-    const suppressed = this.limiter.allow(`internal-error:${where}`, Date.now());
+    const suppressed = this.limiter.allow(`internal-error:${where}`, this.monotonic.now());
     if (suppressed !== undefined)
       this.log.error(
         `${where} failed: ${(e as Error).stack ?? String(e)}` +
@@ -546,7 +592,7 @@ export class DhcpService {
     if (!this.pinger || this.storeFailed) return;
     let wanted: Ip4[];
     try {
-      wanted = this.core.probesWanted(Date.now());
+      wanted = this.core.probesWanted(this.clock.now());
     } catch (e) {
       this.internalError('ping-ahead', e);
       return;
@@ -563,7 +609,7 @@ export class DhcpService {
       const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
       // The answer may abandon the address: not while that cannot be stored (it is probed again later).
       if (this.storeFailed) return;
-      const r = this.core.probeResult(ip, inUse, Date.now());
+      const r = this.core.probeResult(ip, inUse, this.clock.now());
       for (const line of r.log ?? []) this.log.warn(line);
       if (r.writes.length) await this.store.write(r.writes);
     } catch (e) {
