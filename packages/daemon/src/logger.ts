@@ -1,4 +1,7 @@
+import { isatty } from 'node:tty';
 import { pino, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+import { LogDestination } from './log-destination.js';
 
 export type { Logger };
 
@@ -13,64 +16,26 @@ export interface LoggerOptions {
 /**
  * JSON logs by default (journald and log shippers read them); `--pretty` for people. ISC users grep for
  * `DHCPACK on ...` and keepalived users for `Entering MASTER STATE`: those words stand in `msg` as they are.
+ *
+ * Both go through one LogDestination (log-destination.ts: batched, written with write(2) on the main thread), so
+ * both have the same guarantee at the end: `logger.flush()` writes everything logged before it returns, and an
+ * `exit` hook does the same as a last resort. `--pretty` formats each line here with pino-pretty's formatter
+ * rather than in a pino transport: a transport runs in a worker thread with its own asynchronous destination,
+ * which `logger.flush()` does not reach (pino's docs/asynchronous.md) and whose last lines die with the process.
  */
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const level = opts.level ?? 'info';
-  if (opts.pretty) {
-    return pino({
-      level,
-      transport: {
-        target: 'pino-pretty',
-        options: { destination: opts.fd ?? 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
-      },
-    });
-  }
-  return pino({ level, base: { pid: process.pid } }, batchedDestination(opts.fd ?? 2));
+  const fd = opts.fd ?? 2;
+  const dest = new LogDestination({ fd, format: opts.pretty ? prettyLines(fd) : undefined });
+  process.once('exit', () => dest.end());
+  return pino({ level: opts.level ?? 'info', base: { pid: process.pid } }, dest);
 }
 
-/** Lines are written at most this long after they were logged... */
-const BATCH_MS = 2;
-/** ...or as soon as this many bytes wait. */
-const BATCH_BYTES = 8192;
-
-/**
- * A busy DHCP server logs four lines per exchange (ISC's DHCPDISCOVER ... DHCPACK, kept because operators grep
- * for them): written one by one, each is an asynchronous write(2) with its thread-pool round trip, which cost
- * more than the exchange itself. Lines are joined and handed to pino's destination together, BATCH_MS after the
- * first of them (or every 8 KiB): at thousands of exchanges a second that is one write for dozens of lines, a line
- * never waits more than 2 ms, and an idle daemon schedules nothing. What is still held at exit is written then.
- */
-function batchedDestination(fd: number): { write(s: string): boolean } {
-  let pending = '';
-  // Registered before pino's own exit hook (which flushes and closes the destination), so it runs first.
-  process.once('exit', () => {
-    if (pending === '') return;
-    try {
-      dest.write(pending);
-      pending = '';
-      dest.flushSync();
-    } catch {
-      // the destination is gone: nothing more can be written
-    }
+function prettyLines(fd: number): (line: string) => string {
+  const pretty = prettyFactory({
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    // Colours only on a terminal: a pipe or a file gets plain text.
+    colorize: isatty(fd),
   });
-  const dest = pino.destination({ dest: fd, sync: false });
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (pending === '') return;
-    const s = pending;
-    pending = '';
-    dest.write(s);
-  };
-  return {
-    write(s: string): boolean {
-      pending += s;
-      if (pending.length >= BATCH_BYTES) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setTimeout(flush, BATCH_MS).unref();
-      }
-      return true;
-    },
-  };
+  return (line) => pretty(line);
 }
