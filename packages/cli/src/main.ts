@@ -30,6 +30,12 @@ program
   .option('--server-id <ip>', 'server identifier to use (default: the address the request came in on)')
   .option('--pretty', 'human-readable log lines instead of JSON')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+  .addHelpText(
+    'after',
+    '\nExit status: 0 stopped (SIGTERM, SIGINT; 1 if stopping failed), 3 cannot start, 70 internal error (an\n' +
+      'uncaught exception or unhandled rejection, logged at fatal level with its stack). The log is complete in\n' +
+      'every case.',
+  )
   .action(async (o) => {
     process.exitCode = await runDaemonCommand(o);
   });

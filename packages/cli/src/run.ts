@@ -1,5 +1,6 @@
 import { parseIp4 } from '@hadhcp/common';
-import { createLogger, Daemon } from '@hadhcp/daemon';
+import { Result } from '@hadhcp/control';
+import { createLogger, Daemon, type Logger } from '@hadhcp/daemon';
 
 interface RunOpts {
   dhcpd?: string;
@@ -12,9 +13,36 @@ interface RunOpts {
   logLevel: string;
 }
 
-/** `hadhcp run`: start, then live until SIGTERM/SIGINT (clean stop) with SIGHUP reloading the configuration. */
+/** Exit code after an uncaught exception or unhandled rejection (sysexits' EX_SOFTWARE: an internal error). */
+export const EXIT_INTERNAL_ERROR = 70;
+
+/**
+ * `hadhcp run`: start, then live until SIGTERM/SIGINT (clean stop) with SIGHUP reloading the configuration.
+ * Every way out writes the whole log first: the normal stop and a failed start flush before returning (the
+ * process then ends when its event loop drains), and an uncaught exception or unhandled rejection is logged
+ * with its stack at fatal level, flushed, and ends the process at once with EXIT_INTERNAL_ERROR: after one, the
+ * daemon's state is unknown, and the VRRP peer takes over on its own when the adverts stop.
+ */
 export async function runDaemonCommand(o: RunOpts): Promise<number> {
   const log = createLogger({ level: o.logLevel, pretty: o.pretty });
+  const fatal = (what: string) => (e: unknown) => {
+    try {
+      log.fatal({ err: e }, `${what}: ${e instanceof Error ? e.message : String(e)}; exiting`);
+      log.flush();
+    } finally {
+      process.exit(EXIT_INTERNAL_ERROR);
+    }
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+  try {
+    return await serve(o, log);
+  } finally {
+    log.flush(); // synchronous: every line logged so far is written when it returns
+  }
+}
+
+async function serve(o: RunOpts, log: Logger): Promise<number> {
   if (!o.dhcpd && !o.keepalived) {
     log.error('nothing to run: give --dhcpd FILE and/or --keepalived FILE');
     return 3;
@@ -42,9 +70,9 @@ export async function runDaemonCommand(o: RunOpts): Promise<number> {
     );
   } catch (e) {
     log.error({ err: e }, `cannot start: ${(e as Error).message}`);
-    log.flush?.();
     return 3;
   }
+  if (process.env.HADHCP_TEST_HOOKS === '1') registerTestHooks(daemon, log);
   const stop = (sig: string) => {
     log.info(`received ${sig}, shutting down`);
     void daemon.stop();
@@ -55,7 +83,33 @@ export async function runDaemonCommand(o: RunOpts): Promise<number> {
     log.info('received SIGHUP, reloading configuration');
     void daemon.reload();
   });
-  const code = await daemon.done;
-  log.flush?.();
-  return code;
+  return await daemon.done;
+}
+
+/**
+ * Test-only, and only with HADHCP_TEST_HOOKS=1 in the environment (test/lab/logging.test.ts), two control
+ * commands that let a test end the real daemon at a chosen moment of its logging:
+ * - `debug-log-burst` {"lines": N}: answers, then logs N info lines in one go (`debug-log-burst line i of N`).
+ *   A test that waits for the answer before it signals the daemon knows that the burst is logged first.
+ * - `debug-crash` {"how": "throw" | "reject"}: throws from a timer, or leaves a promise rejected, so that the fatal
+ *   path (logged with its stack, flushed, exit 70) runs in the real process.
+ */
+function registerTestHooks(daemon: Daemon, log: Logger): void {
+  daemon.control.register('debug-log-burst', (a) => {
+    const n = typeof a.lines === 'number' ? a.lines : 0;
+    // After the answer is written (setImmediate runs before the next poll for signals and connections).
+    setImmediate(() => {
+      for (let i = 1; i <= n; i++) log.info(`debug-log-burst line ${i} of ${n}`);
+    });
+    return { result: Result.SUCCESS, text: `logging ${n} lines` };
+  });
+  daemon.control.register('debug-crash', (a) => {
+    const how = a.how === 'reject' ? 'reject' : 'throw';
+    const e = new Error('debug-crash requested through the control socket');
+    setTimeout(() => {
+      if (how === 'reject') void Promise.reject(e);
+      else throw e;
+    }, 1);
+    return { result: Result.SUCCESS, text: `crashing (${how})` };
+  });
 }
