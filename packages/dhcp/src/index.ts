@@ -28,3 +28,4 @@ export { buildReply, replyOptions, type ReplySpec } from './core/reply.js';
 export * from './service/dhcp-service.js';
 export * from './service/reply-route.js';
 export type * from './service/types.js';
+export * from './service/lease-writer.js';

@@ -9,7 +9,7 @@ import {
   type Clock,
   type Ip4,
 } from '@hadhcp/common';
-import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
+import type { Lease, LeaseStore } from '@hadhcp/leases';
 import { decodeDhcp, peekMessageType } from '../wire/codec.js';
 import { encodeDhcp } from '../wire/encode.js';
 import { isWireError } from '../wire/errors.js';
@@ -25,6 +25,7 @@ import { openFrameChannel, type FramePort, type OpenFrames } from '../io/frames.
 import { listInterfaces, type ListInterfaces, type LocalInterface } from '../io/interfaces.js';
 import { openPinger, type PingPort } from '../io/pinger.js';
 import { openDhcpUdpSocket, type OpenUdp } from '../io/udp.js';
+import { LeaseWriter, type LeaseSync } from './lease-writer.js';
 import { routeReply } from './reply-route.js';
 import type { DhcpLogger } from './types.js';
 
@@ -62,6 +63,8 @@ export interface DhcpServiceDeps {
   monotonic?: Clock;
   /** Sockets, frames, pinger and interfaces (default: the real ones, nodeDhcpIo); tests pass in-memory ones. */
   io?: Partial<DhcpIo>;
+  /** Told about every lease change once it is on disk (failover's partner); default: nobody. */
+  sync?: LeaseSync;
 }
 
 type Meta = RequestMeta;
@@ -118,8 +121,7 @@ export class DhcpService {
   private preferredServerIds: Ip4[] = [];
   /** Set by the supervisor when VRRP runs beside DHCP: only the VIP holder answers (undefined = always serve). */
   private gate: { serving: boolean; reason: string } | undefined;
-  private readonly healthListeners: Array<(healthy: boolean, reason: string) => void> = [];
-  private storeFailed: string | undefined;
+  private readonly writer: LeaseWriter;
   private probing = new Set<Ip4>();
   private readonly queue: AdmissionQueue<Queued>;
   private draining = false;
@@ -136,7 +138,7 @@ export class DhcpService {
 
   constructor(
     private config: DhcpServerConfig,
-    private readonly store: LeaseStore,
+    store: LeaseStore,
     deps: DhcpServiceDeps,
     private readonly opts: DhcpServiceOptions = {},
   ) {
@@ -147,7 +149,14 @@ export class DhcpService {
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
     this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
-    store.onHealth((failure) => this.storeHealth(failure));
+    this.writer = new LeaseWriter({
+      store,
+      log: this.log,
+      counters: this.counters,
+      sync: deps.sync,
+      recovered: () => this.replaceCore(this.config),
+      internalError: (where, e) => this.internalError(where, e),
+    });
     this.queue = new AdmissionQueue(opts.queue);
     this.udp = new DhcpSockets(
       opts.port ?? 67,
@@ -248,31 +257,7 @@ export class DhcpService {
 
   /** DHCP health for the supervisor (e.g. to lower the VRRP priority when leases cannot be stored). */
   onHealth(listener: (healthy: boolean, reason: string) => void): void {
-    this.healthListeners.push(listener);
-  }
-
-  /**
-   * The one place where the store's health becomes the service's. Failed: nothing is handed to the core until the
-   * store recovers (every lease change it made would be refused, and would leave the table showing a lease that is
-   * not on disk); the store meanwhile puts back in the table what is on disk. Recovered (the store reopened its
-   * files and a write succeeded): the core is rebuilt over the reloaded table, as for a reload (its pool and expiry
-   * indexes must not point past addresses whose refused leases are gone), and the service answers again.
-   */
-  private storeHealth(failure: StoreFailedError | undefined): void {
-    if (failure) {
-      if (this.storeFailed !== undefined) return;
-      this.storeFailed = failure.message;
-      this.log.error(`lease store write failed, no more leases will be acknowledged: ${failure.message}`);
-      for (const l of this.healthListeners) l(false, `lease store failed: ${failure.message}`);
-      return;
-    }
-    if (this.storeFailed === undefined) return;
-    this.storeFailed = undefined;
-    this.replaceCore(this.config);
-    this.log.info(
-      `lease store writable again: DHCP serving again, with the ${this.table.size} lease records stored on disk`,
-    );
-    for (const l of this.healthListeners) l(true, 'lease store writable again');
+    this.writer.onHealth(listener);
   }
 
   reconfigure(config: DhcpServerConfig): void {
@@ -294,11 +279,13 @@ export class DhcpService {
 
   /** lease4-del: the core frees the address; durable before the command answers. */
   async deleteLease(ip: Ip4): Promise<void> {
-    if (this.storeFailed) throw new Error(`lease store failed: ${this.storeFailed}`);
+    if (this.writer.failed) throw new Error(`lease store failed: ${this.writer.failed}`);
     const writes = this.core.free(ip, this.clock.now());
     // No table.put after the write: the core applied the record already, and an ACK for the address made while
     // the write was in flight must not be overwritten.
-    if (writes.length > 0) await this.store.write(writes);
+    if (writes.length === 0) return;
+    const refused = await this.writer.settled(writes, 'lease4-del');
+    if (refused) throw refused;
   }
 
   /**
@@ -316,26 +303,17 @@ export class DhcpService {
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.counters.toJSON()))
       if (k.startsWith('drop.')) drops[k.slice(5)] = v;
-    const serving = this.storeFailed === undefined && (this.gate?.serving ?? true);
+    const failed = this.writer.failed;
+    const serving = failed === undefined && (this.gate?.serving ?? true);
     return {
       serving,
-      reason: this.storeFailed
-        ? `lease store failed: ${this.storeFailed}${this.retrying()}`
-        : this.gate?.reason,
+      reason: failed ? `lease store failed: ${failed}${this.writer.retrying()}` : this.gate?.reason,
       serverId: this.preferredServerIds[0] !== undefined ? formatIp4(this.preferredServerIds[0]) : undefined,
       interfaces: [...this.frames.keys()],
       leases: byState,
       drops,
       counters: this.counters.toJSON(),
     };
-  }
-
-  /** ' (retrying: ...)' while the store recovers, for the status line. */
-  private retrying(): string {
-    const r = this.store.stats().recovery;
-    if (!r) return '';
-    const next = `next attempt in ${Math.ceil(r.nextAttemptInMs / 1000)} s`;
-    return ` (retrying: ${r.attempts} attempt(s) so far${r.lastError ? `, last: ${r.lastError}` : ''}; ${next})`;
   }
 
   async stop(): Promise<void> {
@@ -457,8 +435,9 @@ export class DhcpService {
       this.counters.inc('drop.not-vip-holder');
       return;
     }
-    // Not even an OFFER: the core would hold or change leases that cannot be stored (see storeHealth).
-    if (this.storeFailed) return this.drop('store-failed', this.storeFailed, meta.srcIp);
+    // Not even an OFFER: the core would hold or change leases that cannot be stored (see LeaseWriter).
+    const failed = this.writer.failed;
+    if (failed) return this.drop('store-failed', failed, meta.srcIp);
     let d: Decision;
     try {
       d = this.core.handle(msg, meta, this.clock.now());
@@ -482,23 +461,22 @@ export class DhcpService {
     }
     // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it, and so
     // do the log lines: `DHCPACK on ...` is written only for an ACK that leaves.
-    this.store.write(d.writes).then(
-      () => {
-        // The gate may have closed while the write was in flight (the VIP moved): the lease is stored, but the
-        // reply is the new VIP holder's to give, and a client must not hear two servers.
-        if (this.gate && !this.gate.serving) {
-          this.counters.inc('drop.not-vip-holder-after-write');
-          return;
-        }
-        if (d.log) for (const line of d.log) this.log.info(line);
-        if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
-      },
-      (e: Error) => {
-        // A store failure reaches storeHealth() from the store itself, before this rejection.
-        this.logUnsent(d.log, e.message);
-        this.drop('store-failed', e.message, meta.srcIp);
-      },
-    );
+    this.writer.commit(d.writes, 'packet', (refused) => {
+      if (refused) {
+        // A store failure reaches the writer's health from the store itself, before this refusal.
+        this.logUnsent(d.log, refused.message);
+        this.drop('store-failed', refused.message, meta.srcIp);
+        return;
+      }
+      // The gate may have closed while the write was in flight (the VIP moved): the lease is stored, but the
+      // reply is the new VIP holder's to give, and a client must not hear two servers.
+      if (this.gate && !this.gate.serving) {
+        this.counters.inc('drop.not-vip-holder-after-write');
+        return;
+      }
+      if (d.log) for (const line of d.log) this.log.info(line);
+      if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
+    });
   }
 
   /** The request line as it was; the reply line says it did not leave, and why. */
@@ -564,7 +542,7 @@ export class DhcpService {
   /** A bug in expiry costs one tick (the next one retries), not the process: timers' throws are fatal. */
   private tick(): void {
     // Expiry waits for the store: the leases it would end cannot be stored now (the next tick catches up).
-    if (this.storeFailed) return;
+    if (this.writer.failed) return;
     let writes: Lease[];
     try {
       writes = this.core.tick(this.clock.now());
@@ -572,8 +550,8 @@ export class DhcpService {
       this.internalError('expiry tick', e);
       return;
     }
-    // A refused write: the store reports its failure itself (storeHealth) and puts back what is on disk.
-    if (writes.length > 0) this.store.write(writes).catch(() => undefined);
+    // A refused write: the store reports its failure itself (the writer's health) and puts back what is on disk.
+    if (writes.length > 0) this.writer.commit(writes, 'expiry');
   }
 
   /** A failure outside any packet: counted with the packets' internal errors, logged rate-limited. */
@@ -589,7 +567,7 @@ export class DhcpService {
 
   /** Ping-check ahead of time: the addresses the core will offer next are probed now, not while a client waits. */
   private probeAhead(): void {
-    if (!this.pinger || this.storeFailed) return;
+    if (!this.pinger || this.writer.failed) return;
     let wanted: Ip4[];
     try {
       wanted = this.core.probesWanted(this.clock.now());
@@ -608,10 +586,10 @@ export class DhcpService {
     try {
       const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
       // The answer may abandon the address: not while that cannot be stored (it is probed again later).
-      if (this.storeFailed) return;
+      if (this.writer.failed) return;
       const r = this.core.probeResult(ip, inUse, this.clock.now());
       for (const line of r.log ?? []) this.log.warn(line);
-      if (r.writes.length) await this.store.write(r.writes);
+      if (r.writes.length) await this.writer.settled(r.writes, 'ping');
     } catch (e) {
       this.log.error(`ping-check of ${formatIp4(ip)} failed: ${(e as Error).message}`);
     } finally {

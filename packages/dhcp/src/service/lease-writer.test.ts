@@ -1,0 +1,121 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Counters } from '@hadhcp/common';
+import { BindingState, LeaseStore, type Lease, type LeaseStoreOptions } from '@hadhcp/leases';
+import { recordingLog } from '../../test-vectors/service-fakes.js';
+import { LeaseWriter, type LeaseCause } from './lease-writer.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+const lease = (n: number): Lease => ({
+  address: 0x0a000000 + n,
+  state: BindingState.ACTIVE,
+  starts: 1000,
+  ends: 1600,
+  tstp: 0,
+  tsfp: 0,
+  atsfp: 0,
+  cltt: 1000,
+  hwType: 1,
+  hwAddr: new Uint8Array([2, 0, 0, 0, 0, n]),
+});
+
+/** A writer over a real store whose journal writes can be held back and refused (ENOSPC). */
+async function writer(extra: Partial<ConstructorParameters<typeof LeaseWriter>[0]> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'hadhcp-writer-'));
+  dirs.push(dir);
+  const disk = { full: false, held: [] as Array<() => void>, holding: false };
+  const timers: Array<() => void> = [];
+  const io: LeaseStoreOptions['io'] = {
+    write: async (fh, buf, pos) => {
+      if (disk.holding) await new Promise<void>((r) => disk.held.push(r));
+      if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      await fh.write(buf, 0, buf.length, pos);
+    },
+  };
+  const store = await LeaseStore.open(dir, {
+    log: () => undefined,
+    io,
+    setTimer: (run) => (timers.push(run), () => undefined),
+  });
+  const events: string[] = [];
+  const counters = new Counters();
+  const logged = recordingLog();
+  const w = new LeaseWriter({
+    store,
+    log: logged.log,
+    counters,
+    sync: {
+      committed: (ls: readonly Lease[], cause: LeaseCause) => void events.push(`sync ${cause} ${ls.length}`),
+    },
+    recovered: () => void events.push('recovered'),
+    internalError: (where) => void events.push(`internal-error ${where}`),
+    ...extra,
+  });
+  w.onHealth((healthy, reason) => events.push(`health ${healthy}: ${reason.split(':')[0]}`));
+  const release = () => {
+    disk.holding = false;
+    for (const r of disk.held.splice(0)) r();
+  };
+  return { w, store, disk, release, timers, events, counters, lines: logged.lines };
+}
+
+describe('LeaseWriter', () => {
+  it('releases what waits only once the write is on disk, after telling the partner', async () => {
+    const { w, store, disk, release, events } = await writer();
+    disk.holding = true;
+    w.commit([lease(1)], 'packet', (refused) => events.push(`done ${refused}`));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toEqual([]); // the write is still on its way to the disk
+    release();
+    await expect.poll(() => events).toEqual(['sync packet 1', 'done undefined']);
+    expect(store.stats().syncs).toBe(1);
+    await store.close();
+  });
+
+  it('a refused write: counted once, the partner not told, health down; recovery rebuilds before health is up', async () => {
+    const { w, store, disk, timers, events, counters, lines } = await writer();
+    disk.full = true;
+    const refused = await w.settled([lease(1)], 'expiry');
+    expect(refused?.message).toMatch(/ENOSPC/);
+    expect(counters.toJSON()['lease-writes-refused']).toBe(1);
+    expect(w.failed).toMatch(/ENOSPC/);
+    expect(events).toEqual(['health false: lease store failed']);
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    // Refused at once while failed, and counted the same way.
+    expect(await w.settled([lease(2)], 'lease4-del')).toBeInstanceOf(Error);
+    expect(counters.toJSON()['lease-writes-refused']).toBe(2);
+    disk.full = false;
+    while (w.failed && timers.length > 0) {
+      timers.shift()!();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await expect.poll(() => w.failed).toBeUndefined();
+    expect(events.slice(1)).toEqual(['recovered', 'health true: lease store writable again']);
+    expect(await w.settled([lease(3)], 'ping')).toBeUndefined();
+    expect(events.at(-1)).toBe('sync ping 1');
+    await store.close();
+  });
+
+  it("a throw in the partner's hook or in a caller's callback is an internal error, never an unhandled rejection", async () => {
+    const { w, store, events } = await writer({
+      sync: {
+        committed: () => {
+          throw new Error('bug in sync');
+        },
+      },
+    });
+    w.commit([lease(1)], 'packet', () => {
+      throw new Error('bug after the write');
+    });
+    await expect
+      .poll(() => events)
+      .toEqual(['internal-error lease sync', 'internal-error after a packet write']);
+    await store.close();
+  });
+});

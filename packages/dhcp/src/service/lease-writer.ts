@@ -1,0 +1,123 @@
+import type { Counters } from '@hadhcp/common';
+import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
+import type { DhcpLogger } from './types.js';
+
+/** What made a lease change: an answered packet, expiry, a ping answered, or the lease4-del command. */
+export type LeaseCause = 'packet' | 'expiry' | 'ping' | 'lease4-del';
+
+/**
+ * The partner's hook (failover will implement it: a BNDUPD per change). Told about every lease change once it is
+ * on disk, before the reply that goes with it leaves; never about a change the store refused.
+ */
+export interface LeaseSync {
+  committed(leases: readonly Lease[], cause: LeaseCause): void;
+}
+
+/** The standalone server has no partner. */
+export const noLeaseSync: LeaseSync = { committed: () => undefined };
+
+export interface LeaseWriterDeps {
+  store: LeaseStore;
+  log: DhcpLogger;
+  counters: Counters;
+  sync?: LeaseSync;
+  /** The store recovered and reloaded its records: rebuild what indexes them, before anyone else is told. */
+  recovered: () => void;
+  /** A throw from the partner's hook or a caller's callback: counted and logged by the service, never fatal. */
+  internalError: (where: string, e: unknown) => void;
+}
+
+/**
+ * The one path of a lease change after the core decided it. The core has applied the change to the lease table
+ * (a view over the store's live records, in the same turn); the writer:
+ * 1. makes it durable (`store.write`: group commit, resolved once fdatasync'd),
+ * 2. tells the partner (`LeaseSync.committed`),
+ * 3. releases what waited for it (the reply: it leaves only after the write is on disk, never when it failed),
+ * 4. turns the store's failure and recovery into the service's health, in one place.
+ * A refused write is counted once (`lease-writes-refused`); the store logs why and recovers by itself.
+ */
+export class LeaseWriter {
+  private failure: string | undefined;
+  private readonly healthListeners: Array<(healthy: boolean, reason: string) => void> = [];
+  private readonly sync: LeaseSync;
+
+  constructor(private readonly deps: LeaseWriterDeps) {
+    this.sync = deps.sync ?? noLeaseSync;
+    deps.store.onHealth((failure) => this.storeHealth(failure));
+  }
+
+  /** Why the store refuses writes now, or undefined while it accepts them. */
+  get failed(): string | undefined {
+    return this.failure;
+  }
+
+  /** DHCP health for the supervisor (e.g. to lower the VRRP priority when leases cannot be stored). */
+  onHealth(listener: (healthy: boolean, reason: string) => void): void {
+    this.healthListeners.push(listener);
+  }
+
+  /**
+   * Makes `leases` durable, tells the partner, then calls `done` with undefined, or with the refusal (nothing of
+   * it is stored; the store puts back in the table what is on disk). No Promise is made for the caller: a busy
+   * server commits thousands of replies a second, and the store's own Promise is enough.
+   */
+  commit(leases: readonly Lease[], cause: LeaseCause, done?: (refused: Error | undefined) => void): void {
+    this.deps.store.write(leases).then(
+      () => {
+        this.guard('lease sync', () => this.sync.committed(leases, cause));
+        if (done) this.guard(`after a ${cause} write`, () => done(undefined));
+      },
+      (e: Error) => {
+        this.deps.counters.inc('lease-writes-refused');
+        if (done) this.guard(`after a refused ${cause} write`, () => done(e));
+      },
+    );
+  }
+
+  /** commit() for callers that wait: resolves with the refusal, or undefined once stored and told. */
+  settled(leases: readonly Lease[], cause: LeaseCause): Promise<Error | undefined> {
+    return new Promise((resolve) => this.commit(leases, cause, resolve));
+  }
+
+  /** ' (retrying: ...)' while the store recovers, for the status line. */
+  retrying(): string {
+    const r = this.deps.store.stats().recovery;
+    if (!r) return '';
+    const next = `next attempt in ${Math.ceil(r.nextAttemptInMs / 1000)} s`;
+    return ` (retrying: ${r.attempts} attempt(s) so far${r.lastError ? `, last: ${r.lastError}` : ''}; ${next})`;
+  }
+
+  /** Runs in the store's callbacks, where a throw would become an unhandled rejection (fatal on Node 20). */
+  private guard(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.deps.internalError(where, e);
+    }
+  }
+
+  /**
+   * The one place where the store's health becomes the service's. Failed: the service hands nothing to the core
+   * until the store recovers (every lease change it made would be refused, and would leave the table showing a
+   * lease that is not on disk); the store meanwhile puts back in the table what is on disk. Recovered (the store
+   * reopened its files and a write succeeded): `recovered` rebuilds the core over the reloaded table, then the
+   * service answers again.
+   */
+  private storeHealth(failure: StoreFailedError | undefined): void {
+    const { log } = this.deps;
+    if (failure) {
+      if (this.failure !== undefined) return;
+      this.failure = failure.message;
+      log.error(`lease store write failed, no more leases will be acknowledged: ${failure.message}`);
+      for (const l of this.healthListeners) l(false, `lease store failed: ${failure.message}`);
+      return;
+    }
+    if (this.failure === undefined) return;
+    this.failure = undefined;
+    this.deps.recovered();
+    log.info(
+      `lease store writable again: DHCP serving again, with the ${this.deps.store.size} lease records stored on disk`,
+    );
+    for (const l of this.healthListeners) l(true, 'lease store writable again');
+  }
+}
