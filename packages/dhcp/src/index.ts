@@ -13,6 +13,7 @@ export * from './io/udp.js';
 export * from './io/frames.js';
 export * from './io/pinger.js';
 export * from './io/dhcp-sockets.js';
+export * from './io/machine.js';
 export type {
   Decision,
   Destination,

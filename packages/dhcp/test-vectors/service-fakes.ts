@@ -10,7 +10,7 @@ import type { FramePort } from '../src/io/frames.js';
 import type { LocalInterface } from '../src/io/interfaces.js';
 import type { PingPort } from '../src/io/pinger.js';
 import type { UdpPort, UdpReceiver, UdpSendError } from '../src/io/udp.js';
-import type { DhcpIo } from '../src/service/dhcp-service.js';
+import type { DhcpIo } from '../src/io/machine.js';
 import type { DhcpLogger } from '../src/service/types.js';
 
 const BROADCAST: Ip4 = 0xffffffff;

@@ -1,8 +1,6 @@
 import {
   Counters,
   formatIp4,
-  formatMac,
-  inSubnet,
   monotonicClock,
   RateLimiter,
   systemClock,
@@ -10,23 +8,17 @@ import {
   type Ip4,
 } from '@hadhcp/common';
 import type { Lease, LeaseStore } from '@hadhcp/leases';
-import { decodeDhcp, peekMessageType } from '../wire/codec.js';
-import { encodeDhcp } from '../wire/encode.js';
-import { isWireError } from '../wire/errors.js';
-import { buildUdpFrame, parseUdpFrame } from '../wire/frame.js';
+import { peekMessageType } from '../wire/codec.js';
 import { MessageType, type DhcpMessage } from '../wire/types.js';
 import type { DhcpServerConfig } from '../core/config.js';
 import { DhcpServerCore } from '../core/server.js';
 import { AdmissionQueue, Lane, type AdmissionOptions } from '../core/admission.js';
 import { LeaseTable } from '../core/lease-table.js';
 import type { Decision, Destination, RequestMeta } from '../core/types.js';
-import { DhcpSockets } from '../io/dhcp-sockets.js';
-import { openFrameChannel, type FramePort, type OpenFrames } from '../io/frames.js';
-import { listInterfaces, type ListInterfaces, type LocalInterface } from '../io/interfaces.js';
-import { openPinger, type PingPort } from '../io/pinger.js';
-import { openDhcpUdpSocket, type OpenUdp } from '../io/udp.js';
+import { nodeDhcpIo, type DhcpIo } from '../io/machine.js';
+import type { PingPort } from '../io/pinger.js';
 import { LeaseWriter, type LeaseSync } from './lease-writer.js';
-import { routeReply } from './reply-route.js';
+import { decodeOrDrop, DhcpLinks, type Received } from './links.js';
 import type { DhcpLogger } from './types.js';
 
 export interface DhcpServiceOptions {
@@ -37,23 +29,6 @@ export interface DhcpServiceOptions {
   /** Longest waits in the receive queue before a request is shed (drop.overload). */
   queue?: AdmissionOptions;
 }
-
-/** The machine as the service sees it: sockets, frame channels, ICMP and the interface list. */
-export interface DhcpIo {
-  openUdp: OpenUdp;
-  openFrames: OpenFrames;
-  /** Throws when ping-check cannot run (no ICMP socket): the service then offers without pinging. */
-  openPinger: () => PingPort;
-  listInterfaces: ListInterfaces;
-}
-
-/** The real machine (io/): what the daemon runs with. */
-export const nodeDhcpIo: DhcpIo = {
-  openUdp: openDhcpUdpSocket,
-  openFrames: openFrameChannel,
-  openPinger,
-  listInterfaces,
-};
 
 export interface DhcpServiceDeps {
   log: DhcpLogger;
@@ -69,14 +44,6 @@ export interface DhcpServiceDeps {
 
 type Meta = RequestMeta;
 
-/** One received request waiting for its turn. */
-interface Queued {
-  data: Uint8Array;
-  meta: Meta;
-  /** Already decoded (the frame path decodes to tell relayed traffic apart). */
-  msg?: DhcpMessage;
-}
-
 /**
  * How long one turn of the event loop may spend answering queued requests before it lets the loop read more
  * packets (Node reads at most 32 datagrams per socket per turn): under overload, packets keep being read, so the
@@ -84,8 +51,6 @@ interface Queued {
  * requests that waited too long are shed.
  */
 const TURN_BUDGET_MS = 1;
-
-const BROADCAST_MAC = new Uint8Array([255, 255, 255, 255, 255, 255]);
 
 /** REQUEST, DECLINE and RELEASE finish or free something already handed out: they go first when behind. */
 function laneOf(type: number | undefined): Lane {
@@ -108,9 +73,7 @@ export class DhcpService {
   private readonly limiter = new RateLimiter(10_000);
   readonly table: LeaseTable;
   private core: DhcpServerCore;
-  private readonly udp: DhcpSockets;
-  private refreshTimer: NodeJS.Timeout | undefined;
-  private readonly frames = new Map<string, { readonly ch: FramePort; iface: LocalInterface }>();
+  private readonly links: DhcpLinks;
   private pinger: PingPort | undefined;
   private readonly log: DhcpLogger;
   private readonly clock: Clock;
@@ -123,18 +86,17 @@ export class DhcpService {
   private gate: { serving: boolean; reason: string } | undefined;
   private readonly writer: LeaseWriter;
   private probing = new Set<Ip4>();
-  private readonly queue: AdmissionQueue<Queued>;
+  private readonly queue: AdmissionQueue<Received>;
   private draining = false;
   private readonly drainNow = (): void => this.drain();
-  private readonly shed = (q: Queued, lane: Lane, waitedMs: number): void =>
+  private readonly shed = (q: Received, lane: Lane, waitedMs: number): void =>
     this.drop(
       'overload',
       () =>
         `${lane === Lane.FINISH ? 'request' : 'new exchange'} waited ${Math.round(waitedMs)} ms in the queue`,
       q.meta.srcIp,
     );
-  private readonly onSendError = (e: Error, ip: Ip4): void => this.drop('send-failed', e.message, ip);
-  private readonly onSent = (): void => this.counters.inc('packets-sent');
+  private readonly dropFn = this.drop.bind(this);
 
   constructor(
     private config: DhcpServerConfig,
@@ -158,13 +120,15 @@ export class DhcpService {
       internalError: (where, e) => this.internalError(where, e),
     });
     this.queue = new AdmissionQueue(opts.queue);
-    this.udp = new DhcpSockets(
-      opts.port ?? 67,
-      (data, srcIp, srcPort, localIp, iface, wildcard) =>
-        this.onUdp(data, { receivedOn: { iface, localIp }, srcIp, srcPort }, wildcard),
-      this.log,
-      this.io,
-    );
+    this.links = new DhcpLinks({
+      io: this.io,
+      log: this.log,
+      counters: this.counters,
+      drop: this.dropFn,
+      received: (r) => this.enqueue(r, peekMessageType(r.data)),
+      port: opts.port ?? 67,
+      interfaces: opts.interfaces,
+    });
   }
 
   /**
@@ -178,10 +142,7 @@ export class DhcpService {
   }
 
   async start(): Promise<void> {
-    await this.udp.open();
-    // Addresses come and go (the VIP above all): follow them so each has its socket.
-    this.refreshTimer = setInterval(() => void this.udp.refresh().then(() => this.followInterfaces()), 2000);
-    this.openFrameChannels();
+    await this.links.open(this.config.subnets);
     try {
       this.pinger = this.io.openPinger();
     } catch (e) {
@@ -193,56 +154,15 @@ export class DhcpService {
     this.probeAhead();
     this.log.info(
       `DHCP listening on UDP ${this.opts.port ?? 67}; ${this.table.size} lease records loaded; ` +
-        `direct clients on ${[...this.frames.keys()].join(', ') || 'no interface'}`,
+        `direct clients on ${this.links.frameInterfaces().join(', ') || 'no interface'}`,
     );
-  }
-
-  /** Interfaces with an address inside a declared subnet (ISC's rule), or the ones named with --interface. */
-  private openFrameChannels(): void {
-    const all = this.io.listInterfaces();
-    const wanted = this.opts.interfaces
-      ? all.filter((i) => this.opts.interfaces!.includes(i.name))
-      : all.filter((i) =>
-          i.addresses.some((a) => this.config.subnets.some((s) => inSubnet(a.ip, s.network, s.mask))),
-        );
-    for (const name of this.opts.interfaces ?? []) {
-      if (!all.some((i) => i.name === name))
-        this.log.warn(`--interface ${name}: no such interface with IPv4`);
-    }
-    for (const iface of wanted) {
-      const ch = this.io.openFrames(iface.name);
-      try {
-        // The entry's interface record is replaced as addresses and the MAC change (followInterfaces).
-        ch.open((f) => this.onFrame(this.frames.get(iface.name)?.iface ?? iface, f));
-        this.frames.set(iface.name, { ch, iface });
-      } catch (e) {
-        this.log.warn(
-          `${iface.name}: cannot open a packet socket (${(e as Error).message}); direct clients not served there`,
-        );
-      }
-    }
-  }
-
-  /**
-   * Frame channels answer from their interface's MAC and recognise directed broadcasts by its addresses: keep
-   * both current (a bond or macvlan changing its MAC, an address added or renumbered) without reopening them.
-   */
-  private followInterfaces(): void {
-    const now = this.udp.interfaces();
-    for (const [name, e] of this.frames) {
-      const i = now.find((x) => x.name === name);
-      if (!i || i === e.iface) continue;
-      if (i.mac.some((b, k) => b !== e.iface.mac[k]))
-        this.log.info(`${name}: hardware address changed to ${formatMac(i.mac)}; direct replies follow it`);
-      e.iface = i;
-    }
   }
 
   /** The supervisor tells us the VIPs we hold: replies to relays then carry the VIP as server identifier. */
   setPreferredServerIds(ips: Ip4[]): void {
     this.preferredServerIds = ips;
     this.core.setServerId(ips[0] ?? this.opts.serverId);
-    void this.udp.ensure(ips);
+    this.links.ensure(ips);
   }
 
   /**
@@ -309,7 +229,7 @@ export class DhcpService {
       serving,
       reason: failed ? `lease store failed: ${failed}${this.writer.retrying()}` : this.gate?.reason,
       serverId: this.preferredServerIds[0] !== undefined ? formatIp4(this.preferredServerIds[0]) : undefined,
-      interfaces: [...this.frames.keys()],
+      interfaces: this.links.frameInterfaces(),
       leases: byState,
       drops,
       counters: this.counters.toJSON(),
@@ -318,62 +238,14 @@ export class DhcpService {
 
   async stop(): Promise<void> {
     clearInterval(this.tickTimer);
-    clearInterval(this.refreshTimer);
     clearInterval(this.probeTimer);
-    this.udp.close();
-    for (const { ch } of this.frames.values()) ch.close();
-    this.frames.clear();
+    this.links.close();
     this.pinger?.close();
   }
 
   // --- packets in -------------------------------------------------------------------------------------------
 
-  /**
-   * Who handles what, so each packet is counted and answered once:
-   * - a per-address socket: the packet was sent to us (a relay, or a client renewing unicast): always ours;
-   * - the wildcard socket: broadcasts. A client's (giaddr 0) goes to the frame path when one is open, which knows
-   *   the interface; without frame channels it is handled here, as a broadcast;
-   * - the frame path: only broadcasts (unicasts to us arrive on a per-address socket; unicasts to another
-   *   server that this router merely forwards are not ours to answer).
-   */
-  private onUdp(data: Uint8Array, meta: Meta, wildcard: boolean): void {
-    const clientDirect = data.length >= 28 && (data[24]! | data[25]! | data[26]! | data[27]!) === 0;
-    if (wildcard && clientDirect) {
-      if (this.frames.size > 0) return;
-      meta.toBroadcast = true;
-    }
-    this.counters.inc('packets-received');
-    this.enqueue({ data, meta }, peekMessageType(data));
-  }
-
-  private onFrame(iface: LocalInterface, frame: Uint8Array): void {
-    const f = parseUdpFrame(frame);
-    // A fragment is not lost: the kernel reassembles the datagram for the UDP socket, which counts it once.
-    if (isWireError(f) && f.reason === 'ip-fragment') return;
-    if (isWireError(f)) return this.drop(`frame-${f.reason}`, f.detail, iface.name);
-    if (f.dstPort !== 67) return;
-    // Relayed packets (giaddr set) and ones too short to have a giaddr also reach the UDP socket, which counts and
-    // answers them: decoding them here too would count every bad relayed packet twice.
-    const p = f.payload;
-    if (p.length < 28 || (p[24]! | p[25]! | p[26]! | p[27]!) !== 0) return;
-    // Only broadcasts: a unicast to one of our addresses is the per-address socket's, and a unicast to another
-    // server that this router forwards is not ours (an authoritative server would NAK it).
-    const toBroadcast =
-      f.dstIp === 0xffffffff || iface.addresses.some((a) => f.dstIp === (a.ip | ~a.mask) >>> 0);
-    if (!toBroadcast) return;
-    this.counters.inc('packets-received');
-    const meta: Meta = {
-      receivedOn: { iface: iface.name, localIp: iface.addresses[0]?.ip },
-      srcIp: f.srcIp,
-      srcPort: f.srcPort,
-      toBroadcast,
-    };
-    const msg = this.decode(f.payload, meta);
-    if (!msg || msg.giaddr !== 0) return; // relayed traffic is the UDP socket's
-    this.enqueue({ data: f.payload, meta, msg }, peekMessageType(f.payload));
-  }
-
-  private enqueue(q: Queued, type: number | undefined): void {
+  private enqueue(q: Received, type: number | undefined): void {
     const lane = laneOf(type);
     if (!this.queue.push(q, lane, this.monotonic.now())) {
       const what = lane === Lane.FINISH ? 'request' : 'new exchange';
@@ -391,22 +263,13 @@ export class DhcpService {
     for (;;) {
       const q = this.queue.take(now, this.shed);
       if (!q) break;
-      const msg = q.msg ?? this.decode(q.data, q.meta);
+      const msg = q.msg ?? decodeOrDrop(q.data, q.meta, this.dropFn);
       if (msg) this.process(msg, q.meta);
       now = this.monotonic.now();
       if (now - t0 >= TURN_BUDGET_MS) break;
     }
     if (this.queue.length > 0) setImmediate(this.drainNow);
     else this.draining = false;
-  }
-
-  private decode(data: Uint8Array, meta: Meta): DhcpMessage | undefined {
-    const m = decodeDhcp(data);
-    if (isWireError(m)) {
-      this.drop(m.reason, m.detail, meta.srcIp);
-      return undefined;
-    }
-    return m;
   }
 
   /**
@@ -496,44 +359,9 @@ export class DhcpService {
    */
   private send(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): void {
     try {
-      this.sendNow(reply, to, maxSize, meta);
+      this.links.send(reply, to, maxSize, meta);
     } catch (e) {
       this.drop('internal-error', (e as Error).stack ?? String(e), to.ip);
-    }
-  }
-
-  private sendNow(reply: DhcpMessage, to: Destination, maxSize: number, meta: Meta): void {
-    const bytes = encodeDhcp(reply, { maxSize, allowOverload: true });
-    const ch = meta.receivedOn.iface ? this.frames.get(meta.receivedOn.iface) : undefined;
-    const route = routeReply(to, ch !== undefined);
-    if (route.via === 'udp' || !ch) {
-      // Counted as sent once the kernel has taken it (the callback).
-      const ip = route.via === 'udp' ? route.ip : route.dstIp;
-      this.udp.post(
-        bytes,
-        ip,
-        to.port,
-        route.via === 'udp' ? route.src : undefined,
-        this.onSendError,
-        this.onSent,
-      );
-      return;
-    }
-    try {
-      ch.ch.send(
-        buildUdpFrame({
-          srcMac: ch.iface.mac,
-          dstMac: route.dstMac ?? BROADCAST_MAC,
-          srcIp: meta.receivedOn.localIp ?? 0,
-          dstIp: route.dstIp,
-          srcPort: 67,
-          dstPort: to.port,
-          payload: bytes,
-        }),
-      );
-      this.counters.inc('packets-sent');
-    } catch (e) {
-      this.drop('send-failed', (e as Error).message, to.ip);
     }
   }
 
