@@ -3,6 +3,7 @@ import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
 import { getClientId, getHostName, hwAddress } from '../wire/accessors.js';
 import type { DhcpMessage } from '../wire/types.js';
 import { isReusable, PoolAllocator } from './allocate.js';
+import { nextBinding, type BindingEvent } from './binding.js';
 import {
   PARAM_DEFAULTS,
   type DhcpServerConfig,
@@ -374,50 +375,24 @@ export class CoreContext {
     return this.serverId ?? view.param('serverIdentifier') ?? meta.receivedOn.localIp;
   }
 
-  /** A binding record for c on ip, keeping the failover times of the record it replaces. */
-  makeLease(
-    prev: Lease | undefined,
-    ip: Ip4,
-    c: Client,
-    state: BindingState,
-    nowSec: number,
-    ends: number,
-  ): Lease {
-    const l: Lease = {
-      address: ip >>> 0,
-      state,
-      starts: nowSec,
-      ends,
-      tstp: prev?.tstp ?? 0,
-      tsfp: prev?.tsfp ?? 0,
-      atsfp: prev?.atsfp ?? 0,
-      cltt: nowSec,
-      hwType: c.htype,
-      hwAddr: c.hw.slice(),
-    };
-    if (c.cid) l.clientId = c.cid.slice();
-    const name = c.hostname ?? (prev && this.owns(prev, c) ? prev.hostname : undefined);
-    if (name !== undefined) l.hostname = name;
-    const peer = this.index.rangeOf(ip)?.pool.pool.failoverPeer;
-    if (peer !== undefined) l.failoverPeer = peer;
-    return l;
+  /**
+   * The one place the core changes a binding: the record `prev` (the table's record of ip, already read by the
+   * caller) becomes what binding.ts says for `e`, and the table takes it at once, so the next decision sees it.
+   * Returns the new record, which the caller hands back as a write (undefined: the event does not apply).
+   */
+  change(prev: Lease | undefined, ip: Ip4, e: BindingEvent, nowSec: number): Lease | undefined {
+    const next = nextBinding(prev, ip, e, nowSec, this.index.rangeOf(ip)?.pool.pool.failoverPeer);
+    if (next) this.table.put(next);
+    return next;
   }
 
-  /** An abandoned record: no client association (ISC clears it), unusable until `ends`. */
-  abandoned(prev: Lease | undefined, ip: Ip4, nowSec: number): Lease {
-    const l: Lease = {
-      address: ip >>> 0,
-      state: BindingState.ABANDONED,
-      starts: nowSec,
-      ends: nowSec + this.abandonSeconds,
-      tstp: prev?.tstp ?? 0,
-      tsfp: prev?.tsfp ?? 0,
-      atsfp: prev?.atsfp ?? 0,
-      cltt: nowSec,
-      hwType: prev?.hwType ?? 1,
-    };
-    const peer = this.index.rangeOf(ip)?.pool.pool.failoverPeer;
-    if (peer !== undefined) l.failoverPeer = peer;
-    return l;
+  /** The bind event for c (ISC keeps the recorded host name when the client no longer sends one). */
+  bindFor(prev: Lease | undefined, c: Client, ends: number): BindingEvent {
+    return { on: 'bind', holder: c, ends, sameHolder: prev !== undefined && this.owns(prev, c) };
+  }
+
+  /** DHCPDECLINE and a ping answered: abandoned for abandon-lease-time. */
+  get abandon(): BindingEvent {
+    return { on: 'abandon', seconds: this.abandonSeconds };
   }
 }

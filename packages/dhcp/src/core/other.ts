@@ -30,8 +30,7 @@ export function handleDecline(
   const mine = (rec !== undefined && ctx.owns(rec, c)) || ctx.heldFor(c.key, nowMs) === ip;
   if (!mine || ctx.index.fixedAddresses.has(ip) || !ctx.index.rangeOf(ip))
     return ctx.drop('decline-unknown-lease', `${formatIp4(ip)} is not this client's`, [`${line}: not found`]);
-  const lease = ctx.abandoned(rec, ip, nowSeconds(nowMs));
-  ctx.table.put(lease);
+  const lease = ctx.change(rec, ip, ctx.abandon, nowSeconds(nowMs))!;
   ctx.releaseHold(c.key);
   ctx.probes.forget(ip);
   return { writes: [lease], log: [isc.abandon(ip, 'declined.'), `${line}: abandoned`] };
@@ -64,8 +63,7 @@ export function handleRelease(
     return ctx.drop('release-unknown-lease', `no active lease of ${formatIp4(msg.ciaddr)} for this client`, [
       line,
     ]);
-  const lease = { ...rec, state: BindingState.RELEASED, ends: nowSec, cltt: nowSec };
-  ctx.table.put(lease);
+  const lease = ctx.change(rec, rec.address, { on: 'release' }, nowSec)!;
   return { writes: [lease], log: [line] };
 }
 
@@ -158,10 +156,8 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
   const serverId = ctx.serverIdFor(view, meta) ?? 0;
   const writes = [];
   if (fixed === undefined) {
-    const nowSec = nowSeconds(nowMs);
-    const lease = ctx.makeLease(ctx.table.get(ip), ip, c, BindingState.ACTIVE, nowSec, INFINITE);
-    ctx.table.put(lease);
-    writes.push(lease);
+    const prev = ctx.table.get(ip);
+    writes.push(ctx.change(prev, ip, ctx.bindFor(prev, c, INFINITE), nowSeconds(nowMs))!);
   }
   ctx.counters.inc('tx.BOOTREPLY');
   const spec = {

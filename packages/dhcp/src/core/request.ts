@@ -1,5 +1,5 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
-import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import { INFINITE, type Lease } from '@hadhcp/leases';
 import {
   getLeaseTime,
   getMaxMessageSize,
@@ -118,9 +118,8 @@ export function ack(
   const writes: Lease[] = [];
   if (record) {
     const ends = leaseTime === INFINITE ? INFINITE : nowSec + leaseTime;
-    const lease = ctx.makeLease(ctx.table.get(ip), ip, c, BindingState.ACTIVE, nowSec, ends);
-    ctx.table.put(lease);
-    writes.push(lease);
+    const prev = ctx.table.get(ip);
+    writes.push(ctx.change(prev, ip, ctx.bindFor(prev, c, ends), nowSec)!);
   }
   ctx.releaseHold(c.key);
   ctx.probes.forget(ip);

@@ -101,18 +101,8 @@ export class DhcpServerCore {
       const ip = ctx.expiry.pop()!.value;
       // Most popped entries of a busy server are stale (the lease was renewed): check without decoding.
       if (ctx.table.endsOf(ip) !== ends || ends === INFINITE) continue;
-      const l = ctx.table.get(ip)!;
-      let next: Lease;
-      if (l.state === BindingState.ACTIVE)
-        next = { ...l, state: l.failoverPeer !== undefined ? BindingState.EXPIRED : BindingState.FREE };
-      else if (l.state === BindingState.ABANDONED) {
-        next = { ...l, state: BindingState.FREE };
-        delete next.clientId;
-        delete next.hwAddr;
-        delete next.hostname;
-      } else continue;
-      ctx.table.put(next);
-      writes.push(next);
+      const next = ctx.change(ctx.table.get(ip), ip, { on: 'expire' }, nowSec);
+      if (next) writes.push(next);
     }
     ctx.pruneHolds(nowMs);
     ctx.probes.prune(nowMs, this.probeRetryMs());
@@ -128,21 +118,8 @@ export class DhcpServerCore {
   free(ip: Ip4, nowMs: number): Lease[] {
     const ctx = this.ctx;
     ip = ip >>> 0;
-    const l = ctx.table.get(ip);
-    if (!l) return [];
-    const freed: Lease = {
-      address: l.address,
-      state: BindingState.FREE,
-      starts: nowSeconds(nowMs),
-      ends: 0,
-      tstp: l.tstp,
-      tsfp: l.tsfp,
-      atsfp: l.atsfp,
-      cltt: l.cltt,
-      hwType: l.hwType,
-      failoverPeer: l.failoverPeer,
-    };
-    ctx.table.put(freed);
+    const freed = ctx.change(ctx.table.get(ip), ip, { on: 'free' }, nowSeconds(nowMs));
+    if (!freed) return [];
     ctx.releaseHoldOn(ip);
     return [freed];
   }
@@ -185,8 +162,7 @@ export class DhcpServerCore {
     if (rec && rec.state === BindingState.ACTIVE && (rec.ends === INFINITE || rec.ends > nowSec))
       return { writes: [] };
     if (ctx.index.fixedAddresses.has(ip) || !ctx.index.rangeOf(ip)) return { writes: [] };
-    const lease = ctx.abandoned(rec, ip, nowSec);
-    ctx.table.put(lease);
+    const lease = ctx.change(rec, ip, ctx.abandon, nowSec)!;
     ctx.releaseHoldOn(ip);
     ctx.counters.inc('abandoned.pinged');
     return { writes: [lease], log: [isc.abandon(ip, 'pinged before offer')] };
