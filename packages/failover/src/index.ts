@@ -7,3 +7,6 @@ export * from './wire/values.js';
 export * from './wire/hba.js';
 export * from './wire/loadb.js';
 export * from './core/mclt.js';
+export * from './core/machine-types.js';
+export * from './core/machine.js';
+export * from './core/serve.js';
