@@ -25,6 +25,8 @@ export * from './core/server.js';
 export * from './core/admission.js';
 export * from './core/lease-table.js';
 export * from './core/addressing.js';
+export * from './core/policy.js';
+export * from './core/binding.js';
 export { buildReply, replyOptions, type ReplySpec } from './core/reply.js';
 export * from './service/dhcp-service.js';
 export * from './service/reply-route.js';

@@ -17,6 +17,7 @@ import { clientIdKey, hwKey, type LeaseTable } from './lease-table.js';
 import { ConfigIndex, ScopeView, type PoolInfo } from './network.js';
 import { isc, quietIsc, type IscLines } from './log.js';
 import { ProbeTracker } from './ping-ahead.js';
+import { standalonePolicy, type LeasePolicy } from './policy.js';
 import type { Decision, DropReason, RequestMeta } from './types.js';
 
 export interface CoreOptions {
@@ -35,6 +36,8 @@ export interface CoreOptions {
    * turns it off when its log level would discard them anyway.
    */
   logLines?: boolean;
+  /** Whom to serve, what to allocate, how long to grant (default: standalonePolicy; failover has its own). */
+  policy?: LeasePolicy;
 }
 
 /** Who is asking: RFC 2131 4.2 identifies a client by option 61 when present, else by htype + chaddr. */
@@ -70,6 +73,7 @@ export class CoreContext {
   readonly abandonSeconds: number;
   readonly probeLookahead: number;
   readonly logLines: boolean;
+  readonly policy: LeasePolicy;
   /** ISC's line builders, or ones returning '' when logLines is off. */
   readonly isc: IscLines;
   serverId: Ip4 | undefined;
@@ -93,6 +97,7 @@ export class CoreContext {
     this.abandonSeconds = opts.abandonSeconds ?? 86_400;
     this.probeLookahead = opts.probeLookahead ?? 4;
     this.logLines = opts.logLines ?? true;
+    this.policy = opts.policy ?? standalonePolicy;
     this.isc = this.logLines ? isc : quietIsc;
     this.probes = new ProbeTracker(opts.probeFreshMs ?? 60_000);
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
@@ -217,12 +222,18 @@ export class CoreContext {
       return 'not-permitted';
     if (this.heldByOther(ip, c.key, nowMs)) return 'taken';
     const l = this.table.get(ip);
-    if (!l) return { pool: r.pool };
-    if (l.state === BindingState.ACTIVE) {
+    if (l?.state === BindingState.ACTIVE) {
+      if (this.owns(l, c)) return { pool: r.pool };
       const expired = l.ends !== INFINITE && l.ends <= nowSeconds(nowMs);
-      return this.owns(l, c) || expired ? { pool: r.pool } : 'taken';
-    }
-    return isReusable(l.state) ? { pool: r.pool } : 'taken';
+      if (!expired) return 'taken';
+    } else if (l && !isReusable(l.state)) return 'taken';
+    // A new binding on the address: the policy's to allow (failover: whose free address it is).
+    return this.policy.mayAllocate(ip, l?.state, nowMs) ? { pool: r.pool } : 'taken';
+  }
+
+  /** Candidates a pool's allocator passes over: offered to another client, or not ours to allocate. */
+  passOver(ip: Ip4, key: string, nowMs: number): boolean {
+    return this.heldByOther(ip, key, nowMs) || !this.policy.mayAllocate(ip, this.table.stateOf(ip), nowMs);
   }
 
   heldByOther(ip: Ip4, key: string, nowMs: number): boolean {
@@ -360,6 +371,11 @@ export class CoreContext {
     // for 0 seconds is below any minimum: a 0-second lease expires before the client has configured it.
     if (t < min || t === 0) return min > 0 ? Math.min(min, max) : def;
     return t;
+  }
+
+  /** leaseTime() as the policy allows it for ip now: what OFFERs and ACKs give. */
+  grantedLeaseTime(view: ScopeView, requested: number | undefined, ip: Ip4, nowMs: number): number {
+    return this.policy.leaseTime(this.leaseTime(view, requested), ip, nowMs);
   }
 
   /** Which subnet the packet came from: option 118 (RFC 3011), giaddr, else the receiving address. */

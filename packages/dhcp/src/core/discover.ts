@@ -55,7 +55,7 @@ function choose(ctx: CoreContext, msg: DhcpMessage, c: Client, sn: SharedNetwork
     anyPermitted = true;
     const ping = ctx.pingCheck(pool);
     const cands = ctx.allocators[pool.id]!.candidates(ping ? ctx.probeLookahead : 1, (ip) =>
-      ctx.heldByOther(ip, c.key, nowMs),
+      ctx.passOver(ip, c.key, nowMs),
     );
     if (cands.length === 0) continue;
     if (!ping) return { ip: cands[0]!, ping: false, pool };
@@ -124,7 +124,7 @@ function offer(
     yiaddr: ip,
     ciaddr: 0,
     serverId,
-    leaseTime: ctx.leaseTime(view, getLeaseTime(msg)),
+    leaseTime: ctx.grantedLeaseTime(view, getLeaseTime(msg), ip, nowMs),
     scope: view,
     // Plain properties, not spreads: the spec has one shape for every reply.
     subnetMask: subnet?.mask,

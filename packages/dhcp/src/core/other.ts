@@ -139,7 +139,7 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
       const allowAll = pool.pool.permits.allowDynamicBootp === true;
       const cand = ctx.allocators[pool.id]!.candidates(
         1,
-        (x) => ctx.heldByOther(x, c.key, nowMs),
+        (x) => ctx.passOver(x, c.key, nowMs),
         (r) => allowAll || r.dynamicBootp,
       );
       if (cand[0] !== undefined) {

@@ -113,7 +113,7 @@ export function ack(
   const { view, subnet } = ctx.scopeFor(ip, c.host);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
-  const leaseTime = ctx.leaseTime(view, getLeaseTime(msg));
+  const leaseTime = ctx.grantedLeaseTime(view, getLeaseTime(msg), ip, nowMs);
   const nowSec = nowSeconds(nowMs);
   const writes: Lease[] = [];
   if (record) {

@@ -65,12 +65,14 @@ export class DhcpServerCore {
     if (type === undefined) {
       // RFC 1542 / RFC 2131 4.1: no option 53 means a BOOTP client (a malformed 53 is treated the same, as ISC does).
       this.ctx.counters.inc('rx.BOOTREQUEST');
+      if (!this.ctx.policy.mayServe(msg, type, meta)) return this.peerServes();
       return handleBootp(this.ctx, msg, meta, nowMs);
     }
     const name = TYPE_NAMES[type];
     if (name === undefined)
       return this.ctx.drop('bad-message-type', `message type ${type} is not for a server`);
     this.ctx.counters.inc(RX_COUNTER[type]!);
+    if (!this.ctx.policy.mayServe(msg, type, meta)) return this.peerServes();
     switch (type) {
       case MessageType.DISCOVER:
         return handleDiscover(this.ctx, msg, meta, nowMs);
@@ -83,6 +85,11 @@ export class DhcpServerCore {
       default:
         return handleInform(this.ctx, msg, meta, nowMs);
     }
+  }
+
+  /** The policy gives this client to the partner (failover load balancing): silence, as ISC. */
+  private peerServes(): Decision {
+    return this.ctx.drop('load-balanced-to-peer', 'the failover partner serves this client');
   }
 
   /**
@@ -137,7 +144,7 @@ export class DhcpServerCore {
     for (const pool of ctx.index.pools) {
       if (!ctx.pingCheck(pool)) continue;
       const cands = ctx.allocators[pool.id]!.candidates(ctx.probeLookahead, (ip) =>
-        ctx.heldByOther(ip, '', nowMs),
+        ctx.passOver(ip, '', nowMs),
       );
       for (const ip of cands) {
         if (!ctx.probes.wants(ip, nowMs, retry)) continue;

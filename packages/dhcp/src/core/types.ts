@@ -69,4 +69,6 @@ export type DropReason =
   | 'decline-no-address'
   | 'decline-unknown-lease'
   | 'release-unknown-lease'
-  | 'inform-no-address';
+  | 'inform-no-address'
+  /** Failover only (LeasePolicy.mayServe): the partner answers this client. */
+  | 'load-balanced-to-peer';

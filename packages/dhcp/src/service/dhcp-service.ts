@@ -14,6 +14,7 @@ import type { DhcpServerConfig } from '../core/config.js';
 import { DhcpServerCore } from '../core/server.js';
 import { AdmissionQueue, Lane, type AdmissionOptions } from '../core/admission.js';
 import { LeaseTable } from '../core/lease-table.js';
+import type { LeasePolicy } from '../core/policy.js';
 import type { Decision, Destination, RequestMeta } from '../core/types.js';
 import { nodeDhcpIo, type DhcpIo } from '../io/machine.js';
 import type { PingPort } from '../io/pinger.js';
@@ -40,6 +41,8 @@ export interface DhcpServiceDeps {
   io?: Partial<DhcpIo>;
   /** Told about every lease change once it is on disk (failover's partner); default: nobody. */
   sync?: LeaseSync;
+  /** Whom the core serves, what it allocates, how long it grants (default: standalonePolicy). */
+  policy?: LeasePolicy;
 }
 
 type Meta = RequestMeta;
@@ -79,6 +82,7 @@ export class DhcpService {
   private readonly clock: Clock;
   private readonly monotonic: Clock;
   private readonly io: DhcpIo;
+  private readonly policy: LeasePolicy | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private preferredServerIds: Ip4[] = [];
@@ -108,6 +112,7 @@ export class DhcpService {
     this.clock = deps.clock ?? systemClock;
     this.monotonic = deps.monotonic ?? monotonicClock;
     this.io = { ...nodeDhcpIo, ...deps.io };
+    this.policy = deps.policy;
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
     this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
@@ -138,7 +143,8 @@ export class DhcpService {
    */
   private coreOptions(serverId: Ip4 | undefined) {
     // ISC's log lines cost string formatting per packet: leave them out when nobody reads them.
-    return { serverId, probeFreshMs: PROBE_FRESH_MS, logLines: this.log.isLevelEnabled?.('info') ?? true };
+    const logLines = this.log.isLevelEnabled?.('info') ?? true;
+    return { serverId, probeFreshMs: PROBE_FRESH_MS, logLines, policy: this.policy };
   }
 
   async start(): Promise<void> {
