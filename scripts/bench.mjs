@@ -5,7 +5,8 @@
 //   memory   hadhcp with 1,000,000 leases: start-up time and resident memory (journal or snapshot store)
 //   vrrp     takeover times (kill -9, SIGTERM) and 50 idle instances' CPU, hadhcp vs keepalived 2.2.7
 //   leases   the lease store against better-sqlite3 (test/bench/leases-store.mjs)
-// Each needs root (network namespaces, raw sockets) except `leases`; each stops by itself and removes what it made.
+//   log      what logging costs the main thread per line, per log destination (test/bench/log-destination.mjs)
+// Each needs root (network namespaces, raw sockets) except `leases` and `log`; each stops by itself and removes what it made.
 // --no-build skips `tsc -b` (default: build first so the benchmark never measures stale JavaScript).
 // --quick: a short smoke run of each (fewer runs, shorter durations, fewer leases): proves it works, measures little.
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ const benches = {
   memory: { file: 'test/bench/memory.ts', root: true, node: ['--expose-gc'] },
   vrrp: { file: 'test/bench/vrrp.ts', root: true },
   leases: { file: 'test/bench/leases-store.mjs', root: false, node: ['--expose-gc'] },
+  log: { file: 'test/bench/log-destination.mjs', root: false },
 };
 
 const [name, ...rest] = process.argv.slice(2);
