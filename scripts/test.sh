@@ -39,6 +39,8 @@ step lint pnpm run lint
 step build pnpm run build
 # Lab tests see the packages through their built declarations (paths in test/tsconfig.json): after build.
 step typecheck-tests pnpm exec tsc -p test/tsconfig.json
+# Unit tests and test fakes are left out of each package's build; vitest does not typecheck: checked here.
+step typecheck-unit-tests pnpm exec tsc -p packages/tsconfig.tests.json
 # Time limits keep a hung test from eating the CI budget (the whole run must fit in 60 minutes on 2 cores);
 # a killed run leaves no report and the summary counts it as failed.
 step unit timeout --kill-after=30 15m pnpm exec vitest run --project unit \
