@@ -1,0 +1,194 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Counters, formatIp4, RateLimiter, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
+import type { DialFailure, PeerConnection, PeerTransport } from './transport.js';
+
+/*
+ * The failover link over TCP, as ISC dhcpd 4.4 runs it (server/failover.c dhcp_failover_listen,
+ * _listener_signal, _link_initiate): both servers listen on `address:port` and connect to `peer address:peer
+ * port` from `address`. The listener takes connections from the peer's address only: ISC looks the remote
+ * address up among its failover peers and closes the connection when none matches ("failover: listener: no
+ * matching state"). That is also why our outgoing source must be the address the peer has as `peer address`.
+ */
+
+export interface TcpTransportOptions {
+  /** Our `address`: the listener's address and the source of our connections. */
+  address: Ip4;
+  port: number;
+  peerAddress: Ip4;
+  peerPort: number;
+  /** An outgoing attempt that has not connected by then is abandoned ('timeout'). ISC's link startup: 15 s. */
+  connectTimeoutMs?: number;
+  /** For the rate limit of the "not our peer" lines. */
+  clock?: Clock;
+  log: { info(msg: string): void; warn(msg: string): void };
+  /** Context for log lines: `failover peer NAME`. */
+  label: string;
+}
+
+/** errno codes of a connect() that failed on this host before reaching the network (ISC: immediate failure). */
+const LOCAL_FAILURES = new Set(['EADDRNOTAVAIL', 'EADDRINUSE', 'EACCES', 'EPERM', 'EINVAL', 'ENETUNREACH']);
+
+export const CONNECT_TIMEOUT_MS = 15_000;
+/** One line per minute at most for connections from addresses that are not our peer. */
+const REFUSED_LOG_INTERVAL_MS = 60_000;
+
+export class TcpPeerTransport implements PeerTransport {
+  readonly localEndpoint: string;
+  readonly peerEndpoint: string;
+  private server: Server | undefined;
+  private pending: Socket | undefined;
+  private readonly stats = new Counters();
+  private readonly refusedLog = new RateLimiter(REFUSED_LOG_INTERVAL_MS);
+  private readonly clock: Clock;
+  private readonly peerIp: string;
+  private readonly localIp: string;
+
+  constructor(private readonly o: TcpTransportOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.localIp = formatIp4(o.address);
+    this.peerIp = formatIp4(o.peerAddress);
+    this.localEndpoint = `${this.localIp}:${o.port}`;
+    this.peerEndpoint = `${this.peerIp}:${o.peerPort}`;
+  }
+
+  listen(onConnection: (c: PeerConnection) => void): Promise<void> {
+    const server = createServer((socket) => {
+      const from = plainIpv4(socket.remoteAddress ?? '');
+      if (from !== this.peerIp) {
+        this.stats.inc('connections-refused.not-peer-address');
+        const held = this.refusedLog.allow(`refused`, this.clock.now());
+        if (held !== undefined)
+          this.o.log.warn(
+            `${this.o.label}: connection from ${from}:${socket.remotePort} closed: not the peer address ${this.peerIp}` +
+              (held > 0 ? ` (${held} more not logged)` : ''),
+          );
+        socket.destroy();
+        return;
+      }
+      this.stats.inc('connections-accepted');
+      onConnection(new TcpConnection(socket, 'in'));
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen({ host: this.localIp, port: this.o.port }, () => {
+        server.off('error', onError);
+        // After listening, an error on the server (EMFILE on accept) must not crash the daemon.
+        server.on('error', (err) => this.o.log.warn(`${this.o.label}: listener: ${err.message}`));
+        resolve();
+      });
+    });
+  }
+
+  dial(): Promise<PeerConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: this.peerIp, port: this.o.peerPort, localAddress: this.localIp });
+      this.pending = socket;
+      let done = false;
+      const fail = (f: DialFailure): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (this.pending === socket) this.pending = undefined;
+        socket.destroy();
+        this.stats.inc(`dial-failed.${f.code}`);
+        reject(f);
+      };
+      const timer = setTimeout(
+        () => fail({ kind: 'network', code: 'timeout', message: 'no answer' }),
+        this.o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      );
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? 'EIO';
+        fail({ kind: LOCAL_FAILURES.has(code) ? 'local' : 'network', code, message: err.message });
+      });
+      socket.once('close', () => fail({ kind: 'network', code: 'ECONNRESET', message: 'closed' }));
+      socket.once('connect', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (this.pending === socket) this.pending = undefined;
+        socket.removeAllListeners('error');
+        socket.removeAllListeners('close');
+        this.stats.inc('dial-connected');
+        resolve(new TcpConnection(socket, 'out'));
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.pending?.destroy();
+    this.pending = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  counters(): Record<string, number> {
+    return this.stats.toJSON();
+  }
+}
+
+/** `::ffff:10.0.0.2` (a dual-stack socket's view of an IPv4 peer) -> `10.0.0.2`. */
+function plainIpv4(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** How long close() waits for the peer's FIN before dropping the socket. */
+const CLOSE_LINGER_MS = 2_000;
+
+class TcpConnection implements PeerConnection {
+  readonly local: string;
+  readonly remote: string;
+  private dataHandler: ((chunk: Uint8Array) => void) | undefined;
+  private closeHandler: ((why?: string) => void) | undefined;
+  private early: Uint8Array[] = [];
+  private closed: { why: string | undefined } | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly direction: 'in' | 'out',
+  ) {
+    this.local = `${plainIpv4(socket.localAddress ?? '')}:${socket.localPort ?? 0}`;
+    this.remote = `${plainIpv4(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`;
+    // Failover messages are small and each is a whole exchange (CONNECT, CONTACT): no Nagle delay.
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.dataHandler) this.dataHandler(chunk);
+      else this.early.push(chunk);
+    });
+    socket.on('error', (err) => {
+      this.lastError = err.message;
+    });
+    socket.on('close', () => {
+      if (this.closed) return;
+      this.closed = { why: this.lastError };
+      this.closeHandler?.(this.lastError);
+    });
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.closed || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(bytes);
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  onData(handler: (chunk: Uint8Array) => void): void {
+    this.dataHandler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const c of early) handler(c);
+  }
+
+  onClose(handler: (why?: string) => void): void {
+    this.closeHandler = handler;
+    if (this.closed) handler(this.closed.why);
+  }
+}
