@@ -1,0 +1,741 @@
+import { EventEmitter } from 'node:events';
+import { Counters, formatIp4, RateLimiter, systemClock, type Clock } from '@hadhcp/common';
+import { initFailover, step } from '../core/machine.js';
+import type {
+  FailoverAction,
+  FailoverEvent,
+  FailoverState,
+  PersistedFailoverState,
+  TimerKey,
+} from '../core/machine-types.js';
+import { iscStateName } from '../core/serve.js';
+import { decodeMessage } from '../wire/codec.js';
+import { MESSAGE_TYPE_NAMES, MessageType, RejectReason, rejectReasonText } from '../wire/constants.js';
+import { disconnectFor, isFailoverWireError, type FailoverWireError } from '../wire/errors.js';
+import { primaryBucketCount } from '../wire/hba.js';
+import type {
+  BndUpdMessage,
+  ConnectAckMessage,
+  ConnectMessage,
+  DisconnectMessage,
+  FailoverMessage,
+} from '../wire/types.js';
+import { bytesOf, text } from '../wire/values.js';
+import type { StateStore } from '../io/state-file.js';
+import type { DialFailure, PeerConnection, PeerTransport } from '../io/transport.js';
+import { isDialFailure } from '../io/transport.js';
+import {
+  checkConnect,
+  checkConnectAck,
+  connectAckMessage,
+  connectMessage,
+  type LinkParams,
+  type Refusal,
+} from './handshake.js';
+import { Link, LINK_STARTUP_MS } from './link.js';
+import { reconnectDelayMs, type DialOutcome } from './reconnect.js';
+import { KeyedTimers, nodeScheduler } from './timers.js';
+import type {
+  FailoverLogger,
+  FailoverPeerSettings,
+  FailoverPeerStatus,
+  LeaseSink,
+  LinkChange,
+  Scheduler,
+  ServeChange,
+  StateChange,
+} from './types.js';
+
+/*
+ * One failover relationship at run time (one `failover peer` block): the link to the peer and the state machine.
+ *
+ * - Link: both sides listen and dial (io/transport.ts). On every new connection the primary sends CONNECT; the
+ *   secondary checks it and answers CONNECTACK (handshake.ts). The first link to finish the exchange is THE link;
+ *   a CONNECT or CONNECTACK on any other while it is up is refused with reason 7, as ISC does.
+ * - Keepalive (ISC: dhcp_failover_send_contact, dhcp_failover_timeout): every message we send re-arms a CONTACT
+ *   at a third of the partner's receive-timer; every message we receive re-arms our own max-response-delay, and
+ *   when that passes in silence the link is dropped ("timeout waiting for failover peer").
+ * - Bad input has one path: counted under its reason, logged (rate-limited), answered by a DISCONNECT carrying a
+ *   reject reason, link closed. Nothing the peer sends can throw out of here.
+ * - The machine (core/machine.ts) gets connected / disconnected / peerState / upddone / timer events; its actions
+ *   run in order, and a state is written to the StateStore (fsync'd) before the STATE announcing it goes out.
+ *   Events run one at a time through one queue, so a STATE that arrives while a state is being written waits.
+ * - Lease sync is the next step: every BNDUPD goes to the LeaseSink and is answered by a BNDACK; UPDREQ and
+ *   UPDREQALL by UPDDONE (nothing queued to send yet); POOLREQ by POOLRESP 0.
+ */
+
+export interface FailoverPeerDeps {
+  log: FailoverLogger;
+  transport: PeerTransport;
+  store: StateStore;
+  leases: LeaseSink;
+  /** The wall clock: STOS and header times go on the wire as seconds since the epoch, and ISC compares them. */
+  clock?: Clock;
+  scheduler?: Scheduler;
+  /** Sent as vendor-class in CONNECT and CONNECTACK (ISC sends "isc-4.4.3-P1"; nobody checks it). */
+  vendorClass?: string;
+}
+
+export interface FailoverPeerEvents {
+  state: [StateChange];
+  serve: [ServeChange];
+  link: [LinkChange];
+}
+
+/** At most one line per reason per minute about bad input from the peer. */
+const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
+/** SIGTERM's gentle shutdown waits this long at most for the machine to be done (its own wait is 5 s). */
+const SHUTDOWN_LIMIT_MS = 7_000;
+
+export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
+  private core: FailoverState;
+  private readonly clock: Clock;
+  private readonly timers: KeyedTimers;
+  private readonly counters = new Counters();
+  private readonly badInputLog = new RateLimiter(BAD_INPUT_LOG_INTERVAL_MS);
+  private readonly params: LinkParams;
+  private readonly label: string;
+  private readonly links = new Set<Link>();
+  private linked: Link | undefined;
+  private linkSince = 0;
+  private lastContact: number | undefined;
+  private partner: { maxUnacked?: number; receiveTimer?: number; vendorClass?: string } = {};
+  /** The HBA in force: ours on a primary, the primary's from CONNECT on a secondary. */
+  private hba: Uint8Array | undefined;
+  private xid = 0;
+  private nextLinkId = 0;
+  private dialing = false;
+  private dialFailures = 0;
+  private running = false;
+  private queue: Promise<void> = Promise.resolve();
+  private whenShutDown: (() => void) | undefined;
+
+  constructor(
+    readonly settings: FailoverPeerSettings,
+    private readonly deps: FailoverPeerDeps,
+  ) {
+    super();
+    this.clock = deps.clock ?? systemClock;
+    this.timers = new KeyedTimers(deps.scheduler ?? nodeScheduler);
+    this.label = `failover peer ${settings.name}`;
+    this.params = {
+      name: bytesOf(settings.name),
+      maxUnacked: settings.maxUnackedUpdates,
+      receiveTimer: settings.maxResponseDelay,
+      vendorClass: bytesOf(deps.vendorClass ?? 'hadhcp'),
+    };
+    if (settings.role === 'primary') this.hba = settings.hba ?? new Uint8Array(32);
+    this.core = initFailover({
+      name: settings.name,
+      role: settings.role,
+      mclt: settings.mclt ?? 0,
+      autoPartnerDown: settings.autoPartnerDown,
+    });
+  }
+
+  /** Reads the recorded state, starts the machine, listens, and dials the peer. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    let saved: PersistedFailoverState | undefined;
+    try {
+      saved = await this.deps.store.load();
+    } catch (err) {
+      this.deps.log.error(`${this.label}: cannot read the recorded state, starting without it: ${msg(err)}`);
+    }
+    await this.enqueue(() => this.feed({ type: 'start', saved, storeEmpty: this.deps.leases.isEmpty() }));
+    await this.listen();
+    this.dial();
+  }
+
+  /** Drops the links and stops; the recorded state stays as it is (ISC's stock builds stop this way). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.timers.cancelAll();
+    for (const l of [...this.links]) l.close();
+    this.links.clear();
+    this.linked = undefined;
+    await this.deps.transport.close();
+    await this.queue;
+  }
+
+  /**
+   * SIGTERM, gently (ISC's shutdown countdown): normal announces shutdown and waits up to 5 s for the partner's
+   * partner-down, then records recover; other states stop as they are. Then stop().
+   */
+  async shutdown(updatesPending = false): Promise<void> {
+    if (!this.running) return;
+    const done = new Promise<void>((resolve) => {
+      this.whenShutDown = resolve;
+      this.timers.set('shutdown-limit', SHUTDOWN_LIMIT_MS, resolve);
+    });
+    await this.enqueue(() => this.feed({ type: 'shutdownRequested', updatesPending }));
+    await done;
+    await this.stop();
+  }
+
+  /** Resolves once every event queued so far has been handled (tests, and stop()). */
+  settle(): Promise<void> {
+    return this.queue;
+  }
+
+  status(): FailoverPeerStatus {
+    const c = this.core;
+    const l = this.linked;
+    const counters: Record<string, number> = { ...this.counters.toJSON() };
+    for (const [k, v] of Object.entries(this.deps.transport.counters())) counters[`transport.${k}`] = v;
+    return {
+      name: this.settings.name,
+      role: this.settings.role,
+      state: iscStateName(c.my),
+      since: iso(c.since),
+      partnerState: iscStateName(c.partner),
+      partnerSince: iso(c.partnerSince),
+      mclt: c.mclt,
+      serve: c.serve,
+      connected: l !== undefined,
+      link: l && {
+        local: l.conn.local,
+        remote: l.conn.remote,
+        direction: l.conn.direction,
+        since: iso(this.linkSince),
+      },
+      lastContact: this.lastContact === undefined ? undefined : iso(this.lastContact),
+      partner: {
+        maxUnacked: this.partner.maxUnacked,
+        receiveTimer: this.partner.receiveTimer,
+        vendorClass: this.partner.vendorClass,
+      },
+      primaryBuckets: this.hba && primaryBucketCount(this.hba),
+      counters,
+    };
+  }
+
+  /** The machine's state, for tests and the daemon. */
+  get machine(): FailoverState {
+    return this.core;
+  }
+
+  // ---- the queue and the machine ----
+
+  /** Runs `job` after everything queued before it. A job that throws is logged, never rethrown. */
+  private enqueue(job: () => Promise<void> | void): Promise<void> {
+    const run = this.queue.then(job).catch((err: unknown) => {
+      this.counters.inc('internal-errors');
+      this.deps.log.error(
+        `${this.label}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : msg(err)}`,
+      );
+    });
+    this.queue = run;
+    return run;
+  }
+
+  private async feed(event: FailoverEvent): Promise<void> {
+    const before = this.core;
+    const r = step(before, event, this.clock.now());
+    this.core = r.state;
+    for (const a of r.actions) {
+      if (a.type !== 'persistState') {
+        this.execute(a);
+        continue;
+      }
+      try {
+        await this.deps.store.write(a.record);
+      } catch (err) {
+        this.counters.inc('state-write-failed');
+        this.deps.log.error(`Unable to record current failover state for ${this.settings.name}: ${msg(err)}`);
+        if (a.required) {
+          // ISC's set_state: a state that cannot be recorded is not entered. Back to where this step began.
+          this.core = before;
+          this.rearmMachineTimers(before);
+          return;
+        }
+      }
+    }
+  }
+
+  private execute(a: Exclude<FailoverAction, { type: 'persistState' }>): void {
+    const now = this.clock.now();
+    switch (a.type) {
+      case 'sendState':
+        return this.sendOnLink({
+          type: MessageType.STATE,
+          ...this.header(),
+          serverState: a.state,
+          serverFlags: a.flags,
+          stos: a.stos,
+        });
+      case 'sendUpdReq':
+        return this.sendOnLink({ type: MessageType.UPDREQ, ...this.header() });
+      case 'sendUpdReqAll':
+        return this.sendOnLink({ type: MessageType.UPDREQALL, ...this.header() });
+      case 'sendQueuedUpdates':
+      case 'requeueUnacked':
+      case 'rebalancePools':
+      case 'reclaimExpiredAt':
+        // Lease sync and pool balancing are the next step: there is no update queue and no pool here yet.
+        this.counters.inc(`deferred.${a.type}`);
+        return;
+      case 'setTimer':
+        return this.timers.set(`machine.${a.key}`, a.at - now, () => this.machineTimer(a.key));
+      case 'clearTimer':
+        return this.timers.cancel(`machine.${a.key}`);
+      case 'mayServe':
+        this.emit('serve', {
+          relationship: this.settings.name,
+          scope: a.scope,
+          was: a.was,
+          reason: a.reason,
+        });
+        return;
+      case 'stateChanged':
+        this.emit('state', {
+          relationship: this.settings.name,
+          from: iscStateName(a.from),
+          to: iscStateName(a.to),
+          at: now,
+        });
+        return;
+      case 'log':
+        return this.deps.log[a.level](a.message);
+      case 'shutdownComplete':
+        this.whenShutDown?.();
+        return;
+    }
+  }
+
+  private machineTimer(key: TimerKey): void {
+    void this.enqueue(() => this.feed({ type: 'timer', key }));
+  }
+
+  private rearmMachineTimers(s: FailoverState): void {
+    const now = this.clock.now();
+    for (const k of this.timers.keys())
+      if (k.startsWith('machine.') && s.timers[k.slice(8) as TimerKey] === undefined) this.timers.cancel(k);
+    for (const [key, at] of Object.entries(s.timers) as [TimerKey, number][])
+      this.timers.set(`machine.${key}`, at - now, () => this.machineTimer(key));
+  }
+
+  // ---- connections ----
+
+  private async listen(): Promise<void> {
+    if (!this.running) return;
+    try {
+      await this.deps.transport.listen((c) => this.adopt(c));
+      this.deps.log.info(`${this.label}: listening on ${this.deps.transport.localEndpoint}`);
+    } catch (err) {
+      // Our address not (yet) on an interface, or the port taken: try again as ISC retries a failed connect.
+      this.counters.inc('listen-failed');
+      const delay = reconnectDelayMs('local', 1);
+      this.deps.log.error(
+        `${this.label}: cannot listen on ${this.deps.transport.localEndpoint}: ${msg(err)}; retrying in ${delay / 1000} s`,
+      );
+      this.timers.set('listen', delay, () => void this.listen());
+    }
+  }
+
+  private dial(): void {
+    if (!this.running || this.dialing || this.linked) return;
+    this.dialing = true;
+    this.timers.cancel('reconnect');
+    this.deps.transport.dial().then(
+      (c) => {
+        this.dialing = false;
+        if (!this.running) return c.close();
+        this.adopt(c);
+      },
+      (err: unknown) => {
+        this.dialing = false;
+        if (!this.running) return;
+        const f: DialFailure = isDialFailure(err) ? err : { kind: 'network', code: 'EIO', message: msg(err) };
+        this.dialFailures++;
+        this.counters.inc(`dial-failed.${f.kind}`);
+        const delay = reconnectDelayMs(f.kind, this.dialFailures);
+        this.noteBadInput(
+          `dial.${f.code}`,
+          'info',
+          `${this.label}: connect to ${this.deps.transport.peerEndpoint} failed: ${f.code}; next attempt in ${delay / 1000} s`,
+        );
+        this.timers.set('reconnect', delay, () => this.dial());
+        // ISC feeds the "disconnect" transition when the peer is unreachable or the attempt timed out (startup
+        // then ends at once instead of after 15 s); not when it was refused: a host that refuses is up.
+        if (f.code === 'EHOSTUNREACH' || f.code === 'ETIMEDOUT' || f.code === 'timeout')
+          void this.enqueue(() => this.feed({ type: 'disconnected', reason: 'timeout' }));
+      },
+    );
+  }
+
+  /** Dials again after `outcome`, unless a link is up or on its way. */
+  private scheduleDial(outcome: DialOutcome): void {
+    if (!this.running || this.linked || this.dialing || this.timers.has('reconnect')) return;
+    if ([...this.links].some((l) => l.conn.direction === 'out')) return;
+    if (outcome !== 'lost') this.dialFailures++;
+    this.timers.set('reconnect', reconnectDelayMs(outcome, this.dialFailures), () => this.dial());
+  }
+
+  /** A new TCP connection, ours or the peer's: frame its bytes, start the handshake. */
+  private adopt(conn: PeerConnection): void {
+    const link = new Link(++this.nextLinkId, conn);
+    this.links.add(link);
+    this.counters.inc(`connections.${conn.direction}`);
+    this.deps.log.debug?.(`${this.label}: TCP ${conn.direction === 'in' ? 'from' : 'to'} ${conn.remote}`);
+    conn.onData((chunk) => this.onBytes(link, chunk));
+    conn.onClose((why) => void this.enqueue(() => this.lose(link, why ? `closed: ${why}` : 'closed')));
+    // ISC gives the peer 15 s to finish CONNECT/CONNECTACK on a new connection.
+    this.timers.set(`startup.${link.id}`, LINK_STARTUP_MS, () => {
+      void this.enqueue(() => {
+        if (link.phase !== 'handshake') return;
+        this.counters.inc('links.startup-timeout');
+        this.deps.log.info(`${this.label}: no CONNECT/CONNECTACK from ${conn.remote} within 15 s, closing`);
+        return this.lose(link, 'startup timeout', true);
+      });
+    });
+    if (this.settings.role === 'primary') {
+      void this.enqueue(() => {
+        if (link.phase !== 'handshake') return;
+        this.send(
+          link,
+          connectMessage(this.params, { ...this.header(), mclt: this.core.mclt, hba: this.hba! }),
+        );
+      });
+    }
+  }
+
+  /** Cuts the stream into messages here, in arrival order; each is handled in the queue. */
+  private onBytes(link: Link, chunk: Uint8Array): void {
+    if (link.phase === 'closed') return;
+    const r = link.take(chunk);
+    for (const m of r.messages) void this.enqueue(() => this.onMessage(link, m));
+    if (r.error) {
+      const err = r.error;
+      void this.enqueue(() => this.malformed(link, err));
+    }
+  }
+
+  private async onMessage(link: Link, bytes: Uint8Array): Promise<void> {
+    if (link.phase === 'closed') return;
+    const m = decodeMessage(bytes);
+    if (isFailoverWireError(m)) return this.malformed(link, m);
+    this.counters.inc(`in.${MESSAGE_TYPE_NAMES[m.type]}`);
+    for (const s of m.skipped ?? []) this.counters.inc(`skipped.${s.why}`);
+    if (link === this.linked) this.heard();
+    if (m.type === MessageType.CONNECT) return this.onConnect(link, m);
+    if (m.type === MessageType.CONNECTACK) return this.onConnectAck(link, m);
+    if (m.type === MessageType.DISCONNECT) return this.onDisconnect(link, m);
+    if (link.phase !== 'up') {
+      this.counters.inc('protocol.before-connect');
+      const what = `${MESSAGE_TYPE_NAMES[m.type]} before CONNECT/CONNECTACK`;
+      this.noteBadInput(
+        'before-connect',
+        'warn',
+        `${this.label}: ${what} from ${link.conn.remote}, disconnecting`,
+      );
+      return this.refuseWithDisconnect(link, { reason: RejectReason.UNKNOWN, text: what }, 'protocol');
+    }
+    return this.onLinkMessage(link, m);
+  }
+
+  /** The peer said something: its silence timer starts again (ISC: dhcp_failover_timeout re-armed on receipt). */
+  private heard(): void {
+    this.lastContact = this.clock.now();
+    this.timers.set('receive', this.settings.maxResponseDelay * 1000, () => {
+      void this.enqueue(() => {
+        const l = this.linked;
+        if (!l) return;
+        this.counters.inc('links.timeout');
+        this.deps.log.error(`timeout waiting for failover peer ${this.settings.name}`);
+        return this.lose(l, 'timeout', true);
+      });
+    });
+  }
+
+  // ---- handshake ----
+
+  private async onConnect(link: Link, m: ConnectMessage): Promise<void> {
+    const refusal = checkConnect(m, this.handshakeContext());
+    if (refusal) {
+      this.countRefusal('connect', refusal);
+      this.deps.log.error(
+        `${this.label}: CONNECT from ${link.conn.remote} refused: ${rejectReasonText(refusal.reason)} (${refusal.text})`,
+      );
+      this.send(link, connectAckMessage(this.params, m, { time: this.nowSec(), refusal }));
+      return this.lose(link, `refused CONNECT (${refusal.text})`, true);
+    }
+    this.send(link, connectAckMessage(this.params, m, { time: this.nowSec() }));
+    this.hba = m.hba;
+    this.up(link, m);
+    await this.feed({ type: 'connected', mclt: m.mclt });
+  }
+
+  private async onConnectAck(link: Link, m: ConnectAckMessage): Promise<void> {
+    if (m.rejectReason !== undefined && m.rejectReason !== 0) {
+      // The peer refused our CONNECT (ISC: "Failover CONNECT to A.B.C.D rejected: ...").
+      this.counters.inc(`peer-refused-connect.${m.rejectReason}`);
+      const why = m.message ? ` (${text(m.message)})` : '';
+      this.noteBadInput(
+        `peer-refused.${m.rejectReason}`,
+        'error',
+        `${this.label}: CONNECT to ${link.conn.remote} rejected: ${rejectReasonText(m.rejectReason)}${why}`,
+      );
+      return this.lose(link, `CONNECT rejected by the peer: ${rejectReasonText(m.rejectReason)}`, true);
+    }
+    const refusal = checkConnectAck(m, this.handshakeContext());
+    if (refusal) {
+      this.countRefusal('connectack', refusal);
+      this.deps.log.error(
+        `${this.label}: CONNECTACK from ${link.conn.remote} refused: ${rejectReasonText(refusal.reason)} (${refusal.text})`,
+      );
+      return this.refuseWithDisconnect(link, refusal, 'refused CONNECTACK');
+    }
+    this.up(link, m);
+    await this.feed({ type: 'connected' });
+  }
+
+  private up(link: Link, m: ConnectMessage | ConnectAckMessage): void {
+    link.phase = 'up';
+    this.linked = link;
+    this.linkSince = this.clock.now();
+    this.dialFailures = 0;
+    this.timers.cancel(`startup.${link.id}`);
+    this.timers.cancel('reconnect');
+    // ISC adopts the partner's numbers only when present; we always send ours.
+    this.partner = {
+      maxUnacked: m.maxUnacked,
+      receiveTimer: m.receiveTimer,
+      vendorClass: m.vendorClass && text(m.vendorClass),
+    };
+    this.deps.log.info(
+      `${this.label}: connected to ${link.conn.remote} (${link.conn.direction === 'in' ? 'they' : 'we'} connected; ${this.partner.vendorClass ?? 'no vendor class'})`,
+    );
+    this.emit('link', {
+      relationship: this.settings.name,
+      up: true,
+      remote: link.conn.remote,
+      direction: link.conn.direction,
+    });
+    this.heard();
+    this.armContact();
+  }
+
+  private handshakeContext() {
+    return {
+      name: this.params.name,
+      role: this.settings.role,
+      nowSec: this.nowSec(),
+      linked: this.linked !== undefined,
+    };
+  }
+
+  // ---- messages on the link ----
+
+  private async onLinkMessage(link: Link, m: FailoverMessage): Promise<void> {
+    switch (m.type) {
+      case MessageType.STATE:
+        if (m.serverState === undefined) {
+          this.counters.inc('protocol.state-without-server-state');
+          return this.noteBadInput(
+            'no-server-state',
+            'warn',
+            `${this.label}: STATE without server-state, ignored`,
+          );
+        }
+        return this.feed({ type: 'peerState', state: m.serverState, flags: m.serverFlags ?? 0 });
+      case MessageType.CONTACT:
+        return;
+      case MessageType.BNDUPD:
+        return this.onBndUpd(link, m);
+      case MessageType.UPDREQ:
+      case MessageType.UPDREQALL:
+        // Nothing is queued for the peer yet (lease sync is the next step): the update is complete at once.
+        this.send(link, { type: MessageType.UPDDONE, time: this.nowSec(), xid: m.xid });
+        this.deps.log.info(`Sent update done message to ${this.settings.name}`);
+        return;
+      case MessageType.UPDDONE:
+        return this.feed({ type: 'upddone' });
+      case MessageType.POOLREQ:
+        this.deps.log.info(`${this.label}: pool request from the peer: no leases to give yet`);
+        this.send(link, {
+          type: MessageType.POOLRESP,
+          time: this.nowSec(),
+          xid: m.xid,
+          addressesTransferred: 0,
+        });
+        return;
+      case MessageType.POOLRESP:
+        this.deps.log.info(`${this.label}: pool response: ${m.addressesTransferred ?? 0} leases`);
+        return;
+      case MessageType.BNDACK:
+        // We send no BNDUPD yet, so there is nothing it can acknowledge.
+        this.counters.inc('protocol.unexpected-bndack');
+        return;
+    }
+  }
+
+  private async onBndUpd(link: Link, m: BndUpdMessage): Promise<void> {
+    let verdict;
+    try {
+      verdict = await this.deps.leases.update(m);
+    } catch (err) {
+      this.counters.inc('lease-sink-errors');
+      this.deps.log.error(`${this.label}: could not record the peer's binding update: ${msg(err)}`);
+      verdict = {
+        accept: false as const,
+        reason: RejectReason.UNKNOWN,
+        message: 'could not record the update',
+      };
+    }
+    if (link.phase !== 'up') return; // the link went away while the update was being recorded
+    // ISC's BNDACK: the BNDUPD's xid and address, and nothing else but a reject (never a client id: FACTS 4.1).
+    if (verdict.accept) {
+      this.counters.inc('bndupd.acked');
+      return this.send(link, {
+        type: MessageType.BNDACK,
+        time: this.nowSec(),
+        xid: m.xid,
+        assignedIp: m.assignedIp,
+      });
+    }
+    this.counters.inc(`bndupd.rejected.${verdict.reason}`);
+    const ip = m.assignedIp === undefined ? 'no address' : formatIp4(m.assignedIp);
+    this.noteBadInput(
+      `bndupd-rejected.${verdict.reason}`,
+      'warn',
+      `${this.label}: BNDUPD ${ip} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
+    );
+    this.send(link, {
+      type: MessageType.BNDACK,
+      time: this.nowSec(),
+      xid: m.xid,
+      assignedIp: m.assignedIp,
+      rejectReason: verdict.reason,
+      message: bytesOf(verdict.message),
+    });
+  }
+
+  private onDisconnect(link: Link, m: DisconnectMessage): Promise<void> {
+    const reason = m.rejectReason === undefined ? 'no reason given' : rejectReasonText(m.rejectReason);
+    const detail = m.message ? ` (${text(m.message)})` : '';
+    this.counters.inc(`peer-disconnect.${m.rejectReason ?? 0}`);
+    this.deps.log.error(`${this.label}: DISCONNECT from ${link.conn.remote}: ${reason}${detail}`);
+    return this.lose(link, 'disconnect', true);
+  }
+
+  // ---- bad input and link loss ----
+
+  /** One path for bad input: count, log (rate-limited), DISCONNECT with a reject reason, close. */
+  private malformed(link: Link, err: FailoverWireError): Promise<void> {
+    if (link.phase === 'closed') return Promise.resolve();
+    this.counters.inc(`malformed.${err.reason}`);
+    const type =
+      err.type === undefined ? '' : ` (type ${MESSAGE_TYPE_NAMES[err.type as MessageType] ?? err.type})`;
+    this.noteBadInput(
+      `malformed.${err.reason}`,
+      'error',
+      `${this.label}: malformed message from ${link.conn.remote}${type}: ${err.reason}: ${err.detail}; disconnecting`,
+    );
+    this.send(link, disconnectFor(err, this.header()));
+    return this.lose(link, 'malformed', true);
+  }
+
+  private refuseWithDisconnect(link: Link, r: Refusal, why: string): Promise<void> {
+    this.send(link, {
+      type: MessageType.DISCONNECT,
+      ...this.header(),
+      rejectReason: r.reason,
+      message: bytesOf(r.text),
+    });
+    return this.lose(link, why, true);
+  }
+
+  /**
+   * The end of a link, whoever ended it (`close`: we do, after what was sent). The link to the peer going down is
+   * the machine's "disconnected"; a link that never finished its handshake just goes.
+   */
+  private async lose(link: Link, why: string, close = false): Promise<void> {
+    if (link.phase === 'closed') return;
+    const wasUp = link === this.linked;
+    link.phase = 'closed';
+    this.links.delete(link);
+    this.timers.cancel(`startup.${link.id}`);
+    if (close) link.close();
+    if (!wasUp) {
+      this.scheduleDial('network');
+      return;
+    }
+    this.linked = undefined;
+    this.timers.cancel('contact');
+    this.timers.cancel('receive');
+    this.deps.log.info(`${this.label}: link to ${link.conn.remote} lost: ${why}`);
+    this.emit('link', {
+      relationship: this.settings.name,
+      up: false,
+      remote: link.conn.remote,
+      direction: link.conn.direction,
+      why,
+    });
+    const reason = why === 'timeout' ? 'timeout' : why === 'disconnect' ? 'disconnect-msg' : 'close';
+    await this.feed({ type: 'disconnected', reason });
+    this.scheduleDial('lost');
+  }
+
+  // ---- sending ----
+
+  private send(link: Link, m: FailoverMessage): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = link.encode(m);
+    } catch (err) {
+      // Only a bug of ours can get here (a message over 2048 bytes): ISC would drop the link on it.
+      this.counters.inc('encode-errors');
+      this.deps.log.error(`${this.label}: cannot encode ${MESSAGE_TYPE_NAMES[m.type]}: ${msg(err)}`);
+      return;
+    }
+    link.conn.send(bytes);
+    this.counters.inc(`out.${MESSAGE_TYPE_NAMES[m.type]}`);
+    if (link === this.linked) this.armContact();
+  }
+
+  private sendOnLink(m: FailoverMessage): void {
+    if (this.linked) this.send(this.linked, m);
+  }
+
+  /**
+   * ISC re-arms its CONTACT at every send, at a third of the partner's receive-timer (whole seconds there; a
+   * partner that sent none would get one every 0 s from ISC: we keep at least a second).
+   */
+  private armContact(): void {
+    const every = Math.max(1000, ((this.partner.receiveTimer ?? this.settings.maxResponseDelay) * 1000) / 3);
+    this.timers.set('contact', every, () => {
+      void this.enqueue(() => this.sendOnLink({ type: MessageType.CONTACT, ...this.header() }));
+    });
+  }
+
+  private header(): { time: number; xid: number } {
+    // ISC: link->xid++ for each request; never 0 here, so an echo of 0 is visibly not ours.
+    this.xid = (this.xid + 1) >>> 0 || 1;
+    return { time: this.nowSec(), xid: this.xid };
+  }
+
+  private nowSec(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  private countRefusal(what: 'connect' | 'connectack', r: Refusal): void {
+    this.counters.inc(`refused-${what}.${r.reason}`);
+  }
+
+  private noteBadInput(key: string, level: 'info' | 'warn' | 'error', line: string): void {
+    const held = this.badInputLog.allow(key, this.clock.now());
+    if (held === undefined) return;
+    this.deps.log[level](held > 0 ? `${line} (${held} more like it not logged)` : line);
+  }
+}
+
+function iso(ms: number): string {
+  return ms > 0 ? new Date(ms).toISOString() : '';
+}
+
+function msg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,114 @@
+import type { Ip4 } from '@hadhcp/common';
+import type { RejectReason } from '../wire/constants.js';
+import type { BndUpdMessage } from '../wire/types.js';
+import type { Role, ServeScope } from '../core/machine-types.js';
+
+/** pino's call shape (message only), so a pino logger or a console shim can be passed in. */
+export interface FailoverLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  debug?(msg: string): void;
+}
+
+/**
+ * One `failover peer "NAME" { ... }` block, as far as the link and the state machine need it. The same field names
+ * as @hadhcp/dhcp's FailoverPeerConfig (which the configuration parser fills with ISC's defaults), so the daemon
+ * passes that object as it is.
+ */
+export interface FailoverPeerSettings {
+  name: string;
+  role: Role;
+  /** Our `address`: where we listen, and the source of our connections (the peer accepts only that address). */
+  address?: Ip4;
+  port: number;
+  peerAddress?: Ip4;
+  peerPort: number;
+  /** Seconds of silence after which we drop the link; sent as receive-timer, so the peer's CONTACTs come at a third. */
+  maxResponseDelay: number;
+  /** Sent as max-unacked-bndupd: ISC never sends a BNDUPD to a partner that did not say how many it may. */
+  maxUnackedUpdates: number;
+  /** Seconds; the primary's (a secondary takes the one in the primary's CONNECT). */
+  mclt?: number;
+  /** 32 bytes (`split`/`hba`); the primary's, sent in CONNECT. A secondary takes the primary's. */
+  hba?: Uint8Array;
+  /** ISC's `auto-partner-down` seconds (0: never). */
+  autoPartnerDown: number;
+}
+
+/** What the partner's binding update became: recorded (BNDACK), or refused with a reason (BNDACK with reject). */
+export type LeaseVerdict = { accept: true } | { accept: false; reason: RejectReason; message: string };
+
+/**
+ * Where the partner's binding updates go. For now a recorder (service/lease-sink.ts); the lease store joins in
+ * the next step. The BNDACK leaves once update() has resolved.
+ */
+export interface LeaseSink {
+  update(msg: BndUpdMessage): LeaseVerdict | Promise<LeaseVerdict>;
+  /**
+   * No lease at all (a new or lost store): the relationship starts in recover and asks the partner for everything,
+   * whatever state was recorded (ISC: a dhcpd.leases without the state block).
+   */
+  isEmpty(): boolean;
+}
+
+/** Timers for the service: the real ones (nodeScheduler) or a test's, which fires them as its clock moves. */
+export interface Scheduler {
+  setTimeout(fire: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface StateChange {
+  relationship: string;
+  from: string;
+  to: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+export interface ServeChange {
+  relationship: string;
+  scope: ServeScope;
+  was: ServeScope;
+  /** ISC's not-responding reason ('' when serving). */
+  reason: string;
+}
+
+export interface LinkChange {
+  relationship: string;
+  up: boolean;
+  /** `address:port` of the peer's end. */
+  remote: string;
+  direction: 'in' | 'out';
+  /** Why it went down: 'timeout', 'closed', 'disconnect', 'malformed', ... */
+  why?: string;
+}
+
+export interface FailoverPeerStatus {
+  name: string;
+  role: Role;
+  /** ISC's names (`normal`, `communications-interrupted`, `recover-wait`...). */
+  state: string;
+  /** ISO 8601: when we entered `state` (STOS). */
+  since: string;
+  partnerState: string;
+  partnerSince: string;
+  /** Seconds: configured on a primary, from the primary's CONNECT on a secondary. */
+  mclt: number;
+  serve: ServeScope;
+  /** CONNECT/CONNECTACK exchanged and the link up. */
+  connected: boolean;
+  link: { local: string; remote: string; direction: 'in' | 'out'; since: string } | undefined;
+  /** ISO 8601: the last message from the partner (any type; CONTACT when nothing else). */
+  lastContact: string | undefined;
+  /** What the partner said in its CONNECT/CONNECTACK. */
+  partner: {
+    maxUnacked: number | undefined;
+    receiveTimer: number | undefined;
+    vendorClass: string | undefined;
+  };
+  /** Hash buckets the primary serves (of 256), from the HBA in force. */
+  primaryBuckets: number | undefined;
+  /** Messages in and out by type, refusals and drops by reason, the transport's own counters. */
+  counters: Record<string, number>;
+}
