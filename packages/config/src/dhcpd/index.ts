@@ -68,3 +68,17 @@ export function formatDiagnostics(ds: readonly Diagnostic[], opts: { notes?: boo
   const summary = `${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}`;
   return [...shown.map(formatDiagnostic), summary].join('\n');
 }
+export * from './expr-types.js';
+export {
+  ExprLexer,
+  builtinOptions,
+  compileRegex,
+  parseBoolean,
+  parseData,
+  parseExpr,
+  parseExprSource,
+  parseNumeric,
+  type ExprParseOptions,
+  type OptionResolver,
+} from './expr-parse.js';
+export * from './expr-eval.js';
