@@ -24,6 +24,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { Cursor, ParseError, describe } from './cursor.js';
 import { didYouMean } from './keywords.js';
 import { tokenize, type Tok } from './lexer.js';
+import type { OptionLookup } from './options.js';
 import type { ArithOp, BoolExpr, DataExpr, Expr, ExprKind, NumExpr, OptionRef } from './expr-types.js';
 
 const SPLIT = '()!~+*/%&|^';
@@ -167,6 +168,14 @@ export const builtinOptions: OptionResolver = (space, name) => {
   }
   return undefined;
 };
+
+/** Option names for a dhcpd.conf being read: its `option NAME code N = TYPE;` definitions, then the built-ins. */
+export function optionsFromDefs(defs: OptionLookup): OptionResolver {
+  return (space, name) => {
+    const d = space === 'dhcp' ? defs.get(name) : undefined;
+    return d ? { space, name: d.name, code: d.code } : builtinOptions(space, name);
+  };
+}
 
 export interface ExprParseOptions {
   options?: OptionResolver;
@@ -327,13 +336,13 @@ class ExprParser {
         `\`${opText(op)}\` needs ${opNeeds(op)} on both sides; the left is ${lhs.kind}, the right ${rhs.kind}`,
       );
     if (op === 'eq' || op === 'ne') {
-      if (lhs.kind === 'boolean' || rhs.kind === 'boolean')
+      if (lhs.kind !== rhs.kind) throw mixed(); // ISC checks this first: `"a" = "a" = "a"` says so
+      if (lhs.kind === 'boolean')
         throw new ParseError(
           rhsTok,
           'expecting data/numeric expression',
           `\`${opText(op)}\` compares data or numbers; to combine true/false tests use \`and\` or \`or\``,
         );
-      if (lhs.kind !== rhs.kind) throw mixed();
       return {
         kind: 'boolean',
         expr: { op, left: lhs as never, right: rhs as never, pos },
@@ -424,7 +433,17 @@ class ExprParser {
       this.lx.next();
       return { kind: 'numeric', expr: { op: 'int', value: Number(w), pos } };
     }
-    if (/^[0-9a-f]{1,2}(:[0-9a-f]{1,2})*$/.test(w)) {
+    if (/^[0-9a-f]+(:[0-9a-f]+)*$/.test(w)) {
+      // ISC's parse_cshl: colon-separated hex octets.
+      const big = w.split(':').find((h) => parseInt(h, 16) > 0xff);
+      if (big !== undefined)
+        throw new ParseError(
+          t,
+          `${big} exceeds max (255) for precision.`,
+          ctx === 'data'
+            ? 'a number where data is expected is a hex octet (00 to ff); quote text, or use encode-int(N, 8|16|32)'
+            : 'hex data is octets 00 to ff separated by colons',
+        );
       this.lx.next();
       return {
         kind: 'data',

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileBoolean, compileData, compileNumeric } from './expr-eval.js';
-import { parseExprSource } from './expr-parse.js';
+import { optionsFromDefs, parseExprSource } from './expr-parse.js';
 import type { EvalContext, Expr } from './expr-types.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -101,6 +101,8 @@ describe('data forms', () => {
       ['option vendor-class-identifier', 'PXEClient:Arch:00000:UNDI:002001', 'probe T14'],
       ['config-option domain-name', 'Example.Org', 'probe T15'],
       ['option user-class', null, 'probe T03 (the client sent none)'],
+      ['option agent.remote-id', null, 'dhcpd -t accepts agent.NAME'],
+      ['null', null, 'dhcpd -t accepts `null`; tree.c: always null'],
     ]);
     it('option SPACE.NAME reads the sub-option space (agent = relay agent information)', () => {
       const c = probeClient({}, { 'agent.1': 'eth0/1' });
@@ -205,6 +207,9 @@ describe('boolean forms', () => {
     ['"a" = 61', true, 'probe B24: 61 on the right of data is the octet 0x61'],
     ['1 = 01', true, 'probe B25: both hex octets'],
     ['known or static or exists user-class', false, 'probe B26'],
+    ['not not known', false, 'dhcpd -t accepts; tree.c'],
+    ['not known and static', false, 'dhcpd -t accepts: (not known) and static'],
+    ['option vendor-class-identifier ~~ 1', false, 'dhcpd -t accepts: 1 is the octet 01 here'],
     ['extract-int(01:02, 16) = 258', true, 'probe B18'],
     ['extract-int(option user-class, 8) = extract-int(option nis-domain, 8)', true, 'tree.c: null = null'],
   ]);
@@ -218,10 +223,8 @@ describe('boolean forms', () => {
 describe('real-site snippets', () => {
   const ipxe = (userClass?: string, arch?: Uint8Array) =>
     probeClient({}, { ...(userClass ? { 'dhcp.77': userClass } : {}), ...(arch ? { 'dhcp.93': arch } : {}) });
-  const opts = {
-    options: (space: string, name: string) =>
-      space === 'dhcp' && name === 'arch' ? { space, name, code: 93 } : undefined,
-  };
+  // As the site's file declares it: `option arch code 93 = unsigned integer 16;`
+  const opts = { options: optionsFromDefs(new Map([['arch', { code: 93, name: 'arch' }]])) };
   const compile = (src: string) => {
     const r = parseExprSource(src, 'boolean', opts);
     if (r.expr?.kind !== 'boolean') throw new Error(JSON.stringify(r.diagnostics));
@@ -280,7 +283,29 @@ describe('parse errors and refusals', () => {
     ['substrin("a", 0, 1)', 'data', '1:1', 'unknown function `substrin`', 'ours'],
     ['pxeclient', 'data', '1:1', '`pxeclient` is not an expression', 'ISC reads a variable; we refuse'],
     ['encapsulate foo', 'data', '1:1', '`encapsulate` is not supported in expressions', 'ours'],
-    ['"a" = extract-int(01, 8)', 'boolean', '1:7', 'illegal expression relating different types', 'ours'],
+    [
+      '"a" = extract-int(01, 8)',
+      'boolean',
+      '1:7',
+      'illegal expression relating different types',
+      'dhcpd -t: same',
+    ],
+    [
+      'extract-int(01, 8) = "a"',
+      'boolean',
+      '1:22',
+      'illegal expression relating different types',
+      'dhcpd -t: same',
+    ],
+    ['"a" = "a" = "a"', 'boolean', '1:13', 'illegal expression relating different types', 'dhcpd -t: same'],
+    [
+      'binary-to-ascii(10, 8, ".", 258)',
+      'data',
+      '1:29',
+      '258 exceeds max (255) for precision.',
+      'dhcpd -t: same',
+    ],
+    ['gethostname', 'data', '1:12', 'left parenthesis expected.', 'dhcpd -t: same'],
   ])('%s', (src, want, at, message) => {
     const r = parseExprSource(src, want);
     expect(r.expr).toBeUndefined();

@@ -78,6 +78,7 @@ export {
   parseExpr,
   parseExprSource,
   parseNumeric,
+  optionsFromDefs,
   type ExprParseOptions,
   type OptionResolver,
 } from './expr-parse.js';
