@@ -240,8 +240,8 @@ describe('encodeDhcp', () => {
   });
 
   it('overloads into file, then sname, when the reply exceeds the client maximum (576)', () => {
-    // 548 - 240 = 308 octets of options room at 576, 305 once option 52 is reserved: 53 (3) + 54 (6) + 43 (252)
-    // fit; 15 (102) and 17 (22) go to file (128); 66 (32) to sname (64). Each field keeps one octet for its end.
+    // 548 - 240 = 308 octets of options room at 576: 53 (3) + 54 (6) + 43 (252) fit with 4 to spare for 52 and
+    // end; 15 (102) goes to file (128); 17 (22) still fits the options field; 66 (32) goes to sname (64).
     const m = reply([mt, sid, opt(43, 250), opt(15, 100), opt(17, 20), opt(66, 30)]);
     const r = encodeDhcpDetailed(m, { maxSize: 576, allowOverload: true });
     expect(r.bytes.length).toBeLessThanOrEqual(548);
@@ -250,31 +250,43 @@ describe('encodeDhcp', () => {
     expect(Array.from(r.bytes.subarray(108, 111))).toEqual([15, 100, 0]); // file starts with option 15
     expect(Array.from(r.bytes.subarray(44, 46))).toEqual([66, 30]); // sname starts with option 66
     const back = decodeDhcp(r.bytes) as DhcpMessage;
-    expect(back.options).toEqual(m.options);
+    expect(back.options.map((o) => o.code)).toEqual([53, 54, 43, 17, 15, 66]); // options, file, sname (RFC 3396 5)
+    for (const o of m.options) expect(getOption(back, o.code)).toEqual(o.data);
   });
 
-  it('overloading keeps relay agent information (82) in the options field, last, where relays strip it', () => {
+  it('overloading keeps relay agent information (82) in the options field, after 52, where relays strip it', () => {
     const m = reply([mt, sid, opt(43, 250), opt(15, 100), opt(82, 12)]);
     const r = encodeDhcpDetailed(m, { maxSize: 576, allowOverload: true });
     expect(r.overload).toBe(1);
     expect(r.dropped).toEqual([]);
-    // Walk the options field (after the cookie) up to its end option.
-    const codes: number[] = [];
-    for (let off = 240; r.bytes[off] !== 255; off += 2 + r.bytes[off + 1]!) codes.push(r.bytes[off]!);
-    expect(codes).toEqual([53, 54, 43, 82, 52]);
+    expect(areas(r.bytes).options).toEqual(['53/1', '54/4', '43/250', '52/1', '82/12', 'end']);
     const back = decodeDhcp(r.bytes) as DhcpMessage;
     expect(Array.from(getOption(back, 82)!)).toEqual(range(12));
   });
 
-  it('never overloads a file field that carries a boot file name: drops from the end instead', () => {
+  it('relay agent information does not take room from the client (ISC adds its size to the field)', () => {
+    const m = reply([mt, sid, opt(43, 250), opt(15, 40), opt(82, 30)]);
+    const r = encodeDhcpDetailed(m, { maxSize: 576 });
+    expect(r.dropped).toEqual([]);
+    expect(areas(r.bytes).options).toEqual(['53/1', '54/4', '43/250', '15/40', '82/30', 'end']);
+  });
+
+  it('never overloads a file field that carries a boot file name: splits into sname instead (RFC 3396)', () => {
     const file = new Uint8Array(128);
     file.set(new TextEncoder().encode('pxelinux.0'));
     const m = reply([mt, sid, opt(43, 250), opt(15, 100)], { file });
     const r = encodeDhcpDetailed(m, { allowOverload: true });
-    expect(r.overload).toBe(0); // sname alone (64) cannot take option 15 (102 octets)
-    expect(r.dropped).toEqual([15]);
+    expect(r.overload).toBe(2);
+    expect(r.dropped).toEqual([]);
+    // 42 octets of 15 fill the options field up to option 52 (no room left for end, as ISC), 58 go to sname.
+    expect(areas(r.bytes)).toEqual({
+      options: ['53/1', '54/4', '43/250', '15/42', '52/1'],
+      file: undefined,
+      sname: ['15/58', 'end'],
+    });
     const back = decodeDhcp(r.bytes) as DhcpMessage;
     expect(new TextDecoder().decode(back.file.subarray(0, 10))).toBe('pxelinux.0');
+    expect(getOption(back, 15)).toEqual(m.options[3]!.data);
   });
 
   it('without allowOverload drops non-essential options from the end, keeping lease time and routers', () => {
@@ -310,5 +322,120 @@ describe('encodeDhcp', () => {
       15, 3, 0, 1, 2, // the added option
       255, 0, // end, padding
     ]);
+  });
+});
+
+/** The options field, file and sname of an encoded message as `code/length` lists (file/sname only if overloaded). */
+function areas(b: Uint8Array): {
+  options: string[];
+  file: string[] | undefined;
+  sname: string[] | undefined;
+} {
+  let ov = 0;
+  const walk = (from: number, to: number): string[] => {
+    const out: string[] = [];
+    for (let i = from; i < to;) {
+      if (b[i] === 0) i++;
+      else if (b[i] === 255) return [...out, 'end'];
+      else {
+        if (b[i] === 52) ov = b[i + 2]!;
+        out.push(`${b[i]}/${b[i + 1]}`);
+        i += 2 + b[i + 1]!;
+      }
+    }
+    return out;
+  };
+  const options = walk(240, b.length);
+  return {
+    options,
+    file: ov & 1 ? walk(108, 236) : undefined,
+    sname: ov & 2 ? walk(44, 108) : undefined,
+  };
+}
+
+/**
+ * Where options land when they do not all fit, compared with ISC dhcpd 4.4.3's replies. Obtained by running the real
+ * dhcpd (Debian isc-dhcp-server 4.4.3) in a network namespace with a dhcpd.conf setting routers (3), four
+ * domain-name-servers (6, 16 octets), domain-name (15, 15 octets), root-path (17, 157), extensions-path (18, 93),
+ * broadcast-address (28), two ntp-servers (42, 8) and merit-dump (14, 94), lease time 600, and sending it raw
+ * DISCOVERs / BOOTREQUESTs from a Python script; the lists below are what its replies carried in each area.
+ * The message here lists the options in the order ISC's priority list had them.
+ */
+describe('encodeDhcp packs options as ISC dhcpd 4.4.3 does', () => {
+  const lease = { code: 51, data: Uint8Array.of(0, 0, 2, 88) };
+  const offer = { code: 53, data: Uint8Array.of(2) };
+  const o = (code: number, len: number) => opt(code, len);
+  const byCode: Record<number, number> = { 1: 4, 3: 4, 6: 16, 15: 15, 17: 157, 18: 93, 28: 4, 42: 8, 14: 94 };
+  const list = (...codes: number[]) => codes.map((c) => o(c, byCode[c]!));
+
+  it('DISCOVER requesting 1,3,6,15,17,18,28,42,14 at 576: 18 to file, 28 and 42 still in the options field, 14 split', () => {
+    const m = reply([offer, sid, lease, ...list(1, 3, 6, 15, 17, 18, 28, 42, 14)]);
+    const r = encodeDhcpDetailed(m, { maxSize: 576, allowOverload: true });
+    expect(r.bytes.length).toBe(548); // ISC: 548 octets (576 with IP and UDP headers)
+    expect(r.dropped).toEqual([]);
+    expect(areas(r.bytes)).toEqual({
+      // ISC: the options field is full after 52, with no end option
+      options: [
+        '53/1',
+        '54/4',
+        '51/4',
+        '1/4',
+        '3/4',
+        '6/16',
+        '15/15',
+        '17/157',
+        '28/4',
+        '42/8',
+        '14/66',
+        '52/1',
+      ],
+      file: ['18/93', '14/28', 'end'],
+      sname: undefined,
+    });
+    const back = decodeDhcp(r.bytes) as DhcpMessage;
+    expect(getOption(back, 14)).toEqual(o(14, 94).data); // RFC 3396: the two parts joined
+  });
+
+  it('DISCOVER without a request list (ISC priority 1,3,6,17,18,28,42,14,15): file and sname both used', () => {
+    const m = reply([offer, sid, lease, ...list(1, 3, 6, 17, 18, 28, 42, 14, 15)]);
+    const r = encodeDhcpDetailed(m, { allowOverload: true });
+    expect(r.bytes.length).toBe(543); // ISC: 543
+    expect(r.overload).toBe(3);
+    expect(areas(r.bytes)).toEqual({
+      options: ['53/1', '54/4', '51/4', '1/4', '3/4', '6/16', '17/157', '18/93', '52/1', 'end'],
+      file: ['28/4', '42/8', '14/94', 'end'],
+      sname: ['15/15', 'end'],
+    });
+  });
+
+  it('a request list in another order (14,17,18,1,3,6,15,28,42): whatever does not fit moves on, 42 to sname', () => {
+    const m = reply([offer, sid, lease, ...list(14, 17, 18, 1, 3, 6, 15, 28, 42)]);
+    const r = encodeDhcpDetailed(m, { allowOverload: true });
+    expect(r.bytes.length).toBe(544); // ISC: 544
+    expect(areas(r.bytes)).toEqual({
+      options: ['53/1', '54/4', '51/4', '14/94', '17/157', '1/4', '3/4', '6/16', '52/1', 'end'],
+      file: ['18/93', '15/15', '28/4', 'end'],
+      sname: ['42/8', 'end'],
+    });
+  });
+
+  it('BOOTP, fixed host (64-octet vend, no overload): what does not fit whole is left out, smaller ones still go in', () => {
+    const m = reply(list(1, 3, 6, 17, 18, 28, 42, 14, 15));
+    const r = encodeDhcpDetailed(m, { optionsField: 64 });
+    expect(r.bytes.length).toBe(300); // ISC: 300
+    expect(r.dropped).toEqual([17, 18, 14, 15]);
+    expect(areas(r.bytes).options).toEqual(['1/4', '3/4', '6/16', '28/4', '42/8', 'end']);
+  });
+
+  it('BOOTP, dynamic (64-octet vend, file and sname free): 17 split over all three areas, 18 and 14 left out', () => {
+    const m = reply(list(1, 3, 6, 17, 18, 28, 42, 14, 15));
+    const r = encodeDhcpDetailed(m, { optionsField: 64, allowOverload: true });
+    expect(r.bytes.length).toBe(300); // ISC: 300
+    expect(r.dropped).toEqual([18, 14]);
+    expect(areas(r.bytes)).toEqual({
+      options: ['1/4', '3/4', '6/16', '17/25', '52/1'],
+      file: ['17/125', 'end'],
+      sname: ['17/7', '28/4', '42/8', '15/15', 'end'],
+    });
   });
 });

@@ -1,10 +1,11 @@
 /**
  * DHCPv4 encoder. Two paths:
  *  - replay: a decoded message still carrying its `layout` (and unchanged in shape) is written back byte for byte;
- *  - canonical: message type (53) first, server id (54) second, the rest in the given order, values over 255
- *    octets split into several instances (RFC 3396), end, zero padding to the 300-octet BOOTP minimum (RFC 951,
- *    which old clients and relays still expect). If the reply exceeds the client's maximum message size, options
- *    move into empty file/sname fields (RFC 2131 4.1, option 52) and, failing that, options are dropped from the end.
+ *  - canonical: message type (53) first, server id (54) second, the rest in the given order, relay agent
+ *    information (82) last, values over 255 octets split into several instances (RFC 3396), end, zero padding to
+ *    the 300-octet BOOTP minimum (RFC 951, which old clients and relays still expect). If the reply exceeds the
+ *    client's maximum message size, options go where ISC dhcpd 4.4 puts them (pack()): into empty file/sname
+ *    fields (RFC 2131 4.1, option 52), split across areas (RFC 3396), or left out when nothing has room.
  */
 import {
   FIELD,
@@ -25,6 +26,11 @@ export interface EncodeOptions {
    * datagram: the DHCP payload may use maxSize - 28 octets. Default and floor 576 (RFC 2131 2: every client accepts it).
    */
   maxSize?: number;
+  /**
+   * The size of the options field, cookie included, overriding maxSize: 64 for a BOOTP reply (RFC 951's vend
+   * field; RFC 1497), or the size of the client's own vendor area when it sent a larger one (ISC dhcpd does so).
+   */
+  optionsField?: number;
   /** Allow moving options into file/sname when they are all zero (RFC 2131 4.1). Default false. */
   allowOverload?: boolean;
 }
@@ -38,8 +44,7 @@ export interface EncodeResult {
 }
 
 const IP_UDP_OVERHEAD = 28;
-/** Kept as long as anything else can be dropped: without them the reply is useless or violates RFC 3046 2.2. */
-const ESSENTIAL = new Set([53, 54, 51, 1, 3, 82]);
+const OPT_RELAY_AGENT = 82;
 
 /** Encodes a message; see encodeDhcpDetailed for what was dropped. */
 export function encodeDhcp(msg: DhcpMessage, opts?: EncodeOptions): Uint8Array {
@@ -47,6 +52,7 @@ export function encodeDhcp(msg: DhcpMessage, opts?: EncodeOptions): Uint8Array {
 }
 
 export function payloadLimit(opts?: EncodeOptions): number {
+  if (opts?.optionsField !== undefined) return FIXED_HEADER_LEN + Math.max(opts.optionsField, 64);
   const max = Math.min(Math.max(576, opts?.maxSize ?? 576), 65535);
   return max - IP_UDP_OVERHEAD;
 }
@@ -66,41 +72,50 @@ export function encodeDhcpDetailed(msg: DhcpMessage, opts?: EncodeOptions): Enco
     writeHeader(out, msg);
     return { bytes: out, dropped: msg.options.map((o) => o.code), overload: 0 };
   }
-  const simple = encodeSimple(msg, limit);
+  const mainCap = limit - FIXED_HEADER_LEN - 4;
+  const simple = encodeSimple(msg, mainCap);
   if (simple) return { bytes: simple, dropped: [], overload: 0 };
   const dropped: number[] = [];
-  let list = hoist(msg.options.filter((o) => keepCode(o.code, dropped)));
-  const fileFree = !!opts?.allowOverload && isZero(msg.file);
-  const snameFree = !!opts?.allowOverload && isZero(msg.sname);
-  for (;;) {
-    const placed = place(split(list), limit - FIXED_HEADER_LEN - 4, fileFree, snameFree);
-    if (placed) return { bytes: build(msg, placed), dropped, overload: placed.overload };
-    const victim = pickVictim(list);
-    dropped.push(list[victim]!.code);
-    list = list.filter((_, i) => i !== victim);
-  }
+  const list = hoist(msg.options.filter((o) => keepCode(o.code, dropped)));
+  const agent = list.filter((o) => o.code === OPT_RELAY_AGENT);
+  const placed = pack(
+    list.filter((o) => o.code !== OPT_RELAY_AGENT),
+    mainCap,
+    !!opts?.allowOverload && isZero(msg.file),
+    !!opts?.allowOverload && isZero(msg.sname),
+    dropped,
+  );
+  return { bytes: build(msg, placed, split(agent), mainCap), dropped, overload: placed.overload };
 }
 
 /**
- * The common case without intermediate lists: every option a plain code with at most 255 octets, and all of
- * them fitting the options field. Same bytes as the general path (53, then 54, then the rest in order; end;
- * zero padding to 300 octets); undefined when anything needs the general path.
+ * The common case: every option a plain code with at most 255 octets, and all of them staying in the options
+ * field under pack()'s rules (the last one may end 1 octet before the end of the field, the others 4). Same
+ * bytes as the general path; undefined when anything needs it.
  */
-function encodeSimple(msg: DhcpMessage, limit: number): Uint8Array | undefined {
+function encodeSimple(msg: DhcpMessage, mainCap: number): Uint8Array | undefined {
   const opts = msg.options;
-  let len = 1;
+  let len = 0;
+  let last = 0;
+  let agent = 0;
   for (let i = 0; i < opts.length; i++) {
     const o = opts[i]!;
     const c = o.code;
     if (c <= OPT_PAD || c >= OPT_END || c === OPT_OVERLOAD || o.data.length > 255) return undefined;
-    len += 2 + o.data.length;
+    if (c === OPT_RELAY_AGENT) {
+      if (i !== opts.length - 1) return undefined;
+      agent = 2 + o.data.length;
+      continue;
+    }
+    last = 2 + o.data.length;
+    len += last;
   }
-  if (len > limit - FIXED_HEADER_LEN - 4) return undefined;
-  const out = zeroed(Math.max(MIN_MESSAGE_LEN, FIXED_HEADER_LEN + 4 + len));
+  if (len + 1 > mainCap || len - last + 4 > mainCap) return undefined;
+  const out = zeroed(Math.max(MIN_MESSAGE_LEN, FIXED_HEADER_LEN + 4 + len + agent + 1));
   writeHeader(out, msg);
   out.set(MAGIC_COOKIE, FIXED_HEADER_LEN);
   let off = FIXED_HEADER_LEN + 4;
-  // hoist(): 53 first, 54 second, the rest in their order.
+  // hoist(): 53 first, 54 second, the rest in their order (82 is last already).
   for (let pass = 0; pass < 3; pass++) {
     for (let i = 0; i < opts.length; i++) {
       const o = opts[i]!;
@@ -133,17 +148,6 @@ function hoist(options: DhcpOption[]): DhcpOption[] {
     .map((x) => x.o);
 }
 
-/** The last non-essential option, else the last one other than the message type. */
-function pickVictim(list: DhcpOption[]): number {
-  for (let i = list.length - 1; i >= 0; i--) if (!ESSENTIAL.has(list[i]!.code)) return i;
-  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.code !== 53) return i;
-  return list.length - 1; // unreachable: 53 alone always fits in 308 octets
-}
-
-const OPT_RELAY_AGENT = 82;
-/** Never moved into file/sname when overloading (52 and end are written by build() in the options field). */
-const PINNED = new Set([53, 54, OPT_RELAY_AGENT]);
-
 interface Instance {
   code: number;
   data: Uint8Array;
@@ -168,43 +172,70 @@ interface Placement {
   overload: number;
 }
 
-const size = (xs: Instance[]): number => xs.reduce((n, x) => n + 2 + x.data.length, 0);
-
 /**
- * Fills the options field, then file, then sname, keeping instance order (RFC 3396 5 concatenates in that order).
- * An instance never straddles two fields: splitting a short option would confuse clients without RFC 3396.
+ * Places the options the way ISC dhcpd 4.4 does (common/options.c store_options), so that a client gets the same
+ * options from us as from the server we replace, and as many as fit (RFC 2131 4.3.1). In the given (priority)
+ * order, each option goes whole into the first area with room: the options field, keeping 3 octets for option 52
+ * and 1 for end (the last option only needs its end), then file, then sname, each keeping 1 octet for its end.
+ * An option that fits none of them, or is longer than 255, is split (RFC 3396) over the room left in the areas in
+ * that order, 255 octets at most per instance; if even that fails it is left out, and the next one is tried.
+ * Checked against ISC's replies at 576 octets (see codec.test.ts).
  */
-function place(
-  all: Instance[],
+function pack(
+  list: DhcpOption[],
   mainCap: number,
   fileFree: boolean,
   snameFree: boolean,
-): Placement | undefined {
-  if (size(all) + 1 <= mainCap) return { main: all, file: [], sname: [], overload: 0 };
-  if (!fileFree && !snameFree) return undefined;
-  // Message type and server id stay where every parser looks first, and relay agent information (82) stays in
-  // the options field: relays look for it only there to strip it (RFC 3046 2.2), and put it last.
-  const pinned = all.filter((x) => PINNED.has(x.code));
-  const rest = all.filter((x) => !PINNED.has(x.code));
+  dropped: number[],
+): Placement {
   const areas: Instance[][] = [[], [], []];
-  const caps = [mainCap - 3 - size(pinned), fileFree ? FIELD.FILE_LEN : 0, snameFree ? FIELD.SNAME_LEN : 0];
-  if (caps[0]! < 1) return undefined;
-  let a = 0;
-  let used = 0;
-  for (const x of rest) {
-    while (a < 3 && used + 2 + x.data.length + 1 > caps[a]!) {
-      a++;
-      used = 0;
+  const caps = [mainCap, fileFree ? FIELD.FILE_LEN : 0, snameFree ? FIELD.SNAME_LEN : 0];
+  const used = [0, 0, 0];
+  // Octets each area keeps free after a whole option: 52 (3) + end (1) in the options field, end in file/sname.
+  const keep = [4, 1, 1];
+  for (let i = 0; i < list.length; i++) {
+    const o = list[i]!;
+    const n = o.data.length;
+    const isLast = i === list.length - 1 && used[1] === 0 && used[2] === 0;
+    let whole = -1;
+    if (n <= 255) {
+      if (used[0]! + 2 + n + (isLast ? 0 : keep[0]!) < caps[0]! + (isLast ? 0 : 1)) whole = 0;
+      else if (caps[1]! > 0 && used[1]! + 2 + n + keep[1]! < caps[1]!) whole = 1;
+      else if (caps[2]! > 0 && used[2]! + 2 + n + keep[2]! < caps[2]!) whole = 2;
     }
-    if (a === 3) return undefined;
-    areas[a]!.push(x);
-    used += 2 + x.data.length;
+    if (whole >= 0) {
+      areas[whole]!.push({ code: o.code, data: o.data });
+      used[whole]! += 2 + n;
+      continue;
+    }
+    // Split over what is left: the options field up to 3 octets before its end (room for 52), file and sname
+    // up to their end option. Roll back if the areas run out first.
+    const before = areas.map((a) => a.length);
+    const usedBefore = [...used];
+    let off = 0;
+    while (off < n) {
+      let a = -1;
+      let room = 0;
+      if (used[0]! + 6 < caps[0]!) [a, room] = [0, caps[0]! - used[0]! - 5];
+      else if (caps[1]! > 0 && used[1]! + 4 < caps[1]!) [a, room] = [1, caps[1]! - used[1]! - 3];
+      else if (caps[2]! > 0 && used[2]! + 4 < caps[2]!) [a, room] = [2, caps[2]! - used[2]! - 3];
+      if (a < 0) break;
+      const take = Math.min(room, n - off, 255);
+      areas[a]!.push({ code: o.code, data: o.data.subarray(off, off + take) });
+      used[a]! += 2 + take;
+      off += take;
+    }
+    if (off < n || n === 0) {
+      for (let k = 0; k < 3; k++) areas[k]!.length = before[k]!;
+      used.splice(0, 3, ...usedBefore);
+      dropped.push(o.code);
+    }
   }
   const overload = (areas[1]!.length ? 1 : 0) | (areas[2]!.length ? 2 : 0);
-  const main = [...pinned.filter((x) => x.code !== OPT_RELAY_AGENT), ...areas[0]!];
-  main.push(...pinned.filter((x) => x.code === OPT_RELAY_AGENT));
-  return { main, file: areas[1]!, sname: areas[2]!, overload };
+  return { main: areas[0]!, file: areas[1]!, sname: areas[2]!, overload };
 }
+
+const size = (xs: Instance[]): number => xs.reduce((n, x) => n + 2 + x.data.length, 0);
 
 function writeInstances(out: Uint8Array, off: number, xs: Instance[]): number {
   for (const x of xs) {
@@ -213,26 +244,33 @@ function writeInstances(out: Uint8Array, off: number, xs: Instance[]): number {
     out.set(x.data, off);
     off += x.data.length;
   }
-  out[off++] = OPT_END;
   return off;
 }
 
-/** Every reply is zero-padded to the 300-octet BOOTP minimum (RFC 951), as ISC dhcpd does. */
-function build(msg: DhcpMessage, p: Placement): Uint8Array {
-  const mainLen = size(p.main) + (p.overload ? 3 : 0) + 1;
+/**
+ * Options field: the placed options, option 52 when file/sname carry some, then relay agent information (RFC 3046
+ * 2.2: last, and ISC adds its size to the room the client allows, as the relay strips it), then end when there is
+ * room for it (ISC leaves it out of a full field; the field's size bounds it). Zero padding to the 300-octet BOOTP
+ * minimum (RFC 951), as ISC dhcpd does.
+ */
+function build(msg: DhcpMessage, p: Placement, agent: Instance[], mainCap: number): Uint8Array {
+  const filled = size(p.main) + (p.overload ? 3 : 0);
+  const mainLen = filled + size(agent) + (filled < mainCap ? 1 : 0);
   const out = zeroed(Math.max(MIN_MESSAGE_LEN, FIXED_HEADER_LEN + 4 + mainLen));
   writeHeader(out, msg);
   out.set(MAGIC_COOKIE, FIXED_HEADER_LEN);
-  let off = FIXED_HEADER_LEN + 4;
-  if (p.overload) {
-    // Put option 52 just before end; its fields' own end options and zero padding follow RFC 2131 4.1.
-    off = writeInstances(out, off, [...p.main, { code: OPT_OVERLOAD, data: Uint8Array.of(p.overload) }]);
-    if (p.overload & 1) out.fill(0, FIELD.FILE_OFF, FIELD.FILE_OFF + FIELD.FILE_LEN);
-    if (p.overload & 2) out.fill(0, FIELD.SNAME_OFF, FIELD.SNAME_OFF + FIELD.SNAME_LEN);
-    if (p.overload & 1) writeInstances(out, FIELD.FILE_OFF, p.file);
-    if (p.overload & 2) writeInstances(out, FIELD.SNAME_OFF, p.sname);
-  } else {
-    writeInstances(out, off, p.main);
+  const main = [...p.main];
+  if (p.overload) main.push({ code: OPT_OVERLOAD, data: Uint8Array.of(p.overload) });
+  const end = writeInstances(out, FIXED_HEADER_LEN + 4, [...main, ...agent]);
+  if (filled < mainCap) out[end] = OPT_END;
+  // RFC 2131 4.1: an overloaded field holds options up to its own end option, then pad (zeros).
+  if (p.overload & 1) {
+    out.fill(0, FIELD.FILE_OFF, FIELD.FILE_OFF + FIELD.FILE_LEN);
+    out[writeInstances(out, FIELD.FILE_OFF, p.file)] = OPT_END;
+  }
+  if (p.overload & 2) {
+    out.fill(0, FIELD.SNAME_OFF, FIELD.SNAME_OFF + FIELD.SNAME_LEN);
+    out[writeInstances(out, FIELD.SNAME_OFF, p.sname)] = OPT_END;
   }
   return out;
 }
