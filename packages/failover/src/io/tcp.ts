@@ -62,6 +62,7 @@ export class TcpPeerTransport implements PeerTransport {
             `${this.o.label}: connection from ${from}:${socket.remotePort} closed: not the peer address ${this.peerIp}` +
               (held > 0 ? ` (${held} more not logged)` : ''),
           );
+        socket.on('error', () => undefined); // a reset racing the destroy must not become an uncaught error
         socket.destroy();
         return;
       }

@@ -203,6 +203,19 @@ describe('two services on one network', () => {
     await sched.until(bothNormal(a, b2), 30_000);
   });
 
+  it('SIGTERM in normal (shutdown()): says shutdown, the partner goes partner-down, recover is recorded, then stops', async () => {
+    const { a, b, sched } = await pair();
+    await sched.until(bothNormal(a, b), 30_000);
+    const done = a.svc.shutdown();
+    await sched.advance(1_000);
+    await done;
+    expect(a.messages()).toContain('failover peer dhcp-failover: I move from normal to shutdown');
+    expect(state(b)).toBe('partner-down');
+    expect(a.store.record?.my).toBe(6); // recover, recorded as ISC does on its way out
+    await sched.advance(0);
+    expect(b.svc.status().connected).toBe(false);
+  });
+
   it('a state that cannot be written is not entered (ISC: "Unable to record current failover state")', async () => {
     const { a, b, sched, net } = await pair();
     await sched.until(bothNormal(a, b), 30_000);

@@ -22,8 +22,7 @@ import type {
 } from '../wire/types.js';
 import { bytesOf, text } from '../wire/values.js';
 import type { StateStore } from '../io/state-file.js';
-import type { DialFailure, PeerConnection, PeerTransport } from '../io/transport.js';
-import { isDialFailure } from '../io/transport.js';
+import type { PeerConnection, PeerTransport } from '../io/transport.js';
 import {
   checkConnect,
   checkConnectAck,
@@ -32,14 +31,16 @@ import {
   type LinkParams,
   type Refusal,
 } from './handshake.js';
+import { Dialer } from './dialer.js';
 import { Link, LINK_STARTUP_MS } from './link.js';
-import { reconnectDelayMs, type DialOutcome } from './reconnect.js';
+import { bndAckFor, disconnectMessage, poolRespFor, updDoneFor } from './replies.js';
 import { KeyedTimers, nodeScheduler } from './timers.js';
 import type {
   FailoverLogger,
   FailoverPeerSettings,
   FailoverPeerStatus,
   LeaseSink,
+  LeaseVerdict,
   LinkChange,
   Scheduler,
   ServeChange,
@@ -96,6 +97,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private readonly params: LinkParams;
   private readonly label: string;
   private readonly links = new Set<Link>();
+  private readonly dialer: Dialer;
   private linked: Link | undefined;
   private linkSince = 0;
   private lastContact: number | undefined;
@@ -104,8 +106,6 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private hba: Uint8Array | undefined;
   private xid = 0;
   private nextLinkId = 0;
-  private dialing = false;
-  private dialFailures = 0;
   private running = false;
   private queue: Promise<void> = Promise.resolve();
   private whenShutDown: (() => void) | undefined;
@@ -125,6 +125,12 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       vendorClass: bytesOf(deps.vendorClass ?? 'hadhcp'),
     };
     if (settings.role === 'primary') this.hba = settings.hba ?? new Uint8Array(32);
+    this.dialer = new Dialer(deps.transport, this.timers, this.counters, deps.log, this.label, {
+      adopt: (c) => this.adopt(c),
+      busy: () => this.linked !== undefined || [...this.links].some((l) => l.conn.direction === 'out'),
+      unreachable: () => void this.enqueue(() => this.feed({ type: 'disconnected', reason: 'timeout' })),
+      note: (key, level, line) => this.noteBadInput(key, level, line),
+    });
     this.core = initFailover({
       name: settings.name,
       role: settings.role,
@@ -144,14 +150,14 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       this.deps.log.error(`${this.label}: cannot read the recorded state, starting without it: ${msg(err)}`);
     }
     await this.enqueue(() => this.feed({ type: 'start', saved, storeEmpty: this.deps.leases.isEmpty() }));
-    await this.listen();
-    this.dial();
+    await this.dialer.start();
   }
 
   /** Drops the links and stops; the recorded state stays as it is (ISC's stock builds stop this way). */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.dialer.stop();
     this.timers.cancelAll();
     for (const l of [...this.links]) l.close();
     this.links.clear();
@@ -319,61 +325,6 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
 
   // ---- connections ----
 
-  private async listen(): Promise<void> {
-    if (!this.running) return;
-    try {
-      await this.deps.transport.listen((c) => this.adopt(c));
-      this.deps.log.info(`${this.label}: listening on ${this.deps.transport.localEndpoint}`);
-    } catch (err) {
-      // Our address not (yet) on an interface, or the port taken: try again as ISC retries a failed connect.
-      this.counters.inc('listen-failed');
-      const delay = reconnectDelayMs('local', 1);
-      this.deps.log.error(
-        `${this.label}: cannot listen on ${this.deps.transport.localEndpoint}: ${msg(err)}; retrying in ${delay / 1000} s`,
-      );
-      this.timers.set('listen', delay, () => void this.listen());
-    }
-  }
-
-  private dial(): void {
-    if (!this.running || this.dialing || this.linked) return;
-    this.dialing = true;
-    this.timers.cancel('reconnect');
-    this.deps.transport.dial().then(
-      (c) => {
-        this.dialing = false;
-        if (!this.running) return c.close();
-        this.adopt(c);
-      },
-      (err: unknown) => {
-        this.dialing = false;
-        if (!this.running) return;
-        const f: DialFailure = isDialFailure(err) ? err : { kind: 'network', code: 'EIO', message: msg(err) };
-        this.dialFailures++;
-        this.counters.inc(`dial-failed.${f.kind}`);
-        const delay = reconnectDelayMs(f.kind, this.dialFailures);
-        this.noteBadInput(
-          `dial.${f.code}`,
-          'info',
-          `${this.label}: connect to ${this.deps.transport.peerEndpoint} failed: ${f.code}; next attempt in ${delay / 1000} s`,
-        );
-        this.timers.set('reconnect', delay, () => this.dial());
-        // ISC feeds the "disconnect" transition when the peer is unreachable or the attempt timed out (startup
-        // then ends at once instead of after 15 s); not when it was refused: a host that refuses is up.
-        if (f.code === 'EHOSTUNREACH' || f.code === 'ETIMEDOUT' || f.code === 'timeout')
-          void this.enqueue(() => this.feed({ type: 'disconnected', reason: 'timeout' }));
-      },
-    );
-  }
-
-  /** Dials again after `outcome`, unless a link is up or on its way. */
-  private scheduleDial(outcome: DialOutcome): void {
-    if (!this.running || this.linked || this.dialing || this.timers.has('reconnect')) return;
-    if ([...this.links].some((l) => l.conn.direction === 'out')) return;
-    if (outcome !== 'lost') this.dialFailures++;
-    this.timers.set('reconnect', reconnectDelayMs(outcome, this.dialFailures), () => this.dial());
-  }
-
   /** A new TCP connection, ours or the peer's: frame its bytes, start the handshake. */
   private adopt(conn: PeerConnection): void {
     const link = new Link(++this.nextLinkId, conn);
@@ -496,9 +447,8 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     link.phase = 'up';
     this.linked = link;
     this.linkSince = this.clock.now();
-    this.dialFailures = 0;
+    this.dialer.linked();
     this.timers.cancel(`startup.${link.id}`);
-    this.timers.cancel('reconnect');
     // ISC adopts the partner's numbers only when present; we always send ours.
     this.partner = {
       maxUnacked: m.maxUnacked,
@@ -548,19 +498,14 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       case MessageType.UPDREQ:
       case MessageType.UPDREQALL:
         // Nothing is queued for the peer yet (lease sync is the next step): the update is complete at once.
-        this.send(link, { type: MessageType.UPDDONE, time: this.nowSec(), xid: m.xid });
+        this.send(link, updDoneFor(m, this.nowSec()));
         this.deps.log.info(`Sent update done message to ${this.settings.name}`);
         return;
       case MessageType.UPDDONE:
         return this.feed({ type: 'upddone' });
       case MessageType.POOLREQ:
         this.deps.log.info(`${this.label}: pool request from the peer: no leases to give yet`);
-        this.send(link, {
-          type: MessageType.POOLRESP,
-          time: this.nowSec(),
-          xid: m.xid,
-          addressesTransferred: 0,
-        });
+        this.send(link, poolRespFor(m, 0, this.nowSec()));
         return;
       case MessageType.POOLRESP:
         this.deps.log.info(`${this.label}: pool response: ${m.addressesTransferred ?? 0} leases`);
@@ -573,44 +518,26 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   }
 
   private async onBndUpd(link: Link, m: BndUpdMessage): Promise<void> {
-    let verdict;
+    let verdict: LeaseVerdict;
     try {
       verdict = await this.deps.leases.update(m);
     } catch (err) {
       this.counters.inc('lease-sink-errors');
       this.deps.log.error(`${this.label}: could not record the peer's binding update: ${msg(err)}`);
-      verdict = {
-        accept: false as const,
-        reason: RejectReason.UNKNOWN,
-        message: 'could not record the update',
-      };
+      verdict = { accept: false, reason: RejectReason.UNKNOWN, message: 'could not record the update' };
     }
     if (link.phase !== 'up') return; // the link went away while the update was being recorded
-    // ISC's BNDACK: the BNDUPD's xid and address, and nothing else but a reject (never a client id: FACTS 4.1).
-    if (verdict.accept) {
-      this.counters.inc('bndupd.acked');
-      return this.send(link, {
-        type: MessageType.BNDACK,
-        time: this.nowSec(),
-        xid: m.xid,
-        assignedIp: m.assignedIp,
-      });
+    if (verdict.accept) this.counters.inc('bndupd.acked');
+    else {
+      this.counters.inc(`bndupd.rejected.${verdict.reason}`);
+      const ip = m.assignedIp === undefined ? 'no address' : formatIp4(m.assignedIp);
+      this.noteBadInput(
+        `bndupd-rejected.${verdict.reason}`,
+        'warn',
+        `${this.label}: BNDUPD ${ip} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
+      );
     }
-    this.counters.inc(`bndupd.rejected.${verdict.reason}`);
-    const ip = m.assignedIp === undefined ? 'no address' : formatIp4(m.assignedIp);
-    this.noteBadInput(
-      `bndupd-rejected.${verdict.reason}`,
-      'warn',
-      `${this.label}: BNDUPD ${ip} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
-    );
-    this.send(link, {
-      type: MessageType.BNDACK,
-      time: this.nowSec(),
-      xid: m.xid,
-      assignedIp: m.assignedIp,
-      rejectReason: verdict.reason,
-      message: bytesOf(verdict.message),
-    });
+    this.send(link, bndAckFor(m, verdict, this.nowSec()));
   }
 
   private onDisconnect(link: Link, m: DisconnectMessage): Promise<void> {
@@ -639,12 +566,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   }
 
   private refuseWithDisconnect(link: Link, r: Refusal, why: string): Promise<void> {
-    this.send(link, {
-      type: MessageType.DISCONNECT,
-      ...this.header(),
-      rejectReason: r.reason,
-      message: bytesOf(r.text),
-    });
+    this.send(link, disconnectMessage(r, this.header()));
     return this.lose(link, why, true);
   }
 
@@ -660,7 +582,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     this.timers.cancel(`startup.${link.id}`);
     if (close) link.close();
     if (!wasUp) {
-      this.scheduleDial('network');
+      this.dialer.after('network');
       return;
     }
     this.linked = undefined;
@@ -676,7 +598,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     });
     const reason = why === 'timeout' ? 'timeout' : why === 'disconnect' ? 'disconnect-msg' : 'close';
     await this.feed({ type: 'disconnected', reason });
-    this.scheduleDial('lost');
+    this.dialer.after('lost');
   }
 
   // ---- sending ----

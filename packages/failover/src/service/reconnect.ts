@@ -1,13 +1,13 @@
 /*
  * When to dial the peer again. ISC 4.4 (server/failover.c): 5 s after the link to the peer is lost, or after an
  * attempt that found the host unreachable or timed out (dhcp_failover_link_signal "disconnect" and "status");
- * 90 s after an attempt that failed at once (dhcp_failover_reconnect). After a refused attempt ISC does not dial
- * again at all: it waits for the peer to connect to it, which a peer does when it starts.
+ * 90 s after an attempt that failed at once, on this host (dhcp_failover_reconnect). A refused attempt: the lab
+ * shows ISC 4.4.3 dialling again every 5 s for as long as nobody listens (test/lab/failover-isc.test.ts' capture).
  *
- * We keep ISC's 5 s and 90 s and add what ISC leaves out: a refused or unanswered attempt is tried again, 5 s
- * after the first failure and doubling with each one after it, up to a minute (a peer that is down for a day costs
- * one SYN a minute, and one that comes back is found within a minute even if it never dials us). A success starts
- * the count again. The peer dials us too, so a long wait here never holds the link down once the peer is up.
+ * We keep ISC's 5 s after a lost link and 90 s after a local failure. A refused or unanswered attempt is tried
+ * again 5 s after the first failure, doubling with each failure after it, up to a minute: a peer that is down for
+ * a day costs one SYN a minute instead of twelve. A link coming up starts the count again. The peer dials us too
+ * (at start and every 5 s), so a long wait here never holds the link down once the peer is up.
  */
 
 export type DialOutcome =
