@@ -2,6 +2,7 @@
  * ISC's expression language against ISC itself. How each expected value was obtained is said per case:
  * - "probe Tnn/Bnn": dhcpd 4.4.3 run for real (fixtures/expr/probe.sh: a network namespace, udhcpc as the client,
  *   `log(...)` in `on commit`); its output is fixtures/expr/probe.log. The context below is that client's.
+ *   "Hnn": the same with a host declaration (probe-host.sh; probe-host.log and probe-host-efi.log).
  * - "dhcpd -t": `dhcpd -t -4 -cf FILE` on `on commit { ...; }` holding the expression (verdict, line, message).
  * - "tree.c": read from ISC 4.4's common/tree.c where no run was made (said so).
  */
@@ -250,6 +251,53 @@ describe('real-site snippets', () => {
 
   it('per-MAC subclass key: binary-to-ascii(16, 8, ":", substring(hardware, 1, 6))', () => {
     expect(run('binary-to-ascii(16, 8, ":", substring(hardware, 1, 6))')).toBe('52:54:0:a:1b:2c'); // probe T01
+  });
+});
+
+describe('a known client with a fixed address (probe-host: fixtures/expr/probe-host.sh)', () => {
+  // The client as dhcpd saw it: host pxe-1 matched, fixed address 10.77.0.50, user-class "iPXE", host-name probe-7.
+  const host = (opts: Record<string, string | Uint8Array>) =>
+    probeClient(
+      {
+        known: true,
+        isStatic: true,
+        hostDeclName: enc('pxe-1'),
+        leasedAddress: Uint8Array.of(10, 77, 0, 50),
+      },
+      opts,
+    );
+  const ipxe = () => host({ 'dhcp.77': 'iPXE', 'dhcp.12': 'probe-7' });
+  const efi = () => host({ 'dhcp.93': Uint8Array.of(0, 7) });
+  describe('iPXE client (probe-host.log)', () => {
+    table(
+      [
+        ['known', true, 'H01'],
+        ['static', true, 'H02'],
+        ['host-decl-name', 'pxe-1', 'H03'],
+        ['exists user-class', true, 'H04'],
+        ['exists user-class and option user-class = "iPXE"', true, 'H05 (the iPXE branch was taken)'],
+        ['binary-to-ascii(10, 8, ".", leased-address)', '10.77.0.50', 'H06'],
+        ['binary-to-ascii(16, 8, ":", option user-class)', '69:50:58:45', 'H07'],
+        ['option host-name', 'probe-7', 'H08'],
+        ['ucase(option host-name)', 'PROBE-7', 'H09'],
+        ['option host-name ~~ "^PROBE-[0-9]+$"', true, 'H10'],
+        ['option host-name ~= "^PROBE"', false, 'H11'],
+      ],
+      ipxe,
+    );
+  });
+  describe('UEFI PXE ROM, arch 7, no user class (probe-host-efi.log)', () => {
+    const arch = { options: optionsFromDefs(new Map([['arch', { code: 93, name: 'arch' }]])) };
+    it.each<Row>([
+      ['exists user-class', false, 'H04'],
+      ['exists user-class and option user-class = "iPXE"', null, 'H05: not taken (null is false)'],
+      ['option arch = 00:07', true, 'H05: the elsif branch was taken'],
+      ['option host-name ~~ "^PROBE-[0-9]+$"', null, 'H10: not true'],
+    ])('%s', (src, want) => {
+      const r = parseExprSource(src, 'boolean', arch);
+      if (r.expr?.kind !== 'boolean') throw new Error(JSON.stringify(r.diagnostics));
+      expect(compileBoolean(r.expr.expr)(efi())).toBe(want);
+    });
   });
 });
 
