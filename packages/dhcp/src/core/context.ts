@@ -27,9 +27,9 @@ export interface CoreOptions {
   offerHoldMs?: number;
   /** How long a declined or pinged-in-use address stays abandoned. Default 86400 s (ISC abandon-lease-time). */
   abandonSeconds?: number;
-  /** How long a silent ping vouches for an address. Default 60 s. */
+  /** How long a silent ping vouches for an address. Default PROBE_FRESH_MS (ping-ahead.ts). */
   probeFreshMs?: number;
-  /** How many next candidates per pool to keep probed. Default 4. */
+  /** A fixed number of next candidates per pool to keep probed (tests); default: sized from the allocation rate. */
   probeLookahead?: number;
   /**
    * Build ISC's per-packet log lines (DHCPDISCOVER, DHCPOFFER ...) into each decision. Default true; the daemon
@@ -71,7 +71,6 @@ export class CoreContext {
   readonly probes: ProbeTracker;
   readonly offerHoldMs: number;
   readonly abandonSeconds: number;
-  readonly probeLookahead: number;
   readonly logLines: boolean;
   readonly policy: LeasePolicy;
   /** ISC's line builders, or ones returning '' when logLines is off. */
@@ -95,11 +94,10 @@ export class CoreContext {
     this.serverId = opts.serverId;
     this.offerHoldMs = opts.offerHoldMs ?? 10_000;
     this.abandonSeconds = opts.abandonSeconds ?? 86_400;
-    this.probeLookahead = opts.probeLookahead ?? 4;
     this.logLines = opts.logLines ?? true;
     this.policy = opts.policy ?? standalonePolicy;
     this.isc = this.logLines ? isc : quietIsc;
-    this.probes = new ProbeTracker(opts.probeFreshMs ?? 60_000);
+    this.probes = new ProbeTracker(opts.probeFreshMs, opts.probeLookahead);
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
     // Straight from the records' fields (decoding a million leases here would cost seconds at start-up), into
     // heaps ordered once at the end.

@@ -7,6 +7,7 @@ import type { SharedNetwork } from './config.js';
 import { nowSeconds, type Client, type CoreContext } from './context.js';
 import { isc } from './log.js';
 import type { PoolInfo } from './network.js';
+import { DISCOVER_SCAN } from './ping-ahead.js';
 import { buildReply } from './reply.js';
 import type { Decision, RequestMeta } from './types.js';
 
@@ -16,6 +17,7 @@ export const DEFAULT_MAX_MESSAGE = 576;
 /** Don't ping an address the client itself used this recently (ISC 4.4's ping-cltt-secs, 60 s). */
 const PING_CLTT_SECONDS = 60;
 
+/** `ping`: the address is ping-checked before it is offered (an OFFER made at once used a fresh silent probe). */
 type Choice =
   | { ip: Ip4; ping: boolean; pool: PoolInfo | undefined }
   | { probe: Ip4; pool: PoolInfo }
@@ -33,7 +35,11 @@ function choose(ctx: CoreContext, msg: DhcpMessage, c: Client, sn: SharedNetwork
   const fixed = ctx.reservation(c, sn);
   if (fixed !== undefined) return { ip: fixed, ping: false, pool: undefined };
   const held = ctx.heldFor(c.key, nowMs);
-  if (held !== undefined && ctx.index.inNetwork(held, sn)) return { ip: held, ping: false, pool: undefined };
+  // Held for this client: offered already, or its probe is out (the DISCOVER waiting on it comes back here).
+  if (held !== undefined && ctx.index.inNetwork(held, sn))
+    return ctx.probes.awaited(held)
+      ? { ip: held, ping: true, pool: ctx.index.rangeOf(held)?.pool }
+      : { ip: held, ping: false, pool: undefined };
   const nowSec = nowSeconds(nowMs);
   const own = ctx.ownLease(c, sn, nowSec);
   if (own) {
@@ -54,13 +60,13 @@ function choose(ctx: CoreContext, msg: DhcpMessage, c: Client, sn: SharedNetwork
     if (!ctx.permits(pool, c, false)) continue;
     anyPermitted = true;
     const ping = ctx.pingCheck(pool);
-    const cands = ctx.allocators[pool.id]!.candidates(ping ? ctx.probeLookahead : 1, (ip) =>
+    const cands = ctx.allocators[pool.id]!.candidates(ping ? DISCOVER_SCAN : 1, (ip) =>
       ctx.passOver(ip, c.key, nowMs),
     );
     if (cands.length === 0) continue;
     if (!ping) return { ip: cands[0]!, ping: false, pool };
     const ready = cands.find((ip) => ctx.probes.isClear(ip, nowMs));
-    return ready !== undefined ? { ip: ready, ping: false, pool } : { probe: cands[0]!, pool };
+    return ready !== undefined ? { ip: ready, ping: true, pool } : { probe: cands[0]!, pool };
   }
   return { none: anyPermitted ? 'exhausted' : 'denied' };
 }
@@ -97,11 +103,16 @@ export function handleDiscover(
     ]);
   }
   if ('probe' in choice || (choice.ping && !ctx.probes.isClear(choice.ip, nowMs))) {
+    // A burst beyond the look-ahead: this client waits one ping-timeout for its own probe, as with ISC. The address
+    // is held for it meanwhile, so the next client of the burst probes the next address instead of queueing
+    // behind this one; an answer releases the hold (probeResult).
     const ip = 'probe' in choice ? choice.probe : choice.ip;
-    ctx.probes.asked(ip, nowMs);
+    ctx.probes.awaiting(ip, choice.pool?.id, nowMs);
+    ctx.hold(ip, c.key, nowMs);
+    ctx.counters.inc('offers.waited-for-probe');
     return { writes: [], log: [line], needsProbe: { ip, timeoutMs: ctx.pingTimeoutMs(choice.pool) } };
   }
-  return offer(ctx, msg, meta, c, choice.ip, line, nowMs);
+  return offer(ctx, msg, meta, c, choice.ip, line, nowMs, choice.ping ? choice.pool : undefined);
 }
 
 function offer(
@@ -112,12 +123,18 @@ function offer(
   ip: Ip4,
   line: string,
   nowMs: number,
+  /** The pool of a ping-checked address: counted for its allocation rate (and as ready when nobody waited). */
+  probedPool?: PoolInfo,
 ): Decision {
   const { view, subnet } = ctx.scopeFor(ip, c.host);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to offer with', [line]);
   ctx.hold(ip, c.key, nowMs);
-  ctx.probes.forget(ip);
+  // A wait was counted when it began (handleDiscover), once per DISCOVER that waited.
+  if (probedPool) {
+    if (ctx.probes.offered(ip, probedPool.id, nowMs) === 'probe-ready')
+      ctx.counters.inc('offers.probe-ready');
+  } else ctx.probes.forget(ip);
   const spec = {
     type: MessageType.OFFER,
     req: msg,

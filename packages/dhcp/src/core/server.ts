@@ -8,6 +8,7 @@ import { handleDiscover } from './discover.js';
 import type { LeaseTable } from './lease-table.js';
 import { isc } from './log.js';
 import { handleBootp, handleDecline, handleInform, handleRelease } from './other.js';
+import { PROBE_PERIOD_MS } from './ping-ahead.js';
 import { handleRequest } from './request.js';
 import type { Decision, RequestMeta } from './types.js';
 
@@ -132,9 +133,11 @@ export class DhcpServerCore {
   }
 
   /**
-   * Addresses worth pinging now: for each pool with ping-check on, the next `probeLookahead` addresses it would hand
-   * out that have no fresh result and no probe asked for recently. The io layer pings them and reports back through
-   * probeResult().
+   * Addresses worth pinging now: for each pool with ping-check on, the next addresses it would hand out (its
+   * look-ahead, sized from its allocation rate: ping-ahead.ts) with no answer fresh enough to outlive a new probe
+   * and no probe asked for recently, nearest first, within the probe budget (MAX_PROBES_PER_S). A pool with fewer
+   * free addresses than its window probes the ones it has. The io layer pings them and reports back through
+   * probeResult(); call it every PROBE_PERIOD_MS.
    */
   probesWanted(nowMs: number): Ip4[] {
     const ctx = this.ctx;
@@ -143,16 +146,31 @@ export class DhcpServerCore {
     const retry = this.probeRetryMs();
     for (const pool of ctx.index.pools) {
       if (!ctx.pingCheck(pool)) continue;
-      const cands = ctx.allocators[pool.id]!.candidates(ctx.probeLookahead, (ip) =>
-        ctx.passOver(ip, '', nowMs),
-      );
-      for (const ip of cands) {
-        if (!ctx.probes.wants(ip, nowMs, retry)) continue;
-        ctx.probes.asked(ip, nowMs);
-        out.push(ip);
+      const timeout = ctx.pingTimeoutMs(pool);
+      // Re-probed this long before its answer goes stale, so the new answer arrives while the old one vouches.
+      const lead = timeout + 2 * PROBE_PERIOD_MS;
+      const k = ctx.probes.lookahead(pool.id, nowMs, timeout);
+      const cands = ctx.allocators[pool.id]!.candidates(k, (ip) => ctx.passOver(ip, '', nowMs));
+      const wanted = cands.filter((ip) => ctx.probes.wants(ip, nowMs, retry, lead));
+      const granted = ctx.probes.budget(wanted.length, nowMs);
+      for (let i = 0; i < granted; i++) {
+        ctx.probes.asked(wanted[i]!, nowMs);
+        out.push(wanted[i]!);
       }
     }
     return out;
+  }
+
+  /** The look-ahead of each pool with ping-check on, and the allocation rate it was sized from (status, tests). */
+  probeWindows(nowMs: number): Array<{ pool: number; rate: number; lookahead: number }> {
+    const ctx = this.ctx;
+    return ctx.index.pools
+      .filter((p) => ctx.pingCheck(p))
+      .map((p) => ({
+        pool: p.id,
+        rate: ctx.probes.rate(p.id, nowMs),
+        lookahead: ctx.probes.lookahead(p.id, nowMs, ctx.pingTimeoutMs(p)),
+      }));
   }
 
   /**
@@ -168,6 +186,8 @@ export class DhcpServerCore {
     const nowSec = nowSeconds(nowMs);
     if (rec && rec.state === BindingState.ACTIVE && (rec.ends === INFINITE || rec.ends > nowSec))
       return { writes: [] };
+    // Two probes of one address out at once (a waiting client's and the look-ahead's): abandoned once.
+    if (rec && rec.state === BindingState.ABANDONED && rec.ends > nowSec) return { writes: [] };
     if (ctx.index.fixedAddresses.has(ip) || !ctx.index.rangeOf(ip)) return { writes: [] };
     const lease = ctx.change(rec, ip, ctx.abandon, nowSec)!;
     ctx.releaseHoldOn(ip);
