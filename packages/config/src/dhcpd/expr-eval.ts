@@ -25,7 +25,7 @@ export type DataFn = (c: EvalContext) => Uint8Array | null;
 export type NumFn = (c: EvalContext) => number | null;
 
 const EMPTY = new Uint8Array(0);
-const DIGITS = '0123456789abcdef';
+const DIGITS = Uint8Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
 
 /** A growable buffer owned by one node of a compiled expression. */
 class Scratch {
@@ -151,7 +151,7 @@ export function compileData(e: DataExpr): DataFn {
         if (hlen > 16) return null; // tree.c: "invalid hlen"
         const out = s.take(hlen + 1);
         out[0] = raw[1]!; // htype
-        out.set(raw.subarray(28, 28 + hlen), 1); // chaddr
+        for (let i = 0; i < hlen; i++) out[i + 1] = raw[28 + i]!; // chaddr
         return out.subarray(0, hlen + 1);
       };
     }
@@ -268,7 +268,7 @@ export function compileData(e: DataExpr): DataFn {
           for (let j = 0; j < size; j++) x = x * 256 + a[i + j]!;
           const start = k;
           do {
-            out[k++] = DIGITS.charCodeAt(x % b);
+            out[k++] = DIGITS[x % b]!;
             x = Math.floor(x / b);
           } while (x > 0);
           for (let x0 = start, x1 = k - 1; x0 < x1; x0++, x1--) {
@@ -276,10 +276,7 @@ export function compileData(e: DataExpr): DataFn {
             out[x0] = out[x1]!;
             out[x1] = t;
           }
-          if (i + size !== a.length) {
-            out.set(p, k);
-            k += p.length;
-          }
+          if (i + size !== a.length) for (let j = 0; j < p.length; j++) out[k++] = p[j]!;
         }
         return out.subarray(0, k);
       };

@@ -685,9 +685,11 @@ function opNeeds(op: BinOp): string {
   return 'numbers';
 }
 
+/** Bytes as a string of the same code units (ISO-8859-1), for regular expressions and messages. */
 export function latin1(b: Uint8Array): string {
+  if (b.length <= 4096) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  for (let i = 0; i < b.length; i += 4096) s += latin1(b.subarray(i, i + 4096));
   return s;
 }
 
