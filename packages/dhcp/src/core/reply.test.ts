@@ -26,10 +26,11 @@ const base = {
 };
 
 describe('replyOptions', () => {
-  it('puts 53, 54 and the lease times first, then requested options in request order, then the subnet mask', () => {
+  it('puts 53, 54 and the lease times first, then requested options in request order, the subnet mask in place of the routers', () => {
     const req = clientMsg(MessageType.DISCOVER, { prl: [15, 6, 99, 3] });
     const opts = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 });
-    expect(opts.map((o) => o.code)).toEqual([53, 54, 51, 58, 59, 15, 6, 3, 1]);
+    // ISC 4.4.3 answered a DISCOVER requesting 3,6,15 with 1,6,15,3: the mask it appends swaps with the routers.
+    expect(opts.map((o) => o.code)).toEqual([53, 54, 51, 58, 59, 15, 6, 1, 3]);
     expect(opts.find((o) => o.code === 54)?.data).toEqual(ipBytes('10.1.0.1'));
   });
 
@@ -40,7 +41,42 @@ describe('replyOptions', () => {
     expect(codes).not.toContain(3);
   });
 
-  it('without a request list: 1, 3, 6, 15 first, then every other configured option', () => {
+  // Expected orders below: what ISC dhcpd 4.4.3 sent (raw DHCPDISCOVERs from a script to the real dhcpd in a network
+  // namespace, dhcpd.conf with routers, domain-name-servers, domain-name, root-path, ntp-servers ...).
+  it('RFC 2132 3.3: a request list with 3 before 1 gets the mask first (ISC: 3,1,6 -> 1,3,6)', () => {
+    const req = clientMsg(MessageType.DISCOVER, { prl: [3, 1, 6] });
+    const codes = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code);
+    expect(codes).toEqual([53, 54, 51, 58, 59, 1, 3, 6]);
+  });
+
+  it('a request list is followed as given otherwise (ISC: 14,17,18,1,3,6,15,28,42 in that order)', () => {
+    const scoped = new ScopeView([
+      makeScope(
+        undefined,
+        {},
+        { 3: ipBytes('10.1.0.1'), 14: text('d'), 17: text('r'), 28: ipBytes('10.1.0.255') },
+      ),
+    ]);
+    const req = clientMsg(MessageType.DISCOVER, { prl: [14, 17, 18, 1, 3, 6, 15, 28, 42] });
+    const codes = replyOptions({ ...base, scope: scoped, type: MessageType.OFFER, req, leaseTime: 600 }).map(
+      (o) => o.code,
+    );
+    expect(codes).toEqual([53, 54, 51, 58, 59, 14, 17, 1, 3, 28]);
+  });
+
+  it('the mask is the lowest priority, when not requested, only for DISCOVER and REQUEST (ISC: not for INFORM or BOOTP)', () => {
+    const inform = clientMsg(MessageType.INFORM, { prl: [3, 6] });
+    const codes = replyOptions({ ...base, type: MessageType.ACK, req: inform }).map((o) => o.code);
+    expect(codes).toEqual([53, 54, 3, 6]);
+    const bootp = clientMsg(undefined, { prl: [15, 3] });
+    expect(replyOptions({ ...base, type: undefined, req: bootp }).map((o) => o.code)).toEqual([15, 3]);
+    // ISC's BOOTP answer for a host declaration ignores the request list: the order without one.
+    expect(
+      replyOptions({ ...base, type: undefined, req: bootp, ignoreRequestList: true }).map((o) => o.code),
+    ).toEqual([1, 3, 6, 15, 42]);
+  });
+
+  it('without a request list: 1, 3, 6, 12 first, then every other configured option', () => {
     const req = clientMsg(MessageType.DISCOVER);
     const codes = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code);
     expect(codes).toEqual([53, 54, 51, 58, 59, 1, 3, 6, 15, 42]);

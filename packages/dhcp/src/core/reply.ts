@@ -1,7 +1,7 @@
 import type { Ip4 } from '@hadhcp/common';
 import { writeIp4 } from '@hadhcp/common';
 import { INFINITE } from '@hadhcp/leases';
-import { getOption, getRelayAgentInfo } from '../wire/accessors.js';
+import { getMessageType, getOption, getRelayAgentInfo } from '../wire/accessors.js';
 import { zeroed } from '../wire/header.js';
 import { Opt } from '../wire/option-defs.js';
 import { BOOTREPLY, BROADCAST_FLAG, MessageType, type DhcpMessage, type DhcpOption } from '../wire/types.js';
@@ -20,8 +20,12 @@ const SERVER_CONTROLLED = new Set<number>([
   Opt.RELAY_AGENT_INFO,
 ]);
 
-/** ISC's order when a client sends no parameter request list: these first, then every other configured option. */
-const NO_PRL_FIRST = [Opt.SUBNET_MASK, Opt.ROUTERS, 6, Opt.HOST_NAME, Opt.DOMAIN_NAME];
+/**
+ * ISC's order when a client sends no parameter request list (cons_options): subnet mask, routers, name servers,
+ * host name, FQDN (81), then every other configured option, then vendor-encapsulated options (43).
+ */
+const NO_PRL_FIRST = [Opt.SUBNET_MASK, Opt.ROUTERS, 6, Opt.HOST_NAME, 81];
+const VENDOR_ENCAPSULATED = 43;
 
 export interface ReplySpec {
   /** undefined for a BOOTREPLY to a BOOTP client (no option 53, RFC 1542). */
@@ -38,6 +42,8 @@ export interface ReplySpec {
   /** option host-name from use-host-decl-names, when no scope sets one. */
   hostName?: string;
   message?: string;
+  /** Answer as if the client sent no parameter request list (ISC's BOOTP answer for a host declaration). */
+  ignoreRequestList?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -111,11 +117,35 @@ export function renewalTimes(
 }
 
 /**
- * The options of a reply, in wire order. Mandatory ones first (53, 54, then 51/58/59 for a lease), as ISC puts them
- * at the head of its priority list. Then, when the client sent a parameter request list, only the requested options
- * in the client's order, followed by the subnet mask (ISC appends it at lowest priority because clients rely on it);
- * ISC sends nothing else unrequested and neither do we. Without a list: 1, 3, 6, 12, 15, then every other configured
- * option by code. Relay agent information goes last, verbatim (RFC 3046 2.2).
+ * RFC 2132 3.3: the subnet mask MUST come before the router option. ISC (store_options) moves a subnet mask to the
+ * place of the nearest router option before it, and the router option to where the mask was; done on the list of
+ * codes asked for, before it is known which of them have a value, as ISC does.
+ */
+export function maskBeforeRouters(codes: number[]): number[] {
+  const out: number[] = [];
+  for (const c of codes) if (!out.includes(c)) out.push(c);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] !== Opt.SUBNET_MASK) continue;
+    for (let j = i - 1; j >= 0; j--) {
+      if (out[j] === Opt.ROUTERS) {
+        out[j] = Opt.SUBNET_MASK;
+        out[i] = Opt.ROUTERS;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The options of a reply, in wire order: ISC dhcpd 4.4's priority list (common/options.c cons_options), so that
+ * when the client's maximum message size cannot hold them all the encoder keeps the same ones ISC keeps.
+ * Mandatory ones first: 53, 54, then 51/58/59 for a lease, then 56. With a parameter request list: the requested
+ * options in the client's order, then the subnet mask for a DISCOVER or REQUEST (ISC adds it at lowest priority
+ * because clients rely on it; not for INFORM or BOOTP); nothing else unrequested, as ISC. Without a list: 1, 3, 6,
+ * 12, 81, then every other configured option (by code; ISC walks its option hash table), then 43. In both cases
+ * the subnet mask is moved before the routers (maskBeforeRouters). Relay agent information goes last, verbatim
+ * (RFC 3046 2.2).
  */
 export function replyOptions(spec: ReplySpec): DhcpOption[] {
   const out: DhcpOption[] = [];
@@ -143,20 +173,18 @@ export function replyOptions(spec: ReplySpec): DhcpOption[] {
   if (spec.message) add(Opt.MESSAGE, enc.encode(spec.message));
   if (spec.type !== MessageType.NAK) {
     const fromScopes = scopeOptions(spec.scope);
-    const prl = getParameterRequestListBytes(spec.req);
+    const prl = spec.ignoreRequestList ? undefined : getParameterRequestListBytes(spec.req);
+    const codes: number[] = [];
     if (prl) {
-      for (let i = 0; i < prl.length; i++) {
-        const code = prl[i]!;
-        if (code !== Opt.RELAY_AGENT_INFO && !out.some((o) => o.code === code))
-          add(code, availableValue(spec, fromScopes, code));
-      }
-      if (!out.some((o) => o.code === Opt.SUBNET_MASK))
-        add(Opt.SUBNET_MASK, availableValue(spec, fromScopes, Opt.SUBNET_MASK));
+      for (let i = 0; i < prl.length; i++) if (prl[i] !== Opt.RELAY_AGENT_INFO) codes.push(prl[i]!);
+      const t = getMessageType(spec.req);
+      if (t === MessageType.DISCOVER || t === MessageType.REQUEST) codes.push(Opt.SUBNET_MASK);
     } else {
-      for (const code of NO_PRL_FIRST)
-        if (!out.some((o) => o.code === code)) add(code, availableValue(spec, fromScopes, code));
-      if (fromScopes) for (const [code, data] of fromScopes) add(code, data);
+      codes.push(...NO_PRL_FIRST);
+      if (fromScopes) for (const code of fromScopes.keys()) codes.push(code);
+      codes.push(VENDOR_ENCAPSULATED);
     }
+    for (const code of maskBeforeRouters(codes)) add(code, availableValue(spec, fromScopes, code));
   }
   const agent = getRelayAgentInfo(spec.req);
   if (agent) add(Opt.RELAY_AGENT_INFO, agent.raw);
