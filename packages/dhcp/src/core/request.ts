@@ -90,9 +90,13 @@ export function handleRequest(
   // ISC: an address in our database that is not available to this client is NAKed, authoritative or not.
   if (u === 'taken')
     return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
-  if (ctx.authoritative(subnet))
+  // RFC 2131 4.3.2: a server with no record of the client must stay silent. An address of this network outside
+  // every range is never in our database, so ISC (4.4.3, checked with an INIT-REBOOT for it) says nothing, even
+  // when authoritative: "unknown lease". A free pool address is another matter: ISC ACKs it to a client it has no
+  // record of (so do we, see usable()), though RFC 2131 would have it stay silent; clients keep their addresses
+  // after a lost lease file that way.
+  if (u !== 'not-ours' && ctx.authoritative(subnet))
     return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
-  // RFC 2131 4.3.2: a server with no record of the client must stay silent.
   const reason = u === 'not-permitted' && !c.host ? 'unknown-client-denied' : 'unknown-lease';
   return ctx.drop(reason, `${formatIp4(cip)} is not ours to give this client`, [
     `${line}: unknown lease ${formatIp4(cip)}.`,
