@@ -44,7 +44,7 @@ export class ExprLexer {
   }
 
   next(): Tok {
-    const t = this.peek();
+    this.peek(); // splits the next word if it needs splitting
     if (this.buf.length > 0) return this.buf.shift()!;
     return this.cur.next();
   }
@@ -429,7 +429,9 @@ class ExprParser {
       this.expect(')', 'right parenthesis expected', 'close the parenthesis');
       return e;
     }
-    if (/^\d+$/.test(w) && ctx !== 'data') {
+    // parse_non_binary: a NUMBER is an integer only where a number may come; elsewhere (data, and the first
+    // operand of a boolean expression) it is hex data, so `if 1 = "a"` compares the octet 01 with "a".
+    if (/^\d+$/.test(w) && (ctx === 'numeric' || ctx === 'data-or-numeric')) {
       this.lx.next();
       return { kind: 'numeric', expr: { op: 'int', value: Number(w), pos } };
     }

@@ -54,8 +54,12 @@ function parse(src: string, want: 'boolean' | 'data' | 'numeric' | 'any' = 'any'
   return r.expr;
 }
 
-function run(src: string, c: EvalContext = probeClient()): string | number | boolean | null {
-  const e = parse(src);
+function run(
+  src: string,
+  c: EvalContext = probeClient(),
+  want: 'boolean' | 'any' = 'any',
+): string | number | boolean | null {
+  const e = parse(src, want);
   if (e.kind === 'boolean') return compileBoolean(e.expr)(c);
   if (e.kind === 'numeric') return compileNumeric(e.expr)(c);
   const v = compileData(e.expr)(c);
@@ -64,8 +68,9 @@ function run(src: string, c: EvalContext = probeClient()): string | number | boo
 
 /** [expression, expected, how it was obtained] */
 type Row = [string, string | number | boolean | null, string];
-const table = (rows: Row[], c?: () => EvalContext) =>
-  it.each(rows)('%s', (src, want) => expect(run(src, c?.())).toBe(want));
+/** `boolean` parses as `if` does (a bare number first is then hex data); `any` as `log()`'s argument. */
+const table = (rows: Row[], c?: () => EvalContext, want: 'boolean' | 'any' = 'any') =>
+  it.each(rows)('%s', (src, v) => expect(run(src, c?.(), want)).toBe(v));
 
 describe('data forms', () => {
   describe('hardware, packet, leased-address', () => {
@@ -177,43 +182,49 @@ describe('numeric forms', () => {
 });
 
 describe('boolean forms', () => {
-  table([
-    ['"a" = "a" or "a" = "b" and "a" = "b"', true, 'probe B01: (a=a) or ((a=b) and (a=b))'],
-    // probe B17 printed "not true" (its `if` had no tri-state branch): (a=b) and (...) is null, as B14/B20 show.
-    ['"a" = "b" and "a" = "b" or "a" = "a"', null, 'probe B17: (a=b) and ((a=b) or (a=a))'],
-    ['option user-class = option nis-domain', true, 'probe B02: both null is equal'],
-    ['option user-class = "x"', false, 'probe B03: one null side is unequal'],
-    ['option user-class != "x"', true, 'probe B04'],
-    ['option user-class ~= "x"', null, 'probe B05'],
-    ['option vendor-class-identifier ~~ "^pxeclient:arch:0+$"', false, 'probe B06'],
-    ['option vendor-class-identifier ~= "^pxeclient"', false, 'probe B07: ~= is case-sensitive'],
+  table(
     [
-      'option vendor-class-identifier ~~ "^pxeclient:ARCH:[[:digit:]]{5}"',
-      true,
-      'probe B23: POSIX class, icase',
+      ['"a" = "a" or "a" = "b" and "a" = "b"', true, 'probe B01: (a=a) or ((a=b) and (a=b))'],
+      // probe B17 printed "not true" (its `if` had no tri-state branch): (a=b) and (...) is null, as B14/B20 show.
+      ['"a" = "b" and "a" = "b" or "a" = "a"', null, 'probe B17: (a=b) and ((a=b) or (a=a))'],
+      ['option user-class = option nis-domain', true, 'probe B02: both null is equal'],
+      ['option user-class = "x"', false, 'probe B03: one null side is unequal'],
+      ['option user-class != "x"', true, 'probe B04'],
+      ['option user-class ~= "x"', null, 'probe B05'],
+      ['option vendor-class-identifier ~~ "^pxeclient:arch:0+$"', false, 'probe B06'],
+      ['option vendor-class-identifier ~= "^pxeclient"', false, 'probe B07: ~= is case-sensitive'],
+      [
+        'option vendor-class-identifier ~~ "^pxeclient:ARCH:[[:digit:]]{5}"',
+        true,
+        'probe B23: POSIX class, icase',
+      ],
+      ['option vendor-class-identifier ~= "["', false, 'probe B19: a broken pattern is false, not null'],
+      ['known', false, 'probe B08'],
+      ['static', false, 'probe B09'],
+      ['exists user-class', false, 'probe B10'],
+      ['exists vendor-class-identifier', true, 'tree.c'],
+      ['exists vendor-class-identifier and option user-class = "x"', false, 'probe B11'],
+      ['(option user-class ~= "x") or "a" = "a"', true, 'probe B12'],
+      ['(option user-class ~= "x") and "a" = "b"', null, 'probe B13'],
+      ['"a" = "b" and (option user-class ~= "x")', null, 'probe B14: false and null is null'],
+      ['not ("a" = "b" and "a" = "a")', null, 'probe B20: false and true is null too'],
+      ['"a" = "b" or (option user-class ~= "x")', false, 'probe B21'],
+      ['(option user-class ~= "x") or (option user-class ~= "y")', null, 'probe B22'],
+      ['not ("a" = "b")', true, 'probe B15'],
+      ['"a" = 61', true, 'probe B24: 61 on the right of data is the octet 0x61'],
+      ['1 = 01', true, 'probe B25: both hex octets'],
+      ['1 = "a"', false, 'dhcpd -t accepts: the octet 01 against "a"'],
+      ['1 = "\\001"', true, 'tree.c: the same octet'],
+      ['known or static or exists user-class', false, 'probe B26'],
+      ['not not known', false, 'dhcpd -t accepts; tree.c'],
+      ['not known and static', false, 'dhcpd -t accepts: (not known) and static'],
+      ['option vendor-class-identifier ~~ 1', false, 'dhcpd -t accepts: 1 is the octet 01 here'],
+      ['extract-int(01:02, 16) = 258', true, 'probe B18'],
+      ['extract-int(option user-class, 8) = extract-int(option nis-domain, 8)', true, 'tree.c: null = null'],
     ],
-    ['option vendor-class-identifier ~= "["', false, 'probe B19: a broken pattern is false, not null'],
-    ['known', false, 'probe B08'],
-    ['static', false, 'probe B09'],
-    ['exists user-class', false, 'probe B10'],
-    ['exists vendor-class-identifier', true, 'tree.c'],
-    ['exists vendor-class-identifier and option user-class = "x"', false, 'probe B11'],
-    ['(option user-class ~= "x") or "a" = "a"', true, 'probe B12'],
-    ['(option user-class ~= "x") and "a" = "b"', null, 'probe B13'],
-    ['"a" = "b" and (option user-class ~= "x")', null, 'probe B14: false and null is null'],
-    ['not ("a" = "b" and "a" = "a")', null, 'probe B20: false and true is null too'],
-    ['"a" = "b" or (option user-class ~= "x")', false, 'probe B21'],
-    ['(option user-class ~= "x") or (option user-class ~= "y")', null, 'probe B22'],
-    ['not ("a" = "b")', true, 'probe B15'],
-    ['"a" = 61', true, 'probe B24: 61 on the right of data is the octet 0x61'],
-    ['1 = 01', true, 'probe B25: both hex octets'],
-    ['known or static or exists user-class', false, 'probe B26'],
-    ['not not known', false, 'dhcpd -t accepts; tree.c'],
-    ['not known and static', false, 'dhcpd -t accepts: (not known) and static'],
-    ['option vendor-class-identifier ~~ 1', false, 'dhcpd -t accepts: 1 is the octet 01 here'],
-    ['extract-int(01:02, 16) = 258', true, 'probe B18'],
-    ['extract-int(option user-class, 8) = extract-int(option nis-domain, 8)', true, 'tree.c: null = null'],
-  ]);
+    undefined,
+    'boolean',
+  );
   it('known is what the core says, null outside a request (tree.c)', () => {
     expect(run('known', probeClient({ known: true }))).toBe(true);
     expect(run('not known', probeClient({ known: null }))).toBeNull();
