@@ -14,6 +14,7 @@ import type { DhcpServerConfig } from '../core/config.js';
 import { DhcpServerCore } from '../core/server.js';
 import { AdmissionQueue, Lane, type AdmissionOptions } from '../core/admission.js';
 import { LeaseTable } from '../core/lease-table.js';
+import { PROBE_FRESH_MS, PROBE_PERIOD_MS } from '../core/ping-ahead.js';
 import type { LeasePolicy } from '../core/policy.js';
 import type { Decision, Destination, RequestMeta } from '../core/types.js';
 import { nodeDhcpIo, type DhcpIo } from '../io/machine.js';
@@ -64,7 +65,6 @@ function laneOf(type: number | undefined): Lane {
 
 /** Ahead-of-time probes use ISC's default ping-timeout; a waiting client's probe uses the configured one. */
 const PING_TIMEOUT_MS = 1000;
-const PROBE_FRESH_MS = 3000;
 
 /**
  * The DHCP server process side: sockets in, decisions from the pure core, lease writes made durable, replies out.
@@ -89,7 +89,8 @@ export class DhcpService {
   /** Set by the supervisor when VRRP runs beside DHCP: only the VIP holder answers (undefined = always serve). */
   private gate: { serving: boolean; reason: string } | undefined;
   private readonly writer: LeaseWriter;
-  private probing = new Set<Ip4>();
+  /** Probes out, by address: a client that needs one already out waits for it instead of sending another. */
+  private readonly probing = new Map<Ip4, Promise<void>>();
   private readonly queue: AdmissionQueue<Received>;
   private draining = false;
   private readonly drainNow = (): void => this.drain();
@@ -137,9 +138,8 @@ export class DhcpService {
   }
 
   /**
-   * A silent ping vouches for an address only for PROBE_FRESH_MS: another server (a peer without our leases, a
-   * static host plugged in) may start using it any time, and ISC's promise is that an address answering ping is
-   * never offered. The candidates are re-probed continuously in the background, so an OFFER still leaves at once.
+   * A silent ping vouches for an address for PROBE_FRESH_MS (core/ping-ahead.ts says why); the candidates are
+   * re-probed in the background before that runs out, so an OFFER still leaves at once.
    */
   private coreOptions(serverId: Ip4 | undefined) {
     // ISC's log lines cost string formatting per packet: leave them out when nobody reads them.
@@ -156,7 +156,7 @@ export class DhcpService {
       this.log.warn(`ping-check disabled: cannot open an ICMP socket (${(e as Error).message}); run as root`);
     }
     this.tickTimer = setInterval(() => this.tick(), 1000);
-    this.probeTimer = setInterval(() => this.probeAhead(), 250);
+    this.probeTimer = setInterval(() => this.probeAhead(), PROBE_PERIOD_MS);
     this.probeAhead();
     this.log.info(
       `DHCP listening on UDP ${this.opts.port ?? 67}; ${this.table.size} lease records loaded; ` +
@@ -317,8 +317,10 @@ export class DhcpService {
     }
     if (d.needsProbe !== undefined && !probed) {
       // The same packet is handled again once the ping has answered or timed out; it logs then.
+      // A probe of that address already out (the look-ahead's) ends sooner than a new one would.
       const again = (): void => this.process(msg, meta, true);
-      void this.probe(d.needsProbe.ip, d.needsProbe.timeoutMs).then(again);
+      const { ip, timeoutMs } = d.needsProbe;
+      void (this.probing.get(ip) ?? this.probe(ip, timeoutMs)).then(again);
       return;
     }
     if (d.drop) this.drop(d.drop.reason, d.drop.detail, meta.srcIp);
@@ -415,8 +417,15 @@ export class DhcpService {
     }
   }
 
-  private async probe(ip: Ip4, timeoutMs = PING_TIMEOUT_MS): Promise<void> {
-    this.probing.add(ip);
+  private probe(ip: Ip4, timeoutMs = PING_TIMEOUT_MS): Promise<void> {
+    const p = this.pingAndRecord(ip, timeoutMs).finally(() => {
+      if (this.probing.get(ip) === p) this.probing.delete(ip);
+    });
+    this.probing.set(ip, p);
+    return p;
+  }
+
+  private async pingAndRecord(ip: Ip4, timeoutMs: number): Promise<void> {
     try {
       const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
       // The answer may abandon the address: not while that cannot be stored (it is probed again later).
@@ -426,8 +435,6 @@ export class DhcpService {
       if (r.writes.length) await this.writer.settled(r.writes, 'ping');
     } catch (e) {
       this.log.error(`ping-check of ${formatIp4(ip)} failed: ${(e as Error).message}`);
-    } finally {
-      this.probing.delete(ip);
     }
   }
 }
