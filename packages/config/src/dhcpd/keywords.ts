@@ -27,6 +27,7 @@ export const STATEMENTS = [
   'server-identifier',
   'ping-check',
   'ping-timeout',
+  'dhcp-cache-threshold',
   'option',
   'include',
   'failover',

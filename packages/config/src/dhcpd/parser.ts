@@ -245,6 +245,11 @@ export class DhcpdParser implements OptionEnv {
         p.pingTimeout = cur.int(kw, 0, 2 ** 32 - 1);
         cur.semi(kw);
         return;
+      case 'dhcp-cache-threshold':
+        // An 8-bit percentage in ISC (dhcpd.conf(5)); values of 100 and above leave its default (25) in force.
+        p.dhcpCacheThreshold = cur.int(kw, 0, 255);
+        cur.semi(kw);
+        return;
       case 'filename':
       case 'server-name': {
         const s = cur.expect('string', 'a quoted string', `write \`${kw} "value";\``);

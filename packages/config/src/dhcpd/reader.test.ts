@@ -223,6 +223,16 @@ option no-such 1;`);
     expect(r.diagnostics[0]!.hint).toMatch(/did you mean `authoritative`\?.*not authoritative/);
   });
 
+  it('dhcp-cache-threshold is read as a percentage, in any scope', () => {
+    const r = read({
+      'dhcpd.conf':
+        'dhcp-cache-threshold 10;\nsubnet 10.0.0.0 netmask 255.255.255.0 { dhcp-cache-threshold 0; }\n',
+    });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config!.global.params.dhcpCacheThreshold).toBe(10);
+    expect(r.config!.subnets[0]!.scope.params.dhcpCacheThreshold).toBe(0);
+  });
+
   it('statements without effect get a note, not an error', () => {
     const r = checkDhcpdConf('dhcpd.conf', {
       cwd: '/x',

@@ -51,6 +51,11 @@ export interface Params {
   pingCheck?: boolean;
   /** Seconds. */
   pingTimeout?: number;
+  /**
+   * dhcp-cache-threshold, percent: a client renewing before this share of its lease has passed gets the lease it
+   * has (its remaining time) and no write. 0 turns it off; 100 and above mean ISC's default.
+   */
+  dhcpCacheThreshold?: number;
   useHostDeclNames?: boolean;
   /** Seconds; ISC's one-lease-per-client etc. are not modelled. */
   bootUnknownClients?: boolean;
@@ -174,6 +179,7 @@ export const PARAM_DEFAULTS = {
   pingCheck: true,
   pingTimeout: 1,
   useHostDeclNames: false,
+  dhcpCacheThreshold: 25,
 } as const;
 
 /** Walks the scope chain for one parameter; the nearest scope that sets it wins. */

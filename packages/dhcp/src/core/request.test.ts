@@ -189,6 +189,38 @@ describe('DHCPREQUEST in RENEWING (unicast) and REBINDING (broadcast)', () => {
     expect(d.writes[0]).toMatchObject({ ends: NOW + 600, state: BindingState.ACTIVE });
   });
 
+  // dhcp-cache-threshold. ISC dhcpd 4.4.3 (real dhcpd in a namespace, default-lease-time 600, REQUEST in RENEWING
+  // 2.5 s after its ACK): DHCPACK with lease time 597 (the time left), dhcpd.leases unchanged.
+  it('RENEWING within 25 % of the lease (ISC default): the lease as it stands, its time left, no write', () => {
+    const { c } = setup();
+    const renew = clientMsg(MessageType.REQUEST, { mac: A, ciaddr: '10.1.0.55' });
+    const first = c.handle(clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.55' }), direct(), T0);
+    expect(first.writes[0]).toMatchObject({ starts: NOW, ends: NOW + 600 });
+    const early = c.handle(renew, direct({ srcIp: ip('10.1.0.55') }), T0 + 2500);
+    expect(kind(early)).toBe(MessageType.ACK);
+    expect(early.writes).toEqual([]);
+    expect(early.reply!.msg.options.find((o) => o.code === 51)?.data).toEqual(Uint8Array.of(0, 0, 2, 86)); // 598
+    // 150 s = 25 % of 600: still the same lease; 151 s: renewed, and written.
+    const edge = c.handle(renew, direct({ srcIp: ip('10.1.0.55') }), T0 + 150_999);
+    expect(edge.writes).toEqual([]);
+    const later = c.handle(renew, direct({ srcIp: ip('10.1.0.55') }), T0 + 151_000);
+    expect(later.writes[0]).toMatchObject({ starts: NOW + 151, ends: NOW + 751 });
+  });
+
+  it('dhcp-cache-threshold 0 turns reuse off; 100 and above mean the default', () => {
+    const renew = clientMsg(MessageType.REQUEST, { mac: A, ciaddr: '10.1.0.55' });
+    const young = { ...bound('10.1.0.55', A), starts: NOW, ends: NOW + 600 };
+    expect(
+      setup({ dhcpCacheThreshold: 0 }, [young]).c.handle(renew, direct(), T0 + 1000).writes,
+    ).toHaveLength(1);
+    expect(setup({ dhcpCacheThreshold: 150 }, [young]).c.handle(renew, direct(), T0 + 1000).writes).toEqual(
+      [],
+    );
+    expect(setup({ dhcpCacheThreshold: 50 }, [young]).c.handle(renew, direct(), T0 + 300_000).writes).toEqual(
+      [],
+    );
+  });
+
   it('RENEWING trusts ciaddr even when it arrives on another network (routed unicast)', () => {
     const { c } = setup({ authoritative: true }, [bound('10.2.0.55', A)]);
     const d = c.handle(clientMsg(MessageType.REQUEST, { mac: A, ciaddr: '10.2.0.55' }), direct(), T0);
