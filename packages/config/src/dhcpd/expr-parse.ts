@@ -613,7 +613,7 @@ class ExprParser {
       `\`${t.text}\` is not an expression`,
       guess
         ? `did you mean \`${guess}\`?`
-        : 'ISC reads a bare name as a variable (`set`/`define`), which hadhcp does not support; quote text ("...")',
+        : `quote text: "${t.text}" (ISC reads a bare name as a variable; unset, it is null and never matches)`,
     );
   }
 
