@@ -52,8 +52,8 @@ describe('ping-ahead', () => {
     expect(d.reply!.msg.yiaddr).toBe(ip('10.1.0.50'));
     expect(c.counters.toJSON()).toMatchObject({ 'offers.probe-ready': 1 });
     expect(c.counters.toJSON()['offers.waited-for-probe']).toBeUndefined();
-    // The window moves on: 10.1.0.50 is held by the offer, the next two come into it.
-    expect(c.probesWanted(T0 + 700)).toEqual([ip('10.1.0.58'), ip('10.1.0.59')]);
+    // The whole pool (10 addresses, fewer than the window) is probed already.
+    expect(c.probesWanted(T0 + 700)).toEqual([]);
   });
 
   it('with no probe ready, the decision asks for one and the offer follows the answer', () => {
@@ -156,6 +156,7 @@ describe('look-ahead sizing', () => {
   it('is rate x (ping-timeout + probe period) x 2, within [LOOKAHEAD_MIN, LOOKAHEAD_CAP]', () => {
     expect(lookaheadSize(0, 1000)).toBe(LOOKAHEAD_MIN);
     expect(lookaheadSize(2, 1000)).toBe(LOOKAHEAD_MIN); // 5 needed
+    expect(lookaheadSize(20, 1000)).toBe(50);
     expect(lookaheadSize(100, 1000)).toBe(250);
     expect(lookaheadSize(1000, 1000)).toBe(2500);
     expect(lookaheadSize(5000, 1000)).toBe(12_500);

@@ -31,10 +31,11 @@ export const PROBE_PERIOD_MS = 250;
 export const PROBE_FRESH_MS = 5000;
 
 /**
- * The smallest window per pool: what an idle pool keeps probed (a handful of clients arriving together are all
- * answered at once) for ~2 probes/s per pool (LOOKAHEAD_MIN / (PROBE_FRESH_MS - refresh lead)).
+ * The smallest window per pool: what an idle pool keeps probed, so a burst of up to 32 new clients, or a rise from
+ * nothing to ~12 new clients/s (25/s without the safety factor), is answered at once, before the measured rate has
+ * grown the window; for ~9 probes/s per idle pool (LOOKAHEAD_MIN / (PROBE_FRESH_MS - refresh lead of 1.5 s)).
  */
-export const LOOKAHEAD_MIN = 8;
+export const LOOKAHEAD_MIN = 32;
 
 /**
  * The largest window per pool: 16,384 covers ~6,500 new clients/s per pool with the safety factor (13,000/s without

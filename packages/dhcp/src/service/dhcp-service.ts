@@ -427,7 +427,10 @@ export class DhcpService {
 
   private async pingAndRecord(ip: Ip4, timeoutMs: number): Promise<void> {
     try {
+      // ping.sent / ping.silent / ping.answered: what ping-check costs the network, seen in statistic-get-all.
+      if (this.pinger) this.counters.inc('ping.sent');
       const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
+      if (this.pinger) this.counters.inc(inUse ? 'ping.answered' : 'ping.silent');
       // The answer may abandon the address: not while that cannot be stored (it is probed again later).
       if (this.writer.failed) return;
       const r = this.core.probeResult(ip, inUse, this.clock.now());
