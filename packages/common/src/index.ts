@@ -4,3 +4,4 @@ export * from './counters.js';
 export * from './pcap.js';
 export * from './byte-reader.js';
 export * from './arp.js';
+export * from './timers.js';

@@ -14,6 +14,6 @@ export * from './io/transport.js';
 export * from './io/tcp.js';
 export * from './io/state-file.js';
 export * from './service/types.js';
-export { nodeScheduler } from './service/timers.js';
+export { nodeScheduler, type Scheduler } from '@hadhcp/common';
 export * from './service/lease-sink.js';
 export * from './service/peer-service.js';

@@ -1,7 +1,6 @@
-import type { Counters } from '@hadhcp/common';
+import type { Counters, KeyedTimers } from '@hadhcp/common';
 import { isDialFailure, type DialFailure, type PeerConnection, type PeerTransport } from '../io/transport.js';
 import { reconnectDelayMs, type DialOutcome } from './reconnect.js';
-import type { KeyedTimers } from './timers.js';
 import type { FailoverLogger } from './types.js';
 
 /**

@@ -1,5 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { Counters, formatIp4, RateLimiter, systemClock, type Clock } from '@hadhcp/common';
+import {
+  Counters,
+  formatIp4,
+  KeyedTimers,
+  nodeScheduler,
+  RateLimiter,
+  systemClock,
+  type Clock,
+  type Scheduler,
+} from '@hadhcp/common';
 import { initFailover, step } from '../core/machine.js';
 import type {
   FailoverAction,
@@ -34,7 +43,6 @@ import {
 import { Dialer } from './dialer.js';
 import { Link, LINK_STARTUP_MS } from './link.js';
 import { bndAckFor, disconnectMessage, poolRespFor, updDoneFor } from './replies.js';
-import { KeyedTimers, nodeScheduler } from './timers.js';
 import type {
   FailoverLogger,
   FailoverPeerSettings,
@@ -42,7 +50,6 @@ import type {
   LeaseSink,
   LeaseVerdict,
   LinkChange,
-  Scheduler,
   ServeChange,
   StateChange,
 } from './types.js';

@@ -53,10 +53,7 @@ export interface LeaseSink {
 }
 
 /** Timers for the service: the real ones (nodeScheduler) or a test's, which fires them as its clock moves. */
-export interface Scheduler {
-  setTimeout(fire: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { Scheduler } from '@hadhcp/common';
 
 export interface StateChange {
   relationship: string;

@@ -1,4 +1,4 @@
-import { Counters, formatIp4, type Clock, type Ip4 } from '@hadhcp/common';
+import { Counters, formatIp4, KeyedTimers, type Clock, type Ip4 } from '@hadhcp/common';
 import type { VirtualAddress, VrrpInstanceConfig } from '../core/config.js';
 import {
   effectivePriority,
@@ -13,7 +13,6 @@ import type { AddressPort } from '../io/addresses.js';
 import type { ScriptResult, ScriptUser } from '../io/exec.js';
 import type { GarpPort } from '../io/garp.js';
 import type { VrrpTransport } from '../io/vrrp-socket.js';
-import { KeyedTimers } from './timers.js';
 import { LogLimiter } from './log-limit.js';
 import type { ScriptRuns } from './script-runs.js';
 import { SerialQueue } from './serial-queue.js';

@@ -1,4 +1,8 @@
-import type { Scheduler } from './types.js';
+/** Timers as a service sees them: the real ones (nodeScheduler) or a test's, which fires them as its clock moves. */
+export interface Scheduler {
+  setTimeout(fire: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
 
 /** The real timers. */
 export const nodeScheduler: Scheduler = {
@@ -7,13 +11,13 @@ export const nodeScheduler: Scheduler = {
 };
 
 /**
- * Keyed, idempotent timers (the OpenBSD way): setting a key replaces its pending timer. The machine's timers
- * (startup, recover-wait...) and the link's (CONTACT, receive timeout, reconnect) each have one key.
+ * Keyed, idempotent timers (the OpenBSD way): setting a key replaces its pending timer, so a core can say
+ * "master-down in 3.6 s" on every advert, or "CONTACT in 1 s" on every send, without timeouts piling up.
  */
 export class KeyedTimers {
   private readonly pending = new Map<string, unknown>();
 
-  constructor(private readonly scheduler: Scheduler) {}
+  constructor(private readonly scheduler: Scheduler = nodeScheduler) {}
 
   set(key: string, delayMs: number, fire: () => void): void {
     this.cancel(key);
