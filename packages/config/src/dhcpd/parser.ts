@@ -519,6 +519,7 @@ export class DhcpdParser implements OptionEnv {
       if (!pool) {
         pool = {
           ranges: [],
+          implicit: true,
           scope: newScope(subnet!.scope),
           permits: {},
           sharedNetwork: sn,

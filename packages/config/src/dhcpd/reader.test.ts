@@ -223,6 +223,14 @@ option no-such 1;`);
     expect(r.diagnostics[0]!.hint).toMatch(/did you mean `authoritative`\?.*not authoritative/);
   });
 
+  it('ranges written straight in a subnet go to an implicit pool (BOOTP only from their dynamic-bootp ranges)', () => {
+    const r = read({
+      'dhcpd.conf':
+        'subnet 10.0.0.0 netmask 255.255.255.0 { range dynamic-bootp 10.0.0.5 10.0.0.9; pool { range 10.0.0.20 10.0.0.29; } }\n',
+    });
+    expect(r.config!.sharedNetworks[0]!.pools.map((p) => p.implicit === true)).toEqual([true, false]);
+  });
+
   it('dhcp-cache-threshold is read as a percentage, in any scope', () => {
     const r = read({
       'dhcpd.conf':

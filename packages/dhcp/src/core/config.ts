@@ -107,6 +107,11 @@ export interface PoolPermits {
 
 export interface Pool {
   ranges: Range[];
+  /**
+   * The pool ISC makes for ranges written straight in a subnet. It serves BOOTP clients only from `range
+   * dynamic-bootp` ranges; a declared `pool { }` serves them unless it says `deny dynamic bootp clients`.
+   */
+  implicit?: boolean;
   scope: Scope;
   permits: PoolPermits;
   failoverPeer?: string;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeDhcp } from '../wire/encode.js';
 import { BindingState, INFINITE } from '@hadhcp/leases';
 import type { Params } from './config.js';
 import { LeaseTable } from './lease-table.js';
@@ -17,6 +18,7 @@ function setup(global: Params = {}): { c: DhcpServerCore; b: ConfigBuilder } {
     options: { 3: ipBytes('10.1.0.1'), 6: ipBytes('10.1.0.1') },
     pools: [
       {
+        implicit: true,
         ranges: [
           ['10.1.0.50', '10.1.0.52'],
           ['10.1.0.60', '10.1.0.61', 'dynamic-bootp'],
@@ -173,11 +175,44 @@ describe('BOOTP (no option 53)', () => {
     expect(c.handle(clientMsg(undefined), direct(), T0).drop?.reason).toBe('bootp-denied');
   });
 
-  it('no dynamic-bootp range and no reservation: silence', () => {
+  it('a range in the subnet without dynamic-bootp, and no reservation: silence', () => {
+    // ISC 4.4.3 (real dhcpd in a namespace: `range` in the subnet, the `pool { }` denying dynamic bootp): no reply.
+    const b = new ConfigBuilder({ pingCheck: false });
+    b.subnet('10.1.0.0/24', {
+      pools: [
+        { implicit: true, ranges: [['10.1.0.50', '10.1.0.52']] },
+        { permits: { allowDynamicBootp: false }, ranges: [['10.1.0.70', '10.1.0.72']] },
+      ],
+    });
+    const c = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
+    expect(c.handle(clientMsg(undefined), direct(), T0).drop?.reason).toBe('bootp-denied');
+  });
+
+  it('a `pool { }` serves BOOTP clients unless it denies dynamic bootp clients (ISC 4.4.3 did, checked)', () => {
     const b = new ConfigBuilder({ pingCheck: false });
     b.subnet('10.1.0.0/24', { pools: [{ ranges: [['10.1.0.50', '10.1.0.52']] }] });
     const c = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
-    expect(c.handle(clientMsg(undefined), direct(), T0).drop?.reason).toBe('bootp-denied');
+    const d = c.handle(clientMsg(undefined, { mac: A }), direct(), T0);
+    expect(d.reply!.msg.yiaddr).toBe(ip('10.1.0.50'));
+    expect(d.writes[0]).toMatchObject({ state: BindingState.ACTIVE, ends: INFINITE });
+    // Again: its own binding back.
+    expect(c.handle(clientMsg(undefined, { mac: A }), direct(), T0 + 1000).reply!.msg.yiaddr).toBe(
+      ip('10.1.0.50'),
+    );
+  });
+
+  it('a BOOTP reply: 300 octets (64-octet vend, RFC 951), siaddr the server, host answers in ISC order', () => {
+    // ISC 4.4.3 for a host declaration (BOOTREQUEST with an RFC 1048 cookie): 300 octets, siaddr = its address,
+    // vend 1,3,6,28,42: options that do not fit whole are left out, no overload.
+    const { b } = setup();
+    b.host('old-printer', { hw: A, fixed: ['10.1.0.200'] });
+    const c = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
+    const d = c.handle(clientMsg(undefined, { mac: A, prl: [6, 3] }), direct(), T0);
+    const m = d.reply!.msg;
+    expect(m.siaddr).toBe(ip(SID));
+    expect(m.options.map((o) => o.code)).toEqual([1, 3, 6]); // request list ignored, as ISC
+    const bytes = encodeDhcp(m, { maxSize: d.reply!.maxSize, allowOverload: true });
+    expect(bytes.length).toBe(300);
   });
 });
 

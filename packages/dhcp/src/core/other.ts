@@ -3,7 +3,9 @@ import { BindingState, INFINITE } from '@hadhcp/leases';
 import { getMaxMessageSize, getRequestedIp, getServerId, getSubnetSelection } from '../wire/accessors.js';
 import { MessageType, type DhcpMessage } from '../wire/types.js';
 import { replyDestination } from './addressing.js';
-import { nowSeconds, type CoreContext } from './context.js';
+import type { Range } from './config.js';
+import { nowSeconds, type Client, type CoreContext } from './context.js';
+import type { PoolInfo } from './network.js';
 import { DEFAULT_MAX_MESSAGE, hostName } from './discover.js';
 import { isc } from './log.js';
 import { buildReply } from './reply.js';
@@ -131,16 +133,20 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
   let ip: Ip4 | undefined = fixed;
   if (ip === undefined) {
     const own = ctx.ownLease(c, sn, nowSeconds(nowMs));
-    if (own && typeof ctx.usable(own.address, c, sn, nowMs, true) === 'object') ip = own.address;
+    const r = own && ctx.index.rangeOf(own.address);
+    if (own && r && servesBootp(ctx, r.pool, r.range, c)) {
+      // usable()'s own BOOTP test knows only dynamic-bootp ranges and permits; servesBootp() has decided.
+      const legacy = r.range.dynamicBootp || r.pool.pool.permits.allowDynamicBootp === true;
+      if (typeof ctx.usable(own.address, c, sn, nowMs, legacy) === 'object') ip = own.address;
+    }
   }
   if (ip === undefined) {
     for (const pool of ctx.index.poolsOf(sn)) {
       if (!ctx.permits(pool, c, true)) continue;
-      const allowAll = pool.pool.permits.allowDynamicBootp === true;
       const cand = ctx.allocators[pool.id]!.candidates(
         1,
         (x) => ctx.passOver(x, c.key, nowMs),
-        (r) => allowAll || r.dynamicBootp,
+        (r) => servesBootp(ctx, pool, r, c),
       );
       if (cand[0] !== undefined) {
         ip = cand[0];
@@ -168,6 +174,8 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
     serverId,
     scope: view,
     subnetMask: (ipSubnet ?? subnet).mask,
+    // ISC answers a host declaration's BOOTP client in the order it uses without a request list (bootp.c).
+    ignoreRequestList: fixed !== undefined,
     ...hostName(view, c),
   };
   return {
@@ -175,8 +183,24 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
     reply: {
       msg: buildReply(spec),
       to: replyDestination(msg, ip, 'offer-ack', meta.receivedOn, meta.srcIp),
-      maxSize: DEFAULT_MAX_MESSAGE,
+      // RFC 951: a 64-octet vend field (the encoder's default for a reply without option 53), unless the client
+      // names a larger size, as ISC honours.
+      maxSize: getMaxMessageSize(msg) ?? BOOTP_MESSAGE,
     },
     log: [line, isc.offerOrAck('BOOTREPLY', ip, msg, iface)],
   };
+}
+
+/** A 300-octet BOOTP message (RFC 951) in an IP datagram. */
+const BOOTP_MESSAGE = 328;
+
+/**
+ * Whether a range gives addresses to BOOTP clients, as ISC 4.4 reads dhcpd.conf (checked against dhcpd 4.4.3 in a
+ * namespace): a declared `pool { }` does unless it says `deny dynamic bootp clients`; a range written straight in
+ * a subnet only as `range dynamic-bootp`; `allow dynamic bootp clients` in a pool admits every range of it.
+ */
+function servesBootp(ctx: CoreContext, pool: PoolInfo, range: Range, c: Client): boolean {
+  if (!ctx.permits(pool, c, true)) return false;
+  if (pool.pool.permits.allowDynamicBootp === true) return true;
+  return pool.pool.implicit === true ? range.dynamicBootp : true;
 }

@@ -209,8 +209,9 @@ export function buildReply(spec: ReplySpec): DhcpMessage {
     flags,
     ciaddr: nak ? 0 : spec.ciaddr,
     yiaddr: nak ? 0 : spec.yiaddr,
-    // PXE: next-server, server-name and filename go in the fixed fields (RFC 2131 2, RFC 4578).
-    siaddr: scope?.param('nextServer') ?? 0,
+    // PXE: next-server, server-name and filename go in the fixed fields (RFC 2131 2, RFC 4578). A BOOTP reply
+    // names its server when no next-server is set (RFC 951 siaddr; ISC 4.4.3 does so for a host declaration).
+    siaddr: scope?.param('nextServer') ?? (spec.type === undefined ? spec.serverId : 0),
     giaddr: req.giaddr,
     chaddr: chaddr16(req.chaddr),
     sname: fixedText(scope?.param('serverName'), 64),

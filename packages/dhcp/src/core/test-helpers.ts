@@ -71,6 +71,8 @@ export interface PoolSpec {
   options?: Record<number, Uint8Array>;
   permits?: PoolPermits;
   failoverPeer?: string;
+  /** Ranges written straight in the subnet (ISC's implicit pool), not in a `pool { }`. */
+  implicit?: boolean;
 }
 
 export interface SubnetSpec {
@@ -144,6 +146,7 @@ export class ConfigBuilder {
         pos: POS,
       };
       if (p.failoverPeer) pool.failoverPeer = p.failoverPeer;
+      if (p.implicit) pool.implicit = true;
       sn.pools.push(pool);
     }
     return subnet;

@@ -13,6 +13,7 @@ import {
   MAGIC_COOKIE,
   MIN_MESSAGE_LEN,
   OPT_END,
+  OPT_MESSAGE_TYPE,
   OPT_OVERLOAD,
   OPT_PAD,
 } from './constants.js';
@@ -51,14 +52,26 @@ export function encodeDhcp(msg: DhcpMessage, opts?: EncodeOptions): Uint8Array {
   return encodeDhcpDetailed(msg, opts).bytes;
 }
 
-export function payloadLimit(opts?: EncodeOptions): number {
+/**
+ * The largest DHCP payload allowed. A BOOTP reply (no option 53) has RFC 951's 64-octet vend field unless the
+ * client names a larger size (option 57) or optionsField says otherwise; a DHCP one at least 576 octets of IP
+ * datagram (RFC 2131 2).
+ */
+export function payloadLimit(opts?: EncodeOptions, bootp = false): number {
   if (opts?.optionsField !== undefined) return FIXED_HEADER_LEN + Math.max(opts.optionsField, 64);
-  const max = Math.min(Math.max(576, opts?.maxSize ?? 576), 65535);
+  const floor = bootp ? MIN_MESSAGE_LEN + IP_UDP_OVERHEAD : 576;
+  const max = Math.min(Math.max(floor, opts?.maxSize ?? floor), 65535);
   return max - IP_UDP_OVERHEAD;
 }
 
+function isBootp(msg: DhcpMessage): boolean {
+  for (const o of msg.options) if (o.code === OPT_MESSAGE_TYPE) return false;
+  return true;
+}
+
 export function encodeDhcpDetailed(msg: DhcpMessage, opts?: EncodeOptions): EncodeResult {
-  const limit = payloadLimit(opts);
+  const bootp = isBootp(msg);
+  const limit = payloadLimit(opts, bootp);
   if (msg.layout) {
     // Replaying what was received ignores the default limit (it arrived, so it fits the path); an explicit one holds.
     const replay = encodeWithLayout(msg, msg.layout);
@@ -78,11 +91,14 @@ export function encodeDhcpDetailed(msg: DhcpMessage, opts?: EncodeOptions): Enco
   const dropped: number[] = [];
   const list = hoist(msg.options.filter((o) => keepCode(o.code, dropped)));
   const agent = list.filter((o) => o.code === OPT_RELAY_AGENT);
+  // Never in a BOOTP reply: RFC 951 clients read sname and file as names, and know nothing of option 52. (ISC
+  // overloads its dynamic BOOTP replies, which go through its DHCP path, but not those for host declarations.)
+  const overload = !!opts?.allowOverload && !bootp;
   const placed = pack(
     list.filter((o) => o.code !== OPT_RELAY_AGENT),
     mainCap,
-    !!opts?.allowOverload && isZero(msg.file),
-    !!opts?.allowOverload && isZero(msg.sname),
+    overload && isZero(msg.file),
+    overload && isZero(msg.sname),
     dropped,
   );
   return { bytes: build(msg, placed, split(agent), mainCap), dropped, overload: placed.overload };
