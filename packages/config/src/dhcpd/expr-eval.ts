@@ -18,7 +18,7 @@
  * to keep. Apart from those views (and the string a regular expression needs), evaluation does not allocate.
  */
 import type { BoolExpr, DataExpr, DataOrNum, EvalContext, NumExpr } from './expr-types.js';
-import { compileRegex, latin1 } from './expr-parse.js';
+import { compileRegex, latin1 } from './expr-regex.js';
 
 export type BoolFn = (c: EvalContext) => boolean | null;
 export type DataFn = (c: EvalContext) => Uint8Array | null;

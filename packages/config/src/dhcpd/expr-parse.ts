@@ -16,120 +16,36 @@
  * - ISC reads `a - b` with spaces as an error and `10-3` as a variable name (always null at run time); we refuse
  *   both, as we refuse variables, user functions and the DNS forms (see README).
  *
- * The dhcpd.conf lexer keeps `substring(option` as one word; ExprLexer splits words at `( ) ! ~ + * / % & | ^`
- * and keeps columns exact, so errors point at the piece an operator typed.
+ * Tokens come through ExprLexer (expr-lexer.ts), so errors point at the piece of a word an operator typed.
  */
-import { OPTION_DEFS_BY_NAME, type SourcePos } from '@hadhcp/dhcp';
+import { OPTION_DEFS_BY_NAME } from '@hadhcp/dhcp';
 import type { Diagnostic } from '../diagnostics.js';
 import { Cursor, ParseError, describe } from './cursor.js';
+import { ExprLexer } from './expr-lexer.js';
+import { compileRegex, latin1 } from './expr-regex.js';
 import { didYouMean } from './keywords.js';
 import { tokenize, type Tok } from './lexer.js';
 import type { OptionLookup } from './options.js';
 import type { ArithOp, BoolExpr, DataExpr, Expr, ExprKind, NumExpr, OptionRef } from './expr-types.js';
 
-const SPLIT = '()!~+*/%&|^';
-
-/** Tokens of an expression: the cursor's tokens with words split at operator characters. */
-export class ExprLexer {
-  private readonly buf: Tok[] = [];
-  constructor(readonly cur: Cursor) {}
-
-  peek(): Tok {
-    if (this.buf.length > 0) return this.buf[0]!;
-    const t = this.cur.peek();
-    if (t.kind !== 'word' || !needsSplit(t.text)) return t;
-    this.cur.next();
-    this.buf.push(...splitWord(t));
-    return this.buf[0]!;
-  }
-
-  next(): Tok {
-    this.peek(); // splits the next word if it needs splitting
-    if (this.buf.length > 0) return this.buf.shift()!;
-    return this.cur.next();
-  }
-
-  /** No piece of a split word is pending: the cursor stands where the expression ended. */
-  get atBoundary(): boolean {
-    return this.buf.length === 0;
-  }
-
-  pos(t: Tok): SourcePos {
-    return this.cur.pos(t);
-  }
-}
-
-function needsSplit(w: string): boolean {
-  for (const c of w) if (SPLIT.includes(c)) return w.length > 1;
-  return false;
-}
-
-function splitWord(t: Tok): Tok[] {
-  const out: Tok[] = [];
-  let start = 0;
-  const push = (a: number, b: number) => {
-    if (b > a) out.push({ kind: 'word', text: t.text.slice(a, b), line: t.line, col: t.col + a });
-  };
-  for (let i = 0; i < t.text.length; i++) {
-    const c = t.text[i]!;
-    if (!SPLIT.includes(c)) continue;
-    push(start, i);
-    const j = c === '~' && t.text[i + 1] === '~' ? i + 2 : i + 1; // `~~` is one operator
-    push(i, j);
-    start = j;
-    i = j - 1;
-  }
-  push(start, t.text.length);
-  return out;
-}
-
 type Ctx = 'boolean' | 'data' | 'numeric' | 'data-or-numeric';
 type BinOp = 'and' | 'or' | 'eq' | 'ne' | 'regex' | 'iregex' | ArithOp;
 
 /** ISC's op_val: the higher rank binds first (see the header). */
+// prettier-ignore
 const RANK: Record<BinOp, number> = {
-  '*': 1,
-  '/': 1,
-  '%': 1,
-  '+': 2,
-  and: 3,
-  or: 3,
-  eq: 4,
-  ne: 4,
-  regex: 4,
-  iregex: 4,
-  '&': 100,
-  '|': 100,
-  '^': 100,
+  '*': 1, '/': 1, '%': 1, '+': 2, and: 3, or: 3, eq: 4, ne: 4, regex: 4, iregex: 4, '&': 100, '|': 100, '^': 100,
 };
 
+// prettier-ignore
 const FUNCTIONS = [
-  'substring',
-  'suffix',
-  'lcase',
-  'ucase',
-  'concat',
-  'binary-to-ascii',
-  'encode-int',
-  'extract-int',
-  'pick-first-value',
-  'reverse',
-  'packet',
-  'gethostname',
+  'substring', 'suffix', 'lcase', 'ucase', 'concat', 'binary-to-ascii', 'encode-int', 'extract-int',
+  'pick-first-value', 'reverse', 'packet', 'gethostname',
 ];
+// prettier-ignore
 const WORDS = [
-  'not',
-  'exists',
-  'known',
-  'static',
-  'option',
-  'config-option',
-  'hardware',
-  'leased-address',
-  'host-decl-name',
-  'lease-time',
-  'null',
-  ...FUNCTIONS,
+  'not', 'exists', 'known', 'static', 'option', 'config-option', 'hardware', 'leased-address', 'host-decl-name',
+  'lease-time', 'null', ...FUNCTIONS,
 ];
 /** ISC forms hadhcp refuses, with why. */
 const REFUSED: Record<string, string> = {
@@ -149,12 +65,9 @@ const REFUSED: Record<string, string> = {
 export type OptionResolver = (space: string, name: string) => OptionRef | undefined;
 
 /** RFC 3046 relay agent sub-options, as ISC names them in the `agent` space. */
+// prettier-ignore
 const AGENT: Record<string, number> = {
-  'circuit-id': 1,
-  'remote-id': 2,
-  'agent-id': 3,
-  'DOCSIS-device-class': 4,
-  'link-selection': 5,
+  'circuit-id': 1, 'remote-id': 2, 'agent-id': 3, 'DOCSIS-device-class': 4, 'link-selection': 5,
 };
 
 export const builtinOptions: OptionResolver = (space, name) => {
@@ -685,44 +598,4 @@ function opNeeds(op: BinOp): string {
   if (op === 'regex' || op === 'iregex') return 'data';
   if (op === 'eq' || op === 'ne') return 'the same kind (data or numbers)';
   return 'numbers';
-}
-
-/** Bytes as a string of the same code units (ISO-8859-1), for regular expressions and messages. */
-export function latin1(b: Uint8Array): string {
-  if (b.length <= 4096) return String.fromCharCode.apply(null, b as unknown as number[]);
-  let s = '';
-  for (let i = 0; i < b.length; i += 4096) s += latin1(b.subarray(i, i + 4096));
-  return s;
-}
-
-const POSIX_CLASSES: Record<string, string> = {
-  alpha: 'A-Za-z',
-  digit: '0-9',
-  alnum: 'A-Za-z0-9',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: ' \\t\\n\\r\\f\\v',
-  xdigit: '0-9A-Fa-f',
-  punct: '!-\\/:-@\\[-`{-~',
-  blank: ' \\t',
-  cntrl: '\\x00-\\x1f\\x7f',
-  print: ' -~',
-  graph: '!-~',
-};
-
-/**
- * A POSIX extended regular expression (regcomp(3) with REG_EXTENDED, REG_ICASE for `~~`) as a JS RegExp, or null
- * when it does not compile (ISC then yields false). Bracket classes `[[:digit:]]` are translated; the rest of ERE
- * is a subset of JS syntax. Matching runs on the data up to its first NUL byte, as ISC passes it to regexec.
- */
-export function compileRegex(pattern: Uint8Array, icase: boolean): RegExp | null {
-  let src = latin1(pattern);
-  const nul = src.indexOf('\0');
-  if (nul >= 0) src = src.slice(0, nul);
-  src = src.replace(/\[:([a-z]+):\]/g, (m, c: string) => POSIX_CLASSES[c] ?? m);
-  try {
-    return new RegExp(src, icase ? 'i' : '');
-  } catch {
-    return null;
-  }
 }

@@ -69,10 +69,10 @@ export function formatDiagnostics(ds: readonly Diagnostic[], opts: { notes?: boo
   return [...shown.map(formatDiagnostic), summary].join('\n');
 }
 export * from './expr-types.js';
+export { ExprLexer } from './expr-lexer.js';
+export { compileRegex } from './expr-regex.js';
 export {
-  ExprLexer,
   builtinOptions,
-  compileRegex,
   parseBoolean,
   parseData,
   parseExpr,
