@@ -1,3 +1,5 @@
+import { BindingState as BindingStatus, BINDING_STATE_NAMES } from '@hadhcp/leases';
+
 /**
  * Numbers of the DHCP failover protocol as ISC dhcpd 4.4 speaks it (draft-ietf-dhc-failover-12, ISC's
  * `includes/failover.h` and `server/stables.c`). Where ISC and the draft differ, ISC wins: it is the only peer.
@@ -176,28 +178,12 @@ export function serverStateName(n: number): string {
 export const ServerFlags = { STARTUP: 0x01 } as const;
 
 /**
- * Binding status (option 3; ISC's FTS_*). ISC aborts (`log_fatal`, "Impossible case") on a value outside 1..7 in
- * its transition checks: the core must never send one.
+ * Binding status (option 3; ISC's FTS_*): the lease store's binding states, whose numbers are these codes. ISC
+ * aborts (`log_fatal`, "Impossible case") on a value outside 1..7 in its transition checks: the core must never
+ * send one.
  */
-export enum BindingStatus {
-  FREE = 1,
-  ACTIVE = 2,
-  EXPIRED = 3,
-  RELEASED = 4,
-  ABANDONED = 5,
-  RESET = 6,
-  BACKUP = 7,
-}
-
-export const BINDING_STATUS_NAMES: Readonly<Record<BindingStatus, string>> = {
-  [BindingStatus.FREE]: 'free',
-  [BindingStatus.ACTIVE]: 'active',
-  [BindingStatus.EXPIRED]: 'expired',
-  [BindingStatus.RELEASED]: 'released',
-  [BindingStatus.ABANDONED]: 'abandoned',
-  [BindingStatus.RESET]: 'reset',
-  [BindingStatus.BACKUP]: 'backup',
-};
+export { BindingStatus };
+export const BINDING_STATUS_NAMES: Readonly<Record<BindingStatus, string>> = BINDING_STATE_NAMES;
 
 export function isBindingStatus(n: number): n is BindingStatus {
   return Number.isInteger(n) && n >= BindingStatus.FREE && n <= BindingStatus.BACKUP;
