@@ -211,6 +211,12 @@ class ExprParser {
     let binop = pbinop;
     for (;;) {
       const rhsTok = this.lx.peek();
+      if (lhs && binop && rhsTok.kind !== 'word' && rhsTok.kind !== 'string')
+        throw new ParseError(
+          rhsTok,
+          'expecting right-hand side.',
+          `\`${opText(binop)}\` needs an operand after it, found ${describe(rhsTok)}`,
+        );
       let rhs = this.nonBinary(lhs && binop ? this.rhsContext(binop, lhs) : ctx);
       let next = this.peekOp();
       if (!lhs || !binop) {
@@ -373,6 +379,12 @@ class ExprParser {
     switch (w) {
       case 'not': {
         const at = this.lx.peek();
+        if (at.kind !== 'word' && at.kind !== 'string')
+          throw new ParseError(
+            at,
+            'expression expected',
+            `\`not\` needs a test after it, found ${describe(at)}`,
+          );
         const arg = this.nonBinary('boolean');
         if (arg.kind !== 'boolean')
           throw new ParseError(

@@ -73,6 +73,14 @@ const rows: Row[] = [
   ['data', 'lcase()', 'expecting data expression.'],
 ];
 
+/** Rejections where our message is ours, not ISC's (ISC's wording depends on how far its parser got). */
+const SAYS_OTHERWISE = new Set([
+  'option = "x"', // ours: expected an option name, found `=`
+  'option arch = 00:07 and (exists user-class', // ISC: "right paren expected" here, "right parenthesis expected." elsewhere
+  'concat("a", "b",)', // ours: `)` is not an expression
+  'lcase()', // ours: `)` is not an expression
+]);
+
 function isc(kind: Row[0], src: string): { ok: boolean; output: string } {
   const file = join(scratch, 'expr.conf');
   const stmt = kind === 'boolean' ? `if ${src} { log(info, "x"); }` : `log(info, ${src});`;
@@ -94,7 +102,9 @@ describe('expressions: our verdict and dhcpd -t', () => {
     it(`${src}: we ${weAccept ? 'accept' : 'reject'}`, () => {
       const r = parseExprSource(src, kind, opts);
       expect(r.expr !== undefined, JSON.stringify(r.diagnostics)).toBe(weAccept);
-      if (!weAccept) expect(r.diagnostics.find((d) => d.severity === 'error')?.hint).toBeTruthy();
+      const err = r.diagnostics.find((d) => d.severity === 'error');
+      if (!weAccept) expect(err?.hint).toBeTruthy();
+      if (iscMessage !== undefined && !SAYS_OTHERWISE.has(src)) expect(err?.message).toBe(iscMessage);
     });
     it(`${src}: dhcpd -t ${iscMessage === undefined ? 'accepts' : `says "${iscMessage}"`}`, (ctx) => {
       if (!haveDhcpd) {
