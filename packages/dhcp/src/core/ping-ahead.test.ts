@@ -11,6 +11,7 @@ import {
   PROBE_FRESH_MS,
   PROBE_PERIOD_MS,
   ProbeTracker,
+  RELEASE_SETTLE_S,
   RateEstimator,
 } from './ping-ahead.js';
 import { DhcpServerCore } from './server.js';
@@ -42,6 +43,20 @@ describe('ping-ahead', () => {
     expect(c.probesWanted(T0 + 1000)).toEqual([]);
     // Unanswered for twice the ping timeout (1 s): asked again.
     expect(c.probesWanted(T0 + 2000)).toHaveLength(LOOKAHEAD_MIN);
+  });
+
+  it('a just-released address is not probed ahead for RELEASE_SETTLE_S: its client may still be answering', () => {
+    const { c } = setup({}, ['10.1.0.50', '10.1.0.50']);
+    for (const a of c.probesWanted(T0)) c.probeResult(a, false, T0 + 100);
+    expect(discover(c, A, T0 + 200).reply!.msg.yiaddr).toBe(ip('10.1.0.50'));
+    const req = clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.50', serverId: SID });
+    expect(c.handle(req, direct(), T0 + 300).writes[0]?.state).toBe(BindingState.ACTIVE);
+    const rel = clientMsg(MessageType.RELEASE, { mac: A, ciaddr: '10.1.0.50', serverId: SID });
+    const released = T0 + 10_000; // the probe of T0 + 100 is stale by now
+    expect(c.handle(rel, direct(), released).writes[0]?.state).toBe(BindingState.RELEASED);
+    expect(c.probesWanted(released)).toEqual([]);
+    expect(c.probesWanted(released + RELEASE_SETTLE_S * 1000 - 1)).toEqual([]);
+    expect(c.probesWanted(released + RELEASE_SETTLE_S * 1000)).toEqual([ip('10.1.0.50')]);
   });
 
   it('common case: probed-clear candidates are offered at once, counted as probe-ready', () => {

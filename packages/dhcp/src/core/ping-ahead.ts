@@ -31,6 +31,14 @@ export const PROBE_PERIOD_MS = 250;
 export const PROBE_FRESH_MS = 5000;
 
 /**
+ * A just-released address is not probed ahead for this long. A client sends DHCPRELEASE and only then removes the
+ * address from its interface (dhclient -r runs its hook after the RELEASE left): a look-ahead probe in between finds
+ * the releasing client still answering, and would abandon an address that is free. ISC pings only when it offers,
+ * which is never that soon after a release; a DISCOVER within this time still probes at offer time, as ISC does.
+ */
+export const RELEASE_SETTLE_S = 3;
+
+/**
  * The smallest window per pool: what an idle pool keeps probed, so a burst of up to 32 new clients, or a rise from
  * nothing to ~12 new clients/s (25/s without the safety factor), is answered at once, before the measured rate has
  * grown the window; for ~9 probes/s per idle pool (LOOKAHEAD_MIN / (PROBE_FRESH_MS - refresh lead of 1.5 s)).

@@ -8,7 +8,7 @@ import { handleDiscover } from './discover.js';
 import type { LeaseTable } from './lease-table.js';
 import { isc } from './log.js';
 import { handleBootp, handleDecline, handleInform, handleRelease } from './other.js';
-import { PROBE_PERIOD_MS } from './ping-ahead.js';
+import { PROBE_PERIOD_MS, RELEASE_SETTLE_S } from './ping-ahead.js';
 import { handleRequest } from './request.js';
 import type { Decision, RequestMeta } from './types.js';
 
@@ -151,7 +151,9 @@ export class DhcpServerCore {
       const lead = timeout + 2 * PROBE_PERIOD_MS;
       const k = ctx.probes.lookahead(pool.id, nowMs, timeout);
       const cands = ctx.allocators[pool.id]!.candidates(k, (ip) => ctx.passOver(ip, '', nowMs));
-      const wanted = cands.filter((ip) => ctx.probes.wants(ip, nowMs, retry, lead));
+      const wanted = cands.filter(
+        (ip) => !this.settling(ip, nowMs) && ctx.probes.wants(ip, nowMs, retry, lead),
+      );
       const granted = ctx.probes.budget(wanted.length, nowMs);
       for (let i = 0; i < granted; i++) {
         ctx.probes.asked(wanted[i]!, nowMs);
@@ -193,6 +195,12 @@ export class DhcpServerCore {
     ctx.releaseHoldOn(ip);
     ctx.counters.inc('abandoned.pinged');
     return { writes: [lease], log: [isc.abandon(ip, 'pinged before offer')] };
+  }
+
+  /** Released moments ago: its client may still be taking the address down (RELEASE_SETTLE_S). */
+  private settling(ip: Ip4, nowMs: number): boolean {
+    const rec = this.ctx.table.get(ip);
+    return rec?.state === BindingState.RELEASED && nowSeconds(nowMs) - rec.ends < RELEASE_SETTLE_S;
   }
 
   /** A probe not answered within twice the ping timeout is asked for again. */
