@@ -1,7 +1,7 @@
 /**
  * Extracts every DHCP packet (UDP port 67 or 68) from the captured pcaps in this folder, for the wire tests.
  * The captures come from real peers (ISC dhcpd 4.4.3-P1, dhcrelay, dhclient, udhcpc, dhcpcd); see
- * /work/shared/captures/README.md for how they were recorded.
+ * ../shared/captures/README.md for how they were recorded.
  */
 import { readFileSync } from 'node:fs';
 import { pcapRecordToEthernet, readPcap } from '@hadhcp/common';

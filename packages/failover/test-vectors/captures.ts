@@ -1,5 +1,5 @@
 /**
- * The ISC failover messages in server-lan.pcap (a copy of /work/shared/captures/server-lan.pcap: ISC dhcpd
+ * The ISC failover messages in server-lan.pcap (a copy of ../shared/captures/server-lan.pcap: ISC dhcpd
  * 4.4.3-P1, 10.0.0.2 primary and 10.0.0.3 secondary, relationship "dhcp-failover", split 128, mclt 3600,
  * max-unacked-updates 10, max-response-delay 30; see the README there for the sequence recorded).
  *

@@ -52,7 +52,7 @@ for (const line of pdml.split('\n')) {
 const out = {
   source:
     'tshark 4.0.17 (Debian 12) -r server-lan.pcap -d tcp.port==647,dhcpfo -Y dhcpfo -T pdml, via tshark-export.mjs. ' +
-    'Capture: /work/shared/captures/server-lan.pcap (ISC dhcpd 4.4.3-P1 failover pair 10.0.0.2 primary / 10.0.0.3 ' +
+    'Capture: ../shared/captures/server-lan.pcap (ISC dhcpd 4.4.3-P1 failover pair 10.0.0.2 primary / 10.0.0.3 ' +
     'secondary). time and xid are the raw header bytes in hex; option fields are tshark show/value.',
   messages,
 };
