@@ -3,9 +3,8 @@
 // (no ACK without its lease on disk), says why, counts only stored leases, and gives the VIP to router B. The
 // filler is removed: A's store recovers by itself, A serves again and takes the VIP back. After a restart, every
 // ACK A put on the wire is one of its leases.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import {
   relayTopology,
   requireRoot,
@@ -31,7 +30,6 @@ import {
 
 const skip = requireRoot({ commands: ['dhcrelay', 'perfdhcp', 'tcpdump', 'tshark', 'mount', 'umount'] });
 const VIP = '10.0.0.10';
-const mounts: string[] = [];
 
 /** The lab's sample plus the segment behind perfdhcp's relay address (its clients cannot answer ping). */
 const DHCPD = sampleDhcpdConf(`
@@ -76,27 +74,13 @@ async function holds(lab: Lab, ns: string): Promise<true | undefined> {
 
 describe.skipIf(skip)('a full disk under load', () => {
   const lab = useLab();
-  // Registered after useLab(): hooks run last-registered first, so the tmpfs is gone before the lab removes its
-  // folder, whether the test passed or not.
-  afterAll(() => {
-    for (const m of mounts) {
-      try {
-        execFileSync('umount', ['-l', m]);
-      } catch {
-        /* already gone */
-      }
-    }
-  });
 
   it('stops acknowledging without losing an ACK, gives the VIP up, recovers by itself and takes it back', async () => {
     const server = async (l: Lab, at: RouterSpot): Promise<Hadhcp> => {
       // perfdhcp's replies go to its relay address on 10.2.0.0/16, which the routers reach directly.
       await l.addr(at.ns, 'eth0', `10.2.0.${2 + at.index}/16`);
       if (at.index === 0) {
-        const dir = l.file(`hadhcp-${at.ns}`);
-        mkdirSync(dir, { recursive: true });
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
-        mounts.push(dir);
+        l.mountTmpfs(`hadhcp-${at.ns}`, '1m'); // the lab unmounts it in its cleanup
       }
       const conf = l.file(`${at.ns}.keepalived.conf`, keepalived(at.index === 0 ? 150 : 100));
       return startHadhcp(l, at.ns, { conf: DHCPD, args: ['--keepalived', conf] });

@@ -1,8 +1,7 @@
 // DHCP health feeds the election: when router A's lease store cannot write (its disk is full), A sends no
 // lease it could not store, says why in its status, and gives the VIP to router B, which serves the client.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { controlRequest } from '../../packages/control/src/index.js';
 import {
   hadhcpStarter,
@@ -19,7 +18,6 @@ import {
 
 const skip = requireRoot({ commands: ['dhcrelay', 'udhcpc', 'perfdhcp', 'mount', 'umount'] });
 const VIP = '10.0.0.10';
-const mounts: string[] = [];
 
 /** The lab's sample plus a pool on the routers' own segment for perfdhcp's relayed load (it cannot answer ping). */
 const DHCPD = sampleDhcpdConf().replace(
@@ -53,26 +51,12 @@ async function until(what: string, cond: () => Promise<boolean>, ms: number): Pr
 
 describe.skipIf(skip)('supervisor: DHCP health and the VRRP election', () => {
   const lab = useLab();
-  // Registered after useLab(): hooks run last-registered first, so the tmpfs is gone before the lab removes its
-  // folder.
-  afterAll(() => {
-    for (const m of mounts) {
-      try {
-        execFileSync('umount', ['-l', m]);
-      } catch {
-        /* already gone */
-      }
-    }
-  });
 
   it('a router whose lease store fails withholds the reply it could not store, says why, and gives the VIP up', async () => {
     const starter = async (l: Lab, at: RouterSpot): Promise<HadhcpHandle> => {
       if (at.index === 0) {
         // Router A keeps its leases on a 1 MiB tmpfs, so the test can fill the disk under it.
-        const dir = l.file(`hadhcp-${at.ns}`);
-        mkdirSync(dir, { recursive: true });
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
-        mounts.push(dir);
+        l.mountTmpfs(`hadhcp-${at.ns}`, '1m'); // the lab unmounts it in its cleanup
       }
       return hadhcpStarter({ dhcpd: DHCPD, keepalived: keepalived(at.index === 0 ? 150 : 100) })(l, at);
     };

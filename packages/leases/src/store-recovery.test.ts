@@ -1,36 +1,19 @@
 // A failed store recovers by itself: it reloads what is on disk at once (refused writes leave the records), retries
 // with backoff on a manual timer, and accepts writes again only once it has reopened its files and a write succeeded.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeIo, type StoreIo } from './files.js';
-import { BindingState, type Lease } from './lease.js';
 import { LeaseStore, StoreFailedError, type LeaseStoreOptions } from './store.js';
+import { removeTestStores, sampleLease } from './test-helpers.js';
 
 const dirs: string[] = [];
 const stores: LeaseStore[] = [];
 
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+afterEach(() => removeTestStores(stores, dirs));
 
-function lease(address: number, extra: Partial<Lease> = {}): Lease {
-  return {
-    address,
-    state: BindingState.ACTIVE,
-    starts: 1_700_000_000,
-    ends: 1_700_003_600,
-    tstp: 1_700_001_800,
-    tsfp: 1_700_001_000,
-    atsfp: 1_700_001_000,
-    cltt: 1_700_000_000,
-    hwType: 1,
-    hwAddr: new Uint8Array([0x52, 0x54, 0, 0x12, 0x34, address & 255]),
-    ...extra,
-  };
-}
+const lease = sampleLease;
 
 interface Timer {
   ms: number;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BindingState, type Lease } from './lease.js';
 import { LeaseStore, StoreFailedError, type LeaseStoreOptions } from './store.js';
+import { removeTestStores, sampleLease } from './test-helpers.js';
 import { StoreCorruptError } from './reader.js';
 import { StoreLockedError } from './lock.js';
 import { nodeIo } from './files.js';
@@ -27,26 +28,9 @@ async function openStore(dir: string, opts: LeaseStoreOptions = {}): Promise<Lea
   return s;
 }
 
-afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+afterEach(() => removeTestStores(stores, dirs));
 
-function lease(address: number, extra: Partial<Lease> = {}): Lease {
-  return {
-    address,
-    state: BindingState.ACTIVE,
-    starts: 1_700_000_000,
-    ends: 1_700_003_600,
-    tstp: 1_700_001_800,
-    tsfp: 1_700_001_000,
-    atsfp: 1_700_001_000,
-    cltt: 1_700_000_000,
-    hwType: 1,
-    hwAddr: new Uint8Array([0x52, 0x54, 0, 0x12, 0x34, address & 255]),
-    ...extra,
-  };
-}
+const lease = sampleLease;
 
 function byAddress(store: LeaseStore): Map<number, Lease> {
   return new Map([...store.leases()].map((l) => [l.address, l]));

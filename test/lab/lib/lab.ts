@@ -111,6 +111,7 @@ export class Lab {
   /** Test attempts already followed (id, retry, repeat). */
   private readonly followed = new Set<string>();
   private readonly extraFiles: string[] = [];
+  private readonly mounts: string[] = [];
   private bridgePorts = 0;
   private cleaned = false;
   private readonly onExit = (): void => this.cleanupSync();
@@ -200,6 +201,18 @@ export class Lab {
     const p = join(this.dir, name);
     if (content !== undefined) writeFileSync(p, content);
     return p;
+  }
+
+  /**
+   * A folder of the lab on its own small tmpfs (`size` as mount takes it, e.g. '1m'), so a test can fill the disk
+   * under a daemon. cleanup() unmounts it before removing the lab folder, whether the test passed or not.
+   */
+  mountTmpfs(name: string, size: string): string {
+    const dir = this.file(name);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { timeout: 10_000 });
+    this.mounts.push(dir);
+    return dir;
   }
 
   /** A file outside the lab folder that cleanup must remove (e.g. a peer's hard-wired state path). */
@@ -311,6 +324,7 @@ export class Lab {
     // Anything else still inside (a daemon that forked away from its group) would keep the netns alive.
     for (const ns of this.namespaces) killNetnsPids(ns);
     for (const ns of [...this.namespaces].reverse()) sh(['ip', 'netns', 'del', ns]);
+    for (const m of this.mounts.splice(0).reverse()) sh(['umount', '-l', m]);
     for (const f of this.extraFiles) rmSync(f, { force: true, recursive: true });
     if (process.env.HADHCP_LAB_KEEP) console.warn(`[lab] kept ${this.dir}`);
     else rmSync(this.dir, { force: true, recursive: true });
