@@ -18,13 +18,7 @@ import {
   type Lab,
   type LabProcess,
 } from './lib/index.js';
-import {
-  iscFailoverConf,
-  nodeLines,
-  nodeMessages,
-  nodeStatus,
-  startFailoverNode,
-} from './lib/failover-lab.js';
+import { iscFailoverConf, nodeLines, nodeStatus, startFailoverNode } from './lib/failover-lab.js';
 
 const NAME = 'lab-failover';
 const ISC_IP = '10.0.0.2';
@@ -130,8 +124,10 @@ describe.skipIf(skip)('failover with ISC dhcpd 4.4.3', () => {
       await isc.proc.waitForLine(normalLine('peer moves'), 30_000);
       await node.waitForLine(normalLine('I move'), 30_000);
       await node.waitForLine(normalLine('peer moves'), 30_000);
-      expect(nodeMessages(node)).toContain(`failover peer ${NAME}: Both servers normal`);
-      expect(isc.proc.output()).toContain(`failover peer ${NAME}: Both servers normal`);
+      // Each side says it once it has seen the other's normal, a moment after its own move: waited for, not read.
+      const both = new RegExp(`failover peer ${NAME}: Both servers normal`);
+      await node.waitForLine(both, 30_000);
+      await isc.proc.waitForLine(both, 30_000);
 
       const bndupds = () => nodeLines(node).filter((x) => x.type === 'bndupd');
       if (ours === 'secondary') {
@@ -206,7 +202,11 @@ describe.skipIf(skip)('failover with ISC dhcpd 4.4.3', () => {
         const asks = fromIsc.filter((m) => m.type === MessageType.POOLREQ).map((m) => m.xid);
         const answers = fromUs.filter((m) => m.type === MessageType.POOLRESP);
         expect(asks.length).toBeGreaterThanOrEqual(1);
-        expect(answers.map((m) => [m.xid, m.addressesTransferred])).toEqual(asks.map((x) => [x, 0]));
+        // The last one may have been on its way when we were killed: all but it are answered, in order.
+        expect(asks.length - answers.length).toBeLessThanOrEqual(1);
+        expect(answers.map((m) => [m.xid, m.addressesTransferred])).toEqual(
+          asks.slice(0, answers.length).map((x) => [x, 0]),
+        );
       }
       // ISC refused nothing and dropped nothing on the way (its words for a refused BNDACK, CONNECT or message).
       const iscComplaints = isc.proc

@@ -88,11 +88,6 @@ export function nodeLines(proc: LabProcess): FailoverNodeLine[] {
     });
 }
 
-/** Its log messages (`msg` of the `log` lines), in ISC's words where ISC has words. */
-export function nodeMessages(proc: LabProcess): string[] {
-  return nodeLines(proc).flatMap((l) => (l.type === 'log' ? [String(l.msg)] : []));
-}
-
 /** Asks for the status (SIGUSR1) and returns it once printed. */
 export async function nodeStatus(proc: LabProcess, timeoutMs = 5_000): Promise<Record<string, unknown>> {
   const count = (): number => nodeLines(proc).filter((l) => l.type === 'status').length;
