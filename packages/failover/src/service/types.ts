@@ -1,4 +1,5 @@
 import type { Ip4 } from '@hadhcp/common';
+import type { Lease } from '@hadhcp/leases';
 import type { RejectReason } from '../wire/constants.js';
 import type { BndUpdMessage } from '../wire/types.js';
 import type { Role, ServeScope } from '../core/machine-types.js';
@@ -108,4 +109,26 @@ export interface FailoverPeerStatus {
   primaryBuckets: number | undefined;
   /** Messages in and out by type, refusals and drops by reason, the transport's own counters. */
   counters: Record<string, number>;
+}
+
+/**
+ * The DHCP server's leases as one failover relationship sees them. The daemon adapts the DHCP service to it
+ * (@hadhcp/dhcp's FailoverLeaseBook); tests use an in-memory one. Only addresses of pools that name this
+ * relationship (`failover peer "NAME";`) are exchanged.
+ */
+export interface LeaseBook {
+  /** No lease record at all (a new or lost store): the relationship starts in recover and asks for everything. */
+  isEmpty(): boolean;
+  /** The record of `ip`, or undefined: an address of the pools with no record is FREE (ISC writes one per address). */
+  get(ip: Ip4): Lease | undefined;
+  /** Is `ip` in a pool of this relationship? A BNDUPD for any other address is refused (reject 1, ISC's "unknown IP"). */
+  inRelationship(ip: Ip4): boolean;
+  /** Every address of this relationship's pools, in address order (UPDREQALL, pool balancing). */
+  addresses(): Iterable<Ip4>;
+  /**
+   * Stores `leases` as they are (the partner's bindings, BACKUP moves, acknowledged times): into the DHCP
+   * service's table and the store, durable when it resolves; rejects when the store refused. Never sent back to
+   * the partner (the DHCP service's LeaseSync is not called for these).
+   */
+  apply(leases: Lease[]): Promise<void>;
 }
