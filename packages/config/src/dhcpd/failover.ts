@@ -146,6 +146,19 @@ function peerStatement(cur: Cursor, d: PeerDraft): void {
     case 'max-balance':
       peer.maxBalance = int(w);
       break;
+    case 'hadhcp-lazy-updates': {
+      // hadhcp's own (ISC's dhcpd -t refuses it): ACK without waiting for the partner's BNDACK, as ISC does.
+      const v = cur.word('true or false', 'write `hadhcp-lazy-updates true;` or `false;`');
+      const b = v.text.toLowerCase();
+      if (b !== 'true' && b !== 'false' && b !== 'on' && b !== 'off')
+        throw new ParseError(
+          v,
+          `\`hadhcp-lazy-updates ${v.text}\`: expected true or false`,
+          'write `hadhcp-lazy-updates true;`',
+        );
+      peer.lazyUpdates = b === 'true' || b === 'on';
+      break;
+    }
     default:
       throw new ParseError(
         t,

@@ -193,6 +193,19 @@ subnet 10.0.0.0 netmask 255.255.255.0 { pool { failover peer "fo"; deny dynamic 
     expect(e!.message).toContain('secondary may not define load balance settings');
   });
 
+  it("hadhcp-lazy-updates (hadhcp's own) turns off waiting for the partner's BNDACK; a bad value is named", () => {
+    expect(
+      ok(peerSrc('primary; peer address 10.0.0.3; mclt 60; split 128;')).failoverPeers[0]!.lazyUpdates,
+    ).toBe(undefined);
+    const c = ok(peerSrc('primary; peer address 10.0.0.3; mclt 60; split 128; hadhcp-lazy-updates true;'));
+    expect(c.failoverPeers[0]!.lazyUpdates).toBe(true);
+    const [e] = errors(
+      peerSrc('primary; peer address 10.0.0.3; mclt 60; split 128;\nhadhcp-lazy-updates maybe;'),
+    );
+    expect(at(e!)).toBe('3:21');
+    expect(e!.message).toContain('expected true or false');
+  });
+
   it('split 37 sets buckets 0..36 LSB first', () => {
     const c = ok(peerSrc('primary; peer address 10.0.0.3; mclt 60; split 37;'));
     expect(Array.from(c.failoverPeers[0]!.hba!.subarray(0, 6))).toEqual([255, 255, 255, 255, 0x1f, 0]);

@@ -86,6 +86,11 @@ export interface FailoverPeerConfig {
   maxLeaseOwnership: number;
   minBalance: number;
   maxBalance: number;
+  /**
+   * hadhcp's `hadhcp-lazy-updates true;` (not ISC's): a DHCPACK leaves once the lease is on our disk, without
+   * waiting for the partner's BNDACK (ISC's behaviour). Default false: zero loss while the partner is reachable.
+   */
+  lazyUpdates?: boolean;
   pos: SourcePos;
 }
 
