@@ -124,6 +124,8 @@ export function registerCommands(d: Daemon): void {
     d.vrrp ? ok('VRRP status', { instances: d.vrrp.status() }) : err('VRRP is not running in this daemon'),
   );
 
+  registerFailoverCommands(d);
+
   c.register('shutdown', () => {
     setTimeout(() => void d.stop(), 10);
     return ok('Shutting down.');
@@ -137,6 +139,7 @@ export function statusOf(d: Daemon): Record<string, unknown> {
     uptime: Math.round((Date.now() - d.startedAt) / 1000),
     dhcp: d.dhcp?.status(),
     vrrp: d.vrrp?.status(),
+    failover: d.failover?.status(),
     store: d.store?.stats(),
   };
 }
@@ -152,5 +155,91 @@ function statisticsOf(d: Daemon): Record<string, unknown> {
     put(`vrrp.${i.name}.adverts-received`, i.advertsReceived ?? 0);
     for (const [r, v] of Object.entries(i.drops ?? {})) put(`vrrp.${i.name}.drop.${r}`, v);
   }
+  for (const f of d.failover?.status() ?? []) {
+    const counters: Record<string, number> = f.counters;
+    for (const [k, v] of Object.entries(counters)) put(`failover.${f.name}.${k}`, v);
+  }
   return out;
+}
+
+type FailoverRelationship = NonNullable<ReturnType<NonNullable<Daemon['failover']>['get']>>;
+
+/** The relationship a command names (`relationship`), or the only one; else the error to answer with. */
+function relationshipOf(d: Daemon, a: Record<string, unknown>): FailoverRelationship | ControlResponse {
+  if (!d.failover)
+    return err('failover is not running in this daemon (dhcpd.conf has no "failover peer" block)');
+  const name = a.relationship;
+  if (name !== undefined && typeof name !== 'string') return err('"relationship" must be a string');
+  const svc = d.failover.get(name);
+  if (svc) return svc;
+  const known = d.failover
+    .status()
+    .map((s) => `"${s.name}"`)
+    .join(', ');
+  return name === undefined
+    ? err(`this daemon has several failover relationships: name one of ${known}`)
+    : err(`no failover relationship "${name}"; known: ${known || 'none'}`);
+}
+
+const isResponse = (v: FailoverRelationship | ControlResponse): v is ControlResponse => 'result' in v;
+
+/**
+ * The operator's failover commands. Only partner-down changes anything, and only where ISC's omshell procedure
+ * would (`set local-state = 1`): the machine refuses it unless this server is in communications-interrupted or
+ * resolution-interrupted with the link down, and the answer says why.
+ */
+function registerFailoverCommands(d: Daemon): void {
+  const c = d.control;
+
+  c.register('failover-status', (a) => {
+    if (d.failover && a.relationship === undefined)
+      return ok('failover status', { relationships: d.failover.status() });
+    const svc = relationshipOf(d, a);
+    return isResponse(svc) ? svc : ok('failover status', { relationships: [svc.status()] });
+  });
+
+  c.register('failover-partner-down', async (a) => {
+    const svc = relationshipOf(d, a);
+    if (isResponse(svc)) return svc;
+    const before = svc.status();
+    const state = await svc.partnerDown();
+    const after = svc.status();
+    const args = { relationship: before.name, state, was: before.state };
+    const peer = `failover peer "${before.name}"`;
+    if (state === 'partner-down') {
+      if (before.state === 'partner-down') return ok(`${peer} was already in partner-down.`, args);
+      const reclaim = after.reclaimAt
+        ? `; the partner's expired leases become ours at ${after.reclaimAt}`
+        : '';
+      return ok(`${peer}: ${before.state} -> partner-down: serving every client${reclaim}.`, args);
+    }
+    // ISC's rule (the machine's onAdminPartnerDown): only from communications-interrupted or
+    // resolution-interrupted, and never while the partner is connected: a partner we can talk to is not down.
+    const from = ['communications-interrupted', 'resolution-interrupted'];
+    const why = before.connected
+      ? `the partner is connected${before.link ? ` (${before.link.local} <-> ${before.link.remote})` : ''}, so it is not down`
+      : from.includes(before.state)
+        ? 'refused (the log says why)'
+        : `this server is in ${before.state}`;
+    return {
+      result: Result.ERROR,
+      text:
+        `${peer} stays in ${state}: ${why}. Partner-down is taken only from communications-interrupted or ` +
+        "resolution-interrupted, with the link to the partner down (ISC's rule).",
+      arguments: args,
+    };
+  });
+
+  c.register('failover-resync', async (a) => {
+    const svc = relationshipOf(d, a);
+    if (isResponse(svc)) return svc;
+    const st = svc.status();
+    const peer = `failover peer "${st.name}"`;
+    if (!st.connected)
+      return err(`${peer} is not connected to its partner (state ${st.state}): nothing to ask.`);
+    // The machine asks for a full update only in normal (onResyncRequested); elsewhere it would only log a refusal.
+    if (st.state !== 'normal') return err(`${peer} is in ${st.state}: a resync is asked only in normal.`);
+    if (!(await svc.resync())) return err(`${peer} lost its partner: nothing asked.`);
+    return ok(`${peer}: asked the partner for every binding (UPDREQALL).`, { relationship: st.name });
+  });
 }

@@ -19,8 +19,13 @@ export function leaseToJson(l: Lease): Record<string, unknown> {
     'valid-lft': infinite ? INFINITE : Math.max(0, l.ends - l.starts),
     starts: l.starts,
     ends: infinite ? 'never' : l.ends,
-    tstp: l.tstp || undefined,
-    tsfp: l.tsfp || undefined,
-    atsfp: l.atsfp || undefined,
+    // Failover times (epoch seconds), absent when never set; 'never' as for `ends`.
+    tstp: failoverTime(l.tstp),
+    tsfp: failoverTime(l.tsfp),
+    atsfp: failoverTime(l.atsfp),
   };
+}
+
+function failoverTime(t: number): number | 'never' | undefined {
+  return t === INFINITE ? 'never' : t || undefined;
 }
