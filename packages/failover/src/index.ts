@@ -10,6 +10,8 @@ export * from './core/mclt.js';
 export * from './core/machine-types.js';
 export * from './core/machine.js';
 export * from './core/serve.js';
+export * from './core/bindings.js';
+export * from './core/balance.js';
 export * from './io/transport.js';
 export * from './io/tcp.js';
 export * from './io/state-file.js';
