@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderStatus } from './client-commands.js';
+import { renderLeases, renderStatus } from './client-commands.js';
 
 describe('hadhcp status output', () => {
   const now = 1_800_000_000;
@@ -73,5 +73,45 @@ describe('hadhcp status output', () => {
       '  VI_1 cannot run track script chk_gw (/etc/hadhcp/chk_gw.sh) as root (25 attempts, first 25s ago): cannot switch to user root (uid 0, gid 0): hadhcp runs as hadhcp (uid 998) without CAP_SETUID and CAP_SETGID (spawn EPERM)',
     );
     expect(lines[i + 1]).toBe('    fix: add CAP_SETUID CAP_SETGID to AmbientCapabilities= ...');
+  });
+});
+
+describe('hadhcp leases output', () => {
+  const now = Date.parse('2026-12-02T14:00:00Z') / 1000;
+  const lease = (ip: string, extra: Record<string, unknown> = {}) => ({
+    'ip-address': ip,
+    'hw-address': '52:54:00:7d:2d:b1',
+    hostname: 'pc1',
+    'binding-state': 'active',
+    cltt: now - 300,
+    starts: now - 300,
+    ends: now + 3300,
+    ...extra,
+  });
+
+  it('lists leases in address order with ends and cltt, relative to now; no failover columns without failover', () => {
+    const lines = renderLeases(
+      [lease('10.1.0.60'), lease('10.1.0.9', { hostname: '', ends: 'never' })],
+      now,
+    ).split('\n');
+    expect(lines[0]).toMatch(/^address\s+state\s+hardware\s+hostname\s+ends\s+cltt$/);
+    expect(lines[1]).toMatch(/^10\.1\.0\.9\s+active\s+52:54:00:7d:2d:b1\s+-\s+never\s+5m ago$/);
+    expect(lines[2]).toMatch(/^10\.1\.0\.60\s+active\s+52:54:00:7d:2d:b1\s+pc1\s+in 55m\s+5m ago$/);
+  });
+
+  it('adds tstp, tsfp and atsfp (dhcpd.leases words) when a lease has them; --utc writes times as dhcpd.leases does', () => {
+    const leases = [
+      lease('10.1.0.60', { tstp: now + 3300, tsfp: now + 1800, atsfp: now + 1800 }),
+      lease('10.1.0.61'),
+    ];
+    const lines = renderLeases(leases, now).split('\n');
+    expect(lines[0]).toMatch(/ends\s+cltt\s+tstp\s+tsfp\s+atsfp$/);
+    expect(lines[1]).toMatch(/pc1\s+in 55m\s+5m ago\s+in 55m\s+in 30m\s+in 30m$/);
+    expect(lines[2]).toMatch(/pc1\s+in 55m\s+5m ago\s+-\s+-\s+-$/);
+    const utc = renderLeases(leases, now, true).split('\n');
+    // 2026-12-02 is a Wednesday: dhcpd.leases writes `3 2026/12/02 14:55:00`.
+    expect(utc[1]).toMatch(
+      /pc1\s+3 2026\/12\/02 14:55:00\s+3 2026\/12\/02 13:55:00\s+3 2026\/12\/02 14:55:00\s+3 2026\/12\/02 14:30:00\s+3 2026\/12\/02 14:30:00$/,
+    );
   });
 });

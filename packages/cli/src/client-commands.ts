@@ -1,11 +1,14 @@
 import { formatIp4 } from '@hadhcp/common';
 import { controlRequest, ControlClientError, Result, type ControlResponse } from '@hadhcp/control';
-import { ago, table } from './format.js';
+import { renderFailover, type FailoverStatus } from './failover-format.js';
+import { ago, iscDate, table } from './format.js';
 
 interface SocketOpts {
   socket: string;
   json?: boolean;
   all?: boolean;
+  /** Lease times as dhcpd.leases writes them instead of relative. */
+  utc?: boolean;
 }
 
 async function ask(
@@ -94,6 +97,7 @@ interface StatusArgs {
     counters?: Record<string, number>;
   };
   vrrp?: VrrpInstanceStatus[];
+  failover?: FailoverStatus[];
   store?: Record<string, unknown>;
   warnings?: string[];
 }
@@ -154,8 +158,51 @@ export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 100
       }
     }
   }
+  if (s.failover && s.failover.length > 0) out.push('', 'Failover:', ...renderFailover(s.failover, nowSec));
   for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
   return out.join('\n');
+}
+
+/** `hadhcp failover status [relationship]`: the failover section of `hadhcp status` alone. */
+export async function runFailoverStatus(relationship: string | undefined, o: SocketOpts): Promise<number> {
+  try {
+    const r = await ask(o.socket, 'failover-status', relationship === undefined ? {} : { relationship });
+    if (o.json || r.result !== Result.SUCCESS) return printRaw(r);
+    const list = (r.arguments as { relationships: FailoverStatus[] }).relationships;
+    console.log(renderFailover(list, Math.floor(Date.now() / 1000)).join('\n'));
+    return 0;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/**
+ * `hadhcp partner-down` and `hadhcp failover resync`: the daemon's answer says what happened (the state after,
+ * and why it did not move); exit 0 done, 1 refused.
+ */
+export async function runFailoverAction(
+  command: 'failover-partner-down' | 'failover-resync',
+  relationship: string | undefined,
+  o: SocketOpts,
+): Promise<number> {
+  try {
+    const r = await ask(o.socket, command, relationship === undefined ? {} : { relationship });
+    if (o.json) return printRaw(r);
+    if (r.result === Result.SUCCESS) {
+      console.log(r.text);
+      return 0;
+    }
+    console.error(`hadhcp: ${r.text}`);
+    return 1;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/** A command's whole answer as JSON (`--json`, or an answer that is not a success): exit 0 on success, else 1. */
+function printRaw(r: ControlResponse): number {
+  console.log(JSON.stringify(r, null, 2));
+  return r.result === Result.SUCCESS ? 0 : 1;
 }
 
 export async function runLeases(o: SocketOpts): Promise<number> {
@@ -166,25 +213,39 @@ export async function runLeases(o: SocketOpts): Promise<number> {
       return r.result === Result.SUCCESS || r.result === Result.EMPTY ? 0 : 1;
     }
     const leases = ((r.arguments as { leases?: Record<string, unknown>[] })?.leases ?? []).slice();
-    leases.sort((a, b) => ipKey(a['ip-address']) - ipKey(b['ip-address']));
-    const now = Math.floor(Date.now() / 1000);
-    console.log(
-      table(
-        ['address', 'state', 'hardware', 'hostname', 'ends'],
-        leases.map((l) => [
-          String(l['ip-address']),
-          String(l['binding-state']),
-          String(l['hw-address'] || '-'),
-          String(l.hostname || '-'),
-          l.ends === 'never' ? 'never' : ago(Number(l.ends), now),
-        ]),
-      ),
-    );
+    console.log(renderLeases(leases, Math.floor(Date.now() / 1000), o.utc === true));
     console.log(`${leases.length} lease${leases.length === 1 ? '' : 's'}`);
     return 0;
   } catch (e) {
     return fail(e);
   }
+}
+
+/**
+ * The lease table: address order, dhcpd.leases' words for the columns. The failover times (tstp, tsfp, atsfp)
+ * get columns when a lease has one. Times are relative, or with `utc` as dhcpd.leases writes them.
+ */
+export function renderLeases(leases: Record<string, unknown>[], nowSec: number, utc = false): string {
+  const sorted = leases.slice().sort((a, b) => ipKey(a['ip-address']) - ipKey(b['ip-address']));
+  const time = (v: unknown): string => {
+    if (v === 'never') return 'never';
+    const t = Number(v);
+    if (!t) return '-';
+    return utc ? iscDate(t) : ago(t, nowSec);
+  };
+  const failover = ['tstp', 'tsfp', 'atsfp'].filter((k) => sorted.some((l) => l[k] !== undefined));
+  return table(
+    ['address', 'state', 'hardware', 'hostname', 'ends', 'cltt', ...failover],
+    sorted.map((l) => [
+      String(l['ip-address']),
+      String(l['binding-state']),
+      String(l['hw-address'] || '-'),
+      String(l.hostname || '-'),
+      time(l.ends),
+      time(l.cltt),
+      ...failover.map((k) => time(l[k])),
+    ]),
+  );
 }
 
 function ipKey(v: unknown): number {

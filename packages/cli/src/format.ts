@@ -22,3 +22,15 @@ export function human(sec: number): string {
   if (sec < 172800) return `${Math.round(sec / 3600)}h`;
   return `${Math.round(sec / 86400)}d`;
 }
+
+/**
+ * A time as dhcpd.leases writes it (`starts 4 2026/12/02 11:00:00;`): UTC, the weekday first (0 is Sunday),
+ * so ISC users read hadhcp's lease times the way they read their leases file.
+ */
+export function iscDate(epochSec: number, weekday = true): string {
+  const d = new Date(epochSec * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const date = `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}`;
+  const time = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  return `${weekday ? `${d.getUTCDay()} ` : ''}${date} ${time}`;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { runCheckConfig } from './check-config.js';
-import { runCtl, runLeases, runStatus } from './client-commands.js';
+import { runCtl, runFailoverAction, runFailoverStatus, runLeases, runStatus } from './client-commands.js';
 import { runImport } from './import.js';
 import { runDaemonCommand } from './run.js';
 
@@ -52,7 +52,7 @@ program
 
 program
   .command('status')
-  .description("the daemon's state: DHCP service, leases, VRRP instances, drops")
+  .description("the daemon's state: DHCP service, leases, VRRP instances, failover relationships, drops")
   .addOption(socketOpt())
   .option('--json', 'raw JSON answer')
   .action(async (o) => {
@@ -67,6 +67,13 @@ program
   .addOption(socketOpt())
   .option('--json', 'raw JSON answer')
   .option('--all', 'include free and backup addresses')
+  .option('--utc', 'times as dhcpd.leases writes them (weekday YYYY/MM/DD HH:MM:SS, UTC) instead of relative')
+  .addHelpText(
+    'after',
+    '\nColumns use dhcpd.leases words: ends, cltt (client last transaction time) and, with failover, tstp (the\n' +
+      'lease end the partner was told), tsfp (the end the partner acknowledged), atsfp (the actual time the\n' +
+      'partner sent).',
+  )
   .option('--state-dir <dir>', 'lease store to import into (the daemon must be stopped)', DEFAULT_STATE_DIR)
   .action(async (action: string | undefined, file: string | undefined, o) => {
     if (action === undefined) {
@@ -80,6 +87,56 @@ program
       console.error('usage: hadhcp leases [--json] | hadhcp leases import FILE [--state-dir DIR]');
       process.exitCode = 2;
     }
+  });
+
+program
+  .command('partner-down')
+  .description('put a failover relationship in partner-down: the partner is DOWN, serve all its clients')
+  .argument('[relationship]', 'the `failover peer "NAME"` (needed when there are several)')
+  .addOption(socketOpt())
+  .option('--json', 'raw JSON answer')
+  .addHelpText(
+    'after',
+    '\nWARNING: use this only when the partner is known to be down (powered off, or its DHCP service stopped)\n' +
+      'and will serve no client before it can reach this server again. In partner-down this server answers\n' +
+      "every client and, once MCLT has passed, hands out the partner's addresses too: if the partner is in fact\n" +
+      'running, cut off by a broken link, both servers give the same addresses to different clients.\n' +
+      "\nThis is the procedure of ISC dhcpd's omshell (`set local-state = 1` on the failover-state object), with\n" +
+      'its rule: taken only from communications-interrupted or resolution-interrupted, with the link down;\n' +
+      'otherwise the answer says why not and the state stays. When the partner comes back it asks this server\n' +
+      'for every binding (recover), and both return to normal by themselves.\n' +
+      '\nExit status: 0 in partner-down, 1 refused (the reason is printed), 3 the daemon cannot be reached.',
+  )
+  .action(async (relationship: string | undefined, o) => {
+    process.exitCode = await runFailoverAction('failover-partner-down', relationship, o);
+  });
+
+const failover = program
+  .command('failover')
+  .description('DHCP failover relationships (`failover peer` blocks of dhcpd.conf): status, resync');
+
+failover
+  .command('status')
+  .description('each relationship: states, link, serving, MCLT, updates, pool, key counters')
+  .argument('[relationship]', 'only this `failover peer "NAME"`')
+  .addOption(socketOpt())
+  .option('--json', 'raw JSON answer (every counter)')
+  .action(async (relationship: string | undefined, o) => {
+    process.exitCode = await runFailoverStatus(relationship, o);
+  });
+
+failover
+  .command('resync')
+  .description('ask the partner for every binding again (UPDREQALL), staying in normal')
+  .argument('[relationship]', 'the `failover peer "NAME"` (needed when there are several)')
+  .addOption(socketOpt())
+  .option('--json', 'raw JSON answer')
+  .addHelpText(
+    'after',
+    '\nRefused (exit 1) when the relationship is not connected to its partner or not in normal.',
+  )
+  .action(async (relationship: string | undefined, o) => {
+    process.exitCode = await runFailoverAction('failover-resync', relationship, o);
   });
 
 program
