@@ -11,6 +11,14 @@ export function isReusable(state: BindingState): boolean {
 }
 
 /**
+ * States whose address a pool may hand out: the reusable ones, and in a failover pool BACKUP too (the
+ * secondary's free addresses; the LeasePolicy says whose each one is).
+ */
+export function isCandidate(state: BindingState, failover: boolean): boolean {
+  return isReusable(state) || (failover && state === BindingState.BACKUP);
+}
+
+/**
  * Chooses the next addresses of one pool, in ISC's order: addresses that never had a lease first, then free,
  * expired and released ones, the one that ended longest ago first, so a client coming back finds its old address
  * still unused as long as possible.
@@ -35,6 +43,8 @@ export class PoolAllocator {
   private scan: Ip4;
   /** (address, address) of never-used addresses whose hold ended behind `scan`. */
   private readonly returned = new NumberHeap();
+  /** A pool with a failover peer: BACKUP leases are candidates too. */
+  private readonly failover: boolean;
 
   constructor(
     readonly info: PoolInfo,
@@ -43,6 +53,7 @@ export class PoolAllocator {
   ) {
     this.next = info.ranges[0]?.start ?? 0;
     this.scan = this.next;
+    this.failover = info.pool.failoverPeer !== undefined;
   }
 
   /** An offer's hold on ip ended without a lease (it expired, or the client went elsewhere): offer it again. */
@@ -53,19 +64,30 @@ export class PoolAllocator {
 
   /** Tells the allocator a lease of this pool changed; reusable ones join the heap. */
   note(ip: Ip4, state: BindingState, ends: number): void {
-    if (isReusable(state)) this.reusable.push(ends, ip >>> 0);
+    if (isCandidate(state, this.failover)) this.reusable.push(ends, ip >>> 0);
   }
 
   /**
    * Up to k addresses in the order they would be handed out, without taking them. `blocked` skips addresses held
    * for someone else right now (offers in flight, probes); `rangeOk` restricts ranges (dynamic-bootp).
+   * `untouched` false leaves out every never-used address: in a failover pool they are pristine FREE leases, all
+   * the primary's or all not (the LeasePolicy's answer is the same for each), and `blocked` must never be what
+   * keeps them out, since the scan moves past blocked ones for good (a hold's end brings its address back; a
+   * change of the failover state would not).
    */
-  candidates(k: number, blocked: (ip: Ip4) => boolean, rangeOk?: (r: Range) => boolean): Ip4[] {
+  candidates(
+    k: number,
+    blocked: (ip: Ip4) => boolean,
+    rangeOk?: (r: Range) => boolean,
+    untouched = true,
+  ): Ip4[] {
     const out: Ip4[] = [];
     const seen = new Set<Ip4>();
     this.advanceCursor();
-    this.takeReturned(k, blocked, rangeOk, out, seen);
-    if (out.length < k) this.scanUnused(k, blocked, rangeOk, out, seen);
+    if (untouched) {
+      this.takeReturned(k, blocked, rangeOk, out, seen);
+      if (out.length < k) this.scanUnused(k, blocked, rangeOk, out, seen);
+    }
     if (out.length < k) this.scanReusable(k, blocked, rangeOk, out, seen);
     return out;
   }
@@ -169,7 +191,8 @@ export class PoolAllocator {
       if (!e) break;
       const state = this.table.stateOf(e.value);
       // Stale entry: the lease moved on since it was pushed; drop it for good.
-      if (state === undefined || !isReusable(state) || this.table.endsOf(e.value) !== e.key) continue;
+      if (state === undefined || !isCandidate(state, this.failover) || this.table.endsOf(e.value) !== e.key)
+        continue;
       if (this.fixed.has(e.value)) continue;
       if (seen.has(e.value)) continue;
       keep.push(e);

@@ -22,6 +22,8 @@ export type BindingEvent =
       ends: number;
       /** The previous record was the holder's: its host name is kept when this packet sends none. */
       sameHolder: boolean;
+      /** Failover (LeasePolicy.leaseTime, ISC's MCLT rule): the record's new tstp and tsfp; else prev's are kept. */
+      times?: { tstp: number; tsfp: number };
     }
   /** RFC 2131 4.3.4 DHCPRELEASE: the binding ends now; the association is kept (the client gets it back first). */
   | { on: 'release' }
@@ -43,7 +45,8 @@ export type BindingEventName = BindingEvent['on'];
  *   ABANDONED   ACTIVE  -         ABANDONED  FREE, association cleared       FREE
  *   other       ACTIVE  -         ABANDONED  -                               FREE
  *
- * New records (bind, abandon) take the failover times of the one they replace and the pool's failover peer.
+ * New records (bind, abandon) take the failover times of the one they replace (a bind in a failover pool: the
+ * tstp/tsfp its lease time was granted with) and the pool's failover peer.
  */
 export function nextBinding(
   prev: Lease | undefined,
@@ -54,7 +57,7 @@ export function nextBinding(
 ): Lease | undefined {
   switch (e.on) {
     case 'bind':
-      return bound(prev, ip, e.holder, e.sameHolder, nowSec, e.ends, failoverPeer);
+      return bound(prev, ip, e, nowSec, failoverPeer);
     case 'abandon':
       return abandoned(prev, ip, nowSec, e.seconds, failoverPeer);
     case 'release':
@@ -70,19 +73,18 @@ export function nextBinding(
 function bound(
   prev: Lease | undefined,
   ip: Ip4,
-  c: Holder,
-  sameHolder: boolean,
+  e: Extract<BindingEvent, { on: 'bind' }>,
   nowSec: number,
-  ends: number,
   failoverPeer: string | undefined,
 ): Lease {
+  const { holder: c, sameHolder, ends } = e;
   const l: Lease = {
     address: ip >>> 0,
     state: BindingState.ACTIVE,
     starts: nowSec,
     ends,
-    tstp: prev?.tstp ?? 0,
-    tsfp: prev?.tsfp ?? 0,
+    tstp: e.times?.tstp ?? prev?.tstp ?? 0,
+    tsfp: e.times?.tsfp ?? prev?.tsfp ?? 0,
     atsfp: prev?.atsfp ?? 0,
     cltt: nowSec,
     hwType: c.htype,

@@ -1,8 +1,8 @@
 import { Counters, type Ip4 } from '@hadhcp/common';
 import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
 import { getClientId, getHostName, hwAddress } from '../wire/accessors.js';
-import type { DhcpMessage } from '../wire/types.js';
-import { isReusable, PoolAllocator } from './allocate.js';
+import type { DhcpMessage, MessageType } from '../wire/types.js';
+import { isCandidate, PoolAllocator } from './allocate.js';
 import { nextBinding, type BindingEvent } from './binding.js';
 import {
   PARAM_DEFAULTS,
@@ -161,7 +161,7 @@ export class CoreContext {
     if (mine.length === 0) return undefined; // a new client: the common case under load
     const usable = mine.filter(
       (l) =>
-        (l.state === BindingState.ACTIVE || isReusable(l.state)) &&
+        (l.state === BindingState.ACTIVE || isCandidate(l.state, this.peerOf(l.address) !== undefined)) &&
         this.index.inNetwork(l.address, sn) &&
         !this.index.fixedAddresses.has(l.address >>> 0),
     );
@@ -210,7 +210,7 @@ export class CoreContext {
     sn: SharedNetwork,
     nowMs: number,
     bootp = false,
-  ): { pool: PoolInfo } | 'taken' | 'not-ours' | 'not-permitted' {
+  ): { pool: PoolInfo } | 'taken' | 'not-ours' | 'not-permitted' | 'peer-owns' {
     ip = ip >>> 0;
     if (this.index.fixedAddresses.has(ip)) return 'taken';
     const r = this.index.rangeOf(ip);
@@ -220,18 +220,58 @@ export class CoreContext {
       return 'not-permitted';
     if (this.heldByOther(ip, c.key, nowMs)) return 'taken';
     const l = this.table.get(ip);
+    const peer = r.pool.pool.failoverPeer;
     if (l?.state === BindingState.ACTIVE) {
       if (this.owns(l, c)) return { pool: r.pool };
       const expired = l.ends !== INFINITE && l.ends <= nowSeconds(nowMs);
       if (!expired) return 'taken';
-    } else if (l && !isReusable(l.state)) return 'taken';
-    // A new binding on the address: the policy's to allow (failover: whose free address it is).
-    return this.policy.mayAllocate(ip, l?.state, nowMs) ? { pool: r.pool } : 'taken';
+    } else if (l && !isCandidate(l.state, peer !== undefined)) return 'taken';
+    // A new binding on an address of a failover pool: the policy's to allow (whose free address it is). ISC
+    // leaves a REQUEST for the partner's address to the partner ("lease owned by peer"): no NAK.
+    if (peer === undefined) return { pool: r.pool };
+    return this.policy.mayAllocate(peer, l, nowSeconds(nowMs)) ? { pool: r.pool } : 'peer-owns';
   }
 
   /** Candidates a pool's allocator passes over: offered to another client, or not ours to allocate. */
-  passOver(ip: Ip4, key: string, nowMs: number): boolean {
-    return this.heldByOther(ip, key, nowMs) || !this.policy.mayAllocate(ip, this.table.stateOf(ip), nowMs);
+  passOver(pool: PoolInfo, ip: Ip4, key: string, nowMs: number): boolean {
+    if (this.heldByOther(ip, key, nowMs)) return true;
+    const peer = pool.pool.failoverPeer;
+    return peer !== undefined && !this.policy.mayAllocate(peer, this.table.get(ip), nowSeconds(nowMs));
+  }
+
+  /** May the pool hand out addresses that never had a lease (allocate.ts `untouched`)? Pristine FREE in failover. */
+  untouchedAllowed(pool: PoolInfo, nowMs: number): boolean {
+    const peer = pool.pool.failoverPeer;
+    return peer === undefined || this.policy.mayAllocate(peer, undefined, nowSeconds(nowMs));
+  }
+
+  /** The failover relationship of ip's pool, if any (the LeasePolicy is asked about those addresses only). */
+  peerOf(ip: Ip4): string | undefined {
+    return this.index.rangeOf(ip)?.pool.pool.failoverPeer;
+  }
+
+  /**
+   * A packet about ip that its failover relationship does not let us answer (load balancing, a state that serves
+   * nobody): the drop, counted under the verdict, with ISC's log words. Undefined: answer it (always for addresses
+   * of other pools).
+   */
+  refusedByPeer(
+    ip: Ip4,
+    msg: DhcpMessage,
+    type: MessageType | undefined,
+    line: string,
+  ): Decision | undefined {
+    const peer = this.peerOf(ip);
+    if (peer === undefined) return undefined;
+    const v = this.policy.serves(peer, msg, type);
+    if (v === 'serve') return undefined;
+    if (v === 'load-balanced-to-peer')
+      return this.drop(v, `failover peer ${peer} serves this client`, [
+        `${line}: load balance to peer ${peer}`,
+      ]);
+    return this.drop(v, `failover peer ${peer}: not responding`, [
+      `${line}: not responding (failover ${peer})`,
+    ]);
   }
 
   heldByOther(ip: Ip4, key: string, nowMs: number): boolean {
@@ -371,9 +411,21 @@ export class CoreContext {
     return t;
   }
 
-  /** leaseTime() as the policy allows it for ip now: what OFFERs and ACKs give. */
-  grantedLeaseTime(view: ScopeView, requested: number | undefined, ip: Ip4, nowMs: number): number {
-    return this.policy.leaseTime(this.leaseTime(view, requested), ip, nowMs);
+  /**
+   * leaseTime() as the policy allows it for ip now: what OFFERs and ACKs give. For an address of a failover pool
+   * (the policy's MCLT rule) also the tstp/tsfp an ACK stores with it; other records keep their own.
+   */
+  grantedLease(
+    view: ScopeView,
+    requested: number | undefined,
+    ip: Ip4,
+    nowMs: number,
+  ): { leaseTime: number; times?: { tstp: number; tsfp: number } } {
+    const desired = this.leaseTime(view, requested);
+    const peer = this.peerOf(ip);
+    if (peer === undefined) return { leaseTime: desired };
+    const g = this.policy.leaseTime(peer, desired, this.table.get(ip), nowSeconds(nowMs));
+    return { leaseTime: g.leaseTime, times: { tstp: g.tstp, tsfp: g.tsfp } };
   }
 
   /** Which subnet the packet came from: option 118 (RFC 3011), giaddr, else the receiving address. */
@@ -400,9 +452,36 @@ export class CoreContext {
     return next;
   }
 
-  /** The bind event for c (ISC keeps the recorded host name when the client no longer sends one). */
-  bindFor(prev: Lease | undefined, c: Client, ends: number): BindingEvent {
-    return { on: 'bind', holder: c, ends, sameHolder: prev !== undefined && this.owns(prev, c) };
+  /**
+   * The bind event for c (ISC keeps the recorded host name when the client no longer sends one). `times`: the
+   * failover times the policy granted the lease with (else the record keeps its own).
+   */
+  bindFor(
+    prev: Lease | undefined,
+    c: Client,
+    ends: number,
+    times?: { tstp: number; tsfp: number },
+  ): BindingEvent {
+    const e: BindingEvent = {
+      on: 'bind',
+      holder: c,
+      ends,
+      sameHolder: prev !== undefined && this.owns(prev, c),
+    };
+    if (times) e.times = times;
+    return e;
+  }
+
+  /**
+   * The partner's record of an address (failover BNDUPD, pool balancing), already in the table: an offer we hold
+   * on the address ends unless the address is still ours to give.
+   */
+  partnerChanged(l: Lease, nowMs: number): void {
+    if (l.state === BindingState.FREE || l.state === BindingState.BACKUP) {
+      const peer = this.peerOf(l.address);
+      if (peer === undefined || this.policy.mayAllocate(peer, l, nowSeconds(nowMs))) return;
+    }
+    this.releaseHoldOn(l.address);
   }
 
   /** DHCPDECLINE and a ping answered: abandoned for abandon-lease-time. */

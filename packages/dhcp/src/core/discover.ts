@@ -60,8 +60,11 @@ function choose(ctx: CoreContext, msg: DhcpMessage, c: Client, sn: SharedNetwork
     if (!ctx.permits(pool, c, false)) continue;
     anyPermitted = true;
     const ping = ctx.pingCheck(pool);
-    const cands = ctx.allocators[pool.id]!.candidates(ping ? DISCOVER_SCAN : 1, (ip) =>
-      ctx.passOver(ip, c.key, nowMs),
+    const cands = ctx.allocators[pool.id]!.candidates(
+      ping ? DISCOVER_SCAN : 1,
+      (ip) => ctx.passOver(pool, ip, c.key, nowMs),
+      undefined,
+      ctx.untouchedAllowed(pool, nowMs),
     );
     if (cands.length === 0) continue;
     if (!ping) return { ip: cands[0]!, ping: false, pool };
@@ -102,6 +105,15 @@ export function handleDiscover(
       `${line}: network ${sn.name}: no free leases`,
     ]);
   }
+  // Failover (ISC dhcpdiscover -> load_balance_mine, after it has picked the lease): the relationship of the
+  // address's pool may give this client to the partner, or serve nobody now. Nothing is held or probed then.
+  const refused = ctx.refusedByPeer(
+    'probe' in choice ? choice.probe : choice.ip,
+    msg,
+    MessageType.DISCOVER,
+    line,
+  );
+  if (refused) return refused;
   if ('probe' in choice || (choice.ping && !ctx.probes.isClear(choice.ip, nowMs))) {
     // A burst beyond the look-ahead: this client waits one ping-timeout for its own probe, as with ISC. The address
     // is held for it meanwhile, so the next client of the burst probes the next address instead of queueing
@@ -141,7 +153,7 @@ function offer(
     yiaddr: ip,
     ciaddr: 0,
     serverId,
-    leaseTime: ctx.grantedLeaseTime(view, getLeaseTime(msg), ip, nowMs),
+    leaseTime: ctx.grantedLease(view, getLeaseTime(msg), ip, nowMs).leaseTime,
     scope: view,
     // Plain properties, not spreads: the spec has one shape for every reply.
     subnetMask: subnet?.mask,

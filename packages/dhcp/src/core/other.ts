@@ -32,6 +32,8 @@ export function handleDecline(
   const mine = (rec !== undefined && ctx.owns(rec, c)) || ctx.heldFor(c.key, nowMs) === ip;
   if (!mine || ctx.index.fixedAddresses.has(ip) || !ctx.index.rangeOf(ip))
     return ctx.drop('decline-unknown-lease', `${formatIp4(ip)} is not this client's`, [`${line}: not found`]);
+  const refused = ctx.refusedByPeer(ip, msg, MessageType.DECLINE, line);
+  if (refused) return refused;
   const lease = ctx.change(rec, ip, ctx.abandon, nowSeconds(nowMs))!;
   ctx.releaseHold(c.key);
   ctx.probes.forget(ip);
@@ -65,6 +67,8 @@ export function handleRelease(
     return ctx.drop('release-unknown-lease', `no active lease of ${formatIp4(msg.ciaddr)} for this client`, [
       line,
     ]);
+  const refused = ctx.refusedByPeer(rec.address, msg, MessageType.RELEASE, line);
+  if (refused) return refused;
   const lease = ctx.change(rec, rec.address, { on: 'release' }, nowSec)!;
   return { writes: [lease], log: [line] };
 }
@@ -145,8 +149,9 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
       if (!ctx.permits(pool, c, true)) continue;
       const cand = ctx.allocators[pool.id]!.candidates(
         1,
-        (x) => ctx.passOver(x, c.key, nowMs),
+        (x) => ctx.passOver(pool, x, c.key, nowMs),
         (r) => servesBootp(ctx, pool, r, c),
+        ctx.untouchedAllowed(pool, nowMs),
       );
       if (cand[0] !== undefined) {
         ip = cand[0];
@@ -158,6 +163,8 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
     return ctx.drop('bootp-denied', 'no reservation and no free dynamic-bootp address', [
       `${line}: BOOTP from dynamic client and no dynamic leases`,
     ]);
+  const refused = ctx.refusedByPeer(ip, msg, undefined, line);
+  if (refused) return refused;
   const { view, subnet: ipSubnet } = ctx.scopeFor(ip, c.host);
   const serverId = ctx.serverIdFor(view, meta) ?? 0;
   const writes = [];

@@ -1,30 +1,53 @@
-import type { Ip4 } from '@hadhcp/common';
-import type { BindingState } from '@hadhcp/leases';
+import { BindingState, type Lease } from '@hadhcp/leases';
 import type { DhcpMessage, MessageType } from '../wire/types.js';
-import type { RequestMeta } from './types.js';
+
+/** What a failover relationship says about answering a packet (the drop reason when it is not ours to answer). */
+export type ServeVerdict = 'serve' | 'load-balanced-to-peer' | 'failover-not-serving';
+
+/** A lease time granted, and the failover times (tstp, tsfp) the bound record takes with it. */
+export interface LeaseGrant {
+  leaseTime: number;
+  tstp: number;
+  tsfp: number;
+}
 
 /**
  * What the core asks before it answers, allocates or grants: the questions whose answers differ between a
- * standalone server and one of a failover pair. Pure and synchronous; `now` comes from the core's caller.
+ * standalone server and one of a failover pair. Pure and synchronous; `nowSec` comes from the core's caller.
  *
- * - mayServe: is this client ours to answer? (failover: the RFC 3074 load-balancing hash, or the partner down.)
- *   Asked once per packet, after it is counted as received; no: dropped as `load-balanced-to-peer`.
- * - mayAllocate: may a new binding be made on this address? (failover: FREE addresses are the primary's to hand
- *   out, BACKUP ones the secondary's.) Not asked for the client's own ACTIVE lease, nor for reservations.
- *   No: the address is passed over when choosing one, and a REQUEST for it is treated as for a taken address.
- * - leaseTime: how long a lease may be, given what the configuration grants (failover: MCLT beyond what the
- *   partner has acknowledged). Asked for OFFERs and ACKs; BOOTP bindings are infinite and not asked.
+ * The core asks only about addresses of pools with a `failover peer` (`peer` is its name, the relationship):
+ * an address of any other pool, a fixed address, an INFORM are answered as a standalone server answers them.
+ * It asks once it knows the address the answer is about (ISC decides after it has picked the lease), so a
+ * shared network whose pools belong to different relationships is answered by each relationship's rules.
+ *
+ * - serves: may we answer this packet about an address of `peer`'s pools? (DISCOVER: the RFC 3074 load-balancing
+ *   hash in a cooperating state; any type: not at all in states that serve nobody.) Not `serve`: dropped, counted
+ *   under the verdict (`drop.load-balanced-to-peer`, `drop.failover-not-serving`), no offer held.
+ * - mayAllocate: may a new binding be made on this address (`lease` undefined: never used, a pristine FREE)?
+ *   (ISC's lease_mine_to_reallocate: FREE addresses are the primary's, BACKUP ones the secondary's, the partner's
+ *   only in partner-down after MCLT.) Not asked for the client's own ACTIVE lease, nor for reservations. No: the
+ *   address is passed over when choosing one, and a REQUEST for it is left to the partner (silence, as ISC).
+ * - leaseTime: how long a lease may be, given what the configuration grants (`desired`), and the tstp/tsfp the
+ *   record takes (ISC's MCLT rule). OFFERs use only `leaseTime`; ACKs store all three. BOOTP bindings are infinite
+ *   and not asked.
  */
 export interface LeasePolicy {
-  mayServe(msg: DhcpMessage, type: MessageType | undefined, meta: RequestMeta): boolean;
-  mayAllocate(ip: Ip4, state: BindingState | undefined, nowMs: number): boolean;
-  /** Seconds (INFINITE: 0xffffffff) the configuration grants -> the seconds to give. */
-  leaseTime(granted: number, ip: Ip4, nowMs: number): number;
+  serves(peer: string, msg: DhcpMessage, type: MessageType | undefined): ServeVerdict;
+  mayAllocate(peer: string, lease: Lease | undefined, nowSec: number): boolean;
+  /** `desired`: seconds (INFINITE: 0xffffffff) the configuration grants. */
+  leaseTime(peer: string, desired: number, lease: Lease | undefined, nowSec: number): LeaseGrant;
 }
 
-/** A server alone: every client is ours, every free address too, and the configuration's lease time stands. */
+/**
+ * A server alone (or one whose failover service is not there yet): every client is ours, every free address too
+ * but the secondary's BACKUP ones, the configuration's lease time stands and the record keeps its failover times.
+ */
 export const standalonePolicy: LeasePolicy = {
-  mayServe: () => true,
-  mayAllocate: () => true,
-  leaseTime: (granted) => granted,
+  serves: () => 'serve',
+  mayAllocate: (_peer, lease) => lease?.state !== BindingState.BACKUP,
+  leaseTime: (_peer, desired, lease) => ({
+    leaseTime: desired,
+    tstp: lease?.tstp ?? 0,
+    tsfp: lease?.tsfp ?? 0,
+  }),
 };

@@ -77,6 +77,10 @@ export function handleRequest(
     }
   }
   const sn = subnet.sharedNetwork;
+  // Failover: an address of a relationship that serves nobody now is not answered, not even NAKed (ISC "not
+  // responding"). DHCPREQUESTs are never load balanced (RFC 3074 applies to DISCOVERs).
+  const refused = ctx.refusedByPeer(cip, msg, MessageType.REQUEST, line);
+  if (refused) return refused;
   if (c.host && ctx.scopeFor(cip, c.host).view.param('booting') === false)
     return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
 
@@ -88,6 +92,13 @@ export function handleRequest(
   }
   const u = ctx.usable(cip, c, sn, nowMs);
   if (typeof u === 'object') return ack(ctx, msg, meta, c, cip, line, nowMs, true);
+  // ISC dhcprequest: a FREE/BACKUP (or EXPIRED/RELEASED) lease not ours to reallocate is the partner's to answer.
+  if (u === 'peer-owns') {
+    ctx.releaseHold(c.key);
+    return ctx.drop('failover-peer-owns', `${formatIp4(cip)} is the failover partner's to give`, [
+      `${line}: lease owned by peer`,
+    ]);
+  }
   // ISC: an address in our database that is not available to this client is NAKed, authoritative or not.
   if (u === 'taken')
     return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
@@ -121,11 +132,14 @@ export function ack(
   const nowSec = nowSeconds(nowMs);
   const prev = record ? ctx.table.get(ip) : undefined;
   const kept = prev && reusable(prev, c, view, ctx, nowSec);
-  const leaseTime = kept ? prev.ends - nowSec : ctx.grantedLeaseTime(view, getLeaseTime(msg), ip, nowMs);
+  const grant = kept
+    ? { leaseTime: prev.ends - nowSec }
+    : ctx.grantedLease(view, getLeaseTime(msg), ip, nowMs);
+  const leaseTime = grant.leaseTime;
   const writes: Lease[] = [];
   if (record && !kept) {
     const ends = leaseTime === INFINITE ? INFINITE : nowSec + leaseTime;
-    writes.push(ctx.change(prev, ip, ctx.bindFor(prev, c, ends), nowSec)!);
+    writes.push(ctx.change(prev, ip, ctx.bindFor(prev, c, ends, grant.times), nowSec)!);
   }
   ctx.releaseHold(c.key);
   ctx.probes.forget(ip);

@@ -66,14 +66,12 @@ export class DhcpServerCore {
     if (type === undefined) {
       // RFC 1542 / RFC 2131 4.1: no option 53 means a BOOTP client (a malformed 53 is treated the same, as ISC does).
       this.ctx.counters.inc('rx.BOOTREQUEST');
-      if (!this.ctx.policy.mayServe(msg, type, meta)) return this.peerServes();
       return handleBootp(this.ctx, msg, meta, nowMs);
     }
     const name = TYPE_NAMES[type];
     if (name === undefined)
       return this.ctx.drop('bad-message-type', `message type ${type} is not for a server`);
     this.ctx.counters.inc(RX_COUNTER[type]!);
-    if (!this.ctx.policy.mayServe(msg, type, meta)) return this.peerServes();
     switch (type) {
       case MessageType.DISCOVER:
         return handleDiscover(this.ctx, msg, meta, nowMs);
@@ -86,11 +84,6 @@ export class DhcpServerCore {
       default:
         return handleInform(this.ctx, msg, meta, nowMs);
     }
-  }
-
-  /** The policy gives this client to the partner (failover load balancing): silence, as ISC. */
-  private peerServes(): Decision {
-    return this.ctx.drop('load-balanced-to-peer', 'the failover partner serves this client');
   }
 
   /**
@@ -115,6 +108,14 @@ export class DhcpServerCore {
     ctx.pruneHolds(nowMs);
     ctx.probes.prune(nowMs, this.probeRetryMs());
     return writes;
+  }
+
+  /**
+   * The failover partner's records (BNDUPD, pool balancing), just put into the table by the service: an offer
+   * held on an address that is no longer ours to give ends (the allocator learnt of each change through the table).
+   */
+  partnerApplied(leases: readonly Lease[], nowMs: number): void {
+    for (const l of leases) this.ctx.partnerChanged(l, nowMs);
   }
 
   /**
@@ -150,7 +151,12 @@ export class DhcpServerCore {
       // Re-probed this long before its answer goes stale, so the new answer arrives while the old one vouches.
       const lead = timeout + 2 * PROBE_PERIOD_MS;
       const k = ctx.probes.lookahead(pool.id, nowMs, timeout);
-      const cands = ctx.allocators[pool.id]!.candidates(k, (ip) => ctx.passOver(ip, '', nowMs));
+      const cands = ctx.allocators[pool.id]!.candidates(
+        k,
+        (ip) => ctx.passOver(pool, ip, '', nowMs),
+        undefined,
+        ctx.untouchedAllowed(pool, nowMs),
+      );
       const wanted = cands.filter(
         (ip) => !this.settling(ip, nowMs) && ctx.probes.wants(ip, nowMs, retry, lead),
       );

@@ -70,5 +70,9 @@ export type DropReason =
   | 'decline-unknown-lease'
   | 'release-unknown-lease'
   | 'inform-no-address'
-  /** Failover only (LeasePolicy.mayServe): the partner answers this client. */
-  | 'load-balanced-to-peer';
+  /** Failover only (LeasePolicy.serves): the partner answers this client (RFC 3074 load balancing). */
+  | 'load-balanced-to-peer'
+  /** Failover only (LeasePolicy.serves): the relationship serves nobody in its state (ISC "not responding"). */
+  | 'failover-not-serving'
+  /** Failover only (LeasePolicy.mayAllocate): a REQUEST for an address that is the partner's to give. */
+  | 'failover-peer-owns';
