@@ -40,9 +40,12 @@ export interface DhcpServiceDeps {
   monotonic?: Clock;
   /** Sockets, frames, pinger and interfaces (default: the real ones, nodeDhcpIo); tests pass in-memory ones. */
   io?: Partial<DhcpIo>;
-  /** Told about every lease change once it is on disk (failover's partner); default: nobody. */
+  /**
+   * Told about every lease change once it is on disk (failover's partner), releases its reply; default: nobody.
+   * Also settable later: setFailover().
+   */
   sync?: LeaseSync;
-  /** Whom the core serves, what it allocates, how long it grants (default: standalonePolicy). */
+  /** Whom the core serves, what it allocates, how long it grants (default: standalonePolicy). Also setFailover(). */
   policy?: LeasePolicy;
 }
 
@@ -82,7 +85,7 @@ export class DhcpService {
   private readonly clock: Clock;
   private readonly monotonic: Clock;
   private readonly io: DhcpIo;
-  private readonly policy: LeasePolicy | undefined;
+  private policy: LeasePolicy | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private preferredServerIds: Ip4[] = [];
@@ -201,6 +204,51 @@ export class DhcpService {
       this.coreOptions(this.preferredServerIds[0] ?? this.opts.serverId),
     );
     this.core.carryOver(prev);
+  }
+
+  /**
+   * Failover joins in: the daemon builds the failover services after this one (they need its lease book), then
+   * hands over their policy (failoverPolicy over their views) and their LeaseSync. The core is rebuilt with the
+   * policy at once, keeping counters, offers in flight and probe answers; writes committed from now on wait for
+   * the new sync's release. `undefined` goes back to standalone.
+   */
+  setFailover(policy: LeasePolicy | undefined, sync: LeaseSync | undefined): void {
+    this.policy = policy;
+    this.writer.setSync(sync);
+    this.replaceCore(this.config);
+  }
+
+  /** The configuration in force (failover's lease book reads its pools). */
+  get configuration(): DhcpServerConfig {
+    return this.config;
+  }
+
+  /**
+   * The failover partner's leases (its BNDUPDs, BACKUP moves, acknowledged times): into the table at once (the
+   * core's pool and expiry indexes follow through the table's listener; an offer we hold on an address that is
+   * no longer ours to give ends), then made durable with cause 'partner', which is never told back to the
+   * partner. Resolves once on disk; rejects with the store's error when refused, at once while the store is failed.
+   */
+  async applyLeases(leases: Lease[]): Promise<void> {
+    if (this.writer.failed) throw new Error(`lease store failed: ${this.writer.failed}`);
+    if (leases.length === 0) return;
+    // The store's rule for its live records: whoever puts a lease in them writes it in the same turn. A record
+    // the store's format cannot hold (table.put throws, changing nothing) stops the batch after those before it.
+    const put: Lease[] = [];
+    let bad: unknown;
+    for (const l of leases) {
+      try {
+        this.table.put(l);
+        put.push(l);
+      } catch (e) {
+        bad = e;
+        break;
+      }
+    }
+    this.core.partnerApplied(put, this.clock.now());
+    const refused = put.length > 0 ? await this.writer.settled(put, 'partner') : undefined;
+    if (refused) throw refused;
+    if (bad !== undefined) throw bad;
   }
 
   /** lease4-del: the core frees the address; durable before the command answers. */

@@ -48,12 +48,18 @@ async function writer(extra: Partial<ConstructorParameters<typeof LeaseWriter>[0
   const events: string[] = [];
   const counters = new Counters();
   const logged = recordingLog();
+  /** The partner's releases, held back while `partner.holding` (else called at once, as an unreachable partner). */
+  const partner = { holding: false, held: [] as Array<() => void> };
   const w = new LeaseWriter({
     store,
     log: logged.log,
     counters,
     sync: {
-      committed: (ls: readonly Lease[], cause: LeaseCause) => void events.push(`sync ${cause} ${ls.length}`),
+      committed: (ls: readonly Lease[], cause: LeaseCause, released: () => void) => {
+        events.push(`sync ${cause} ${ls.length}`);
+        if (partner.holding) partner.held.push(released);
+        else released();
+      },
     },
     recovered: () => void events.push('recovered'),
     internalError: (where) => void events.push(`internal-error ${where}`),
@@ -64,7 +70,7 @@ async function writer(extra: Partial<ConstructorParameters<typeof LeaseWriter>[0
     disk.holding = false;
     for (const r of disk.held.splice(0)) r();
   };
-  return { w, store, disk, release, timers, events, counters, lines: logged.lines };
+  return { w, store, disk, release, partner, timers, events, counters, lines: logged.lines };
 }
 
 describe('LeaseWriter', () => {
@@ -106,6 +112,32 @@ describe('LeaseWriter', () => {
     await store.close();
   });
 
+  it("the reply waits for the partner's release (its BNDACK), once; the partner's own updates are never told back", async () => {
+    const { w, store, partner, events } = await writer();
+    partner.holding = true;
+    w.commit([lease(1)], 'packet', (refused) => events.push(`done ${refused}`));
+    await expect.poll(() => events, soon).toEqual(['sync packet 1']);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toEqual(['sync packet 1']); // on disk, but the partner has not acknowledged it yet
+    const released = partner.held.shift()!;
+    released();
+    released(); // a second release (a late BNDACK after a reconnect's resend) changes nothing
+    expect(events).toEqual(['sync packet 1', 'done undefined']);
+    // The partner's own changes: on disk, then done at once, and the hook hears nothing of them.
+    expect(await w.settled([lease(2)], 'partner')).toBeUndefined();
+    expect(events).toEqual(['sync packet 1', 'done undefined']);
+    expect(partner.held).toEqual([]);
+    await store.close();
+  });
+
+  it('a refused write is never told to the partner', async () => {
+    const { w, store, disk, events } = await writer();
+    disk.full = true;
+    expect(await w.settled([lease(1)], 'packet')).toBeInstanceOf(Error);
+    expect(events.filter((e) => e.startsWith('sync'))).toEqual([]);
+    await store.close();
+  });
+
   it("a throw in the partner's hook or in a caller's callback is an internal error, never an unhandled rejection", async () => {
     const { w, store, events } = await writer({
       sync: {
@@ -120,6 +152,9 @@ describe('LeaseWriter', () => {
     await expect
       .poll(() => events, soon)
       .toEqual(['internal-error lease sync', 'internal-error after a packet write']);
+    // A hook that throws cannot have kept the release: the reply goes at once rather than never.
+    expect(await w.settled([lease(2)], 'packet')).toBeUndefined();
+    expect(events.filter((e) => e === 'internal-error lease sync')).toHaveLength(2);
     await store.close();
   });
 });

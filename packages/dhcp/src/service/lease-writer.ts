@@ -2,19 +2,27 @@ import type { Counters } from '@hadhcp/common';
 import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
 import type { DhcpLogger } from './types.js';
 
-/** What made a lease change: an answered packet, expiry, a ping answered, or the lease4-del command. */
-export type LeaseCause = 'packet' | 'expiry' | 'ping' | 'lease4-del';
+/**
+ * What made a lease change: an answered packet, expiry, a ping answered, the lease4-del command, or the failover
+ * partner (its BNDUPD, and failover bookkeeping such as acknowledged times and pool balancing).
+ */
+export type LeaseCause = 'packet' | 'expiry' | 'ping' | 'lease4-del' | 'partner';
 
 /**
- * The partner's hook (failover will implement it: a BNDUPD per change). Told about every lease change once it is
- * on disk, before the reply that goes with it leaves; never about a change the store refused.
+ * The partner's hook (failover implements it: a BNDUPD per change). Zero loss: the reply that goes with a change
+ * leaves only once the partner has it.
  */
 export interface LeaseSync {
-  committed(leases: readonly Lease[], cause: LeaseCause): void;
+  /**
+   * Told about every lease change once it is on disk. Call `released` when the reply that goes with it may leave
+   * (failover: the partner's BNDACK, or at once when the partner is not reachable or the site chose lazy
+   * updates). Never called for the partner's own updates (cause 'partner'), nor for a change the store refused.
+   */
+  committed(leases: readonly Lease[], cause: LeaseCause, released: () => void): void;
 }
 
-/** The standalone server has no partner. */
-export const noLeaseSync: LeaseSync = { committed: () => undefined };
+/** The standalone server has no partner: every reply leaves once its write is on disk. */
+export const noLeaseSync: LeaseSync = { committed: (_leases, _cause, released) => released() };
 
 export interface LeaseWriterDeps {
   store: LeaseStore;
@@ -31,19 +39,25 @@ export interface LeaseWriterDeps {
  * The one path of a lease change after the core decided it. The core has applied the change to the lease table
  * (a view over the store's live records, in the same turn); the writer:
  * 1. makes it durable (`store.write`: group commit, resolved once fdatasync'd),
- * 2. tells the partner (`LeaseSync.committed`),
- * 3. releases what waited for it (the reply: it leaves only after the write is on disk, never when it failed),
+ * 2. tells the partner (`LeaseSync.committed`), unless the partner made the change,
+ * 3. releases what waited for it once the partner released it (the reply: it leaves only after the write is on
+ *    disk and the partner has it, never when the write failed),
  * 4. turns the store's failure and recovery into the service's health, in one place.
  * A refused write is counted once (`lease-writes-refused`); the store logs why and recovers by itself.
  */
 export class LeaseWriter {
   private failure: string | undefined;
   private readonly healthListeners: Array<(healthy: boolean, reason: string) => void> = [];
-  private readonly sync: LeaseSync;
+  private sync: LeaseSync;
 
   constructor(private readonly deps: LeaseWriterDeps) {
     this.sync = deps.sync ?? noLeaseSync;
     deps.store.onHealth((failure) => this.storeHealth(failure));
+  }
+
+  /** The partner's hook from now on (the failover services are built after the DHCP service). */
+  setSync(sync: LeaseSync | undefined): void {
+    this.sync = sync ?? noLeaseSync;
   }
 
   /** Why the store refuses writes now, or undefined while it accepts them. */
@@ -57,15 +71,24 @@ export class LeaseWriter {
   }
 
   /**
-   * Makes `leases` durable, tells the partner, then calls `done` with undefined, or with the refusal (nothing of
-   * it is stored; the store puts back in the table what is on disk). No Promise is made for the caller: a busy
-   * server commits thousands of replies a second, and the store's own Promise is enough.
+   * Makes `leases` durable, tells the partner, then calls `done` with undefined once the partner has released it
+   * (cause 'partner': once on disk, the partner is not told), or with the refusal (nothing of it is stored; the
+   * store puts back in the table what is on disk; the partner is not told). A partner's hook that throws is an
+   * internal error and releases at once: a bug there must not hold replies forever. No Promise is made for the
+   * caller: a busy server commits thousands of replies a second, and the store's own Promise is enough.
    */
   commit(leases: readonly Lease[], cause: LeaseCause, done?: (refused: Error | undefined) => void): void {
     this.deps.store.write(leases).then(
       () => {
-        this.guard('lease sync', () => this.sync.committed(leases, cause));
-        if (done) this.guard(`after a ${cause} write`, () => done(undefined));
+        let released = false;
+        const release = (): void => {
+          if (released) return;
+          released = true;
+          if (done) this.guard(`after a ${cause} write`, () => done(undefined));
+        };
+        if (cause === 'partner') return release();
+        const sync = this.sync;
+        if (!this.guard('lease sync', () => sync.committed(leases, cause, release))) release();
       },
       (e: Error) => {
         this.deps.counters.inc('lease-writes-refused');
@@ -74,7 +97,7 @@ export class LeaseWriter {
     );
   }
 
-  /** commit() for callers that wait: resolves with the refusal, or undefined once stored and told. */
+  /** commit() for callers that wait: resolves with the refusal, or undefined once stored and released. */
   settled(leases: readonly Lease[], cause: LeaseCause): Promise<Error | undefined> {
     return new Promise((resolve) => this.commit(leases, cause, resolve));
   }
@@ -87,12 +110,17 @@ export class LeaseWriter {
     return ` (retrying: ${r.attempts} attempt(s) so far${r.lastError ? `, last: ${r.lastError}` : ''}; ${next})`;
   }
 
-  /** Runs in the store's callbacks, where a throw would become an unhandled rejection (fatal on Node 20). */
-  private guard(where: string, fn: () => void): void {
+  /**
+   * Runs in the store's callbacks, where a throw would become an unhandled rejection (fatal on Node 20). False:
+   * fn threw (counted and logged as an internal error).
+   */
+  private guard(where: string, fn: () => void): boolean {
     try {
       fn();
+      return true;
     } catch (e) {
       this.deps.internalError(where, e);
+      return false;
     }
   }
 

@@ -55,7 +55,13 @@ async function node(segment: FakeSegment, n: number, clock: FakeClock, sync?: Le
 /** A partner hook that remembers what it was told. */
 function recordingSync(): LeaseSync & { seen: Array<{ cause: LeaseCause; leases: readonly Lease[] }> } {
   const seen: Array<{ cause: LeaseCause; leases: readonly Lease[] }> = [];
-  return { seen, committed: (leases, cause) => void seen.push({ cause, leases }) };
+  return {
+    seen,
+    committed: (leases, cause, released) => {
+      seen.push({ cause, leases });
+      released();
+    },
+  };
 }
 
 const hex = (c: FakeClient) => [...c.mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
@@ -130,7 +136,12 @@ describe('two DHCP servers in one process, joined by an in-memory segment', () =
     // A toy partner link: what A commits, B stores (failover will send a BNDUPD here instead).
     let bStore: LeaseStore | undefined;
     const sent: Promise<void>[] = [];
-    const a = await node(segment, 1, clock, { committed: (ls) => void sent.push(bStore!.write(ls)) });
+    const a = await node(segment, 1, clock, {
+      committed: (ls, _cause, released) => {
+        sent.push(bStore!.write(ls));
+        released();
+      },
+    });
     const b = await node(segment, 2, clock);
     bStore = b.store;
     a.svc.setServing(true, 'VRRP master');
