@@ -6,10 +6,12 @@
 #                  +-- lan0 -- relay 10.0.0.1 | 10.1.0.1 (dhcrelay) -- lan1 +-- cli2 udhcpc
 #   rtb 10.0.0.3 --+           helper address: VIP 10.0.0.10             +-- cli3 dhcpcd, cli4 udhcpc
 #
-# Router A (VRRP priority 150) holds the VIP 10.0.0.10; the three clients bind through the relay; then
-# router A dies (kill -9) and a new client binds through router B once B has taken the VIP.
-#   SERVER=hadhcp (default): one hadhcp per router with dhcpd.conf + keepalived-{a,b}.conf (pnpm build first)
-#   SERVER=dhcpd: the stand-in, keepalived + ISC dhcpd per router with the same files (no lease sync)
+# Router A (VRRP priority 150) holds the VIP 10.0.0.10; the routers keep their leases in sync with the DHCP
+# failover protocol (TCP 647 between 10.0.0.2 and 10.0.0.3: A primary, B secondary); the three clients bind
+# through the relay; then router A dies (kill -9): B takes the VIP, knows A's clients' leases (a rebooting client
+# keeps its address) and gives a new client an address of its own half of the pool.
+#   SERVER=hadhcp (default): one hadhcp per router with dhcpd-{a,b}.conf + keepalived-{a,b}.conf (pnpm build first)
+#   SERVER=dhcpd: the stand-in, keepalived + ISC dhcpd 4.4 per router with the same files (ISC's own failover)
 #   KEEP=1 keeps the logs folder.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -114,7 +116,7 @@ start_router() { # a|b
   case "$SERVER" in
     hadhcp)
       mkdir -p "$WORK/state-$r"
-      bg "rt$r" "server_$r" node "$CLI" run --dhcpd "$HERE/dhcpd.conf" --keepalived "$HERE/keepalived-$r.conf" \
+      bg "rt$r" "server_$r" node "$CLI" run --dhcpd "$HERE/dhcpd-$r.conf" --keepalived "$HERE/keepalived-$r.conf" \
         --state-dir "$WORK/state-$r" --socket "$WORK/hadhcp-$r.sock" --pretty
       for ((i = 0; i < 100; i++)); do
         [ -S "$WORK/hadhcp-$r.sock" ] && return 0
@@ -127,7 +129,7 @@ start_router() { # a|b
     dhcpd)
       bg "rt$r" "vrrp_$r" keepalived -n -l -D -P -f "$HERE/keepalived-$r.conf" -p "$WORK/ka-$r.pid" -r "$WORK/ka-vrrp-$r.pid"
       : >"$WORK/dhcpd-$r.leases"
-      bg "rt$r" "server_$r" dhcpd -f -d -4 -cf "$HERE/dhcpd.conf" -lf "$WORK/dhcpd-$r.leases" -pf "$WORK/dhcpd-$r.pid" eth0
+      bg "rt$r" "server_$r" dhcpd -f -d -4 -cf "$HERE/dhcpd-$r.conf" -lf "$WORK/dhcpd-$r.leases" -pf "$WORK/dhcpd-$r.pid" eth0
       waitfor "$WORK/server_$r.log" '^Server starting service' 15
       ;;
   esac
@@ -147,6 +149,11 @@ for ((i = 0; i < 100; i++)); do
 done
 has_vip rta || { echo "router A never took the VIP" >&2; exit 1; }
 echo "  router A holds 10.0.0.10 (after $(since "$t0"))"
+# Neither serves before the failover relationship is normal (both start in recover: an empty lease store).
+normal_re='failover peer demo-failover: I move from [a-z-]+ to normal'
+waitfor "$WORK/server_a.log" "$normal_re" 60
+waitfor "$WORK/server_b.log" "$normal_re" 60
+echo "  failover demo-failover: A (primary) and B (secondary) normal, $(since "$t0") after start"
 
 say "relay: dhcrelay on relay, clients' side eth1 -> VIP 10.0.0.10"
 bg relay relay dhcrelay -d -4 -pf "$WORK/dhcrelay.pid" -id eth1 -iu eth0 10.0.0.10
@@ -161,13 +168,15 @@ udhcpc_on() { # ns
   bg "$1" "udhcpc_$1" udhcpc -f -q -n -i eth0 -s "$HERE/client-hook.sh" -x "hostname:demo-$1"
   waitfor "$WORK/udhcpc_$1.log" 'lease of .* obtained' 30
 }
-dhcpcd_on() { # ns; dhcpcd's /run/dhcpcd and /var/lib/dhcpcd are fixed paths: mount private ones over them
+dhcpcd_on() { # ns [log name]; dhcpcd's /run/dhcpcd and /var/lib/dhcpcd are fixed paths: mount private ones over
+  # them (the lease it keeps there survives, so a second run asks for the same address: INIT-REBOOT)
+  local log=${2:-dhcpcd_$1}
   mkdir -p "$WORK/dhcpcd-$1/run" "$WORK/dhcpcd-$1/db"
   printf 'clientid\noption subnet_mask, routers\n' >"$WORK/dhcpcd-$1.conf"
-  bg "$1" "dhcpcd_$1" sh -c 'mkdir -p /run/dhcpcd && mount --bind "$0/run" /run/dhcpcd &&
+  bg "$1" "$log" sh -c 'mkdir -p /run/dhcpcd && mount --bind "$0/run" /run/dhcpcd &&
       mount --bind "$0/db" /var/lib/dhcpcd && exec dhcpcd "$@"' \
     "$WORK/dhcpcd-$1" -B -1 -4 -L -K -A -d -t 30 -f "$WORK/dhcpcd-$1.conf" -c /bin/true -h "demo-$1" eth0
-  waitfor "$WORK/dhcpcd_$1.log" 'leased .* for' 30
+  waitfor "$WORK/$log.log" 'leased .* for' 30
 }
 show() { # ns kind
   printf '  %-5s %-9s %s\n' "$1" "$2" "$(ip -n "$(ns "$1")" -4 -o addr show dev eth0 | awk '{print $4}')"
@@ -188,6 +197,22 @@ show_leases() { # a|b
 say "router A's view"
 show_leases a
 
+addr_of() { ip -n "$(ns "$1")" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
+mac_of() { ip -n "$(ns "$1")" link show dev eth0 | awk '/link\/ether/ {print $2}'; }
+knows() { # a|b ip mac: does router $1 hold an active lease of ip for mac?
+  if [ "$SERVER" = hadhcp ]; then
+    node "$CLI" ctl --socket "$WORK/hadhcp-$1.sock" lease4-get "{\"ip-address\": \"$2\"}" 2>/dev/null |
+      tr -d ' \n' | grep -q "\"hw-address\":\"$3\".*\"binding-state\":\"active\""
+  else # ISC's dhcpd.leases: the last entry for an address wins
+    awk -v ip="$2" -v mac="$3;" '$1 == "lease" && $2 == ip { in_l = 1; act = 0; hw = 0; next }
+      in_l && /^}/ { in_l = 0 }
+      in_l && $1 == "binding" && $3 == "active;" { act = 1 }
+      in_l && $1 == "hardware" && $3 == mac { hw = 1 }
+      END { exit !(act && hw) }' "$WORK/dhcpd-$1.leases"
+  fi
+}
+before_cli3=$(addr_of cli3)
+
 say "router A crashes (kill -9)"
 kill_router a
 t0=$(now)
@@ -197,10 +222,25 @@ for ((i = 0; i < 200; i++)); do
 done
 has_vip rtb || { echo "router B never took the VIP" >&2; exit 1; }
 echo "  router B holds 10.0.0.10, $(since "$t0") after the crash"
+
+say "router B knows router A's clients (their leases came over the failover link)"
+for c in cli2 cli3; do
+  if knows b "$(addr_of "$c")" "$(mac_of "$c")"; then
+    echo "  $c: $(addr_of "$c") for $(mac_of "$c") is an active lease on router B"
+  else
+    echo "  ! $c: router B has no active lease of $(addr_of "$c") for $(mac_of "$c")"
+  fi
+done
+t1=$(now)
+dhcpcd_on cli3 dhcpcd_cli3_reboot # dhcpcd reboots: it asks for the address it holds, now from router B
+if [ "$(addr_of cli3)" = "$before_cli3" ]; then
+  echo "  cli3 (dhcpcd) rebooted and kept $before_cli3: router B acknowledged it ($(since "$t1"))"
+else
+  echo "  ! cli3 (dhcpcd) had $before_cli3 and now has $(addr_of cli3): router B did not know its lease"
+fi
 udhcpc_on cli4
 echo "  a new client bound through router B, $(since "$t0") after the crash:"
 show cli4 udhcpc
-addr_of() { ip -n "$(ns "$1")" -4 -o addr show dev eth0 | awk '{print $4}'; }
 for c in cli1 cli2 cli3; do
   if [ "$(addr_of "$c")" = "$(addr_of cli4)" ]; then
     echo "  ! $(addr_of cli4) is now leased twice ($c and cli4): router B did not know router A's leases"
