@@ -117,6 +117,7 @@ describe.skipIf(skip)('failover with ISC dhcpd 4.4.3', () => {
         maxUnackedUpdates: 10,
         ...(ours === 'primary' ? { mclt: 60, split: 128 } : {}),
         stateFile: l.file('hadhcp-failover-state.json'),
+        range: RANGE,
       });
 
       l.step('wait for normal on both sides');

@@ -11,7 +11,7 @@ import { isFailoverWireError } from '../src/wire/errors.js';
 import { takeMessages } from '../src/wire/frame.js';
 import type { FailoverMessage } from '../src/wire/types.js';
 import { splitToHba } from '../src/wire/hba.js';
-import { RecordingLeaseSink } from '../src/service/lease-sink.js';
+import { MemoryLeaseBook } from '../src/service/lease-sink.js';
 import { FailoverPeerService } from '../src/service/peer-service.js';
 import type { FailoverPeerSettings, Scheduler } from '../src/service/types.js';
 
@@ -342,7 +342,7 @@ export function settings(
 export interface Node {
   svc: FailoverPeerService;
   store: MemoryStateStore;
-  leases: RecordingLeaseSink;
+  leases: MemoryLeaseBook;
   lines: LogLine[];
   messages(): string[];
 }
@@ -352,12 +352,13 @@ export function makeNode(
   sched: FakeScheduler,
   tag: string,
   s: FailoverPeerSettings,
-  o: { clock?: Clock; store?: MemoryStateStore } = {},
+  o: { clock?: Clock; store?: MemoryStateStore; ranges?: Array<{ start: number; end: number }> } = {},
 ): Node {
   const local = s.role === 'primary' ? A : B;
   const peer = s.role === 'primary' ? B : A;
   const store = o.store ?? new MemoryStateStore(tag, net.trace);
-  const leases = new RecordingLeaseSink();
+  // The relationship's pool: 10.0.0.100 - 10.0.0.139 (40 addresses, as in the ISC labs) unless the test says.
+  const leases = new MemoryLeaseBook(o.ranges ?? [{ start: ip('10.0.0.100'), end: ip('10.0.0.139') }]);
   const { lines, log } = memoryLog();
   const svc = new FailoverPeerService(s, {
     log,

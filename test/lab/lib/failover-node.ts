@@ -8,7 +8,7 @@ import {
   BINDING_STATUS_NAMES,
   FailoverPeerService,
   FileStateStore,
-  RecordingLeaseSink,
+  MemoryLeaseBook,
   splitToHba,
   TcpPeerTransport,
   type BindingStatus,
@@ -28,6 +28,8 @@ export interface FailoverNodeConfig {
   split?: number;
   /** The state record (FileStateStore); absent: a fresh one, so the relationship starts in recover. */
   stateFile: string;
+  /** The relationship's pool (first and last address), as in the peer's dhcpd.conf. */
+  range: [string, string];
 }
 
 /** A line the node printed: `type` says which (log, state, link, serve, bndupd, status, started). */
@@ -68,16 +70,9 @@ async function main(): Promise<void> {
     hba: c.split === undefined ? undefined : splitToHba(c.split),
     autoPartnerDown: 0,
   };
-  const leases = new RecordingLeaseSink((m) =>
-    out('bndupd', {
-      xid: m.xid,
-      ip:
-        m.assignedIp === undefined
-          ? undefined
-          : [24, 16, 8, 0].map((s) => (m.assignedIp! >>> s) & 255).join('.'),
-      status: BINDING_STATUS_NAMES[m.bindingStatus as BindingStatus] ?? m.bindingStatus,
-    }),
-  );
+  // The leases live in memory here (no DHCP service): every restart is a recover with UPDREQALL, as ISC's is
+  // after a graceful stop.
+  const leases = new MemoryLeaseBook([{ start: ipOf(c.range[0]), end: ipOf(c.range[1]) }]);
   const svc = new FailoverPeerService(settings, {
     log,
     transport: new TcpPeerTransport({
@@ -96,6 +91,15 @@ async function main(): Promise<void> {
   svc.on('state', (e) => out('state', { ...e }));
   svc.on('link', (e) => out('link', { ...e }));
   svc.on('serve', (e) => out('serve', { ...e }));
+  const dotted = (v: number) => [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
+  svc.on('update', (e) =>
+    out('bndupd', {
+      ip: e.ip === undefined ? undefined : dotted(e.ip),
+      status: BINDING_STATUS_NAMES[e.status as BindingStatus] ?? e.status,
+      accepted: e.accepted,
+      reason: e.reason,
+    }),
+  );
   process.on('SIGUSR1', () => out('status', { status: svc.status(), leases: leases.leases.size }));
   let stopping = false;
   const stop = (sig: string): void => {

@@ -1,40 +1,48 @@
 import type { Ip4 } from '@hadhcp/common';
-import { isBindingStatus, RejectReason } from '../wire/constants.js';
-import type { BndUpdMessage } from '../wire/types.js';
-import type { LeaseSink, LeaseVerdict } from './types.js';
+import type { Lease } from '@hadhcp/leases';
+import type { LeaseBook } from './types.js';
 
 /**
- * The partner's binding updates, recorded and acknowledged, not yet applied to a lease store (the next step joins
- * them to @hadhcp/leases with ISC's binding checks). It still refuses what ISC refuses before looking at any
- * lease: an update without an IP address or binding status (reject 3, "missing binding information"), and a
- * binding status ISC does not know (ISC would exit on one of its own).
+ * A LeaseBook in memory, over a list of address ranges: for tests and the failover lab runner, where no DHCP
+ * service holds the leases. The daemon uses @hadhcp/dhcp's failoverLeaseBook over the DHCP service instead.
+ * `onApply` sees every record stored (the partner's updates, balancing moves, acknowledged times).
  */
-export class RecordingLeaseSink implements LeaseSink {
-  /** The last update per address (what a lease store would hold), in arrival order of first sight. */
-  readonly leases = new Map<Ip4, BndUpdMessage>();
-  /** Updates accepted, all addresses together. */
-  accepted = 0;
+export class MemoryLeaseBook implements LeaseBook {
+  readonly leases = new Map<Ip4, Lease>();
+  /** Records stored, all addresses together. */
+  applied = 0;
+  /** Makes apply() fail (a store that refuses writes), for tests. */
+  failWith: Error | undefined;
 
-  constructor(private readonly onUpdate?: (msg: BndUpdMessage) => void) {}
-
-  update(msg: BndUpdMessage): LeaseVerdict {
-    if (msg.assignedIp === undefined)
-      return { accept: false, reason: RejectReason.MISSING_BINDINFO, message: 'no assigned IP address' };
-    if (msg.bindingStatus === undefined)
-      return { accept: false, reason: RejectReason.MISSING_BINDINFO, message: 'no binding status' };
-    if (!isBindingStatus(msg.bindingStatus))
-      return {
-        accept: false,
-        reason: RejectReason.MISSING_BINDINFO,
-        message: `unknown binding status ${msg.bindingStatus}`,
-      };
-    this.leases.set(msg.assignedIp, msg);
-    this.accepted++;
-    this.onUpdate?.(msg);
-    return { accept: true };
-  }
+  constructor(
+    private readonly ranges: Array<{ start: Ip4; end: Ip4 }>,
+    private readonly onApply?: (lease: Lease) => void,
+  ) {}
 
   isEmpty(): boolean {
     return this.leases.size === 0;
+  }
+
+  get(ip: Ip4): Lease | undefined {
+    return this.leases.get(ip);
+  }
+
+  inRelationship(ip: Ip4): boolean {
+    return this.ranges.some((r) => ip >= r.start && ip <= r.end);
+  }
+
+  *addresses(): Iterable<Ip4> {
+    const sorted = [...this.ranges].sort((a, b) => a.start - b.start);
+    for (const r of sorted) for (let ip = r.start; ip <= r.end; ip++) yield ip;
+  }
+
+  apply(leases: Lease[]): Promise<void> {
+    if (this.failWith) return Promise.reject(this.failWith);
+    for (const l of leases) {
+      this.leases.set(l.address, l);
+      this.applied++;
+      this.onApply?.(l);
+    }
+    return Promise.resolve();
   }
 }

@@ -373,7 +373,7 @@ describe('CONNECTACK checks on the primary', () => {
   });
 });
 
-describe('messages on the link (lease sync comes next: acknowledged, nothing sent)', () => {
+describe('messages on the link', () => {
   it('BNDUPD -> BNDACK with the xid and address only, recorded; without binding status -> reject 3', async () => {
     const { b, raw, sched, nowSec } = await secondaryAndRawPrimary();
     await handshake(raw, sched, nowSec());
@@ -393,8 +393,8 @@ describe('messages on the link (lease sync comes next: acknowledged, nothing sen
     const acks = raw.ofType(MessageType.BNDACK);
     expect(acks[0]).toEqual({ type: MessageType.BNDACK, time: nowSec(), xid: 41, assignedIp: lease });
     expect(acks[1]).toMatchObject({ xid: 42, assignedIp: ip('10.0.0.121'), rejectReason: 3 });
-    expect(text(acks[1]!.message)).toBe('no binding status');
-    expect(b.leases.leases.get(lease)?.bindingStatus).toBe(BindingStatus.BACKUP);
+    expect(text(acks[1]!.message)).toBe('binding update lacks required options');
+    expect(b.leases.leases.get(lease)?.state).toBe(BindingStatus.BACKUP);
     expect(b.svc.status().counters).toMatchObject({ 'bndupd.acked': 1, 'bndupd.rejected.3': 1 });
   });
 

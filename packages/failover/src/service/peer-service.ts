@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   Counters,
+  type Ip4,
   formatIp4,
   KeyedTimers,
   nodeScheduler,
@@ -9,7 +10,19 @@ import {
   type Clock,
   type Scheduler,
 } from '@hadhcp/common';
+import type { Lease } from '@hadhcp/leases';
+import { balancePool, nextBalanceDelay, type BalanceSettings, type BalanceTrigger } from '../core/balance.js';
+import {
+  applyAck,
+  applyUpdate,
+  bndUpdFor,
+  mineToAllocate,
+  needsUpdate,
+  type BindingContext,
+  type UpdateVerdict,
+} from '../core/bindings.js';
 import { initFailover, step } from '../core/machine.js';
+import { ackTimes } from '../core/mclt.js';
 import type {
   FailoverAction,
   FailoverEvent,
@@ -19,15 +32,25 @@ import type {
 } from '../core/machine-types.js';
 import { iscStateName } from '../core/serve.js';
 import { decodeMessage } from '../wire/codec.js';
-import { MESSAGE_TYPE_NAMES, MessageType, RejectReason, rejectReasonText } from '../wire/constants.js';
+import {
+  MESSAGE_TYPE_NAMES,
+  MessageType,
+  RejectReason,
+  rejectReasonText,
+  ServerState,
+} from '../wire/constants.js';
 import { disconnectFor, isFailoverWireError, type FailoverWireError } from '../wire/errors.js';
-import { primaryBucketCount } from '../wire/hba.js';
+import { primaryBucketCount, servesBucket } from '../wire/hba.js';
+import { loadBalanceHash } from '../wire/loadb.js';
 import type {
+  BndAckMessage,
   BndUpdMessage,
   ConnectAckMessage,
   ConnectMessage,
   DisconnectMessage,
   FailoverMessage,
+  UpdReqAllMessage,
+  UpdReqMessage,
 } from '../wire/types.js';
 import { bytesOf, text } from '../wire/values.js';
 import type { StateStore } from '../io/state-file.js';
@@ -42,13 +65,14 @@ import {
 } from './handshake.js';
 import { Dialer } from './dialer.js';
 import { Link, LINK_STARTUP_MS } from './link.js';
-import { bndAckFor, disconnectMessage, poolRespFor, updDoneFor } from './replies.js';
+import { Outbox } from './outbox.js';
+import { bndAckFor, disconnectMessage, poolRespFor } from './replies.js';
 import type {
   FailoverLogger,
   FailoverPeerSettings,
   FailoverPeerStatus,
-  LeaseSink,
-  LeaseVerdict,
+  FailoverView,
+  LeaseBook,
   LinkChange,
   ServeChange,
   StateChange,
@@ -68,15 +92,20 @@ import type {
  * - The machine (core/machine.ts) gets connected / disconnected / peerState / upddone / timer events; its actions
  *   run in order, and a state is written to the StateStore (fsync'd) before the STATE announcing it goes out.
  *   Events run one at a time through one queue, so a STATE that arrives while a state is being written waits.
- * - Lease sync is the next step: every BNDUPD goes to the LeaseSink and is answered by a BNDACK; UPDREQ and
- *   UPDREQALL by UPDDONE (nothing queued to send yet); POOLREQ by POOLRESP 0.
+ * - Lease sync (ISC's update and ack queues, outbox.ts): every lease change the DHCP service makes durable in a
+ *   pool of this relationship comes in through committed() and leaves as a BNDUPD, at most the partner's
+ *   max-unacked in flight; the DHCPACK that made it is released on the BNDACK (zero loss). The partner's BNDUPDs
+ *   are checked by ISC's rules (core/bindings.ts), stored through the LeaseBook, and BNDACKed once durable (a
+ *   failed write is never acknowledged). UPDREQ / UPDREQALL are answered by the updates they ask for, then
+ *   UPDDONE once all are acknowledged. The primary balances the pools in normal (core/balance.ts).
  */
 
 export interface FailoverPeerDeps {
   log: FailoverLogger;
   transport: PeerTransport;
   store: StateStore;
-  leases: LeaseSink;
+  /** The DHCP server's leases (the daemon: @hadhcp/dhcp's failoverLeaseBook; tests: MemoryLeaseBook). */
+  leases: LeaseBook;
   /** The wall clock: STOS and header times go on the wire as seconds since the epoch, and ISC compares them. */
   clock?: Clock;
   scheduler?: Scheduler;
@@ -88,6 +117,8 @@ export interface FailoverPeerEvents {
   state: [StateChange];
   serve: [ServeChange];
   link: [LinkChange];
+  /** The partner's BNDUPD, after ISC's checks: accepted (and then stored), or refused with its reason. */
+  update: [{ ip: Ip4 | undefined; status: number | undefined; accepted: boolean; reason?: number }];
 }
 
 /** At most one line per reason per minute about bad input from the peer. */
@@ -116,6 +147,11 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private running = false;
   private queue: Promise<void> = Promise.resolve();
   private whenShutDown: (() => void) | undefined;
+  private readonly outbox = new Outbox();
+  private readonly balanceSettings: BalanceSettings;
+  private pool: { total: number; free: number; backup: number } | undefined;
+  /** Partner-down: when the partner's expired leases become ours (s), ISC's STOS + MCLT. */
+  private reclaimAt: number | undefined;
 
   constructor(
     readonly settings: FailoverPeerSettings,
@@ -138,6 +174,23 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       unreachable: () => void this.enqueue(() => this.feed({ type: 'disconnected', reason: 'timeout' })),
       note: (key, level, line) => this.noteBadInput(key, level, line),
     });
+    this.balanceSettings = {
+      maxLeaseMisbalance: settings.maxLeaseMisbalance ?? 15,
+      maxLeaseOwnership: settings.maxLeaseOwnership ?? 10,
+      minBalance: settings.minBalance ?? 60,
+      maxBalance: settings.maxBalance ?? 3600,
+    };
+    this.view = {
+      name: this.settings.name,
+      scope: () => this.core.serve,
+      loadBalancing: () => this.core.my === ServerState.NORMAL && this.core.partner === ServerState.NORMAL,
+      servesKey: (key) =>
+        this.hba === undefined || servesBucket(this.hba, loadBalanceHash(key), this.settings.role),
+      loadBalanceMaxSeconds: () => this.settings.loadBalanceMaxSeconds ?? 0,
+      mayAllocate: (lease, nowSec) => mineToAllocate(lease, this.bindingContext(nowSec)),
+      ackTimes: (desired, lease, nowSec) =>
+        ackTimes({ desired, now: nowSec, tsfp: lease?.tsfp ?? 0, mclt: this.core.mclt }),
+    };
     this.core = initFailover({
       name: settings.name,
       role: settings.role,
@@ -177,7 +230,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
    * SIGTERM, gently (ISC's shutdown countdown): normal announces shutdown and waits up to 5 s for the partner's
    * partner-down, then records recover; other states stop as they are. Then stop().
    */
-  async shutdown(updatesPending = false): Promise<void> {
+  async shutdown(updatesPending = this.outbox.pending > 0): Promise<void> {
     if (!this.running) return;
     const done = new Promise<void>((resolve) => {
       this.whenShutDown = resolve;
@@ -186,6 +239,22 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     await this.enqueue(() => this.feed({ type: 'shutdownRequested', updatesPending }));
     await done;
     await this.stop();
+  }
+
+  /**
+   * The operator's `hadhcp partner-down` (ISC users do it with omshell): the partner is known to be down. Taken
+   * only from communications-interrupted or resolution-interrupted with the link down. Returns our state after.
+   */
+  async partnerDown(): Promise<string> {
+    await this.enqueue(() => this.feed({ type: 'adminPartnerDown' }));
+    return iscStateName(this.core.my);
+  }
+
+  /** The operator's `hadhcp failover resync`: ask the partner for every binding (UPDREQALL) without leaving normal. */
+  async resync(): Promise<boolean> {
+    if (!this.linked) return false;
+    await this.enqueue(() => this.feed({ type: 'resyncRequested' }));
+    return true;
   }
 
   /** Resolves once every event queued so far has been handled (tests, and stop()). */
@@ -221,6 +290,14 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         vendorClass: this.partner.vendorClass,
       },
       primaryBuckets: this.hba && primaryBucketCount(this.hba),
+      updates: {
+        queued: this.outbox.queued,
+        unacked: this.outbox.unacked,
+        requestsOpen: this.outbox.requestsOpen,
+        lazy: this.settings.lazyUpdates === true,
+      },
+      pool: this.pool,
+      reclaimAt: this.reclaimAt === undefined ? undefined : iso(this.reclaimAt * 1000),
       counters,
     };
   }
@@ -266,6 +343,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         }
       }
     }
+    this.pump();
   }
 
   private execute(a: Exclude<FailoverAction, { type: 'persistState' }>): void {
@@ -284,11 +362,15 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       case 'sendUpdReqAll':
         return this.sendOnLink({ type: MessageType.UPDREQALL, ...this.header() });
       case 'sendQueuedUpdates':
+        return this.queueUnsent();
       case 'requeueUnacked':
+        this.outbox.requeue();
+        return;
       case 'rebalancePools':
+        this.balance(a.mode === 'balance' ? 'normal' : 'timer');
+        return;
       case 'reclaimExpiredAt':
-        // Lease sync and pool balancing are the next step: there is no update queue and no pool here yet.
-        this.counters.inc(`deferred.${a.type}`);
+        this.reclaimAt = a.at;
         return;
       case 'setTimer':
         return this.timers.set(`machine.${a.key}`, a.at - now, () => this.machineTimer(a.key));
@@ -303,6 +385,8 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         });
         return;
       case 'stateChanged':
+        // A DHCPACK waits for the partner only while updates flow to it.
+        if (!this.sending()) this.outbox.releaseAll();
         this.emit('state', {
           relationship: this.settings.name,
           from: iscStateName(a.from),
@@ -502,49 +586,263 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         return;
       case MessageType.BNDUPD:
         return this.onBndUpd(link, m);
+      case MessageType.BNDACK:
+        return this.onBndAck(link, m);
       case MessageType.UPDREQ:
       case MessageType.UPDREQALL:
-        // Nothing is queued for the peer yet (lease sync is the next step): the update is complete at once.
-        this.send(link, updDoneFor(m, this.nowSec()));
-        this.deps.log.info(`Sent update done message to ${this.settings.name}`);
-        return;
+        return this.onUpdateRequest(link, m);
       case MessageType.UPDDONE:
+        this.deps.log.info(`${this.label}: update done from the peer`);
         return this.feed({ type: 'upddone' });
-      case MessageType.POOLREQ:
-        this.deps.log.info(`${this.label}: pool request from the peer: no leases to give yet`);
-        this.send(link, poolRespFor(m, 0, this.nowSec()));
+      case MessageType.POOLREQ: {
+        // ISC: the primary balances at once and says how many leases it gave; a secondary gives none.
+        const moved = this.balance('poolreq');
+        this.deps.log.info(`${this.label}: pool request from the peer: ${moved} leases given`);
+        this.send(link, poolRespFor(m, moved, this.nowSec()));
         return;
+      }
       case MessageType.POOLRESP:
         this.deps.log.info(`${this.label}: pool response: ${m.addressesTransferred ?? 0} leases`);
-        return;
-      case MessageType.BNDACK:
-        // We send no BNDUPD yet, so there is nothing it can acknowledge.
-        this.counters.inc('protocol.unexpected-bndack');
         return;
     }
   }
 
-  private async onBndUpd(link: Link, m: BndUpdMessage): Promise<void> {
-    let verdict: LeaseVerdict;
-    try {
-      verdict = await this.deps.leases.update(m);
-    } catch (err) {
-      this.counters.inc('lease-sink-errors');
-      this.deps.log.error(`${this.label}: could not record the peer's binding update: ${msg(err)}`);
-      verdict = { accept: false, reason: RejectReason.UNKNOWN, message: 'could not record the update' };
+  // ---- lease sync ----
+
+  /**
+   * The DHCP service's LeaseSync (@hadhcp/dhcp): `leases` are durable here. Those of this relationship's pools go
+   * to the partner; `released` runs once the partner has acknowledged every one of them (no DHCPACK leaves for a
+   * binding the partner does not have), or at once when it cannot be waited for: no link, a state that sends no
+   * updates, or lazy updates configured (ISC's behaviour).
+   */
+  committed(leases: readonly Lease[], released?: () => void): void {
+    const mine: Lease[] = [];
+    for (const l of leases) if (this.ours(l)) mine.push(l);
+    const wait = released !== undefined && mine.length > 0 && this.waitable();
+    let left = mine.length;
+    const waiter = wait ? () => void (--left === 0 && released()) : undefined;
+    for (const l of mine) this.outbox.add(l.address, waiter);
+    if (!wait) released?.();
+    if (mine.length > 0) this.pump();
+  }
+
+  /** What the DHCP core asks this relationship (@hadhcp/dhcp's FailoverView). */
+  readonly view: FailoverView;
+
+  private ours(l: Lease): boolean {
+    return l.failoverPeer === this.settings.name || this.deps.leases.inRelationship(l.address);
+  }
+
+  /** ISC sends updates in the states that serve with a partner to tell (and leaves them queued otherwise). */
+  private sending(): boolean {
+    const my = this.core.my;
+    return (
+      my === ServerState.NORMAL ||
+      my === ServerState.POTENTIAL_CONFLICT ||
+      my === ServerState.PARTNER_DOWN ||
+      my === ServerState.CONFLICT_DONE
+    );
+  }
+
+  private waitable(): boolean {
+    return this.settings.lazyUpdates !== true && this.linked !== undefined && this.sending();
+  }
+
+  private bindingContext(nowSec = this.nowSec()): BindingContext {
+    return {
+      role: this.settings.role,
+      myState: this.core.my,
+      nowSec,
+      mclt: this.core.mclt,
+      peerName: this.settings.name,
+      stos: Math.floor(this.core.since / 1000),
+      partnerState: this.core.partner,
+    };
+  }
+
+  /** Sends what the outbox holds, as far as the partner's max-unacked allows; then the UPDDONEs that are due. */
+  private pump(): void {
+    const link = this.linked;
+    if (!link || link.phase !== 'up') return;
+    if (this.sending() || this.outbox.requestsOpen > 0) {
+      // ISC never sends a BNDUPD to a partner that did not say how many it may have unacknowledged.
+      const window = this.partner.maxUnacked ?? 0;
+      for (const ip of [...this.outbox.sendable(window)]) {
+        const rec = this.deps.leases.get(ip);
+        const h = this.header();
+        if (rec) this.send(link, { ...bndUpdFor(rec), ...h });
+        this.outbox.sent(ip, h.xid, rec);
+      }
     }
-    if (link.phase !== 'up') return; // the link went away while the update was being recorded
-    if (verdict.accept) this.counters.inc('bndupd.acked');
-    else {
+    for (const r of this.outbox.takeDone()) {
+      this.send(link, { type: MessageType.UPDDONE, time: this.nowSec(), xid: r.xid });
+      this.deps.log.info(`Sent update done message to ${this.settings.name}`);
+    }
+  }
+
+  /** Entering normal (ISC): every record the partner has not acknowledged, or that moved on since, is sent. */
+  private queueUnsent(): void {
+    const now = this.nowSec();
+    const book = this.deps.leases;
+    for (const ip of book.addresses()) {
+      const l = book.get(ip);
+      if (l && needsUpdate(l, now)) this.outbox.add(ip);
+    }
+  }
+
+  private onUpdateRequest(link: Link, m: UpdReqMessage | UpdReqAllMessage): void {
+    const all = m.type === MessageType.UPDREQALL;
+    const now = this.nowSec();
+    const book = this.deps.leases;
+    const ips: Ip4[] = [];
+    for (const ip of book.addresses()) {
+      const l = book.get(ip);
+      if (l && (all || needsUpdate(l, now))) ips.push(ip);
+    }
+    this.deps.log.info(
+      `${this.label}: ${all ? 'update request all' : 'update request'} from the peer: sending ${ips.length} leases`,
+    );
+    this.outbox.request(m.xid, all ? 'UPDREQALL' : 'UPDREQ', ips);
+    this.pump();
+  }
+
+  private onBndAck(link: Link, m: BndAckMessage): void {
+    const f = this.outbox.acked(m.xid, m.assignedIp);
+    if (f === 'superseded') {
+      // The partner's own update of that address won over ours while ours was in flight (ISC's duel).
+      this.counters.inc('bndack.superseded');
+    } else if (!f) {
+      // ISC logs and ignores a BNDACK that matches no update of its (a restarted sender's old xid).
+      this.counters.inc('protocol.unexpected-bndack');
+      this.noteBadInput(
+        'unexpected-bndack',
+        'warn',
+        `${this.label}: BNDACK xid ${m.xid} matches no update in flight, ignored`,
+      );
+    } else if (m.rejectReason !== undefined && m.rejectReason !== 0) {
+      // ISC never sends a rejected update again, and neither do we: the partner's record stands.
+      this.counters.inc(`bndack.rejected.${m.rejectReason}`);
+      const why = m.message ? ` (${text(m.message)})` : '';
+      this.noteBadInput(
+        `bndack-rejected.${m.rejectReason}`,
+        'warn',
+        `${this.label}: bind update on ${formatIp4(f.ip)} rejected by the peer: ${rejectReasonText(m.rejectReason)}${why}`,
+      );
+    } else {
+      this.counters.inc('bndack.accepted');
+      const cur = this.deps.leases.get(f.ip);
+      const next = cur && applyAck(cur, f.sent, this.bindingContext());
+      if (next) {
+        this.deps.leases.apply([next]).catch((err: unknown) => {
+          this.counters.inc('ack-write-failed');
+          this.noteBadInput(
+            'ack-write-failed',
+            'error',
+            `${this.label}: cannot record the peer's acknowledgement of ${formatIp4(f.ip)}: ${msg(err)}`,
+          );
+        });
+      }
+    }
+    if (link.phase === 'up') this.pump();
+  }
+
+  /**
+   * The partner's binding: ISC's checks (core/bindings.ts), then stored; the BNDACK leaves once the record is
+   * durable, and never when the store refused it (the partner sends it again after the next connect).
+   */
+  private onBndUpd(link: Link, m: BndUpdMessage): void {
+    const book = this.deps.leases;
+    const ip = m.assignedIp;
+    let verdict: UpdateVerdict;
+    try {
+      verdict =
+        ip === undefined
+          ? applyUpdate(m, undefined, false, undefined, this.bindingContext())
+          : applyUpdate(
+              m,
+              book.get(ip),
+              book.inRelationship(ip),
+              this.outbox.flyingRecord(ip),
+              this.bindingContext(),
+            );
+    } catch (err) {
+      this.counters.inc('internal-errors');
+      this.deps.log.error(`${this.label}: could not check the peer's binding update: ${msg(err)}`);
+      verdict = { accept: false, reason: RejectReason.UNKNOWN, message: 'could not check the update' };
+    }
+    this.emit('update', {
+      ip,
+      status: m.bindingStatus,
+      accepted: verdict.accept,
+      reason: verdict.accept ? undefined : verdict.reason,
+    });
+    if (!verdict.accept) {
       this.counters.inc(`bndupd.rejected.${verdict.reason}`);
-      const ip = m.assignedIp === undefined ? 'no address' : formatIp4(m.assignedIp);
+      const at = ip === undefined ? 'no address' : formatIp4(ip);
       this.noteBadInput(
         `bndupd-rejected.${verdict.reason}`,
         'warn',
-        `${this.label}: BNDUPD ${ip} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
+        `${this.label}: BNDUPD ${at} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
+      );
+      this.send(link, bndAckFor(m, verdict, this.nowSec()));
+      return;
+    }
+    const lease = verdict.lease;
+    this.outbox.superseded(lease.address);
+    if (verdict.supersedesPending) this.outbox.dropFlying(lease.address);
+    book.apply([lease]).then(
+      () => {
+        this.counters.inc('bndupd.acked');
+        if (link.phase === 'up') this.send(link, bndAckFor(m, { accept: true }, this.nowSec()));
+      },
+      (err: unknown) => {
+        this.counters.inc('bndupd.store-failed');
+        this.noteBadInput(
+          'bndupd-store-failed',
+          'error',
+          `${this.label}: cannot store the peer's update of ${formatIp4(lease.address)}, not acknowledged: ${msg(err)}`,
+        );
+      },
+    );
+  }
+
+  /**
+   * ISC's pool balance (primary in normal: FREE -> BACKUP so the secondary has addresses; secondary: POOLREQ when
+   * short), then the next check between min-balance and max-balance. Returns the leases moved.
+   */
+  private balance(trigger: BalanceTrigger): number {
+    if (this.core.my !== ServerState.NORMAL || !this.hba) return 0;
+    const book = this.deps.leases;
+    const addresses: Array<{ ip: Ip4; lease: Lease | undefined }> = [];
+    for (const ip of book.addresses()) addresses.push({ ip, lease: book.get(ip) });
+    if (addresses.length === 0) return 0;
+    const label = `${formatIp4(addresses[0]!.ip)} - ${formatIp4(addresses[addresses.length - 1]!.ip)}`;
+    const r = balancePool(
+      { label, addresses },
+      this.settings.role,
+      this.hba,
+      this.balanceSettings,
+      this.bindingContext(),
+      trigger,
+    );
+    this.pool = { total: r.counts.total, free: r.counts.free, backup: r.counts.backup };
+    for (const line of r.log) this.deps.log.info(line);
+    if (r.moves.length > 0) {
+      book.apply(r.moves).then(
+        () => {
+          for (const l of r.moves) this.outbox.add(l.address);
+          this.pump();
+        },
+        (err: unknown) => {
+          this.counters.inc('balance-write-failed');
+          this.deps.log.error(`${this.label}: pool balance not stored: ${msg(err)}`);
+        },
       );
     }
-    this.send(link, bndAckFor(m, verdict, this.nowSec()));
+    if (r.poolReq && this.linked) this.sendOnLink({ type: MessageType.POOLREQ, ...this.header() });
+    const next = nextBalanceDelay(this.balanceSettings, Math.random());
+    this.timers.set('balance', next * 1000, () => void this.enqueue(() => void this.balance('timer')));
+    return r.moves.length;
   }
 
   private onDisconnect(link: Link, m: DisconnectMessage): Promise<void> {
@@ -595,6 +893,11 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     this.linked = undefined;
     this.timers.cancel('contact');
     this.timers.cancel('receive');
+    this.timers.cancel('balance');
+    // Nothing in flight will be acknowledged now: sent again after the next connect; the partner asks again.
+    this.outbox.releaseAll();
+    this.outbox.requeue();
+    this.outbox.dropRequests();
     this.deps.log.info(`${this.label}: link to ${link.conn.remote} lost: ${why}`);
     this.emit('link', {
       relationship: this.settings.name,

@@ -1,7 +1,6 @@
 import type { Ip4 } from '@hadhcp/common';
 import type { Lease } from '@hadhcp/leases';
 import type { RejectReason } from '../wire/constants.js';
-import type { BndUpdMessage } from '../wire/types.js';
 import type { Role, ServeScope } from '../core/machine-types.js';
 
 /** pino's call shape (message only), so a pino logger or a console shim can be passed in. */
@@ -35,23 +34,40 @@ export interface FailoverPeerSettings {
   hba?: Uint8Array;
   /** ISC's `auto-partner-down` seconds (0: never). */
   autoPartnerDown: number;
+  /** ISC's `load balance max seconds` (0, ISC's default: off). */
+  loadBalanceMaxSeconds?: number;
+  /** Pool balancing (ISC's defaults 15 %, 10 %, 60 s, 3600 s). */
+  maxLeaseMisbalance?: number;
+  maxLeaseOwnership?: number;
+  minBalance?: number;
+  maxBalance?: number;
+  /**
+   * ISC's lazy behaviour: a DHCPACK leaves once the lease is on our disk, without waiting for the partner's
+   * BNDACK (hadhcp's default waits for both while the partner is reachable). dhcpd.conf: `failover-lazy-updates`.
+   */
+  lazyUpdates?: boolean;
+}
+
+/**
+ * What the DHCP core asks one relationship before it answers (the shape of @hadhcp/dhcp's FailoverView; this
+ * package does not import the DHCP server).
+ */
+export interface FailoverView {
+  readonly name: string;
+  scope(): ServeScope;
+  loadBalancing(): boolean;
+  servesKey(key: Uint8Array): boolean;
+  loadBalanceMaxSeconds(): number;
+  mayAllocate(lease: Lease | undefined, nowSec: number): boolean;
+  ackTimes(
+    desired: number,
+    lease: Lease | undefined,
+    nowSec: number,
+  ): { leaseTime: number; tstp: number; tsfp: number };
 }
 
 /** What the partner's binding update became: recorded (BNDACK), or refused with a reason (BNDACK with reject). */
 export type LeaseVerdict = { accept: true } | { accept: false; reason: RejectReason; message: string };
-
-/**
- * Where the partner's binding updates go. For now a recorder (service/lease-sink.ts); the lease store joins in
- * the next step. The BNDACK leaves once update() has resolved.
- */
-export interface LeaseSink {
-  update(msg: BndUpdMessage): LeaseVerdict | Promise<LeaseVerdict>;
-  /**
-   * No lease at all (a new or lost store): the relationship starts in recover and asks the partner for everything,
-   * whatever state was recorded (ISC: a dhcpd.leases without the state block).
-   */
-  isEmpty(): boolean;
-}
 
 /** Timers for the service: the real ones (nodeScheduler) or a test's, which fires them as its clock moves. */
 export type { Scheduler } from '@hadhcp/common';
@@ -107,6 +123,12 @@ export interface FailoverPeerStatus {
   };
   /** Hash buckets the primary serves (of 256), from the HBA in force. */
   primaryBuckets: number | undefined;
+  /** BNDUPDs waiting to be sent, sent and not acknowledged, the partner's UPDREQ(ALL)s not yet done. */
+  updates: { queued: number; unacked: number; requestsOpen: number; lazy: boolean };
+  /** The relationship's addresses at the last pool balance (absent until one ran). */
+  pool: { total: number; free: number; backup: number } | undefined;
+  /** Partner-down: when the partner's expired leases become ours (ISO 8601). */
+  reclaimAt: string | undefined;
   /** Messages in and out by type, refusals and drops by reason, the transport's own counters. */
   counters: Record<string, number>;
 }

@@ -1,0 +1,204 @@
+import type { Ip4 } from '@hadhcp/common';
+import type { Lease } from '@hadhcp/leases';
+
+/**
+ * The BNDUPDs of one relationship on their way to the partner (ISC's update queue and ack queue, failover.c
+ * dhcp_failover_queue_update / dhcp_failover_send_updates / dhcp_failover_process_bind_ack):
+ *
+ * - `queue`: addresses whose record changed and was not sent yet, oldest change first. A second change of an
+ *   address before it was sent replaces the first (the partner needs the record, not its history).
+ * - `flying`: BNDUPDs sent and not acknowledged, by xid; at most the partner's max-unacked (ISC: a partner that
+ *   did not say how many gets none). One per address: a change made while its update flies waits in the queue
+ *   for the BNDACK, so BNDACKs can never be matched to the wrong version of a record.
+ * - waiters: what is held until the partner has the record (the DHCPACK that made it, zero loss), released on
+ *   the BNDACK of an update that carries that change or a later one, on a reject, or when the link is lost.
+ * - requests: an UPDREQ / UPDREQALL answered by the updates queued for it; its UPDDONE goes once every address
+ *   of it has been acknowledged.
+ *
+ * Pure bookkeeping: sending and the clock are the caller's (peer-service.ts).
+ */
+
+export interface Flying {
+  xid: number;
+  ip: Ip4;
+  /** The record as sent. */
+  sent: Lease;
+  waiters: Array<() => void>;
+}
+
+interface Queued {
+  waiters: Array<() => void>;
+}
+
+interface Request {
+  xid: number;
+  kind: 'UPDREQ' | 'UPDREQALL';
+  /** Addresses still to be acknowledged for it. */
+  left: Set<Ip4>;
+}
+
+export class Outbox {
+  private readonly queue = new Map<Ip4, Queued>();
+  private readonly flying = new Map<number, Flying>();
+  private readonly flyingByIp = new Map<Ip4, number>();
+  private requests: Request[] = [];
+  /** xids of updates the partner's own update overtook: their BNDACK is expected and ignored. */
+  private readonly overtaken = new Set<number>();
+
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  get unacked(): number {
+    return this.flying.size;
+  }
+
+  /** BNDUPDs queued or awaiting a BNDACK (SIGTERM's "updates pending"). */
+  get pending(): number {
+    return this.queue.size + this.flying.size;
+  }
+
+  /** Our own update of `ip` sent and not yet acknowledged (ISC's "lease on the ack queue"), as sent. */
+  flyingRecord(ip: Ip4): Lease | undefined {
+    const xid = this.flyingByIp.get(ip);
+    return xid === undefined ? undefined : this.flying.get(xid)?.sent;
+  }
+
+  /** The record of `ip` changed: send it. `waiter` runs once the partner has it (or cannot be waited for). */
+  add(ip: Ip4, waiter?: () => void): void {
+    let q = this.queue.get(ip);
+    if (!q) {
+      q = { waiters: [] };
+      this.queue.set(ip, q);
+    }
+    if (waiter) q.waiters.push(waiter);
+  }
+
+  /**
+   * The next addresses to send, at most `window - unacked`, skipping those whose update still flies. The caller
+   * builds and sends each BNDUPD and then calls `sent`.
+   */
+  *sendable(window: number): Generator<Ip4> {
+    if (window <= this.flying.size) return;
+    let room = window - this.flying.size;
+    for (const ip of this.queue.keys()) {
+      if (room <= 0) return;
+      if (this.flyingByIp.has(ip)) continue;
+      yield ip;
+      room--;
+    }
+  }
+
+  /** `ip`'s BNDUPD went out with `xid`, carrying `record`. An address with no record (pristine) is just dropped. */
+  sent(ip: Ip4, xid: number, record: Lease | undefined): void {
+    const q = this.queue.get(ip);
+    this.queue.delete(ip);
+    if (!record) {
+      // Nothing to tell: it counts as acknowledged for the requests that wanted it.
+      for (const w of q?.waiters ?? []) w();
+      this.settleRequests(ip);
+      return;
+    }
+    this.flying.set(xid, { xid, ip, sent: record, waiters: q?.waiters ?? [] });
+    this.flyingByIp.set(ip, xid);
+  }
+
+  /**
+   * The partner's BNDACK for `xid` (accepted or rejected): the update it answers, with its waiters released, or
+   * undefined when no update of ours has that xid (ISC logs and ignores it). `ip` must match the one sent.
+   */
+  acked(xid: number, ip: Ip4 | undefined): Flying | 'superseded' | undefined {
+    if (this.overtaken.delete(xid)) return 'superseded';
+    const f = this.flying.get(xid);
+    if (!f || (ip !== undefined && ip !== f.ip)) return undefined;
+    this.flying.delete(xid);
+    if (this.flyingByIp.get(f.ip) === xid) this.flyingByIp.delete(f.ip);
+    for (const w of f.waiters) w();
+    this.settleRequests(f.ip);
+    return f;
+  }
+
+  /**
+   * The partner's update of `ip` won over ours in flight (ISC takes ours off the ack queue): the BNDACK that may
+   * still come for it is ignored (`acked` returns 'superseded'), its waiters are released.
+   */
+  dropFlying(ip: Ip4): void {
+    const xid = this.flyingByIp.get(ip);
+    if (xid === undefined) return;
+    const f = this.flying.get(xid)!;
+    this.flying.delete(xid);
+    this.flyingByIp.delete(ip);
+    this.overtaken.add(xid);
+    for (const w of f.waiters) w();
+    this.settleRequests(ip);
+  }
+
+  /** ISC's requeue on leaving a sending state or losing the link: what flies is sent again. */
+  requeue(): void {
+    if (this.flying.size === 0) return;
+    const again = new Map<Ip4, Queued>();
+    for (const f of this.flying.values()) again.set(f.ip, { waiters: f.waiters });
+    for (const [ip, q] of this.queue) {
+      const a = again.get(ip);
+      if (a) a.waiters.push(...q.waiters);
+      else again.set(ip, q);
+    }
+    this.queue.clear();
+    for (const [ip, q] of again) this.queue.set(ip, q);
+    this.flying.clear();
+    this.flyingByIp.clear();
+    this.overtaken.clear();
+  }
+
+  /**
+   * The partner's update of `ip` was accepted: our own change of it that was not sent yet is superseded (sending
+   * it would only echo the partner's record back). Its waiters are released.
+   */
+  superseded(ip: Ip4): void {
+    const q = this.queue.get(ip);
+    if (!q) return;
+    this.queue.delete(ip);
+    for (const w of q.waiters) w();
+    this.settleRequests(ip);
+  }
+
+  /** Releases every waiter (the partner cannot be waited for: link lost, or a state that sends nothing). */
+  releaseAll(): void {
+    for (const q of this.queue.values()) q.waiters.splice(0).forEach((w) => w());
+    for (const f of this.flying.values()) f.waiters.splice(0).forEach((w) => w());
+  }
+
+  /**
+   * An UPDREQ(ALL) from the partner, answered by `addresses` (queued here; an UPDREQ also waits for what already
+   * flies). Its UPDDONE is due (takeDone) once all of them are acknowledged: at once when there are none.
+   */
+  request(xid: number, kind: 'UPDREQ' | 'UPDREQALL', addresses: Iterable<Ip4>): void {
+    const left = new Set<Ip4>();
+    for (const ip of addresses) {
+      this.add(ip);
+      left.add(ip);
+    }
+    if (kind === 'UPDREQ') for (const f of this.flying.values()) left.add(f.ip);
+    this.requests.push({ xid, kind, left });
+  }
+
+  /** Requests whose every address has been acknowledged, oldest first; removed from here. */
+  takeDone(): Array<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> {
+    const done = this.requests.filter((r) => r.left.size === 0);
+    if (done.length > 0) this.requests = this.requests.filter((r) => r.left.size > 0);
+    return done.map(({ xid, kind }) => ({ xid, kind }));
+  }
+
+  /** The link is gone: the partner will ask again; its requests are dropped. */
+  dropRequests(): void {
+    this.requests = [];
+  }
+
+  get requestsOpen(): number {
+    return this.requests.length;
+  }
+
+  private settleRequests(ip: Ip4): void {
+    for (const r of this.requests) r.left.delete(ip);
+  }
+}
