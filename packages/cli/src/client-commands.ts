@@ -167,7 +167,11 @@ export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 100
 export async function runFailoverStatus(relationship: string | undefined, o: SocketOpts): Promise<number> {
   try {
     const r = await ask(o.socket, 'failover-status', relationship === undefined ? {} : { relationship });
-    if (o.json || r.result !== Result.SUCCESS) return printRaw(r);
+    if (o.json) return printRaw(r);
+    if (r.result !== Result.SUCCESS) {
+      console.error(`hadhcp: ${r.text}`);
+      return 1;
+    }
     const list = (r.arguments as { relationships: FailoverStatus[] }).relationships;
     console.log(renderFailover(list, Math.floor(Date.now() / 1000)).join('\n'));
     return 0;
@@ -199,7 +203,7 @@ export async function runFailoverAction(
   }
 }
 
-/** A command's whole answer as JSON (`--json`, or an answer that is not a success): exit 0 on success, else 1. */
+/** A command's whole answer as JSON (`--json`): exit 0 on success, else 1. */
 function printRaw(r: ControlResponse): number {
   console.log(JSON.stringify(r, null, 2));
   return r.result === Result.SUCCESS ? 0 : 1;

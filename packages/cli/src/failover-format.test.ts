@@ -132,6 +132,8 @@ describe('hadhcp partner-down, failover resync, failover status', () => {
     const s = new ControlServer(join(mkdtempSync(join(tmpdir(), 'hadhcp-cli-')), 'ctl.sock'));
     s.register('failover-status', (a) => {
       asked.push(['failover-status', a]);
+      if (a.relationship === 'nope')
+        return { result: Result.ERROR, text: 'no failover relationship "nope"; known: "dhcp-failover"' };
       return { result: Result.SUCCESS, text: 'failover status', arguments: { relationships: [normal] } };
     });
     s.register('failover-partner-down', (a) => {
@@ -166,13 +168,18 @@ describe('hadhcp partner-down, failover resync, failover status', () => {
     expect(await runFailoverAction('failover-resync', undefined, { socket })).toBe(0);
     expect(await runFailoverStatus(undefined, { socket })).toBe(0);
     expect(await runFailoverStatus('dhcp-failover', { socket, json: true })).toBe(0);
+    expect(await runFailoverStatus('nope', { socket })).toBe(1);
     expect(asked).toEqual([
       ['failover-partner-down', { relationship: 'dhcp-failover' }],
       ['failover-resync', {}],
       ['failover-status', {}],
       ['failover-status', { relationship: 'dhcp-failover' }],
+      ['failover-status', { relationship: 'nope' }],
     ]);
-    expect(io.err).toEqual(['hadhcp: failover peer "dhcp-failover" stays in normal: ...']);
+    expect(io.err).toEqual([
+      'hadhcp: failover peer "dhcp-failover" stays in normal: ...',
+      'hadhcp: no failover relationship "nope"; known: "dhcp-failover"',
+    ]);
     expect(io.out[0]).toBe('failover peer "dhcp-failover": asked the partner for every binding.');
     expect(io.out[1]).toContain('"dhcp-failover" (primary): my state normal');
     expect(JSON.parse(io.out[2]!)).toMatchObject({
