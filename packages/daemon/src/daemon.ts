@@ -13,6 +13,7 @@ import { DhcpService, type DhcpServerConfig } from '@hadhcp/dhcp';
 import { LeaseStore } from '@hadhcp/leases';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
 import { registerCommands } from './commands.js';
+import { FailoverRunner } from './failover-runner.js';
 import type { Logger } from './logger.js';
 import { resolveConfigNames } from './resolve-names.js';
 import { dhcpRole, vrrpWeightFor } from './supervisor.js';
@@ -107,6 +108,7 @@ export class Daemon {
     readonly store: LeaseStore | undefined,
     public dhcp: DhcpService | undefined,
     public vrrp: VrrpRunner | undefined,
+    public failover: FailoverRunner | undefined,
   ) {}
 
   static async start(opts: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -115,6 +117,7 @@ export class Daemon {
     let store: LeaseStore | undefined;
     let dhcp: DhcpService | undefined;
     let vrrp: VrrpRunner | undefined;
+    let failover: FailoverRunner | undefined;
     const control = new ControlServer(opts.socketPath, {
       onRequest: (c) => log.debug(`control command ${c}`),
     });
@@ -134,6 +137,11 @@ export class Daemon {
         );
         // With VRRP beside DHCP, silent until the election says otherwise: a backup must not answer while starting.
         if (cfg.vrrp) dhcp.setServing(false, dhcpRole([], false).reason);
+        // Failover before the sockets open: the first packet is already answered by the relationship's rules.
+        if (cfg.dhcp.failoverPeers.length > 0) {
+          failover = new FailoverRunner(cfg.dhcp.failoverPeers, dhcp, opts.stateDir, log);
+          await failover.start();
+        }
         await dhcp.start();
       }
       if (cfg.vrrp) {
@@ -142,12 +150,13 @@ export class Daemon {
         await vrrp.start();
       }
       mkdirSync(dirname(opts.socketPath), { recursive: true });
-      const d = new Daemon(opts, log, control, store, dhcp, vrrp);
+      const d = new Daemon(opts, log, control, store, dhcp, vrrp, failover);
       registerCommands(d);
       await control.listen();
       log.info(
         `hadhcp ${VERSION} started: ${[
           cfg.dhcp ? 'DHCP' : '',
+          failover ? `failover (${[...failover.services.keys()].join(', ')})` : '',
           cfg.vrrp ? `VRRP (${cfg.vrrp.instances.length} instance(s))` : '',
         ]
           .filter(Boolean)
@@ -156,6 +165,7 @@ export class Daemon {
       return d;
     } catch (e) {
       await vrrp?.stop().catch(() => undefined);
+      await failover?.stop().catch(() => undefined);
       await dhcp?.stop().catch(() => undefined);
       await store?.close().catch(() => undefined);
       await control.close().catch(() => undefined);
@@ -182,12 +192,17 @@ export class Daemon {
     return { ok: true, text: 'Configuration successfully reloaded.', diagnostics: cfg.diagnostics };
   }
 
-  /** SIGTERM: VRRP leaves first (priority 0, VIPs removed) so the peer takes over at once; then DHCP and the store. */
+  /**
+   * SIGTERM: VRRP leaves first (priority 0, VIPs removed) so the peer takes over at once; then failover (the
+   * partner is told, and takes every client), DHCP and the store.
+   */
   async stop(code = 0): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     try {
       await this.vrrp?.stop();
+      // ISC's gentle shutdown: the partner hears `shutdown`, moves to partner-down and serves every client.
+      await this.failover?.shutdown();
       await this.dhcp?.stop();
       await this.store?.close();
       await this.control.close();

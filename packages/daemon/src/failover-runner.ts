@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import {
+  failoverLeaseBook,
+  failoverPolicy,
+  type DhcpService,
+  type FailoverPeerConfig,
+  type LeaseCause,
+} from '@hadhcp/dhcp';
+import {
+  FailoverPeerService,
+  FileStateStore,
+  TcpPeerTransport,
+  type FailoverPeerStatus,
+} from '@hadhcp/failover';
+import type { Lease } from '@hadhcp/leases';
+import type { Logger } from './logger.js';
+
+/** The state record of a relationship: its own file in the state directory (ISC keeps it in dhcpd.leases). */
+export function failoverStateFile(stateDir: string, name: string): string {
+  return join(stateDir, `failover-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
+
+/**
+ * The failover relationships of the dhcpd.conf (`failover peer "NAME" { ... }`), each joined to the DHCP service:
+ * the service asks each relationship's view before it answers (failoverPolicy), and tells every relationship about
+ * each lease change once it is on disk (the LeaseSync); the relationship stores the partner's bindings through the
+ * service (failoverLeaseBook). Wiring only: the decisions are in @hadhcp/failover and @hadhcp/dhcp.
+ */
+export class FailoverRunner {
+  readonly services = new Map<string, FailoverPeerService>();
+
+  constructor(
+    peers: readonly FailoverPeerConfig[],
+    private readonly dhcp: DhcpService,
+    stateDir: string,
+    private readonly log: Logger,
+  ) {
+    for (const p of peers) {
+      if (p.address === undefined || p.peerAddress === undefined)
+        throw new Error(
+          `failover peer "${p.name}": needs both "address" and "peer address" (the addresses this node listens on and dials)`,
+        );
+      const label = `failover peer ${p.name}`;
+      const flog = {
+        info: (m: string) => log.info(m),
+        warn: (m: string) => log.warn(m),
+        error: (m: string) => log.error(m),
+        debug: (m: string) => log.debug(m),
+      };
+      const svc = new FailoverPeerService(p, {
+        log: flog,
+        transport: new TcpPeerTransport({
+          address: p.address,
+          port: p.port,
+          peerAddress: p.peerAddress,
+          peerPort: p.peerPort,
+          log: flog,
+          label,
+        }),
+        store: new FileStateStore(failoverStateFile(stateDir, p.name), p.name),
+        leases: failoverLeaseBook(dhcp, p.name),
+      });
+      this.services.set(p.name, svc);
+    }
+  }
+
+  /** Joins the relationships to the DHCP service, then starts them (each reads its record, listens and dials). */
+  async start(): Promise<void> {
+    if (this.services.size === 0) return;
+    const views = new Map([...this.services].map(([name, s]) => [name, s.view]));
+    const all = [...this.services.values()];
+    this.dhcp.setFailover(failoverPolicy(views), {
+      committed: (leases: readonly Lease[], cause: LeaseCause, released: () => void) => {
+        // The partner's own bindings are not sent back; every other change goes to the relationships it
+        // belongs to, and the reply waits for all of them.
+        if (cause === 'partner') return released();
+        let left = all.length;
+        const one = (): void => {
+          if (--left === 0) released();
+        };
+        for (const s of all) s.committed(leases, one);
+      },
+    });
+    for (const s of all) {
+      await s.start();
+      const st = s.status();
+      this.log.info(
+        `failover peer ${st.name}: ${st.role}, listening on ${st.link?.local ?? 'its address'}; state ${st.state}`,
+      );
+    }
+  }
+
+  status(): FailoverPeerStatus[] {
+    return [...this.services.values()].map((s) => s.status());
+  }
+
+  get(name: string | undefined): FailoverPeerService | undefined {
+    if (name !== undefined) return this.services.get(name);
+    return this.services.size === 1 ? [...this.services.values()][0] : undefined;
+  }
+
+  /** SIGTERM: ISC's gentle shutdown of each relationship (the partner goes partner-down and serves at once). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.services.values()].map((s) => s.shutdown()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.services.values()].map((s) => s.stop()));
+  }
+}
