@@ -64,8 +64,20 @@ export class Outbox {
     return xid === undefined ? undefined : this.flying.get(xid)?.sent;
   }
 
-  /** The record of `ip` changed: send it. `waiter` runs once the partner has it (or cannot be waited for). */
-  add(ip: Ip4, waiter?: () => void): void {
+  /**
+   * The record of `ip` changed: send it. `waiter` runs once the partner has it (or cannot be waited for). Given
+   * `record`, and that very record already flies (queued twice by two paths: entering normal and a pool balance),
+   * nothing more is sent: the waiter waits for the BNDACK in flight.
+   */
+  add(ip: Ip4, waiter?: () => void, record?: Lease): void {
+    if (record !== undefined && !this.queue.has(ip)) {
+      const xid = this.flyingByIp.get(ip);
+      const f = xid === undefined ? undefined : this.flying.get(xid);
+      if (f && f.sent === record) {
+        if (waiter) f.waiters.push(waiter);
+        return;
+      }
+    }
     let q = this.queue.get(ip);
     if (!q) {
       q = { waiters: [] };

@@ -621,7 +621,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     const wait = released !== undefined && mine.length > 0 && this.waitable();
     let left = mine.length;
     const waiter = wait ? () => void (--left === 0 && released()) : undefined;
-    for (const l of mine) this.outbox.add(l.address, waiter);
+    for (const l of mine) this.outbox.add(l.address, waiter, l);
     if (!wait) released?.();
     if (mine.length > 0) this.pump();
   }
@@ -830,7 +830,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     if (r.moves.length > 0) {
       book.apply(r.moves).then(
         () => {
-          for (const l of r.moves) this.outbox.add(l.address);
+          for (const l of r.moves) this.outbox.add(l.address, undefined, this.deps.leases.get(l.address));
           this.pump();
         },
         (err: unknown) => {
