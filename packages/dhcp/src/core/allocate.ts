@@ -45,6 +45,11 @@ export class PoolAllocator {
   private readonly returned = new NumberHeap();
   /** A pool with a failover peer: BACKUP leases are candidates too. */
   private readonly failover: boolean;
+  /** Records of the pool's addresses by binding state (failover: who has free leases to give). */
+  private readonly counts = new Int32Array(BindingState.BACKUP + 1);
+  private records = 0;
+  /** Addresses in the pool's ranges. */
+  private readonly size: number;
 
   constructor(
     readonly info: PoolInfo,
@@ -54,6 +59,17 @@ export class PoolAllocator {
     this.next = info.ranges[0]?.start ?? 0;
     this.scan = this.next;
     this.failover = info.pool.failoverPeer !== undefined;
+    this.size = info.ranges.reduce((n, r) => n + (r.end >>> 0) - (r.start >>> 0) + 1, 0);
+  }
+
+  /** How many of the pool's records are in `state`. */
+  count(state: BindingState): number {
+    return this.counts[state]!;
+  }
+
+  /** Addresses of the pool with no record yet (pristine FREE in a failover pool). */
+  neverUsed(): number {
+    return this.size - this.records;
   }
 
   /** An offer's hold on ip ended without a lease (it expired, or the client went elsewhere): offer it again. */
@@ -62,8 +78,11 @@ export class PoolAllocator {
     if (!this.table.has(ip)) this.returned.push(ip, ip);
   }
 
-  /** Tells the allocator a lease of this pool changed; reusable ones join the heap. */
-  note(ip: Ip4, state: BindingState, ends: number): void {
+  /** Tells the allocator a lease of this pool changed (from `prev`; undefined: new); reusable ones join the heap. */
+  note(ip: Ip4, state: BindingState, ends: number, prev?: BindingState): void {
+    if (prev === undefined) this.records++;
+    else this.counts[prev]!--;
+    this.counts[state]!++;
     if (isCandidate(state, this.failover)) this.reusable.push(ends, ip >>> 0);
   }
 

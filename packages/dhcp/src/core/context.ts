@@ -101,7 +101,8 @@ export class CoreContext {
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
     // Straight from the records' fields (decoding a million leases here would cost seconds at start-up), into
     // heaps ordered once at the end.
-    const note = (ip: Ip4, state: BindingState, ends: number): void => this.noteLease(ip, state, ends);
+    const note = (ip: Ip4, state: BindingState, ends: number, prev?: BindingState): void =>
+      this.noteLease(ip, state, ends, prev);
     const heaps = [this.expiry, ...this.allocators.map((a) => a.reusable)];
     for (const h of heaps) h.deferOrder();
     table.forEachBrief(note);
@@ -114,9 +115,9 @@ export class CoreContext {
   }
 
   /** Keeps the pool and expiry indexes in step with the table. */
-  noteLease(ip: Ip4, state: BindingState, ends: number): void {
+  noteLease(ip: Ip4, state: BindingState, ends: number, prev?: BindingState): void {
     const r = this.index.rangeOf(ip);
-    if (r) this.allocators[r.pool.id]!.note(ip, state, ends);
+    if (r) this.allocators[r.pool.id]!.note(ip, state, ends, prev);
     if ((state === BindingState.ACTIVE || state === BindingState.ABANDONED) && ends !== INFINITE)
       this.expiry.push(ends, ip >>> 0);
   }
@@ -245,6 +246,17 @@ export class CoreContext {
     return peer === undefined || this.policy.mayAllocate(peer, undefined, nowSeconds(nowMs));
   }
 
+  /**
+   * Does the partner have a free lease in this pool (ISC's peer_has_leases)? The policy gives us pristine FREE
+   * addresses in a cooperating state only as the primary, so: as the primary, the partner's are the BACKUP leases;
+   * as the secondary, FREE leases and never-used addresses.
+   */
+  private peerHasFree(pool: PoolInfo, peer: string): boolean {
+    const a = this.allocators[pool.id]!;
+    if (this.policy.mayAllocate(peer, undefined, 0)) return a.count(BindingState.BACKUP) > 0;
+    return a.count(BindingState.FREE) > 0 || a.neverUsed() > 0;
+  }
+
   /** The failover relationship of ip's pool, if any (the LeasePolicy is asked about those addresses only). */
   peerOf(ip: Ip4): string | undefined {
     return this.index.rangeOf(ip)?.pool.pool.failoverPeer;
@@ -265,10 +277,17 @@ export class CoreContext {
     if (peer === undefined) return undefined;
     const v = this.policy.serves(peer, msg, type);
     if (v === 'serve') return undefined;
-    if (v === 'load-balanced-to-peer')
+    if (v === 'load-balanced-to-peer') {
+      // ISC dhcpdiscover: "cancel load balance to peer - no free leases" when the partner has none to give (a
+      // secondary before the primary's pool balancing has given it BACKUP leases): we answer instead.
+      if (!this.peerHasFree(this.index.rangeOf(ip)!.pool, peer)) {
+        this.counters.inc('failover.load-balance-cancelled');
+        return undefined;
+      }
       return this.drop(v, `failover peer ${peer} serves this client`, [
         `${line}: load balance to peer ${peer}`,
       ]);
+    }
     return this.drop(v, `failover peer ${peer}: not responding`, [
       `${line}: not responding (failover ${peer})`,
     ]);

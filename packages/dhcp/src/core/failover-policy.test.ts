@@ -16,7 +16,7 @@ const S_MAC = '52:54:00:00:00:c8';
 
 /**
  * 10.1.0.50-59: pool of relationship "f" (lease time 7200 > the fake's MCLT 3600); 10.1.0.60-69 plain. The
- * secondary holds BACKUP leases 10.1.0.55-57, as the primary's pool balancing gives them.
+ * secondary's BACKUP leases 10.1.0.55-57 (the primary's pool balancing gave them) are in both tables.
  */
 function node(role: 'primary' | 'secondary', table = new LeaseTable()) {
   const view = new FakeFailoverView('f', role);
@@ -27,7 +27,8 @@ function node(role: 'primary' | 'secondary', table = new LeaseTable()) {
       { ranges: [['10.1.0.60', '10.1.0.69']] },
     ],
   });
-  if (role === 'secondary') for (const n of [55, 56, 57]) table.put(backup(n));
+  // Both sides know which addresses are the secondary's (the primary sent the BNDUPDs).
+  if (table.size === 0) for (const n of [55, 56, 57]) table.put(backup(n));
   const core = new DhcpServerCore(b.build(), table, {
     serverId: SID,
     policy: failoverPolicy(new Map([['f', view]])),
@@ -102,6 +103,29 @@ describe('failoverPolicy: load balancing (RFC 3074) in a cooperating state', () 
     expect(d.reply?.msg.yiaddr).toBe(ip('10.1.0.60'));
     expect(optU32(d.reply!.msg, 51)).toBe(7200);
     expect(p.view.asked).toEqual([]);
+  });
+});
+
+describe('failoverPolicy: load balancing cancelled (ISC "cancel load balance to peer - no free leases")', () => {
+  it("the primary answers the secondary's client while the secondary has no BACKUP lease to give", () => {
+    const p = node('primary', LeaseTable.from([{ ...backup(59), state: BindingState.FREE }]));
+    expect(p.core.handle(discover(S_MAC), direct(), T0).reply?.msg.yiaddr).toBe(ip('10.1.0.50'));
+    expect(p.core.counters.toJSON()['failover.load-balance-cancelled']).toBe(1);
+  });
+
+  it("the secondary answers the primary's client once the primary has no FREE lease left", () => {
+    const full = Array.from({ length: 10 }, (_, i) => ({
+      ...backup(50 + i),
+      state: i < 5 ? BindingState.ACTIVE : BindingState.BACKUP,
+      ends: S0 + 9999,
+    }));
+    const s = node('secondary', LeaseTable.from(full));
+    expect(s.core.handle(discover(P_MAC), direct(), T0).reply?.msg.yiaddr).toBe(ip('10.1.0.55'));
+    // One FREE lease back on the primary's side: the primary's client is its again.
+    s.table.put({ ...backup(50), state: BindingState.FREE });
+    expect(s.core.handle(discover('52:54:00:00:00:0b'), direct(), T0).drop?.reason).toBe(
+      'load-balanced-to-peer',
+    );
   });
 });
 

@@ -28,8 +28,11 @@ export function hwKey(htype: number, addr: Uint8Array): string {
   return 'h' + HEX[htype & 255]! + hex(addr);
 }
 
-/** Called after every change of a record with the fields the pool and expiry indexes need. */
-export type LeaseListener = (address: Ip4, state: BindingState, ends: number) => void;
+/**
+ * Called after every change of a record with the fields the pool and expiry indexes need, and the state the record
+ * had before (undefined: a new record, or the table's first walk over its records).
+ */
+export type LeaseListener = (address: Ip4, state: BindingState, ends: number, prev?: BindingState) => void;
 
 // FNV-1a, 32 bits. Collisions are expected (~100 among a million keys) and harmless: every candidate's record is
 // compared byte for byte before it is returned.
@@ -178,7 +181,8 @@ export class LeaseTable {
     if (prev !== undefined) this.unindex(key, prev);
     if (next === undefined) return;
     this.index(key, next);
-    this.listener?.(key >>> 0, leaseStringState(next), leaseStringEnds(next));
+    const was = prev === undefined ? undefined : leaseStringState(prev);
+    this.listener?.(key >>> 0, leaseStringState(next), leaseStringEnds(next), was);
   }
 
   private index(key: number, rec: string): void {

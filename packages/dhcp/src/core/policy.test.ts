@@ -47,6 +47,20 @@ const discover = () => clientMsg(MessageType.DISCOVER, { mac: A });
 const request = (addr: string) =>
   clientMsg(MessageType.REQUEST, { mac: A, requested: addr, serverId: '10.1.0.1' });
 
+function backupAt(n: number): Lease {
+  return {
+    address: ip(`10.1.0.${n}`),
+    state: BindingState.BACKUP,
+    starts: S0 - 10,
+    ends: 0,
+    tstp: 0,
+    tsfp: 0,
+    atsfp: 0,
+    cltt: 0,
+    hwType: 1,
+  };
+}
+
 describe('standalonePolicy', () => {
   it("serves everyone, allocates everything but the secondary's BACKUP, keeps the configured time and the record's times", () => {
     expect(standalonePolicy.serves('f', discover(), MessageType.DISCOVER)).toBe('serve');
@@ -71,7 +85,8 @@ describe('standalonePolicy', () => {
 describe('the core asks its LeasePolicy, about addresses of failover pools only', () => {
   it('serves no: counted as received, dropped under the verdict, nothing held', () => {
     const { policy, asked } = asking({ serves: () => 'load-balanced-to-peer' });
-    const c = core(policy);
+    // The partner has a free lease to give (ISC cancels load balancing otherwise): a BACKUP one, we the primary.
+    const c = core(policy, LeaseTable.from([{ ...backupAt(59) }]));
     const d = c.handle(discover(), direct(), T0);
     expect(d.reply).toBeUndefined();
     expect(d.drop?.reason).toBe('load-balanced-to-peer');
@@ -79,10 +94,14 @@ describe('the core asks its LeasePolicy, about addresses of failover pools only'
     expect(c.counters.toJSON()).toMatchObject({ 'rx.DHCPDISCOVER': 1, 'drop.load-balanced-to-peer': 1 });
     // Asked once the address is known (ISC picks the lease first), once per packet.
     expect(asked.filter((q) => q.startsWith('serve'))).toEqual([`serve f ${MessageType.DISCOVER}`]);
-    expect(asked.at(-1)).toBe(`serve f ${MessageType.DISCOVER}`);
+    expect(asked.indexOf(`serve f ${MessageType.DISCOVER}`)).toBeGreaterThan(asked.indexOf('allocate f new'));
     // Nothing was held for this client: another one is offered the same address by a policy that serves.
     const other = core(undefined, c.table);
     expect(other.handle(discover(), direct(), T0).reply?.msg.yiaddr).toBe(ip('10.1.0.50'));
+    // Without a free lease on the partner's side, load balancing is cancelled: we answer (ISC dhcpdiscover).
+    const alone = core(policy);
+    expect(alone.handle(discover(), direct(), T0).reply?.msg.yiaddr).toBe(ip('10.1.0.50'));
+    expect(alone.counters.toJSON()['failover.load-balance-cancelled']).toBe(1);
   });
 
   it('an address of a pool without failover peer is answered as standalone, the policy not asked', () => {
