@@ -167,6 +167,14 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
   const settled = (s: FailoverPeerStatus): boolean =>
     normal(s) && s.updates.queued === 0 && s.updates.unacked === 0;
 
+  /** The addresses a node has as BACKUP (the secondary's to give), sorted. */
+  async function backupOf(h: Hadhcp): Promise<string[]> {
+    return (await allRecords(h))
+      .filter((l) => l['binding-state'] === 'backup')
+      .map((l) => l['ip-address'])
+      .sort();
+  }
+
   /** udhcpc through the relay; returns the address and the router (server identifier) that acknowledged it. */
   async function bind(c: ClientSpot): Promise<{ address: string; server: string; at: number }> {
     const l = await runClient('udhcpc', lab(), c.ns, c.ifName);
@@ -188,11 +196,6 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
     // the secondary about half of each pool: ISC balances pool by pool (each `pool { failover peer ...; }`), and
     // stops within max-lease-ownership (10 %) of the pool's size.
     lab().step('read both lease tables');
-    const backupOf = async (h: Hadhcp): Promise<string[]> =>
-      (await allRecords(h))
-        .filter((l) => l['binding-state'] === 'backup')
-        .map((l) => l['ip-address'])
-        .sort();
     const [backupA, backupB] = [await backupOf(p.a), await backupOf(p.b)];
     expect(backupB, 'BACKUP addresses: rtb vs rta').toEqual(backupA);
     for (const [pool, size, prefix] of [
@@ -315,9 +318,7 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
     await bind(topo.clients[1]!);
 
     // Who owns what when the link goes: the secondary its BACKUP addresses, the primary the FREE ones.
-    const secondaryOwns = new Set(
-      (await allRecords(p.a)).filter((l) => l['binding-state'] === 'backup').map((l) => l['ip-address']),
-    );
+    const secondaryOwns = new Set(await backupOf(p.a));
 
     lab().step('cut TCP 647 both ways inside rta');
     const rules = lab().file(
@@ -398,6 +399,7 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
     // Until normal: every status of rtb, and its lease table when it first leaves recover (UPDDONE received).
     const seen: string[] = [];
     let afterRecover: Map<string, string> | undefined;
+    let backupAfterRecover: [string[], string[]] | undefined;
     let client: Promise<{ address: string; server: string } | { error: string }> | undefined;
     const t0 = Date.now();
     for (;;) {
@@ -408,6 +410,7 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
         expect(s.serve, `rtb serves in ${s.state} (seen: ${seen.join(' -> ')})`).toBe('none');
       if (afterRecover === undefined && s.state !== 'recover' && s.state !== 'startup') {
         afterRecover = await activeLeases(b2);
+        backupAfterRecover = [await backupOf(b2), await backupOf(p.a)];
         // A new client while rtb waits: rta (partner-down) must answer it, rtb must not.
         lab().step('a new client while rtb is not serving yet');
         client = bind(topo.clients[4]!).catch((e: unknown) => ({ error: String(e).split('\n')[0]! }));
@@ -419,6 +422,10 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
     }
     console.log(`rtb after its restart: ${seen.join(' -> ')} in ${Date.now() - t0} ms`);
     expect(seen[0], 'rtb starts in recover (empty store)').toMatch(/^(startup|recover)\//);
+    // The other records came back too: rtb knows which addresses are its own (BACKUP) before it may serve.
+    expect
+      .soft(backupAfterRecover?.[0], "rtb's BACKUP addresses after recover vs rta's")
+      .toEqual(backupAfterRecover?.[1]);
     expect(afterRecover, 'rtb left recover').toBeDefined();
     expect(leaseLines(afterRecover!), "rtb's ACTIVE leases after recover vs rta's").toEqual(
       leaseLines(before),
