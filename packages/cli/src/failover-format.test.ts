@@ -31,6 +31,7 @@ const normal: FailoverPeerStatus = {
   primaryBuckets: 128,
   updates: { queued: 2, unacked: 1, requestsOpen: 0, lazy: false },
   pool: { total: 200, free: 90, backup: 95 },
+  pools: [{ label: '10.0.0.100 - 10.0.0.299', total: 200, free: 90, backup: 95 }],
   reclaimAt: undefined,
   counters: {
     'in.BNDUPD': 40,

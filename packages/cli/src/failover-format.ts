@@ -20,6 +20,7 @@ export interface FailoverStatus {
   primaryBuckets: number | undefined;
   updates: { queued: number; unacked: number; requestsOpen: number; lazy: boolean };
   pool: { total: number; free: number; backup: number } | undefined;
+  pools: Array<{ label: string; total: number; free: number; backup: number }>;
   reclaimAt: string | undefined;
   counters: Record<string, number>;
 }
@@ -68,6 +69,9 @@ export function renderFailover(list: readonly FailoverStatus[], nowSec: number):
         (f.updates.requestsOpen ? `, ${f.updates.requestsOpen} partner update requests open` : ''),
     );
     if (f.pool) out.push(`    pool: ${f.pool.total} total, ${f.pool.free} free, ${f.pool.backup} backup`);
+    if (f.pools.length > 1)
+      for (const p of f.pools)
+        out.push(`      ${p.label}: ${p.total} total, ${p.free} free, ${p.backup} backup`);
     if (f.reclaimAt) out.push(`    partner's expired leases ours${at(f.reclaimAt, nowSec)}`);
     const key = Object.entries(f.counters)
       .filter(([k]) => KEY_COUNTERS.some((re) => re.test(k)))

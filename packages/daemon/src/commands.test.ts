@@ -27,6 +27,7 @@ function peerStatus(name: string, over: Partial<FailoverPeerStatus> = {}): Failo
     primaryBuckets: 128,
     updates: { queued: 0, unacked: 0, requestsOpen: 0, lazy: false },
     pool: undefined,
+    pools: [],
     reclaimAt: undefined,
     counters: { 'bndupd.acked': 5 },
     ...over,

@@ -1,4 +1,4 @@
-import type { Ip4 } from '@hadhcp/common';
+import { formatIp4, type Ip4 } from '@hadhcp/common';
 import type { Lease } from '@hadhcp/leases';
 import type { DhcpServerConfig, Range } from '../core/config.js';
 import type { DhcpService } from './dhcp-service.js';
@@ -16,6 +16,11 @@ export interface FailoverLeaseBook {
   inRelationship(ip: Ip4): boolean;
   /** Every address of this relationship's ranges, in address order. */
   addresses(): Iterable<Ip4>;
+  /**
+   * This relationship's pools, each balanced on its own as ISC balances each `pool { failover peer ...; }`:
+   * a label for the log (the pool's ranges) and its addresses in address order.
+   */
+  pools(): Array<{ label: string; addresses: Ip4[] }>;
   /** The partner's leases: DhcpService.applyLeases (durable when it resolves, never told back to the partner). */
   apply(leases: Lease[]): Promise<void>;
 }
@@ -34,6 +39,25 @@ function rangesOf(config: DhcpServerConfig, peerName: string): Array<[number, nu
     if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
     else out.push([lo, hi]);
   }
+  return out;
+}
+
+function poolsOf(config: DhcpServerConfig, peerName: string): Array<{ label: string; addresses: Ip4[] }> {
+  const networks = new Set(config.sharedNetworks);
+  for (const s of config.subnets) networks.add(s.sharedNetwork);
+  const out: Array<{ label: string; addresses: Ip4[] }> = [];
+  for (const sn of networks)
+    for (const pool of sn.pools) {
+      if (pool.failoverPeer !== peerName) continue;
+      const spans = pool.ranges
+        .map((r): [number, number] => [r.start >>> 0, r.end >>> 0])
+        .sort((a, b) => a[0] - b[0]);
+      const addresses: Ip4[] = [];
+      for (const [a, b] of spans) for (let ip = a; ip <= b; ip++) addresses.push(ip);
+      if (addresses.length === 0) continue;
+      const label = spans.map(([a, b]) => `${formatIp4(a)} - ${formatIp4(b)}`).join(', ');
+      out.push({ label, addresses });
+    }
   return out;
 }
 
@@ -72,6 +96,7 @@ export function failoverLeaseBook(service: DhcpService, peerName: string): Failo
     *addresses() {
       for (const [a, b] of current()) for (let ip = a; ip <= b; ip++) yield ip;
     },
+    pools: () => poolsOf(service.configuration, peerName),
     apply: (leases) => service.applyLeases(leases),
   };
 }

@@ -1,4 +1,4 @@
-import type { Ip4 } from '@hadhcp/common';
+import { formatIp4, type Ip4 } from '@hadhcp/common';
 import type { Lease } from '@hadhcp/leases';
 import type { LeaseBook } from './types.js';
 
@@ -34,6 +34,17 @@ export class MemoryLeaseBook implements LeaseBook {
   *addresses(): Iterable<Ip4> {
     const sorted = [...this.ranges].sort((a, b) => a.start - b.start);
     for (const r of sorted) for (let ip = r.start; ip <= r.end; ip++) yield ip;
+  }
+
+  /** One pool per range, as a dhcpd.conf with one range per pool. */
+  pools(): Array<{ label: string; addresses: Ip4[] }> {
+    return [...this.ranges]
+      .sort((a, b) => a.start - b.start)
+      .map((r) => {
+        const addresses: Ip4[] = [];
+        for (let ip = r.start; ip <= r.end; ip++) addresses.push(ip);
+        return { label: `${formatIp4(r.start)} - ${formatIp4(r.end)}`, addresses };
+      });
   }
 
   apply(leases: Lease[]): Promise<void> {

@@ -11,7 +11,13 @@ import {
   type Scheduler,
 } from '@hadhcp/common';
 import type { Lease } from '@hadhcp/leases';
-import { balancePool, nextBalanceDelay, type BalanceSettings, type BalanceTrigger } from '../core/balance.js';
+import {
+  balancePool,
+  nextBalanceDelay,
+  poolCounts,
+  type BalanceSettings,
+  type BalanceTrigger,
+} from '../core/balance.js';
 import {
   applyAck,
   applyUpdate,
@@ -149,7 +155,6 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private whenShutDown: (() => void) | undefined;
   private readonly outbox = new Outbox();
   private readonly balanceSettings: BalanceSettings;
-  private pool: { total: number; free: number; backup: number } | undefined;
   /** Partner-down: when the partner's expired leases become ours (s), ISC's STOS + MCLT. */
   private reclaimAt: number | undefined;
 
@@ -296,7 +301,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         requestsOpen: this.outbox.requestsOpen,
         lazy: this.settings.lazyUpdates === true,
       },
-      pool: this.pool,
+      ...this.poolSummary(),
       reclaimAt: this.reclaimAt === undefined ? undefined : iso(this.reclaimAt * 1000),
       counters,
     };
@@ -807,30 +812,33 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   }
 
   /**
-   * ISC's pool balance (primary in normal: FREE -> BACKUP so the secondary has addresses; secondary: POOLREQ when
-   * short), then the next check between min-balance and max-balance. Returns the leases moved.
+   * ISC's pool balance, each pool on its own (primary in normal: FREE -> BACKUP so the secondary has addresses;
+   * secondary: BACKUP -> FREE when it hoards, POOLREQ when short), then the next check between min-balance and
+   * max-balance. Returns the leases moved.
    */
   private balance(trigger: BalanceTrigger): number {
     if (this.core.my !== ServerState.NORMAL || !this.hba) return 0;
     const book = this.deps.leases;
-    const addresses: Array<{ ip: Ip4; lease: Lease | undefined }> = [];
-    for (const ip of book.addresses()) addresses.push({ ip, lease: book.get(ip) });
-    if (addresses.length === 0) return 0;
-    const label = `${formatIp4(addresses[0]!.ip)} - ${formatIp4(addresses[addresses.length - 1]!.ip)}`;
-    const r = balancePool(
-      { label, addresses },
-      this.settings.role,
-      this.hba,
-      this.balanceSettings,
-      this.bindingContext(),
-      trigger,
-    );
-    this.pool = { total: r.counts.total, free: r.counts.free, backup: r.counts.backup };
-    for (const line of r.log) this.deps.log.info(line);
-    if (r.moves.length > 0) {
-      book.apply(r.moves).then(
+    const moves: Lease[] = [];
+    let poolReq = false;
+    for (const p of book.pools()) {
+      const addresses = p.addresses.map((ip) => ({ ip, lease: book.get(ip) }));
+      const r = balancePool(
+        { label: p.label, addresses },
+        this.settings.role,
+        this.hba,
+        this.balanceSettings,
+        this.bindingContext(),
+        trigger,
+      );
+      for (const line of r.log) this.deps.log.info(line);
+      moves.push(...r.moves);
+      poolReq ||= r.poolReq;
+    }
+    if (moves.length > 0) {
+      book.apply(moves).then(
         () => {
-          for (const l of r.moves) this.outbox.add(l.address, undefined, this.deps.leases.get(l.address));
+          for (const l of moves) this.outbox.add(l.address, undefined, this.deps.leases.get(l.address));
           this.pump();
         },
         (err: unknown) => {
@@ -839,10 +847,29 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         },
       );
     }
-    if (r.poolReq && this.linked) this.sendOnLink({ type: MessageType.POOLREQ, ...this.header() });
+    if (poolReq && this.linked) this.sendOnLink({ type: MessageType.POOLREQ, ...this.header() });
     const next = nextBalanceDelay(this.balanceSettings, Math.random());
     this.timers.set('balance', next * 1000, () => void this.enqueue(() => void this.balance('timer')));
-    return r.moves.length;
+    return moves.length;
+  }
+
+  private poolSummary(): Pick<FailoverPeerStatus, 'pool' | 'pools'> {
+    const pools = this.poolStatus();
+    if (pools.length === 0) return { pool: undefined, pools };
+    const sum = (k: 'total' | 'free' | 'backup') => pools.reduce((n, p) => n + p[k], 0);
+    return { pool: { total: sum('total'), free: sum('free'), backup: sum('backup') }, pools };
+  }
+
+  /** Free and backup counts of each pool now (the status; ISC prints them in its balance lines). */
+  private poolStatus(): Array<{ label: string; total: number; free: number; backup: number }> {
+    const book = this.deps.leases;
+    return book.pools().map((p) => {
+      const c = poolCounts({
+        label: p.label,
+        addresses: p.addresses.map((ip) => ({ ip, lease: book.get(ip) })),
+      });
+      return { label: p.label, total: p.addresses.length, free: c.free, backup: c.backup };
+    });
   }
 
   private onDisconnect(link: Link, m: DisconnectMessage): Promise<void> {

@@ -125,8 +125,10 @@ export interface FailoverPeerStatus {
   primaryBuckets: number | undefined;
   /** BNDUPDs waiting to be sent, sent and not acknowledged, the partner's UPDREQ(ALL)s not yet done. */
   updates: { queued: number; unacked: number; requestsOpen: number; lazy: boolean };
-  /** The relationship's addresses at the last pool balance (absent until one ran). */
+  /** The relationship's addresses now, all pools together (absent without a pool). */
   pool: { total: number; free: number; backup: number } | undefined;
+  /** Each pool of the relationship now (its ranges, and its free and backup counts). */
+  pools: Array<{ label: string; total: number; free: number; backup: number }>;
   /** Partner-down: when the partner's expired leases become ours (ISO 8601). */
   reclaimAt: string | undefined;
   /** Messages in and out by type, refusals and drops by reason, the transport's own counters. */
@@ -145,8 +147,13 @@ export interface LeaseBook {
   get(ip: Ip4): Lease | undefined;
   /** Is `ip` in a pool of this relationship? A BNDUPD for any other address is refused (reject 1, ISC's "unknown IP"). */
   inRelationship(ip: Ip4): boolean;
-  /** Every address of this relationship's pools, in address order (UPDREQALL, pool balancing). */
+  /** Every address of this relationship's pools, in address order (UPDREQALL, entering normal). */
   addresses(): Iterable<Ip4>;
+  /**
+   * The relationship's pools, each balanced on its own (ISC balances each `pool { failover peer ...; }`): a
+   * label for the log lines and the pool's addresses in address order.
+   */
+  pools(): Array<{ label: string; addresses: Ip4[] }>;
   /**
    * Stores `leases` as they are (the partner's bindings, BACKUP moves, acknowledged times): into the DHCP
    * service's table and the store, durable when it resolves; rejects when the store refused. Never sent back to
