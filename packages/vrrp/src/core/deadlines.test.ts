@@ -43,6 +43,51 @@ describe('RFC 3768 timers', () => {
     expect(m.state.lastTransition?.reason).toBe('master sent priority 0');
   });
 
+  describe('peer gone (the supervisor saw the failover link close)', () => {
+    const gone = { type: 'peer-gone', reason: 'failover link closed' } as const;
+    const heard = () => run(started(), [[rx(150, '10.0.0.3'), T0 + 1000]]).state;
+
+    it('takes over Skew_Time after the notice, not 1 ms before', () => {
+      const b = step(heard(), gone, T0 + 1200).state;
+      expect(fire(b, 'master-down', T0 + 1200 + 608).state.state).toBe('BACKUP');
+      const m = fire(b, 'master-down', T0 + 1200 + 609);
+      expect(m.state.state).toBe('MASTER');
+      expect(types(m.actions)).toContain('add-vips');
+      expect(m.state.lastTransition?.reason).toBe('peer gone (failover link closed)');
+    });
+
+    it('uses our own effective priority for Skew_Time (150: 414 ms)', () => {
+      const b = step(
+        run(started({ priority: 150 }), [[rx(200, '10.0.0.3'), T0 + 1000]]).state,
+        gone,
+        T0 + 1200,
+      );
+      expect(logs(b.actions)).toEqual(['(VI_1) peer gone (failover link closed): master down in 0.414 s']);
+      expect(fire(b.state, 'master-down', T0 + 1200 + 413).state.state).toBe('BACKUP');
+      expect(fire(b.state, 'master-down', T0 + 1200 + 414).state.state).toBe('MASTER');
+    });
+
+    it('an advert from the master 1 ms before Skew_Time undoes a spurious notice', () => {
+      const b = run(heard(), [
+        [gone, T0 + 1200],
+        [rx(150, '10.0.0.3'), T0 + 1200 + 608],
+      ]).state;
+      expect(b.peerGone).toBeUndefined();
+      expect(fire(b, 'master-down', T0 + 1200 + 609).state.state).toBe('BACKUP');
+      expect(fire(b, 'master-down', T0 + 1808 + 3608).state.state).toBe('BACKUP');
+      const m = fire(b, 'master-down', T0 + 1808 + 3609);
+      expect(m.state.state).toBe('MASTER');
+      expect(m.state.lastTransition?.reason).toBe('master down timer');
+    });
+
+    it('after a takeover on a spurious notice, the live higher-priority peer takes the VIP back', () => {
+      const m = fire(step(heard(), gone, T0 + 1200).state, 'master-down', T0 + 1809).state;
+      const back = step(m, rx(150, '10.0.0.3'), T0 + 2000);
+      expect(back.state.state).toBe('BACKUP');
+      expect(types(back.actions)).toContain('remove-vips');
+    });
+  });
+
   it('sends the second GARP burst garp_master_delay after becoming master, refreshes every garp_master_refresh', () => {
     const m = mastered({
       garpMasterDelay: 5,

@@ -41,6 +41,17 @@ interface Row {
   priority?: number;
 }
 
+const peerGone: VrrpEvent = { type: 'peer-gone', reason: 'failover link closed' };
+/** A death notice changes nothing outside BACKUP. */
+const unmoved: VrrpAction['type'][] = [
+  'send-advert',
+  'set-timer',
+  'cancel-timer',
+  'add-vips',
+  'remove-vips',
+  'log',
+];
+
 const external = (weight: number, reason = 'dhcp store failing'): VrrpEvent => ({
   type: 'external-weight',
   weight,
@@ -122,6 +133,13 @@ const grid: Row[] = [
     to: 'INIT',
     never: ['log'],
   },
+  {
+    name: 'INIT + peer gone -> nothing',
+    from: () => instance(),
+    event: peerGone,
+    to: 'INIT',
+    never: unmoved,
+  },
   { name: 'INIT + shutdown -> nothing', from: () => instance(), event: { type: 'shutdown' }, to: 'INIT' },
   {
     name: 'INIT + external weight -> INIT, priority lowered before the first election',
@@ -183,6 +201,40 @@ const grid: Row[] = [
     event: rx(0, '10.0.0.3'),
     to: 'BACKUP',
     timer: { key: 'master-down', at: NOW + 609 },
+  },
+  {
+    name: 'BACKUP + peer gone (failover link closed) -> master-down = Skew_Time, as for priority 0',
+    from: () => step(started(), rx(150, '10.0.0.3'), T0 + 1000).state,
+    event: peerGone,
+    to: 'BACKUP',
+    actions: ['log', 'set-timer'],
+    never: ['send-advert', 'add-vips', 'state-changed'],
+    log: '(VI_1) peer gone (failover link closed): master down in 0.609 s',
+    timer: { key: 'master-down', at: NOW + 609 },
+  },
+  {
+    name: 'BACKUP + peer gone with the master already silent -> master-down stays (never postponed)',
+    from: () => started(),
+    event: peerGone,
+    at: T0 + MDI - 100,
+    to: 'BACKUP',
+    log: '(VI_1) peer gone (failover link closed): master down in 0.100 s',
+    timer: { key: 'master-down', at: T0 + MDI },
+  },
+  {
+    name: 'BACKUP after peer gone + advert from the live master -> master-down re-armed in full',
+    from: () => step(started(), peerGone, NOW - 100).state,
+    event: rx(150, '10.0.0.3'),
+    to: 'BACKUP',
+    timer: { key: 'master-down', at: NOW + MDI },
+  },
+  {
+    name: 'BACKUP after peer gone + lower-priority advert with preempt -> discarded, Skew_Time still runs',
+    from: () => step(started(), peerGone, NOW - 100).state,
+    event: rx(90, '10.0.0.3'),
+    to: 'BACKUP',
+    never: ['set-timer'],
+    timer: { key: 'master-down', at: NOW - 100 + 609 },
   },
   {
     name: 'BACKUP + master-down timer -> MASTER: advert, VIPs, GARPs, timers, notify',
@@ -355,6 +407,13 @@ const grid: Row[] = [
     never: ['send-advert', 'remove-vips'],
   },
   {
+    name: 'MASTER + peer gone -> MASTER, nothing sent or changed',
+    from: () => mastered(),
+    event: peerGone,
+    to: 'MASTER',
+    never: unmoved,
+  },
+  {
     name: 'MASTER + shutdown -> INIT, priority 0, VIPs removed',
     from: () => mastered(),
     event: { type: 'shutdown' },
@@ -393,6 +452,14 @@ const grid: Row[] = [
     to: 'FAULT',
     priority: 80,
     never: ['send-advert', 'set-timer'],
+  },
+  {
+    name: 'FAULT + peer gone -> FAULT, no timer (the trackers decide)',
+    from: fault,
+    event: peerGone,
+    to: 'FAULT',
+    never: unmoved,
+    timer: { key: 'master-down', at: undefined },
   },
   {
     name: 'FAULT + shutdown -> INIT',

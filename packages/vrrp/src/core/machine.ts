@@ -76,6 +76,9 @@ export function step(state: InstanceState, event: VrrpEvent, nowMs: number): Ste
     case 'sync':
       onSync(ctx, event.to, `sync group ${event.group}: ${event.member} is ${event.to}`);
       break;
+    case 'peer-gone':
+      onPeerGone(ctx, event.reason);
+      break;
     case 'shutdown':
       onShutdown(ctx);
       break;
@@ -122,12 +125,15 @@ function backupRx(ctx: Ctx, pkt: ReceivedAdvert): void {
     // The master is leaving: take over after Skew_Time only, so the highest-priority backup wins.
     log(ctx, `(${p.name}) Backup received priority 0 advertisement`);
     s.masterPriority = prio;
+    s.peerGone = undefined;
     return setTimer(ctx, 'master-down', now + skewMs(eff));
   }
   const delaying = p.preemptDelay > 0 && (s.preemptUntil === undefined || now < s.preemptUntil);
   if (!p.preempt || prio >= eff || delaying) {
     s.masterIp = pkt.srcIp;
     s.masterPriority = prio;
+    // A live master: a death notice before this advert was spurious (or the peer came back).
+    s.peerGone = undefined;
     setTimer(ctx, 'master-down', now + masterDownMs(p.advertInt, eff));
     if (p.preemptDelay > 0) {
       if (prio >= eff) {
@@ -198,7 +204,14 @@ function onTimer(ctx: Ctx, key: TimerKey): void {
   switch (key) {
     case 'master-down':
       if (s.state === 'BACKUP')
-        becomeMaster(ctx, s.masterPriority === PRIO_STOP ? 'master sent priority 0' : 'master down timer');
+        becomeMaster(
+          ctx,
+          s.peerGone !== undefined
+            ? `peer gone (${s.peerGone})`
+            : s.masterPriority === PRIO_STOP
+              ? 'master sent priority 0'
+              : 'master down timer',
+        );
       return;
     case 'advert':
       if (s.state !== 'MASTER') return;
@@ -276,6 +289,25 @@ function onSync(ctx: Ctx, to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): vo
     s.faultBySync = true;
     if (s.state === 'MASTER' || s.state === 'BACKUP') enterFault(ctx, reason);
   }
+}
+
+/**
+ * The supervisor's death notice: the peer's daemon died but its host lives, so its kernel closed the failover
+ * connection at once, long before Master_Down_Interval would tell. A BACKUP does what RFC 3768 6.4.2 does on a
+ * priority-0 advert: Master_Down_Timer = Skew_Time, so the highest-priority backup still wins. It never postpones
+ * a takeover already due sooner. A spurious notice costs little: an advert from a live master before Skew_Time
+ * re-arms the timer as usual (backupRx); after it, we take over and a higher-priority preempting peer takes the
+ * VIP back. MASTER, INIT and FAULT have nothing to do.
+ */
+function onPeerGone(ctx: Ctx, reason: string): void {
+  const { s, now } = ctx;
+  if (s.state !== 'BACKUP') return;
+  const skew = skewMs(s.effectivePriority);
+  const due = s.timers['master-down'];
+  const at = due !== undefined && due < now + skew ? due : now + skew;
+  s.peerGone = reason;
+  log(ctx, `(${s.params.name}) peer gone (${reason}): master down in ${((at - now) / 1000).toFixed(3)} s`);
+  setTimer(ctx, 'master-down', at);
 }
 
 function onShutdown(ctx: Ctx): void {
@@ -402,6 +434,7 @@ function cancelTimer(ctx: Ctx, key: TimerKey): void {
 function record(ctx: Ctx, to: VrrpState, reason: string): void {
   const from = ctx.s.state;
   ctx.s.state = to;
+  ctx.s.peerGone = undefined;
   ctx.s.lastTransition = { at: ctx.now, from, to, reason };
   ctx.actions.push({ type: 'state-changed', from, to, reason });
 }

@@ -42,6 +42,11 @@ export interface InstanceState {
    * always applied; absent when 0.
    */
   readonly external?: ExternalWeight;
+  /**
+   * The supervisor's death notice (see the `peer-gone` event) while BACKUP: its reason, for the transition it
+   * may cause. Cleared by an accepted advert and by every transition.
+   */
+  readonly peerGone?: string;
   /** Set when a sync group forced FAULT on us though our own trackers are fine. */
   readonly faultBySync: boolean;
   readonly timers: Readonly<Partial<Record<TimerKey, number>>>;
@@ -72,6 +77,11 @@ export type VrrpEvent =
   | { type: 'external-weight'; weight: number; reason: string }
   /** A vrrp_sync_group member changed state; this member follows (see syncGroupFollow). */
   | { type: 'sync'; to: 'MASTER' | 'BACKUP' | 'FAULT'; group: string; member: string }
+  /**
+   * The supervisor's death notice: the peer's daemon is gone though no priority-0 advert came (its failover TCP
+   * connection closed without a DISCONNECT: kill -9, crash, OOM). Treated as that advert (RFC 3768 6.4.2).
+   */
+  | { type: 'peer-gone'; reason: string }
   | { type: 'shutdown' };
 
 export type LogLevel = 'info' | 'warn';
