@@ -16,7 +16,7 @@ import type { VrrpTransport } from '../io/vrrp-socket.js';
 import { LogLimiter } from './log-limit.js';
 import type { ScriptRuns } from './script-runs.js';
 import { SerialQueue } from './serial-queue.js';
-import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
+import type { InstanceStatus, StateChange, VipChange, VrrpLogger } from './types.js';
 
 /** How a notify script went wrong, for the log line. */
 export function scriptFailure(r: ScriptResult): string {
@@ -49,6 +49,8 @@ export interface InstanceContext {
   ifindex(dev: string): number | undefined;
   mac(dev: string): Uint8Array | undefined;
   onStateChange(change: StateChange): void;
+  /** The VIPs this instance holds, when that changes (see VipChange). */
+  onVips(change: VipChange): void;
   /** After every step (a sync group re-checks its members' faults, which change without a transition too). */
   onStepped(): void;
 }
@@ -75,6 +77,11 @@ export class InstanceRunner {
    * as keepalived removes only what it added.
    */
   private readonly added = new Set<string>();
+  /**
+   * Counts VIP additions and removals queued: an add that finishes after a later change was queued (MASTER left
+   * while netlink was still adding) does not report VIPs the instance no longer holds.
+   */
+  private vipChanges = 0;
 
   constructor(
     readonly cfg: VrrpInstanceConfig,
@@ -105,8 +112,15 @@ export class InstanceRunner {
       else this.execute(a, now);
     }
     if (event.type === 'shutdown') this.stopped = true;
+    const adding = r.actions.some((a) => a.type === 'add-vips');
     // Reported after this step's actions, so a sync group's followers queue their notify scripts after ours.
-    for (const c of changes) this.ctx.onStateChange(c);
+    for (const c of changes) {
+      // Leaving MASTER: no longer ours from now, though netlink has yet to remove them. Entering it: once added
+      // (see execute), or now when there is nothing to add (the owner's VIPs are its own addresses).
+      if (c.from === 'MASTER' && c.to !== 'MASTER') this.ctx.onVips({ instance: c.instance, vips: [] });
+      else if (c.to === 'MASTER' && !adding) this.ctx.onVips({ instance: c.instance, vips: c.vips });
+      this.ctx.onStateChange(c);
+    }
     this.ctx.onStepped();
   }
 
@@ -167,10 +181,19 @@ export class InstanceRunner {
         else send(VRRP_MCAST_GROUP);
         return;
       }
-      case 'add-vips':
-        void this.io.push(() => this.changeVips(a.addresses, 'add'));
+      case 'add-vips': {
+        const n = ++this.vipChanges;
+        void this.io.push(async () => {
+          await this.changeVips(a.addresses, 'add');
+          // The netlink add has returned: the kernel has the VIPs, a DHCP socket can bind them now (one that
+          // failed is logged in changeVips; we are master all the same and say so).
+          if (n === this.vipChanges && !this.stopped && this.state.state === 'MASTER')
+            this.ctx.onVips({ instance: name, vips: this.params.vips.map((v) => v.address) });
+        });
         return;
+      }
       case 'remove-vips':
+        this.vipChanges++;
         void this.io.push(() => this.changeVips(a.addresses, 'remove'));
         return;
       case 'send-garp':

@@ -44,7 +44,7 @@ import {
   type ScriptGuard,
 } from './script-policy.js';
 import { initialTrack, trackResult, type TrackState } from './tracker.js';
-import type { InstanceStatus, StateChange, VrrpLogger } from './types.js';
+import type { InstanceStatus, StateChange, VipChange, VrrpLogger } from './types.js';
 
 /**
  * The running VRRP side of the daemon: one InstanceRunner per vrrp_instance, one socket per interface, the
@@ -87,6 +87,8 @@ export const STOP_NOTIFY_WAIT_MS = 35_000;
 
 export interface VrrpServiceEvents {
   state: [StateChange];
+  /** The VIPs an instance holds, once the kernel has them (see VipChange). */
+  vips: [VipChange];
 }
 
 interface ScriptLoop {
@@ -191,6 +193,7 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
           return l?.up ? l.mac : undefined;
         },
         onStateChange: (c) => this.onStateChange(c),
+        onVips: (c) => this.emit('vips', c),
         onStepped: () => this.syncGroupFaults(cfg.name),
       });
       this.instances.set(cfg.name, runner);
@@ -560,6 +563,17 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
   setExternalWeightAll(weight: number, reason: string): void {
     this.external = weight === 0 ? undefined : { weight, reason };
     for (const r of this.instances.values()) r.setExternalWeight(weight, reason);
+  }
+
+  /**
+   * The supervisor's death notice: the peer's daemon is gone (its failover connection closed without a
+   * DISCONNECT). Every BACKUP instance takes over after its Skew_Time unless the master advertises first (the
+   * core's `peer-gone`); sync groups follow as for any takeover.
+   */
+  peerGone(reason: string): void {
+    if (!this.running) return;
+    this.log.debug?.(`peer gone (${reason})`);
+    for (const r of this.instances.values()) r.feed({ type: 'peer-gone', reason });
   }
 
   status(): InstanceStatus[] {

@@ -21,6 +21,16 @@ export interface StateChange {
   vips: Ip4[];
 }
 
+/**
+ * The VIPs an instance holds, told when that changes: on becoming MASTER once its netlink add of the VIPs has
+ * returned (the kernel has them: a socket can bind them now), or at once for the address owner (its VIPs are its
+ * own addresses); on leaving MASTER at the transition, before they are removed.
+ */
+export interface VipChange {
+  instance: string;
+  vips: Ip4[];
+}
+
 export interface InstanceStatus {
   name: string;
   interface: string;
