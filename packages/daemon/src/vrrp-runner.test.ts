@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import type { Ip4 } from '@hadhcp/common';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
 import { config, VIP } from '../../vrrp/test-vectors/service-fakes.js';
 import { sameVrrpConfig, VrrpRunner, type VrrpServiceLike } from './vrrp-runner.js';
@@ -51,6 +52,9 @@ class FakeService extends EventEmitter {
   setExternalWeightAll(weight: number, reason: string): void {
     this.weights.push(`${weight} ${reason}`);
   }
+  peerGone(reason: string): void {
+    this.trace.push(`peer gone ${reason}`);
+  }
 }
 
 function runner() {
@@ -76,6 +80,30 @@ describe('VrrpRunner', () => {
     r.setExternalWeight(0, 'dhcp healthy');
     await r.reconfigure(conf(120, 1));
     expect(trace.at(-1)).toBe('start 120 []');
+    await r.stop();
+  });
+
+  it("tells the VIPs held from the service's vips events (after the netlink add), not from its state events", async () => {
+    const { r, services } = runner();
+    const told: Ip4[][] = [];
+    r.onMaster((vips) => told.push(vips));
+    await r.start();
+    const s = services[0]!;
+    // The transition alone: the VIP may not be on the interface yet.
+    s.emit('state', { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', at: 0, reason: 't', vips: [VIP] });
+    expect(told).toEqual([]);
+    s.emit('vips', { instance: 'VI_1', vips: [VIP] });
+    s.emit('vips', { instance: 'VI_2', vips: [VIP + 1] });
+    s.emit('vips', { instance: 'VI_1', vips: [] });
+    expect(told).toEqual([[VIP], [VIP, VIP + 1], [VIP + 1]]);
+    await r.stop();
+  });
+
+  it('passes the death notice on to the service', async () => {
+    const { r, trace } = runner();
+    await r.start();
+    r.peerGone('failover link to 10.0.0.3 closed');
+    expect(trace.at(-1)).toBe('peer gone failover link to 10.0.0.3 closed');
     await r.stop();
   });
 

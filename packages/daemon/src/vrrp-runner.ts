@@ -1,10 +1,13 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
 import { checkScriptSecurity, scriptProgram } from '@hadhcp/config';
-import { VrrpService, type InstanceStatus, type KeepalivedConfig, type StateChange } from '@hadhcp/vrrp';
+import { VrrpService, type InstanceStatus, type KeepalivedConfig, type VipChange } from '@hadhcp/vrrp';
 import type { Logger } from './logger.js';
 
 /** What the runner uses of a VrrpService (a fake in tests). */
-export type VrrpServiceLike = Pick<VrrpService, 'start' | 'stop' | 'status' | 'setExternalWeightAll' | 'on'>;
+export type VrrpServiceLike = Pick<
+  VrrpService,
+  'start' | 'stop' | 'status' | 'setExternalWeightAll' | 'peerGone' | 'on'
+>;
 
 /**
  * The daemon's handle on the VRRP instances: starts the service, tells the supervisor which VIPs this node
@@ -36,8 +39,10 @@ export class VrrpRunner {
   private create(config: KeepalivedConfig): VrrpServiceLike {
     const s = this.makeService(config, this.log);
     if (this.external) s.setExternalWeightAll(this.external.weight, this.external.reason);
-    s.on('state', (c: StateChange) => {
-      this.held.set(c.instance, c.to === 'MASTER' ? c.vips : []);
+    // 'vips', not 'state': on becoming MASTER it comes once the netlink add has returned, so the VIP is on the
+    // interface when DHCP binds it (no polling for the address); on leaving MASTER, at the transition.
+    s.on('vips', (c: VipChange) => {
+      this.held.set(c.instance, c.vips);
       const vips = [...this.held.values()].flat();
       this.log.debug?.(`VIPs held now: ${vips.map(formatIp4).join(', ') || 'none'}`);
       for (const l of this.masterListeners) l(vips);
@@ -45,6 +50,10 @@ export class VrrpRunner {
     return s;
   }
 
+  /**
+   * Every VIP this node holds, each time that changes: after the kernel has the VIPs of an instance that became
+   * MASTER (its netlink add returned: a socket can bind them at once), and as soon as one leaves MASTER.
+   */
   onMaster(listener: (vips: Ip4[]) => void): void {
     this.masterListeners.push(listener);
   }
@@ -53,6 +62,14 @@ export class VrrpRunner {
   setExternalWeight(weight: number, reason: string): void {
     this.external = weight === 0 ? undefined : { weight, reason };
     this.service.setExternalWeightAll(weight, reason);
+  }
+
+  /**
+   * The peer's daemon is gone (its failover connection closed without a DISCONNECT): every BACKUP instance takes
+   * the VIP after its Skew_Time instead of Master_Down_Interval, unless the master advertises first.
+   */
+  peerGone(reason: string): void {
+    this.service.peerGone(reason);
   }
 
   start(): Promise<void> {
