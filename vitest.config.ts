@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
 // Tests import workspace packages from source, so no build is needed to run unit tests.
-const pkgs = ['common', 'dhcp', 'leases', 'vrrp', 'failover', 'config', 'control', 'daemon', 'cli'];
+const pkgs = ['common', 'dhcp', 'leases', 'vrrp', 'failover', 'config', 'control', 'supervisor', 'daemon', 'cli'];
 const alias = Object.fromEntries(
   pkgs.map((p) => [`@hadhcp/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),
 );

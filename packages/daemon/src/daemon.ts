@@ -16,7 +16,7 @@ import { registerCommands } from './commands.js';
 import { FailoverRunner } from './failover-runner.js';
 import type { Logger } from './logger.js';
 import { resolveConfigNames } from './resolve-names.js';
-import { dhcpRole, vrrpWeightFor } from './supervisor.js';
+import { Supervisor } from './supervise.js';
 import { VrrpRunner } from './vrrp-runner.js';
 
 export interface DaemonOptions {
@@ -40,24 +40,9 @@ export class ConfigError extends Error {
 
 export const VERSION = '0.1.0';
 
-/**
- * The supervisor's two ties (decisions in supervisor.ts): the VIP holder serves DHCP with the VIP as server
- * identifier, and a DHCP service that cannot store leases gives up the VIP (its priority drops so the peer wins).
- * Wired before VRRP starts, so a node that becomes master at once (priority 255, state MASTER) is not missed.
- */
-function linkDhcpToVrrp(dhcp: DhcpService, vrrp: VrrpRunner, log: Logger): void {
-  const apply = (vips: Ip4[], electionDone: boolean) => {
-    const role = dhcpRole(vips, electionDone);
-    dhcp.setPreferredServerIds(vips);
-    dhcp.setServing(role.serving, role.reason);
-  };
-  apply([], false);
-  vrrp.onMaster((vips) => apply(vips, true));
-  dhcp.onHealth((healthy, reason) => {
-    if (!healthy) log.warn(`DHCP unhealthy (${reason}): lowering VRRP priority so the peer takes the VIP`);
-    else log.info(`DHCP healthy again (${reason}): VRRP priority restored`);
-    vrrp.setExternalWeight(vrrpWeightFor(healthy), reason);
-  });
+/** Master_Down_Interval of the slowest instance (RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time <= 1 s), ms. */
+function masterDownMs(cfg: KeepalivedConfig): number {
+  return Math.max(4_000, ...cfg.instances.map((i) => (3 * i.advertInt + 1) * 1000));
 }
 
 /** Reads both files; returns the models or throws a ConfigError listing every error with file:line:col. */
@@ -109,6 +94,7 @@ export class Daemon {
     public dhcp: DhcpService | undefined,
     public vrrp: VrrpRunner | undefined,
     public failover: FailoverRunner | undefined,
+    readonly supervisor: Supervisor | undefined,
   ) {}
 
   static async start(opts: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -118,6 +104,7 @@ export class Daemon {
     let dhcp: DhcpService | undefined;
     let vrrp: VrrpRunner | undefined;
     let failover: FailoverRunner | undefined;
+    let supervisor: Supervisor | undefined;
     const control = new ControlServer(opts.socketPath, {
       onRequest: (c) => log.debug(`control command ${c}`),
     });
@@ -135,22 +122,43 @@ export class Daemon {
             serverId: opts.serverId,
           },
         );
-        // With VRRP beside DHCP, silent until the election says otherwise: a backup must not answer while starting.
-        if (cfg.vrrp) dhcp.setServing(false, dhcpRole([], false).reason);
+        if (cfg.vrrp) {
+          // With VRRP beside DHCP, silent until the election says otherwise: a backup must not answer while
+          // starting.
+          dhcp.setServing(false, 'waiting for the VRRP election');
+          vrrp = new VrrpRunner(cfg.vrrp, log);
+        }
         // Failover before the sockets open: the first packet is already answered by the relationship's rules.
-        if (cfg.dhcp.failoverPeers.length > 0) {
-          failover = new FailoverRunner(cfg.dhcp.failoverPeers, dhcp, opts.stateDir, log);
+        const peers = cfg.dhcp.failoverPeers;
+        if (peers.length > 0) {
+          failover = new FailoverRunner(peers, dhcp, opts.stateDir, log, {
+            // With VRRP beside it, partner-down needs both signals: the supervisor takes it, not the link alone.
+            supervised: vrrp !== undefined,
+            answerAllRelayed: () => supervisor?.answerAllRelayed() ?? false,
+          });
           await failover.start();
+        }
+        if (vrrp) {
+          const first = peers[0];
+          supervisor = new Supervisor({
+            dhcp,
+            vrrp,
+            failover: first && failover?.services.get(first.name),
+            log,
+            partnerDownAfterMs: first && first.autoPartnerDown > 0 ? first.autoPartnerDown * 1000 : undefined,
+            masterDownMs: masterDownMs(cfg.vrrp!),
+          });
+          // Before VRRP starts, so a node that becomes master at once (priority 255) is not missed.
+          supervisor.start();
         }
         await dhcp.start();
       }
       if (cfg.vrrp) {
-        vrrp = new VrrpRunner(cfg.vrrp, log);
-        if (dhcp) linkDhcpToVrrp(dhcp, vrrp, log);
+        vrrp ??= new VrrpRunner(cfg.vrrp, log);
         await vrrp.start();
       }
       mkdirSync(dirname(opts.socketPath), { recursive: true });
-      const d = new Daemon(opts, log, control, store, dhcp, vrrp, failover);
+      const d = new Daemon(opts, log, control, store, dhcp, vrrp, failover, supervisor);
       registerCommands(d);
       await control.listen();
       log.info(
@@ -164,6 +172,7 @@ export class Daemon {
       );
       return d;
     } catch (e) {
+      supervisor?.stop();
       await vrrp?.stop().catch(() => undefined);
       await failover?.stop().catch(() => undefined);
       await dhcp?.stop().catch(() => undefined);
@@ -200,6 +209,7 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     try {
+      this.supervisor?.stop();
       await this.vrrp?.stop();
       // ISC's gentle shutdown: the partner hears `shutdown`, moves to partner-down and serves every client.
       await this.failover?.shutdown();

@@ -34,6 +34,12 @@ export class FailoverRunner {
     private readonly dhcp: DhcpService,
     stateDir: string,
     private readonly log: Logger,
+    private readonly opts: {
+      /** VRRP beside failover: the supervisor decides partner-down on both signals, not the link alone. */
+      supervised?: boolean;
+      /** The supervisor: behind the VIP every relayed client is ours (no load balancing). */
+      answerAllRelayed?: () => boolean;
+    } = {},
   ) {
     for (const p of peers) {
       if (p.address === undefined || p.peerAddress === undefined)
@@ -47,7 +53,7 @@ export class FailoverRunner {
         error: (m: string) => log.error(m),
         debug: (m: string) => log.debug(m),
       };
-      const svc = new FailoverPeerService(p, {
+      const svc = new FailoverPeerService(opts.supervised ? { ...p, autoPartnerDown: 0 } : p, {
         log: flog,
         transport: new TcpPeerTransport({
           address: p.address,
@@ -69,7 +75,7 @@ export class FailoverRunner {
     if (this.services.size === 0) return;
     const views = new Map([...this.services].map(([name, s]) => [name, s.view]));
     const all = [...this.services.values()];
-    this.dhcp.setFailover(failoverPolicy(views), {
+    this.dhcp.setFailover(failoverPolicy(views, { answerAllRelayed: this.opts.answerAllRelayed }), {
       committed: (leases: readonly Lease[], cause: LeaseCause, released: () => void) => {
         // The partner's own bindings are not sent back; every other change goes to the relationships it
         // belongs to, and the reply waits for all of them.

@@ -85,6 +85,25 @@ describe('failoverPolicy: load balancing (RFC 3074) in a cooperating state', () 
     expect(s.core.handle(discover(P_MAC, 4), direct(), T0).reply?.msg.yiaddr).toBe(ip('10.1.0.55'));
   });
 
+  it('behind the VIP (answerAllRelayed): every relayed DISCOVER is ours, whatever its hash; direct ones still balanced', () => {
+    const view = new FakeFailoverView('f', 'secondary');
+    let holdsVip = true;
+    const b = new ConfigBuilder({ authoritative: true, defaultLeaseTime: 7200, pingCheck: false });
+    b.subnet('10.1.0.0/24', { pools: [{ ranges: [['10.1.0.50', '10.1.0.59']], failoverPeer: 'f' }] });
+    const table = new LeaseTable();
+    for (const n of [55, 56, 57]) table.put(backup(n));
+    const core = new DhcpServerCore(b.build(), table, {
+      serverId: SID,
+      policy: failoverPolicy(new Map([['f', view]]), { answerAllRelayed: () => holdsVip }),
+    });
+    const viaRelay = { ...discover(P_MAC), giaddr: ip('10.1.0.1') };
+    expect(core.handle(viaRelay, direct(), T0).reply?.msg.yiaddr).toBe(ip('10.1.0.55'));
+    expect(core.handle(discover(P_MAC), direct(), T0).drop?.reason).toBe('load-balanced-to-peer');
+    holdsVip = false;
+    const again = { ...discover('52:54:00:00:00:0b'), giaddr: ip('10.1.0.1') };
+    expect(core.handle(again, direct(), T0).drop?.reason).toBe('load-balanced-to-peer');
+  });
+
   it('DHCPREQUEST is never balanced: a renewal is answered by the server asked', () => {
     const s = node('secondary');
     s.core.handle(discover(P_MAC, 10), direct(), T0);

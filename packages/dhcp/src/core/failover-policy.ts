@@ -49,7 +49,8 @@ export function loadBalanceKey(msg: DhcpMessage): Uint8Array {
 /**
  * The LeasePolicy of a server in failover relationships, one FailoverView per relationship (ISC 4.4 rules). The
  * core asks it only about addresses of pools with a `failover peer` (others keep standalone answers):
- * - serves: scope 'none' (or a relationship with no view yet) answers nobody (`failover-not-serving`, ISC's
+ * - serves: with `answerAllRelayed` saying so (the supervisor: we hold the relays' VIP), every relayed client is
+ *   ours, whatever its hash. Otherwise: scope 'none' (or a relationship with no view yet) answers nobody (`failover-not-serving`, ISC's
  *   "not responding"); a DHCPDISCOVER while load balancing whose hash is the partner's, and whose secs do not
  *   exceed `load balance max seconds`, is the partner's (`load-balanced-to-peer`). DHCPREQUESTs and the other
  *   types are never balanced.
@@ -58,12 +59,18 @@ export function loadBalanceKey(msg: DhcpMessage): Uint8Array {
  *   differs only by the partner's addresses the view gives us in partner-down.
  * - leaseTime: the view's MCLT rule.
  */
-export function failoverPolicy(views: ReadonlyMap<string, FailoverView>): LeasePolicy {
+export function failoverPolicy(
+  views: ReadonlyMap<string, FailoverView>,
+  opts: { answerAllRelayed?: () => boolean } = {},
+): LeasePolicy {
   return {
     serves(peer: string, msg: DhcpMessage, type: MessageType | undefined): ServeVerdict {
       const v = views.get(peer);
       if (!v || v.scope() === 'none') return 'failover-not-serving';
       if (type !== MessageType.DISCOVER || !v.loadBalancing()) return 'serve';
+      // Behind the VIP (the supervisor says we hold it): the relays send every client to us alone, so no client
+      // waits for a partner that will never hear it.
+      if (msg.giaddr !== 0 && opts.answerAllRelayed?.() === true) return 'serve';
       if (msg.secs > v.loadBalanceMaxSeconds()) return 'serve';
       return v.servesKey(loadBalanceKey(msg)) ? 'serve' : 'load-balanced-to-peer';
     },

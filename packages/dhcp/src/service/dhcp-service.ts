@@ -90,7 +90,7 @@ export class DhcpService {
   private probeTimer: NodeJS.Timeout | undefined;
   private preferredServerIds: Ip4[] = [];
   /** Set by the supervisor when VRRP runs beside DHCP: only the VIP holder answers (undefined = always serve). */
-  private gate: { serving: boolean; reason: string } | undefined;
+  private gate: { serving: boolean; direct: boolean; reason: string } | undefined;
   private readonly writer: LeaseWriter;
   /** Probes out, by address: a client that needs one already out waits for it instead of sending another. */
   private readonly probing = new Map<Ip4, Promise<void>>();
@@ -175,13 +175,23 @@ export class DhcpService {
   }
 
   /**
-   * The supervisor's gate: with VRRP beside DHCP, the node holding the VIP answers and the other stays silent,
-   * so two servers with separate lease databases never answer the same client. (Lease sync between the two is
-   * the failover protocol's job.)
+   * The supervisor's gate: with VRRP beside DHCP, the node holding the VIP answers relayed clients (giaddr set)
+   * and the other stays silent to them; `direct` (default: the same) is for clients on attached segments, which
+   * hear both routers: with failover both answer them by its load-balancing hash, without it only the VIP holder
+   * (two separate lease databases must never answer the same client).
    */
-  setServing(serving: boolean, reason: string): void {
-    if (this.gate?.serving !== serving) this.log.info(`DHCP ${serving ? 'serving' : 'silent'}: ${reason}`);
-    this.gate = { serving, reason };
+  setServing(serving: boolean, reason: string, direct = serving): void {
+    if (this.gate?.serving !== serving || this.gate.direct !== direct || this.gate.reason !== reason)
+      this.log.info(
+        `DHCP ${serving ? 'serving' : 'silent'}${direct !== serving ? ` (direct clients: ${direct ? 'served' : 'silent'})` : ''}: ${reason}`,
+      );
+    this.gate = { serving, direct, reason };
+  }
+
+  /** Shut by the supervisor's gate for this packet's kind (relayed or direct)? */
+  private gated(msg: DhcpMessage): boolean {
+    const g = this.gate;
+    return g !== undefined && !(msg.giaddr !== 0 ? g.serving : g.direct);
   }
 
   /** DHCP health for the supervisor (e.g. to lower the VRRP priority when leases cannot be stored). */
@@ -348,7 +358,7 @@ export class DhcpService {
    * write (no Promise per packet); the reply of a decision with writes leaves from the store's callback.
    */
   private process(msg: DhcpMessage, meta: Meta, probed = false): void {
-    if (this.gate && !this.gate.serving) {
+    if (this.gated(msg)) {
       this.counters.inc('drop.not-vip-holder');
       return;
     }
@@ -389,7 +399,7 @@ export class DhcpService {
       }
       // The gate may have closed while the write was in flight (the VIP moved): the lease is stored, but the
       // reply is the new VIP holder's to give, and a client must not hear two servers.
-      if (this.gate && !this.gate.serving) {
+      if (this.gated(msg)) {
         this.counters.inc('drop.not-vip-holder-after-write');
         return;
       }
