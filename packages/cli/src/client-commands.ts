@@ -203,6 +203,22 @@ export async function runFailoverAction(
   }
 }
 
+/** A command whose answer is its text: exit 0 on success, 1 refused (the reason printed), 3 unreachable. */
+export async function runSimpleCommand(command: string, o: SocketOpts): Promise<number> {
+  try {
+    const r = await ask(o.socket, command);
+    if (o.json) return printRaw(r);
+    if (r.result === Result.SUCCESS) {
+      console.log(r.text);
+      return 0;
+    }
+    console.error(`hadhcp: ${r.text}`);
+    return 1;
+  } catch (e) {
+    return fail(e);
+  }
+}
+
 /** A command's whole answer as JSON (`--json`): exit 0 on success, else 1. */
 function printRaw(r: ControlResponse): number {
   console.log(JSON.stringify(r, null, 2));

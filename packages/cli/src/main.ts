@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { runCheckConfig } from './check-config.js';
-import { runCtl, runFailoverAction, runFailoverStatus, runLeases, runStatus } from './client-commands.js';
+import {
+  runCtl,
+  runFailoverAction,
+  runFailoverStatus,
+  runLeases,
+  runSimpleCommand,
+  runStatus,
+} from './client-commands.js';
 import { runImport } from './import.js';
 import { runDaemonCommand } from './run.js';
 
@@ -109,6 +116,24 @@ program
   )
   .action(async (relationship: string | undefined, o) => {
     process.exitCode = await runFailoverAction('failover-partner-down', relationship, o);
+  });
+
+program
+  .command('handover')
+  .description('planned move: the peer takes the VIP and answers; this router keeps its leases in sync')
+  .addOption(socketOpt())
+  .option('--cancel', 'end the handover: priority restored, the VIP comes back by preemption')
+  .option('--json', 'raw JSON answer')
+  .addHelpText(
+    'after',
+    '\nFor maintenance (Kea: ha-maintenance-start). Refused unless the peer is in failover normal, in sync, and\n' +
+      'its VRRP adverts are heard. This router lowers its VRRP priority (-253) and answers until the peer has\n' +
+      "taken the VIP (at the peer's next advert, with preemption, keepalived's default), so no request is lost;\n" +
+      'it then stays away from the VIP until `hadhcp handover --cancel` (or a restart).\n' +
+      '\nExit status: 0 done, 1 refused (the reason is printed), 3 the daemon cannot be reached.',
+  )
+  .action(async (o: { cancel?: boolean; json?: boolean; socket: string }) => {
+    process.exitCode = await runSimpleCommand(o.cancel ? 'ha-maintenance-cancel' : 'ha-maintenance-start', o);
   });
 
 const failover = program

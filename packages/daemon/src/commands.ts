@@ -139,6 +139,11 @@ export function statusOf(d: Daemon): Record<string, unknown> {
     uptime: Math.round((Date.now() - d.startedAt) / 1000),
     dhcp: d.dhcp?.status(),
     vrrp: d.vrrp?.status(),
+    supervisor: d.supervisor?.decision && {
+      ...d.supervisor.decision,
+      serverId:
+        d.supervisor.decision.serverId === undefined ? undefined : formatIp4(d.supervisor.decision.serverId),
+    },
     failover: d.failover?.status(),
     store: d.store?.stats(),
   };
@@ -196,6 +201,19 @@ function registerFailoverCommands(d: Daemon): void {
       return ok('failover status', { relationships: d.failover.status() });
     const svc = relationshipOf(d, a);
     return isResponse(svc) ? svc : ok('failover status', { relationships: [svc.status()] });
+  });
+
+  // Kea's names for the planned move (ha-maintenance-start / ha-maintenance-cancel); `hadhcp handover`.
+  c.register('ha-maintenance-start', () => {
+    if (!d.supervisor)
+      return err('handover needs VRRP beside DHCP (a keepalived.conf): there is no VIP to hand over');
+    const r = d.supervisor.handover();
+    return r.ok ? ok(r.text) : err(r.text);
+  });
+  c.register('ha-maintenance-cancel', () => {
+    if (!d.supervisor)
+      return err('handover needs VRRP beside DHCP (a keepalived.conf): there is no VIP to hand over');
+    return ok(d.supervisor.handover(true).text);
   });
 
   c.register('failover-partner-down', async (a) => {

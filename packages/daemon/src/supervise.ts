@@ -47,6 +47,7 @@ export class Supervisor {
   private goneSince: number | undefined;
   private partnerDownAsked = false;
   private stopping = false;
+  private handingOver = false;
   private timer: NodeJS.Timeout | undefined;
   private last: SupervisorDecision | undefined;
   private idsSet = '';
@@ -84,6 +85,40 @@ export class Supervisor {
     this.timer = setInterval(() => this.poll(), POLL_MS);
     this.timer.unref();
     this.evaluate();
+  }
+
+  /**
+   * `hadhcp handover`: the VIP and the serving role go to the peer. Refused unless the peer has every lease
+   * (failover normal and connected) and its VRRP is heard. This node keeps answering while it still holds the
+   * VIP; its priority drops so the peer (preempting, keepalived's default) takes the VIP. `cancel` ends it.
+   */
+  handover(cancel = false): { ok: boolean; text: string } {
+    if (cancel) {
+      if (!this.handingOver) return { ok: true, text: 'no handover in progress' };
+      this.handingOver = false;
+      this.d.log.info('handover cancelled by the operator: VRRP priority restored');
+      this.evaluate();
+      return { ok: true, text: 'handover cancelled: priority restored (the VIP comes back by preemption)' };
+    }
+    const i = this.input();
+    const f = i.failover;
+    if (f && !(f.connected && f.my === 'normal' && f.partner === 'normal'))
+      return {
+        ok: false,
+        text: `refused: failover ${f.name} is ${f.my} (partner ${f.partner}${f.connected ? '' : ', link down'}): the peer must be in normal and in sync before it takes over`,
+      };
+    if (!i.vrrp?.peerHeard)
+      return { ok: false, text: 'refused: no VRRP advert heard from the peer: nobody would take the VIP' };
+    this.handingOver = true;
+    this.d.log.warn('handover requested by the operator: lowering VRRP priority so the peer takes the VIP');
+    this.evaluate();
+    const held = this.vips.length > 0;
+    return {
+      ok: true,
+      text: held
+        ? 'handing over: the peer takes the VIP at its next advert (preemption); this node answers until then'
+        : 'this node does not hold the VIP; it stays away from it until `hadhcp handover --cancel`',
+    };
   }
 
   stop(): void {
@@ -146,6 +181,7 @@ export class Supervisor {
       dhcp: { storeFailure: this.storeFailure },
       peerGoneMs: this.goneSince === undefined ? 0 : t - this.goneSince,
       partnerDownAfterMs: this.d.partnerDownAfterMs,
+      handover: this.handingOver,
     };
   }
 

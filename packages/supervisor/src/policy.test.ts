@@ -97,6 +97,22 @@ const rows: Row[] = [
     { serveRelayed: true, answerAllRelayed: true, vrrpWeight: 0, partnerDown: false },
     /link down/,
   ],
+  [
+    'handover: keeps answering while it holds the VIP, gives up its priority so the peer takes it',
+    { vrrp: master, failover: normal, handover: true },
+    {
+      serveRelayed: true,
+      answerAllRelayed: true,
+      vrrpWeight: UNHEALTHY_WEIGHT,
+      health: 'handing over to the peer (hadhcp handover)',
+    },
+    /handing over to the peer/,
+  ],
+  [
+    'handover done: backup, silent to relayed clients, still away from the VIP',
+    { vrrp: backup, failover: normal, handover: true },
+    { serveRelayed: false, serveDirect: true, vrrpWeight: UNHEALTHY_WEIGHT },
+  ],
 ];
 
 describe('decide: one row per rule', () => {

@@ -52,6 +52,11 @@ export interface SupervisorInput {
   peerGoneMs: number;
   /** The safety delay before an automatic partner-down, ms; undefined: never automatic. */
   partnerDownAfterMs?: number;
+  /**
+   * The operator's `hadhcp handover`: move the VIP and the serving role to the peer. This node keeps answering
+   * while it still holds the VIP (no request is lost in the move) and gives up its priority so the peer takes it.
+   */
+  handover?: boolean;
 }
 
 export interface SupervisorDecision {
@@ -75,6 +80,8 @@ export interface SupervisorDecision {
 
 /** Weight on every VRRP instance while this node cannot serve: keepalived's largest, enough to lose any election. */
 export const UNHEALTHY_WEIGHT = -253;
+
+const HANDOVER_NOTE = '; handing over to the peer (hadhcp handover --cancel takes it back)';
 
 /** Failover states in which a node has not caught up with its partner's leases. */
 const NOT_CAUGHT_UP = new Set(['startup', 'recover', 'recover-wait', 'recover-done']);
@@ -114,10 +121,10 @@ export function decide(i: SupervisorInput): SupervisorDecision {
     answerAllRelayed: master,
     serveDirect,
     serverId: master ? v.vips[0] : undefined,
-    vrrpWeight: healthy ? 0 : UNHEALTHY_WEIGHT,
+    vrrpWeight: healthy && !i.handover ? 0 : UNHEALTHY_WEIGHT,
     partnerDown,
-    reason: reasonOf(i, sick, master, serveDirect),
-    health: sick ?? 'able to serve',
+    reason: reasonOf(i, sick, master, serveDirect) + (healthy && i.handover ? HANDOVER_NOTE : ''),
+    health: sick ?? (i.handover ? 'handing over to the peer (hadhcp handover)' : 'able to serve'),
   };
 }
 
