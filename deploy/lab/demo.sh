@@ -111,7 +111,7 @@ for i in 1 2 3 4; do
 done
 sleep 0.3
 
-start_router() { # a|b
+start_router() { # a|b [keep: a restart, the lease database kept]
   local r=$1
   case "$SERVER" in
     hadhcp)
@@ -128,7 +128,7 @@ start_router() { # a|b
       ;;
     dhcpd)
       bg "rt$r" "vrrp_$r" keepalived -n -l -D -P -f "$HERE/keepalived-$r.conf" -p "$WORK/ka-$r.pid" -r "$WORK/ka-vrrp-$r.pid"
-      : >"$WORK/dhcpd-$r.leases"
+      [ -n "${2:-}" ] || : >"$WORK/dhcpd-$r.leases"
       bg "rt$r" "server_$r" dhcpd -f -d -4 -cf "$HERE/dhcpd-$r.conf" -lf "$WORK/dhcpd-$r.leases" -pf "$WORK/dhcpd-$r.pid" eth0
       waitfor "$WORK/server_$r.log" '^Server starting service' 15
       ;;
@@ -238,8 +238,9 @@ if [ "$(addr_of cli3)" = "$before_cli3" ]; then
 else
   echo "  ! cli3 (dhcpcd) had $before_cli3 and now has $(addr_of cli3): router B did not know its lease"
 fi
+t3=$(now)
 udhcpc_on cli4
-echo "  a new client bound through router B, $(since "$t0") after the crash:"
+echo "  a new client bound through router B in $(since "$t3") (its udhcpc's whole run; $(since "$t0") after the crash):"
 show cli4 udhcpc
 for c in cli1 cli2 cli3; do
   if [ "$(addr_of "$c")" = "$(addr_of cli4)" ]; then
@@ -249,4 +250,46 @@ done
 
 say "router B's view"
 show_leases b
+
+say "router A comes back: it catches up with B's leases before it may take the VIP back"
+rm -f "$WORK/hadhcp-a.sock"
+t2=$(now)
+start_router a keep
+waitfor "$WORK/server_a.log" "$normal_re" 120
+echo "  failover demo-failover: A back in normal, $(since "$t2") after its restart (B's new leases came over first)"
+for ((i = 0; i < 400; i++)); do
+  has_vip rta && break
+  sleep 0.05
+done
+if has_vip rta; then
+  echo "  router A holds 10.0.0.10 again, $(since "$t2") after its restart (it had not before it was in sync)"
+else
+  echo "  ! router A did not take the VIP back"
+fi
+
+active_of() { # a|b: "ip mac" of every active lease, sorted
+  if [ "$SERVER" = hadhcp ]; then
+    node "$CLI" ctl --socket "$WORK/hadhcp-$1.sock" lease4-get-all 2>/dev/null | node -e '
+      let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const r = JSON.parse(s); const ls = (r.arguments ?? r[0]?.arguments ?? {}).leases ?? [];
+        for (const l of ls) if (l["binding-state"] === "active") console.log(l["ip-address"], l["hw-address"]);
+      });' | sort
+  else # ISC's dhcpd.leases: the last entry for an address wins
+    awk '$1 == "lease" { ip = $2; st[ip] = ""; hw[ip] = "" }
+      $1 == "binding" && $2 == "state" { st[ip] = $3 }
+      $1 == "hardware" { hw[ip] = $3 }
+      END { for (i in st) if (st[i] == "active;") { h = hw[i]; sub(";", "", h); print i, h } }' \
+      "$WORK/dhcpd-$1.leases" | sort
+  fi
+}
+say "both lease databases, compared (active leases: address, client)"
+active_of a >"$WORK/active-a"
+active_of b >"$WORK/active-b"
+sed 's/^/  /' "$WORK/active-a"
+if [ -s "$WORK/active-a" ] && cmp -s "$WORK/active-a" "$WORK/active-b"; then
+  echo "  identical on router A and router B ($(wc -l <"$WORK/active-a") active leases)"
+else
+  echo "  ! the two routers differ:"
+  diff "$WORK/active-a" "$WORK/active-b" | sed 's/^/    /'
+fi
 say "done${KEEP:+ (logs kept in $WORK)}"
