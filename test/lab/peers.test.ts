@@ -13,7 +13,9 @@ import {
   useLab,
   type ClientKind,
 } from './lib/index.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { formatIp4, formatMac } from '../../packages/common/src/index.js';
+import { BindingState, isKeaLeaseFile, parseKeaLeases4 } from '../../packages/leases/src/index.js';
 
 const skip = requireRoot({
   commands: ['dhcpd', 'dhcrelay', 'dhclient', 'udhcpc', 'dhcpcd', 'tcpdump', 'tshark'],
@@ -82,11 +84,22 @@ describe.skipIf(skip)('direct topology with ISC dhcpd', () => {
 describe.skipIf(skip || !!requireKea())('relay topology with Kea', () => {
   const lab = useLab();
 
-  it('udhcpc binds through the relay from kea-dhcp4', async () => {
+  it("udhcpc binds through the relay from kea-dhcp4; Kea's lease file imports as that client's active lease", async () => {
     const topo = await relayTopology(lab(), { server: keaStarter(), clients: 1 });
     const c = topo.clients[0]!;
     const lease = await runClient('udhcpc', lab(), c.ns, c.ifName);
     expect(lease.address).toMatch(POOL);
+    // The migration path from Kea (`hadhcp leases import kea-leases4.csv`): Kea's own file, as Kea 2.2 wrote it.
+    const text = readFileSync(topo.servers[0]!.leasePath, 'utf8');
+    expect(isKeaLeaseFile(text)).toBe(true);
+    const read = parseKeaLeases4(text, 'kea-leases4.csv');
+    expect(read.diagnostics).toEqual([]);
+    const mine = read.leases.find((l) => formatIp4(l.address) === lease.address);
+    expect(mine?.state).toBe(BindingState.ACTIVE);
+    const link = await lab().must(c.ns, 'ip', ['link', 'show', 'dev', c.ifName]);
+    const mac = /link\/ether ([0-9a-f:]{17})/.exec(link.stdout)?.[1];
+    expect(formatMac(mine!.hwAddr!)).toBe(mac);
+    expect(mine!.ends).toBeGreaterThan(Date.now() / 1000);
   });
 });
 

@@ -1,10 +1,11 @@
 import { formatIp4 } from '@hadhcp/common';
-import { LeaseStore, parseIscLeases } from '@hadhcp/leases';
+import { isKeaLeaseFile, LeaseStore, parseIscLeases, parseKeaLeases4 } from '@hadhcp/leases';
 import { readFileSync } from 'node:fs';
 
 /**
- * `hadhcp leases import FILE`: bring an ISC dhcpd.leases into the store (with the daemon stopped: the store
- * is locked while a daemon runs). The last entry for an address wins, as in ISC.
+ * `hadhcp leases import FILE`: bring an ISC dhcpd.leases, or Kea's memfile kea-leases4.csv (recognised by its
+ * header line), into the store (with the daemon stopped: the store is locked while a daemon runs). The last
+ * entry for an address wins, as in both.
  */
 export async function runImport(file: string, o: { stateDir: string }): Promise<number> {
   let text: string;
@@ -14,7 +15,7 @@ export async function runImport(file: string, o: { stateDir: string }): Promise<
     console.error(`hadhcp leases import: cannot read ${file}: ${(e as Error).message}`);
     return 3;
   }
-  const parsed = parseIscLeases(text, file);
+  const parsed = isKeaLeaseFile(text) ? parseKeaLeases4(text, file) : parseIscLeases(text, file);
   for (const d of parsed.diagnostics) console.error(`${file}:${d.line}:${d.col}: ${d.message}`);
   let store: LeaseStore;
   try {

@@ -15,4 +15,5 @@ export { StoreCorruptError } from './reader.js';
 export type { CorruptionPolicy } from './reader.js';
 export { StoreLockedError } from './lock.js';
 export { parseIscLeases } from './isc-import.js';
+export { isKeaLeaseFile, parseKeaLeases4 } from './kea-import.js';
 export type { IscLease, IscFailoverState, IscLeaseDiagnostic, IscLeasesImport } from './isc-import.js';
