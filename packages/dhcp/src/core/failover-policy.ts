@@ -24,7 +24,8 @@ export interface FailoverView {
   servesKey(key: Uint8Array): boolean;
   /**
    * `load balance max seconds`: a DISCOVER whose secs field exceeds it is answered whatever its hash (ISC
-   * load_balance_mine: `max < secs`; so with ISC's default 0, every DISCOVER with secs >= 1).
+   * load_balance_mine: `max < secs`). With ISC's default 0 there is no load balancing at all (ISC warns "load
+   * balancing will be disabled"): the view's loadBalancing() says false then.
    */
   loadBalanceMaxSeconds(): number;
   /** ISC's lease_mine_to_reallocate: may we make a new binding on this address? (lease undefined = pristine FREE) */

@@ -132,3 +132,21 @@ describe('lease sync between two services', () => {
     expect(net.trace.filter((x) => x === 'B> UPDREQALL').length).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('the view the DHCP core asks', () => {
+  it('load balances only in normal with `load balance max seconds` set (ISC disables it at 0, its default)', async () => {
+    const w = world();
+    const a = makeNode(w.net, w.sched, 'A', settings('primary', { loadBalanceMaxSeconds: 3 }));
+    const b = makeNode(w.net, w.sched, 'B', settings('secondary'));
+    await a.svc.start();
+    await b.svc.start();
+    expect(a.svc.view.loadBalancing()).toBe(false); // not normal yet
+    await w.sched.until(bothNormal(a, b), 30_000);
+    expect(a.svc.view.loadBalancing()).toBe(true);
+    expect(b.svc.view.loadBalancing()).toBe(false); // its own setting: 0
+    // split 128: the primary serves the buckets below 128 (FACTS 4.4: 00:11:22:33:44:55 hashes to 135).
+    const key = Uint8Array.from([0, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    expect(a.svc.view.servesKey(key)).toBe(false);
+    expect(b.svc.view.servesKey(key)).toBe(true);
+  });
+});

@@ -188,7 +188,12 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     this.view = {
       name: this.settings.name,
       scope: () => this.core.serve,
-      loadBalancing: () => this.core.my === ServerState.NORMAL && this.core.partner === ServerState.NORMAL,
+      // ISC: "load balancing will be disabled ... because its load balance max secs is 0" (its default): then
+      // both servers answer every client.
+      loadBalancing: () =>
+        (this.settings.loadBalanceMaxSeconds ?? 0) > 0 &&
+        this.core.my === ServerState.NORMAL &&
+        this.core.partner === ServerState.NORMAL,
       servesKey: (key) =>
         this.hba === undefined || servesBucket(this.hba, loadBalanceHash(key), this.settings.role),
       loadBalanceMaxSeconds: () => this.settings.loadBalanceMaxSeconds ?? 0,
