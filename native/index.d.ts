@@ -16,3 +16,9 @@ export type DhcpReceiver = { readonly __brand: 'DhcpReceiver' };
  */
 export function openDhcpReceiver(ifname: string, onFrame: (frame: Uint8Array) => void): DhcpReceiver;
 export function closeDhcpReceiver(r: DhcpReceiver): void;
+/**
+ * Sends `message` as one datagram to the AF_UNIX socket `socketPath` ($NOTIFY_SOCKET: an absolute path, or an
+ * abstract name written with a leading '@'), as sd_notify(3) does. Throws a TypeError on a bad path and an error
+ * with code ESYSCALL when the datagram cannot be sent (no such socket, refused).
+ */
+export function sdNotify(socketPath: string, message: string): void;

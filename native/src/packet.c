@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
+#include "notify.h"
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -267,6 +268,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"closeSocket", NULL, close_socket, NULL, NULL, NULL, napi_default, NULL},
       {"openDhcpReceiver", NULL, open_dhcp_receiver, NULL, NULL, NULL, napi_default, NULL},
       {"closeDhcpReceiver", NULL, close_dhcp_receiver, NULL, NULL, NULL, napi_default, NULL},
+      {"sdNotify", NULL, hadhcp_sd_notify, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -35,6 +35,10 @@ program
   .addOption(socketOpt())
   .option('--interface <name...>', 'serve directly attached clients only on these interfaces')
   .option('--server-id <ip>', 'server identifier to use (default: the address the request came in on)')
+  .option(
+    '--metrics-listen <address:port>',
+    'serve Prometheus metrics at http://ADDRESS:PORT/metrics, e.g. 127.0.0.1:9647 (default: off)',
+  )
   .option('--pretty', 'human-readable log lines instead of JSON')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .addHelpText(

@@ -1,6 +1,16 @@
 import { parseIp4 } from '@hadhcp/common';
 import { Result } from '@hadhcp/control';
-import { createLogger, Daemon, type Logger } from '@hadhcp/daemon';
+import {
+  createLogger,
+  Daemon,
+  MetricsServer,
+  parseMetricsListen,
+  SystemdNotifier,
+  systemdStatusLine,
+  VERSION,
+  type Logger,
+  type MetricsListen,
+} from '@hadhcp/daemon';
 
 interface RunOpts {
   dhcpd?: string;
@@ -9,6 +19,7 @@ interface RunOpts {
   socket: string;
   interface?: string[];
   serverId?: string;
+  metricsListen?: string;
   pretty?: boolean;
   logLevel: string;
 }
@@ -55,6 +66,17 @@ async function serve(o: RunOpts, log: Logger): Promise<number> {
       return 3;
     }
   }
+  let metricsListen: MetricsListen | undefined;
+  if (o.metricsListen !== undefined) {
+    const m = parseMetricsListen(o.metricsListen);
+    if (typeof m === 'string') {
+      log.error(m);
+      return 3;
+    }
+    metricsListen = m;
+  }
+  // Type=notify under systemd (NOTIFY_SOCKET set); undefined in a terminal or a test, and then nothing is sent.
+  const notifier = SystemdNotifier.fromEnv(process.env, log);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(
@@ -72,9 +94,21 @@ async function serve(o: RunOpts, log: Logger): Promise<number> {
     log.error({ err: e }, `cannot start: ${(e as Error).message}`);
     return 3;
   }
+  let metrics: MetricsServer | undefined;
+  if (metricsListen) {
+    try {
+      metrics = await MetricsServer.start(metricsListen, daemon, { version: VERSION, log });
+      log.info(`Prometheus metrics at http://${o.metricsListen}/metrics`);
+    } catch (e) {
+      log.error(`cannot start: ${(e as Error).message}`);
+      await daemon.stop(3);
+      return 3;
+    }
+  }
   if (process.env.HADHCP_TEST_HOOKS === '1') registerTestHooks(daemon, log);
   const stop = (sig: string) => {
     log.info(`received ${sig}, shutting down`);
+    notifier?.stopping();
     void daemon.stop();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -83,7 +117,12 @@ async function serve(o: RunOpts, log: Logger): Promise<number> {
     log.info('received SIGHUP, reloading configuration');
     void daemon.reload();
   });
-  return await daemon.done;
+  // The control socket is listening (Daemon.start returned): systemd may start what is ordered after us.
+  notifier?.ready(() => systemdStatusLine(daemon));
+  const code = await daemon.done;
+  notifier?.close();
+  await metrics?.close();
+  return code;
 }
 
 /**
