@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ControlServer, Result } from '@hadhcp/control';
+import { parseIp4 } from '@hadhcp/common';
+import { ControlServer, Result, type StatusReport } from '@hadhcp/control';
 import type { FailoverPeerStatus } from '@hadhcp/failover';
-import { registerCommands } from './commands.js';
-import type { Daemon } from './daemon.js';
+import type { SupervisorDecision } from '@hadhcp/supervisor';
+import { registerCommands, type CommandHost } from './commands.js';
+import { EventLog } from './events.js';
+import { VERSION } from './load-config.js';
 
 /** A relationship as FailoverPeerService.status() shows it: normal, linked, a few counters. */
 function peerStatus(name: string, over: Partial<FailoverPeerStatus> = {}): FailoverPeerStatus {
@@ -66,7 +69,7 @@ function daemon(peers: FakePeer[] | undefined) {
           : undefined
         : peers.find((p) => p.st.name === name),
   };
-  const d = { control, failover, startedAt: Date.now(), opts: {} } as unknown as Daemon;
+  const d = { control, failover, startedAt: Date.now(), opts: {} } as unknown as CommandHost;
   registerCommands(d);
   return control;
 }
@@ -181,5 +184,37 @@ describe('failover control commands', () => {
     const rw = await daemon([recovering]).dispatch('failover-resync');
     expect(rw.text).toBe('failover peer "a" is in recover-wait: a resync is asked only in normal.');
     expect(recovering.resyncs).toBe(0);
+  });
+});
+
+describe('status-get', () => {
+  it('is the StatusReport: the supervisor decision with its server id as an address, the events, the handover noted', async () => {
+    const control = new ControlServer('/nonexistent/control.sock');
+    const events = new EventLog();
+    const decision: SupervisorDecision = {
+      serveRelayed: true,
+      answerAllRelayed: true,
+      serveDirect: true,
+      serverId: parseIp4('10.0.0.1')!,
+      vrrpWeight: 0,
+      partnerDown: false,
+      reason: 'VRRP master holding 10.0.0.1: answering every relayed client at once',
+      health: 'able to serve',
+    };
+    const supervisor = {
+      decision,
+      handover: (cancel?: boolean) => ({ ok: true, text: cancel ? 'handover cancelled' : 'handing over' }),
+    };
+    const host = { control, events, supervisor, startedAt: Date.now() - 5000, opts: {} };
+    registerCommands(host as unknown as CommandHost);
+    events.add('daemon', 'hadhcp 0.1.0 started');
+    expect((await control.dispatch('ha-maintenance-start')).result).toBe(Result.SUCCESS);
+    const st = (await control.dispatch('status-get')).arguments as StatusReport;
+    expect(st).toMatchObject({ pid: process.pid, version: VERSION, uptime: 5 });
+    expect(st.supervisor).toEqual({ ...decision, serverId: '10.0.0.1' });
+    expect(st.events!.map((e) => [e.kind, e.text, e.alarm])).toEqual([
+      ['daemon', 'hadhcp 0.1.0 started', undefined],
+      ['handover', 'handover asked by the operator: handing over', true],
+    ]);
   });
 });

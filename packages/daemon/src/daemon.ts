@@ -1,19 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Ip4 } from '@hadhcp/common';
-import {
-  formatDiagnostic,
-  hasErrors,
-  readDhcpdConf,
-  readKeepalivedConf,
-  type Diagnostic,
-} from '@hadhcp/config';
+import type { Diagnostic } from '@hadhcp/config';
 import { ControlServer } from '@hadhcp/control';
-import { DhcpService, type DhcpServerConfig } from '@hadhcp/dhcp';
+import { DhcpService } from '@hadhcp/dhcp';
 import { LeaseStore } from '@hadhcp/leases';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
 import { registerCommands } from './commands.js';
+import { EventLog } from './events.js';
 import { FailoverRunner } from './failover-runner.js';
+import { ConfigError, loadConfigs, VERSION } from './load-config.js';
 import type { Logger } from './logger.js';
 import { resolveConfigNames } from './resolve-names.js';
 import { Supervisor } from './supervise.js';
@@ -29,51 +25,11 @@ export interface DaemonOptions {
   serverId?: Ip4;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly diagnostics: Diagnostic[],
-  ) {
-    super(message);
-  }
-}
-
-export const VERSION = '0.1.0';
+export { ConfigError, loadConfigs, VERSION } from './load-config.js';
 
 /** Master_Down_Interval of the slowest instance (RFC 3768 6.1: 3 x Advertisement_Interval + Skew_Time <= 1 s), ms. */
 function masterDownMs(cfg: KeepalivedConfig): number {
   return Math.max(4_000, ...cfg.instances.map((i) => (3 * i.advertInt + 1) * 1000));
-}
-
-/** Reads both files; returns the models or throws a ConfigError listing every error with file:line:col. */
-export function loadConfigs(
-  opts: Pick<DaemonOptions, 'dhcpdConf' | 'keepalivedConf'>,
-  log?: Logger,
-): { dhcp?: DhcpServerConfig; vrrp?: KeepalivedConfig; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
-  let dhcp: DhcpServerConfig | undefined;
-  let vrrp: KeepalivedConfig | undefined;
-  if (opts.dhcpdConf) {
-    const r = readDhcpdConf(opts.dhcpdConf);
-    diagnostics.push(...r.diagnostics);
-    dhcp = r.config;
-  }
-  if (opts.keepalivedConf) {
-    const r = readKeepalivedConf(opts.keepalivedConf);
-    diagnostics.push(...r.diagnostics);
-    vrrp = r.config;
-  }
-  for (const d of diagnostics) {
-    if (d.severity !== 'error') log?.[d.severity === 'warning' ? 'warn' : 'info'](formatDiagnostic(d));
-  }
-  if (hasErrors(diagnostics) || (opts.dhcpdConf && !dhcp) || (opts.keepalivedConf && !vrrp)) {
-    const errs = diagnostics.filter((d) => d.severity === 'error');
-    throw new ConfigError(
-      `configuration has ${errs.length} error(s):\n${errs.map(formatDiagnostic).join('\n')}`,
-      diagnostics,
-    );
-  }
-  return { dhcp, vrrp, diagnostics };
 }
 
 /**
@@ -82,6 +38,8 @@ export function loadConfigs(
  */
 export class Daemon {
   readonly startedAt = Date.now();
+  /** The last notable events, for `hadhcp status`. */
+  readonly events = new EventLog();
   private resolveDone!: (code: number) => void;
   readonly done = new Promise<number>((r) => (this.resolveDone = r));
   private stopping = false;
@@ -159,6 +117,8 @@ export class Daemon {
       }
       mkdirSync(dirname(opts.socketPath), { recursive: true });
       const d = new Daemon(opts, log, control, store, dhcp, vrrp, failover, supervisor);
+      d.events.add('daemon', `hadhcp ${VERSION} started`);
+      d.events.watch({ dhcp, vrrp, failover, supervisor });
       registerCommands(d);
       await control.listen();
       log.info(
@@ -198,6 +158,7 @@ export class Daemon {
     }
     if (cfg.vrrp && this.vrrp) await this.vrrp.reconfigure(cfg.vrrp);
     this.log.info('configuration reloaded');
+    this.events.add('daemon', 'configuration reloaded');
     return { ok: true, text: 'Configuration successfully reloaded.', diagnostics: cfg.diagnostics };
   }
 
@@ -210,6 +171,7 @@ export class Daemon {
     this.stopping = true;
     try {
       this.supervisor?.stop();
+      this.events.stop();
       await this.vrrp?.stop();
       // ISC's gentle shutdown: the partner hears `shutdown`, moves to partner-down and serves every client.
       await this.failover?.shutdown();

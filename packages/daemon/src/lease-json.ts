@@ -1,11 +1,13 @@
 import { formatIp4, formatMac } from '@hadhcp/common';
+import type { LeaseJson } from '@hadhcp/control';
 import { BINDING_STATE_NAMES, BindingState, INFINITE, type Lease } from '@hadhcp/leases';
 
 /**
  * A lease as the control socket shows it: Kea's lease4 field names where Kea has one (so existing scripts
- * keep working), plus the failover binding state and times ISC users know from dhcpd.leases.
+ * keep working), plus the failover binding state and times ISC users know from dhcpd.leases (the shape is
+ * @hadhcp/control's LeaseJson, which the CLI reads).
  */
-export function leaseToJson(l: Lease): Record<string, unknown> {
+export function leaseToJson(l: Lease): LeaseJson {
   const infinite = l.ends === INFINITE;
   return {
     'ip-address': formatIp4(l.address),
