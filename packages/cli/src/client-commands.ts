@@ -1,7 +1,18 @@
 import { formatIp4 } from '@hadhcp/common';
-import { controlRequest, ControlClientError, Result, type ControlResponse } from '@hadhcp/control';
-import { renderFailover, type FailoverStatus } from './failover-format.js';
+import {
+  controlRequest,
+  ControlClientError,
+  Result,
+  type CommandResults,
+  type ControlResponse,
+  type LeaseJson,
+  type StatusReport,
+} from '@hadhcp/control';
+import { renderFailover } from './failover-format.js';
 import { ago, iscDate, table } from './format.js';
+import { renderStatus } from './status-format.js';
+
+export { renderStatus };
 
 interface SocketOpts {
   socket: string;
@@ -50,117 +61,11 @@ export async function runStatus(o: SocketOpts): Promise<number> {
       console.log(JSON.stringify(r, null, 2));
       return r.result === Result.SUCCESS ? 0 : 1;
     }
-    console.log(renderStatus(r.arguments as StatusArgs));
+    console.log(renderStatus(r.arguments as StatusReport));
     return 0;
   } catch (e) {
     return fail(e);
   }
-}
-
-interface VrrpInstanceStatus {
-  name: string;
-  state: string;
-  priority: number;
-  effectivePriority: number;
-  priorityReasons?: string[];
-  masterAddress?: string;
-  lastTransition?: { at: number | string; from: string; to: string; reason: string };
-  advertsSent?: number;
-  advertsReceived?: number;
-  drops?: Record<string, number>;
-  faults?: string[];
-  disabledScripts?: string[];
-  scriptsNotRun?: ScriptNotRun[];
-}
-
-/** A script the daemon could not run when its turn came (vrrp's ScriptNotRun). */
-interface ScriptNotRun {
-  script: string;
-  command: string;
-  user?: string;
-  reason: string;
-  fix: string;
-  attempts: number;
-  since: string;
-}
-
-interface StatusArgs {
-  pid: number;
-  uptime: number;
-  version: string;
-  dhcp?: {
-    serving: boolean;
-    reason?: string;
-    serverId?: string;
-    leases: Record<string, number>;
-    drops: Record<string, number>;
-    counters?: Record<string, number>;
-  };
-  vrrp?: VrrpInstanceStatus[];
-  failover?: FailoverStatus[];
-  store?: Record<string, unknown>;
-  warnings?: string[];
-}
-
-export function renderStatus(s: StatusArgs, nowSec = Math.floor(Date.now() / 1000)): string {
-  const out: string[] = [`hadhcp ${s.version}, pid ${s.pid}, up ${s.uptime}s`];
-  if (s.dhcp) {
-    const d = s.dhcp;
-    out.push('', `DHCP: ${d.serving ? 'serving' : 'NOT serving'}${d.reason ? ` (${d.reason})` : ''}`);
-    if (d.serverId) out.push(`  server identifier ${d.serverId}`);
-    out.push(
-      `  leases: ${Object.entries(d.leases)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
-    );
-    const drops = Object.entries(d.drops);
-    out.push(
-      `  dropped packets: ${drops.length === 0 ? 'none' : drops.map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    );
-  }
-  if (s.vrrp && s.vrrp.length > 0) {
-    out.push('', 'VRRP:');
-    out.push(
-      table(
-        ['instance', 'state', 'prio', 'effective', 'master', 'last change', 'sent/recv'],
-        s.vrrp.map((i) => [
-          i.name,
-          i.state,
-          String(i.priority),
-          String(i.effectivePriority) +
-            (i.priorityReasons?.length ? ` (${i.priorityReasons.join('; ')})` : ''),
-          i.masterAddress ?? '-',
-          i.lastTransition
-            ? `${i.lastTransition.from}->${i.lastTransition.to} ${ago(Math.floor(new Date(i.lastTransition.at).getTime() / 1000), nowSec)}: ${i.lastTransition.reason}`
-            : '-',
-          `${i.advertsSent ?? 0}/${i.advertsReceived ?? 0}`,
-        ]),
-      )
-        .split('\n')
-        .map((l) => '  ' + l)
-        .join('\n'),
-    );
-    for (const i of s.vrrp) {
-      const drops = Object.entries(i.drops ?? {});
-      if (drops.length) out.push(`  ${i.name} drops: ${drops.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      if (i.faults?.length) out.push(`  ${i.name} in FAULT because: ${i.faults.join('; ')}`);
-      if (i.disabledScripts?.length)
-        out.push(
-          `  ${i.name} scripts refused by enable_script_security (never run; see the log): ${i.disabledScripts.join('; ')}`,
-        );
-      for (const n of i.scriptsNotRun ?? []) {
-        const since = ago(Math.floor(new Date(n.since).getTime() / 1000), nowSec);
-        const times = `${n.attempts} attempt${n.attempts === 1 ? '' : 's'}, first ${since}`;
-        out.push(
-          `  ${i.name} cannot run ${n.script} (${n.command})${n.user ? ` as ${n.user}` : ''} (${times}): ${n.reason}`,
-          `    fix: ${n.fix}`,
-        );
-      }
-    }
-  }
-  if (s.failover && s.failover.length > 0) out.push('', 'Failover:', ...renderFailover(s.failover, nowSec));
-  for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
-  return out.join('\n');
 }
 
 /** `hadhcp failover status [relationship]`: the failover section of `hadhcp status` alone. */
@@ -172,7 +77,7 @@ export async function runFailoverStatus(relationship: string | undefined, o: Soc
       console.error(`hadhcp: ${r.text}`);
       return 1;
     }
-    const list = (r.arguments as { relationships: FailoverStatus[] }).relationships;
+    const list = (r.arguments as CommandResults['failover-status']).relationships;
     console.log(renderFailover(list, Math.floor(Date.now() / 1000)).join('\n'));
     return 0;
   } catch (e) {
@@ -232,7 +137,7 @@ export async function runLeases(o: SocketOpts): Promise<number> {
       console.log(JSON.stringify(r, null, 2));
       return r.result === Result.SUCCESS || r.result === Result.EMPTY ? 0 : 1;
     }
-    const leases = ((r.arguments as { leases?: Record<string, unknown>[] })?.leases ?? []).slice();
+    const leases = (r.arguments as CommandResults['lease4-get-all'] | undefined)?.leases ?? [];
     console.log(renderLeases(leases, Math.floor(Date.now() / 1000), o.utc === true));
     console.log(`${leases.length} lease${leases.length === 1 ? '' : 's'}`);
     return 0;
@@ -245,22 +150,21 @@ export async function runLeases(o: SocketOpts): Promise<number> {
  * The lease table: address order, dhcpd.leases' words for the columns. The failover times (tstp, tsfp, atsfp)
  * get columns when a lease has one. Times are relative, or with `utc` as dhcpd.leases writes them.
  */
-export function renderLeases(leases: Record<string, unknown>[], nowSec: number, utc = false): string {
+export function renderLeases(leases: readonly LeaseJson[], nowSec: number, utc = false): string {
   const sorted = leases.slice().sort((a, b) => ipKey(a['ip-address']) - ipKey(b['ip-address']));
-  const time = (v: unknown): string => {
+  const time = (v: number | 'never' | undefined): string => {
     if (v === 'never') return 'never';
-    const t = Number(v);
-    if (!t) return '-';
-    return utc ? iscDate(t) : ago(t, nowSec);
+    if (!v) return '-';
+    return utc ? iscDate(v) : ago(v, nowSec);
   };
-  const failover = ['tstp', 'tsfp', 'atsfp'].filter((k) => sorted.some((l) => l[k] !== undefined));
+  const failover = (['tstp', 'tsfp', 'atsfp'] as const).filter((k) => sorted.some((l) => l[k] !== undefined));
   return table(
     ['address', 'state', 'hardware', 'hostname', 'ends', 'cltt', ...failover],
     sorted.map((l) => [
-      String(l['ip-address']),
-      String(l['binding-state']),
-      String(l['hw-address'] || '-'),
-      String(l.hostname || '-'),
+      l['ip-address'],
+      l['binding-state'],
+      l['hw-address'] || '-',
+      l.hostname || '-',
       time(l.ends),
       time(l.cltt),
       ...failover.map((k) => time(l[k])),
@@ -268,8 +172,8 @@ export function renderLeases(leases: Record<string, unknown>[], nowSec: number, 
   );
 }
 
-function ipKey(v: unknown): number {
-  const p = String(v).split('.').map(Number);
+function ipKey(v: string): number {
+  const p = v.split('.').map(Number);
   return p.length === 4 ? ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0 : 0;
 }
 

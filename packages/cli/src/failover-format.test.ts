@@ -63,10 +63,10 @@ describe('hadhcp status: failover', () => {
     expect(renderFailover([normal], now)).toEqual([
       '  "dhcp-failover" (primary): my state normal at 2026/12/02 11:00:00 UTC (3h ago)',
       '    partner state normal at 2026/12/02 11:00:01 UTC (3h ago)',
-      '    link: connected 10.0.0.2:647 <-> 10.0.0.3:40112 (partner dialled in) at 2026/12/02 11:00:00 UTC (3h ago); last contact 2s ago',
+      '    link: connected 10.0.0.2:647 <-> 10.0.0.3:40112 (partner dialled in 3h ago); last contact 2s ago',
       '    serving: all (load balanced: the primary answers 128 of 256 hash buckets); MCLT 3600s (60m)',
       '    updates: 2 queued, 1 unacked',
-      '    pool: 200 total, 90 free, 95 backup',
+      '    pool: 200 total: 90 free, 95 backup, 15 in use',
       '    counters: bndack.rejected.2 1, bndupd.acked 38, bndupd.rejected.15 2, malformed.truncated 3',
     ]);
   });

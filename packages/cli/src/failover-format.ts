@@ -1,29 +1,5 @@
+import type { FailoverRelationshipJson, PoolUseJson } from '@hadhcp/control';
 import { ago, human, iscDate } from './format.js';
-
-/**
- * One failover relationship as `status-get` and `failover-status` send it: @hadhcp/failover's FailoverPeerStatus,
- * the fields this command reads (the CLI does not import the protocol package; failover-format.test.ts checks
- * that the real type still fits this one).
- */
-export interface FailoverStatus {
-  name: string;
-  role: string;
-  state: string;
-  since: string;
-  partnerState: string;
-  partnerSince: string;
-  mclt: number;
-  serve: string;
-  connected: boolean;
-  link: { local: string; remote: string; direction: 'in' | 'out'; since: string } | undefined;
-  lastContact: string | undefined;
-  primaryBuckets: number | undefined;
-  updates: { queued: number; unacked: number; requestsOpen: number; lazy: boolean };
-  pool: { total: number; free: number; backup: number } | undefined;
-  pools: Array<{ label: string; total: number; free: number; backup: number }>;
-  reclaimAt: string | undefined;
-  counters: Record<string, number>;
-}
 
 /** The counters worth a line at 3 a.m.: updates acknowledged, refused either way, bad messages, failed writes. */
 const KEY_COUNTERS = [
@@ -43,7 +19,7 @@ function at(iso: string | undefined, nowSec: number): string {
   return t > 0 ? ` at ${iscDate(t, false)} UTC (${ago(t, nowSec)})` : '';
 }
 
-function serving(f: FailoverStatus): string {
+function serving(f: FailoverRelationshipJson): string {
   if (f.serve === 'none') return 'NONE (answers no client)';
   if (f.serve === 'own') return 'own free leases only (every client, from our own free addresses)';
   if (f.state === 'normal' && f.primaryBuckets !== undefined)
@@ -51,8 +27,19 @@ function serving(f: FailoverStatus): string {
   return 'all';
 }
 
-/** The failover section of `hadhcp status` and `hadhcp failover status`: a few lines per relationship. */
-export function renderFailover(list: readonly FailoverStatus[], nowSec: number): string[] {
+/**
+ * `200 total: 90 free, 95 backup, 15 in use`: free is the primary's to hand out, backup the secondary's (ISC's
+ * names); in use is the rest (active, expired, released, abandoned...).
+ */
+function poolUse(p: PoolUseJson): string {
+  return `${p.total} total: ${p.free} free, ${p.backup} backup, ${p.total - p.free - p.backup} in use`;
+}
+
+/**
+ * The failover section of `hadhcp status` and `hadhcp failover status`: a few lines per relationship
+ * (@hadhcp/control's FailoverRelationshipJson, which the daemon fills from FailoverPeerStatus).
+ */
+export function renderFailover(list: readonly FailoverRelationshipJson[], nowSec: number): string[] {
   const out: string[] = [];
   for (const f of list) {
     const l = f.link;
@@ -61,17 +48,15 @@ export function renderFailover(list: readonly FailoverStatus[], nowSec: number):
       `    partner state ${f.partnerState}${at(f.partnerSince, nowSec)}`,
       `    link: ${
         f.connected && l
-          ? `connected ${l.local} <-> ${l.remote} (${l.direction === 'in' ? 'partner dialled in' : 'we dialled'})${at(l.since, nowSec)}`
+          ? `connected ${l.local} <-> ${l.remote} (${l.direction === 'in' ? 'partner dialled in' : 'we dialled'} ${ago(toSec(l.since), nowSec)})`
           : 'NOT connected'
       }; last contact ${f.lastContact ? ago(toSec(f.lastContact), nowSec) : 'never'}`,
       `    serving: ${serving(f)}; MCLT ${f.mclt}s${f.mclt >= 120 ? ` (${human(f.mclt)})` : ''}`,
       `    updates: ${f.updates.queued} queued, ${f.updates.unacked} unacked${f.updates.lazy ? ' (lazy)' : ''}` +
         (f.updates.requestsOpen ? `, ${f.updates.requestsOpen} partner update requests open` : ''),
     );
-    if (f.pool) out.push(`    pool: ${f.pool.total} total, ${f.pool.free} free, ${f.pool.backup} backup`);
-    if (f.pools.length > 1)
-      for (const p of f.pools)
-        out.push(`      ${p.label}: ${p.total} total, ${p.free} free, ${p.backup} backup`);
+    if (f.pool) out.push(`    pool: ${poolUse(f.pool)}`);
+    if (f.pools.length > 1) for (const p of f.pools) out.push(`      ${p.label}: ${poolUse(p)}`);
     if (f.reclaimAt) out.push(`    partner's expired leases ours${at(f.reclaimAt, nowSec)}`);
     const key = Object.entries(f.counters)
       .filter(([k]) => KEY_COUNTERS.some((re) => re.test(k)))

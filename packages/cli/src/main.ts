@@ -63,9 +63,11 @@ program
 
 program
   .command('status')
-  .description("the daemon's state: DHCP service, leases, VRRP instances, failover relationships, drops")
+  .description(
+    'one screen: serving or not and why, VRRP role and priority, failover states and link, pool use, leases, the last events',
+  )
   .addOption(socketOpt())
-  .option('--json', 'raw JSON answer')
+  .option('--json', "status-get's whole answer (arguments: @hadhcp/control's StatusReport, every event kept)")
   .action(async (o) => {
     process.exitCode = await runStatus(o);
   });
