@@ -292,12 +292,12 @@ describe('hadhcp status: one screen', () => {
       '    counters: bndupd.acked 1204',
       '',
       'Last events (UTC):',
-      '  11:00:00    3h ago   hadhcp 0.1.0 started',
-      '  11:00:00    3h ago   VRRP VI_DHCP INIT -> BACKUP: startup',
-      '  11:00:01    3h ago   failover dhcp-failover: link up with 10.0.0.3:40112 (partner dialled in)',
-      '  11:00:02    3h ago   failover dhcp-failover: startup -> normal',
-      '  11:00:04    3h ago   VRRP VI_DHCP BACKUP -> MASTER: master down timer',
-      '  11:00:04    3h ago   serving: VRRP master holding 10.0.0.1: answering every relayed client at once',
+      '  11:00:00   3h ago   hadhcp 0.1.0 started',
+      '  11:00:00   3h ago   VRRP VI_DHCP INIT -> BACKUP: startup',
+      '  11:00:01   3h ago   failover dhcp-failover: link up with 10.0.0.3:40112 (partner dialled in)',
+      '  11:00:02   3h ago   failover dhcp-failover: startup -> normal',
+      '  11:00:04   3h ago   VRRP VI_DHCP BACKUP -> MASTER: master down timer',
+      '  11:00:04   3h ago   serving: VRRP master holding 10.0.0.1: answering every relayed client at once',
     ]);
   });
 
@@ -322,7 +322,7 @@ describe('hadhcp status: one screen', () => {
     );
     expect(lines).toContain('    partner state partner-down at 2026/12/02 12:10:00 UTC (110m ago)');
     expect(lines).toContain('    serving: NONE (answers no client); MCLT 3600s (60m)');
-    expect(lines).toContain('  13:56:01    4m ago ! failover dhcp-failover: startup -> recover');
+    expect(lines).toContain('  13:56:01   4m ago ! failover dhcp-failover: startup -> recover');
   });
 
   it('the store failed: NOT serving because of it, the error whole, the retries, the VIP given away', () => {
@@ -345,11 +345,21 @@ describe('hadhcp status: one screen', () => {
     );
     expect(lines).toContain('  VI_DHCP   BACKUP  150   1 (-253 from the supervisor: see DHCP)');
     expect(lines).toContain('    last change MASTER->BACKUP 119s ago: advert from 10.0.0.3 priority 100');
-    expect(lines.slice(-3)).toEqual([
-      '  13:58:00    2m ago ! lease store /var/lib/hadhcp failed (ENOSPC: no space left on device, write)',
-      '  13:58:00    2m ago ! not serving: lease store /var/lib/hadhcp failed (ENOSPC: no space left on ...',
-      '  13:58:01  119s ago ! VRRP VI_DHCP MASTER -> BACKUP: advert from 10.0.0.3 priority 100',
+    // An event longer than the screen wraps under itself.
+    expect(lines.slice(-4)).toEqual([
+      '  13:58:00   2m ago ! lease store /var/lib/hadhcp failed (ENOSPC: no space left on device, write)',
+      '  13:58:00   2m ago ! not serving: lease store /var/lib/hadhcp failed (ENOSPC: no space left on',
+      '                        device, write)',
+      '  13:58:01 119s ago ! VRRP VI_DHCP MASTER -> BACKUP: advert from 10.0.0.3 priority 100',
     ]);
+  });
+
+  it('without failover the VIP holder answers every client, direct ones too (the databases are separate)', () => {
+    const lines = renderStatus({ ...master, failover: undefined }, now).split('\n');
+    expect(lines).toContain(
+      '  answers: relayed clients every one, as 10.0.0.1; directly attached clients every one',
+    );
+    expect(lines).not.toContain('Failover:');
   });
 
   it('shows the newest events that fit the screen and says how many older ones --json has', () => {

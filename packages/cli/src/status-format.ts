@@ -28,23 +28,35 @@ export function renderStatus(
 ): string {
   const w = screen.columns;
   const out: string[] = [`hadhcp ${s.version}, pid ${s.pid}, up ${human(s.uptime)}`];
-  if (s.dhcp) out.push('', ...renderDhcp(s.dhcp, s.supervisor, w));
+  if (s.dhcp) out.push('', ...renderDhcp(s.dhcp, s.supervisor, (s.failover?.length ?? 0) > 0, w));
   if (s.store) out.push(...renderStore(s.store, w));
   if (s.vrrp && s.vrrp.length > 0) out.push('', 'VRRP:', ...renderVrrp(s.vrrp, s.supervisor, nowSec, w));
   if (s.failover && s.failover.length > 0) out.push('', 'Failover:', ...renderFailover(s.failover, nowSec));
   const events = s.events ?? [];
   if (events.length > 0) {
     // The newest events that fit what is left of the screen (a blank line and the title), never fewer than 5.
-    const room = Math.max(MIN_EVENTS, screen.rows - out.length - 2);
-    const shown = events.slice(-room);
+    const room = screen.rows - out.length - 2;
+    const shown: string[][] = [];
+    let used = 0;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const lines = renderEvent(events[i]!, nowSec, w);
+      if (shown.length >= MIN_EVENTS && used + lines.length > room) break;
+      shown.unshift(lines);
+      used += lines.length;
+    }
     const older = events.length - shown.length;
     out.push('', `Last events (UTC)${older > 0 ? `, ${older} older in hadhcp status --json` : ''}:`);
-    out.push(...shown.map((e) => clip(renderEvent(e, nowSec), w)));
+    out.push(...shown.flat());
   }
   return out.join('\n');
 }
 
-function renderDhcp(d: DhcpStatusJson, sup: SupervisorDecisionJson | undefined, w: number): string[] {
+function renderDhcp(
+  d: DhcpStatusJson,
+  sup: SupervisorDecisionJson | undefined,
+  failover: boolean,
+  w: number,
+): string[] {
   const out = [`DHCP: ${d.serving ? 'serving' : 'NOT serving'}`];
   const why = d.reason ?? sup?.reason;
   if (why) out.push(...wrap(topLevelParts(why), '  why: ', w));
@@ -52,7 +64,8 @@ function renderDhcp(d: DhcpStatusJson, sup: SupervisorDecisionJson | undefined, 
     const relayed = sup.serveRelayed
       ? `${sup.answerAllRelayed ? 'every one' : 'by the failover hash'}${sup.serverId ? `, as ${sup.serverId}` : ''}`
       : 'none';
-    const direct = sup.serveDirect ? 'by the failover hash' : 'none';
+    // Without failover the two routers' databases are separate: the VIP holder answers every direct client too.
+    const direct = !sup.serveDirect ? 'none' : failover ? 'by the failover hash' : 'every one';
     out.push(`  answers: relayed clients ${relayed}; directly attached clients ${direct}`);
     if (sup.vrrpWeight !== 0) {
       // Not serving: "why" already says what is wrong. Serving (a handover): the health says why the VIP goes.
@@ -78,7 +91,7 @@ function renderStore(st: StoreStatsJson, w: number): string[] {
     const recovered =
       st.recoveries > 0 ? `, recovered ${st.recoveries} time${st.recoveries === 1 ? '' : 's'}` : '';
     return [
-      `  lease store: ${st.leases} records, generation ${st.generation}, journal ${bytes(st.journalBytes)}${recovered}`,
+      `  lease store: ${st.leases} record${st.leases === 1 ? '' : 's'}, generation ${st.generation}, journal ${bytes(st.journalBytes)}${recovered}`,
     ];
   }
   // The error itself is DHCP's "why", whole.
@@ -159,12 +172,12 @@ function priorityReason(r: string, sup: SupervisorDecisionJson | undefined): str
  * `  13:57:00   3m ago ! VRRP VI_1 MASTER -> BACKUP: ...`: the time (UTC) to find it in the log, its age to read
  * at a glance (which also tells an older day), `!` on what needs a look.
  */
-function renderEvent(e: EventJson, nowSec: number): string {
+function renderEvent(e: EventJson, nowSec: number, w: number): string[] {
   const t = toSec(e.at);
   const d = new Date(t * 1000);
   const p = (n: number) => String(n).padStart(2, '0');
   const when = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
-  return `  ${when}  ${ago(t, nowSec).padStart(8)} ${e.alarm ? '!' : ' '} ${e.text}`;
+  return wrap([e.text], `  ${when} ${ago(t, nowSec).padStart(8)} ${e.alarm ? '!' : ' '} `, w);
 }
 
 /** `a; b (c; d); e` -> `a`, `b (c; d)`, `e`: the reason's clauses, each on its own line. */
@@ -198,11 +211,6 @@ function bytes(n: number): string {
   if (n < 10_000) return `${n} B`;
   if (n < 10_000_000) return `${Math.round(n / 1000)} kB`;
   return `${Math.round(n / 1_000_000)} MB`;
-}
-
-/** A line longer than the screen, cut with `...` (the whole text is in the log and in --json). */
-function clip(line: string, w: number): string {
-  return line.length <= w ? line : line.slice(0, w - 3) + '...';
 }
 
 /**
