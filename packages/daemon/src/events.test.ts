@@ -50,6 +50,7 @@ describe('watchEvents', () => {
       onState: (fn) => void state.push(fn),
       onLink: (fn) => void link.push(fn),
       partnerState: () => partnerState,
+      state: () => 'startup',
     };
     const supervisor = { decision: undefined as SupervisorDecision | undefined };
     return {
@@ -87,7 +88,10 @@ describe('watchEvents', () => {
       'waiting for the VRRP election; failover dhcp-failover: normal, partner normal',
     );
     const stop = watchEvents(log, p.src, 1000);
-    expect(log.list()).toEqual([]); // the state at start is not news
+    // Where failover stands when the watch begins; the supervisor's first decision (not serving) is no news.
+    expect(log.list().map((e) => e.text)).toEqual([
+      'failover dhcp-failover: startup, partner normal (as the daemon came up)',
+    ]);
 
     p.link({
       relationship: 'dhcp-failover',
@@ -115,7 +119,7 @@ describe('watchEvents', () => {
       'VRRP master holding 10.0.0.1: answering every relayed client at once; failover dhcp-failover: communications-interrupted, partner normal (link down)',
     );
     vi.advanceTimersByTime(999);
-    expect(log.list()).toHaveLength(2);
+    expect(log.list()).toHaveLength(3); // VRRP, the partner and serving wait for the poll
     vi.advanceTimersByTime(1);
     p.health(
       false,
@@ -137,6 +141,12 @@ describe('watchEvents', () => {
     vi.advanceTimersByTime(5000);
 
     expect(log.list().map((e) => [e.at.slice(11, 23), e.kind, e.text, e.alarm ?? false])).toEqual([
+      [
+        '14:00:00.000',
+        'failover',
+        'failover dhcp-failover: startup, partner normal (as the daemon came up)',
+        false,
+      ],
       ['14:00:00.000', 'link', 'failover dhcp-failover: link to 10.0.0.3:647 down (timeout)', true],
       ['14:00:00.005', 'failover', 'failover dhcp-failover: normal -> communications-interrupted', true],
       // VRRP's transition at its own time, though read at the poll after it.
@@ -171,6 +181,7 @@ describe('watchEvents', () => {
     vi.advanceTimersByTime(3000);
     stop();
     expect(log.list().map((e) => e.text)).toEqual([
+      'failover dhcp-failover: startup, partner normal (as the daemon came up)',
       'serving: VRRP master holding 10.0.0.1: answering every relayed client at once',
     ]);
   });

@@ -73,6 +73,8 @@ export interface FailoverEventSource {
   onLink(fn: (e: LinkChange) => void): void;
   /** The partner's state (ISC's name): the partner's moves come in its STATE messages, read by polling. */
   partnerState(): string;
+  /** Our state (ISC's name), for the first event: moves made before the watch began are not lost, only summed up. */
+  state(): string;
 }
 
 export interface EventSources {
@@ -88,6 +90,7 @@ export function fromPeerService(s: FailoverPeerService): FailoverEventSource {
     onState: (fn) => void s.on('state', fn),
     onLink: (fn) => void s.on('link', fn),
     partnerState: () => iscStateName(s.machine.partner),
+    state: () => iscStateName(s.machine.my),
   };
 }
 
@@ -108,6 +111,11 @@ export function watchEvents(log: EventLog, src: EventSources, pollMs = POLL_MS):
   const partner = new Map<string, string>();
   for (const f of relationships) {
     partner.set(f.name, f.partnerState());
+    // Failover started before the watch (its first packets are answered by its rules): where it stands now.
+    log.add(
+      'failover',
+      `failover ${f.name}: ${f.state()}, partner ${f.partnerState()} (as the daemon came up)`,
+    );
     f.onState((e) =>
       log.add('failover', `failover ${e.relationship}: ${e.from} -> ${e.to}`, {
         alarm: FAILOVER_ALARMS.has(e.to),
