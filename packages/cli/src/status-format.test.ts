@@ -362,6 +362,26 @@ describe('hadhcp status: one screen', () => {
     expect(lines).not.toContain('Failover:');
   });
 
+  it('a backup in normal: not serving relayed clients, its directly attached ones by the failover hash', () => {
+    const lines = renderStatus(
+      {
+        ...master,
+        dhcp: {
+          ...master.dhcp!,
+          serving: false,
+          reason: 'VRRP backup: the VIP holder answers relayed clients',
+        },
+        supervisor: { ...decisionMaster, serveRelayed: false, answerAllRelayed: false, serverId: undefined },
+      },
+      now,
+    ).split('\n');
+    expect(lines.slice(2, 5)).toEqual([
+      'DHCP: NOT serving relayed clients',
+      '  why: VRRP backup: the VIP holder answers relayed clients',
+      '  answers: relayed clients none; directly attached clients by the failover hash',
+    ]);
+  });
+
   it('shows the newest events that fit the screen and says how many older ones --json has', () => {
     const many = Array.from({ length: 20 }, (_, n) =>
       ev(`13:${String(30 + n).padStart(2, '0')}:00`, 'link', `event ${n}`),

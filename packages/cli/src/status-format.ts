@@ -57,7 +57,9 @@ function renderDhcp(
   failover: boolean,
   w: number,
 ): string[] {
-  const out = [`DHCP: ${d.serving ? 'serving' : 'NOT serving'}`];
+  // `serving` is the relayed side (the VIP's); a backup may still answer its directly attached clients.
+  const head = d.serving ? 'serving' : sup?.serveDirect ? 'NOT serving relayed clients' : 'NOT serving';
+  const out = [`DHCP: ${head}`];
   const why = d.reason ?? sup?.reason;
   if (why) out.push(...wrap(topLevelParts(why), '  why: ', w));
   if (sup) {
