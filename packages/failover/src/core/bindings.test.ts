@@ -335,6 +335,23 @@ describe('applyUpdate: dueling updates (ISC failover_lease_is_better, reject 16)
       }
   });
 
+  it('beyond ISC: their EXPIRED of a binding that ends before ours is stale (the client renewed with us): reject 16, in flight or not', () => {
+    // The ISC lab's race: ISC, restarted, sends EXPIRED (ends +61) while our renewal (ACTIVE, ends +90) flies.
+    const renewed = lease(B.ACTIVE, { cltt: NOW - 8, ends: NOW + 22 });
+    for (const pending of [renewed, undefined])
+      for (const role of ['primary', 'secondary'] as const) {
+        const v = applyUpdate(upd(B.EXPIRED, { leaseExpiry: NOW - 7 }), renewed, true, pending, ctx(role));
+        expect(reasonOf(v), `${role} ${pending ? 'in flight' : 'acked'}`).toBe(
+          RejectReason.LESS_CRIT_BIND_INFO,
+        );
+      }
+    // The same end (the partner saw our binding end): taken, as ISC.
+    const ended = lease(B.ACTIVE, { ends: NOW - 7 });
+    expect(
+      reasonOf(applyUpdate(upd(B.EXPIRED, { leaseExpiry: NOW - 7 }), ended, true, ended, ctx('secondary'))),
+    ).toBe('accept');
+  });
+
   it('any other pair goes to the primary (our ACTIVE against their RELEASED included)', () => {
     for (const ours of [B.ACTIVE, B.FREE, B.BACKUP, B.EXPIRED])
       for (const theirs of [B.FREE, B.RELEASED, B.RESET, B.BACKUP]) {
@@ -425,7 +442,15 @@ describe('applyUpdate: transitions in normal (ISC normal_binding_state_transitio
 
   it('ACTIVE -> EXPIRED (from the primary) only once our end less 65 s is not after now', () => {
     const at = (ends: number) =>
-      reasonOf(applyUpdate(upd(B.EXPIRED), lease(B.ACTIVE, { ends }), true, undefined, ctx('secondary')));
+      reasonOf(
+        applyUpdate(
+          upd(B.EXPIRED, { leaseExpiry: ends }),
+          lease(B.ACTIVE, { ends }),
+          true,
+          undefined,
+          ctx('secondary'),
+        ),
+      );
     expect(at(NOW + 66)).toBe(RejectReason.FATAL_CONFLICT);
     expect(at(NOW + 65)).toBe('accept');
     expect(at(0xffffffff)).toBe(RejectReason.FATAL_CONFLICT);

@@ -210,6 +210,20 @@ export function applyUpdate(
       );
     supersedesPending = true;
   }
+  // Beyond ISC: an EXPIRED about a binding that ended before ours does is stale: we renewed the client since (the
+  // partner's update crossed ours, or it was restarted with an older record). ISC takes it when its 65 s skew
+  // fudge has passed, which a lease shorter than that always has; both sides then swap states (the partner
+  // keeps our ACTIVE, we keep its EXPIRED -> FREE), and a held address would become free to hand out.
+  if (
+    status === BindingState.EXPIRED &&
+    ours.state === BindingState.ACTIVE &&
+    msg.leaseExpiry !== undefined &&
+    msg.leaseExpiry < ours.ends
+  )
+    return reject(
+      RejectReason.LESS_CRIT_BIND_INFO,
+      `EXPIRED for a binding that ended at ${msg.leaseExpiry}, ours runs to ${ours.ends}: the client renewed since`,
+    );
 
   const next: Lease = { ...ours, address: msg.assignedIp, failoverPeer: ctx.peerName };
   let chaddrChanged = false;
