@@ -22,7 +22,6 @@ export interface StatusReport {
   store?: StoreStatsJson;
   /** The last notable events, oldest first. */
   events?: EventJson[];
-  warnings?: string[];
 }
 
 export interface DhcpStatusJson {
