@@ -197,7 +197,7 @@ const STORE_ERR =
   'lease store /var/lib/hadhcp failed (ENOSPC: no space left on device, write): whether the last writes reached ' +
   'the disk is unknown, so no write is accepted until the store is reopened (it retries by itself)';
 const STORE_REASON = `lease store failed: ${STORE_ERR} (retrying: 7 attempt(s) so far, last: ENOSPC: no space left on device, write; next attempt in 4 s)`;
-const STORE_DECISION_REASON = `not answering: lease store failed: lease store failed: ${STORE_ERR}; failover dhcp-failover: normal, partner normal`;
+const STORE_DECISION_REASON = `not answering: lease store failed: ${STORE_ERR}; failover dhcp-failover: normal, partner normal`;
 
 /** rta's disk filled up: no lease can be stored, so it answers nobody and gives the VIP to rtb. */
 const storeFailed: StatusReport = {
@@ -208,7 +208,7 @@ const storeFailed: StatusReport = {
       ...vrrpMaster,
       state: 'BACKUP',
       effectivePriority: 1,
-      priorityReasons: [`-253 external: lease store failed: lease store failed: ${STORE_ERR} failing`],
+      priorityReasons: [`-253 external: lease store failed: ${STORE_ERR} failing`],
       masterAddress: '10.0.0.3',
       lastTransition: {
         from: 'MASTER',
@@ -226,7 +226,7 @@ const storeFailed: StatusReport = {
     vrrpWeight: -253,
     partnerDown: false,
     reason: STORE_DECISION_REASON,
-    health: `lease store failed: lease store failed: ${STORE_ERR}`,
+    health: `lease store failed: ${STORE_ERR}`,
   },
   store: {
     ...store,

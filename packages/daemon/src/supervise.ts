@@ -73,7 +73,8 @@ export class Supervisor {
       this.evaluate();
     });
     dhcp.onHealth((healthy, reason) => {
-      this.storeFailure = healthy ? undefined : reason;
+      // The writer's reason says 'lease store failed: ...' already; the policy names the cause itself.
+      this.storeFailure = healthy ? undefined : reason.replace(/^lease store failed: /, '');
       this.evaluate();
     });
     if (failover) {
