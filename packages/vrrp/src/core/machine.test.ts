@@ -112,6 +112,17 @@ const grid: Row[] = [
     sent: [100],
   },
   {
+    name: "INIT + startup with state MASTER while the supervisor's weight holds it back -> BACKUP (the election decides)",
+    from: () => step(instance({ initialState: 'MASTER' }), external(-253, 'not resynchronised'), T0).state,
+    event: { type: 'startup', ownIp: OWN },
+    at: T0,
+    to: 'BACKUP',
+    log: '(VI_1) initial state MASTER held back: not resynchronised',
+    // Effective priority 1 (100 - 253, at least 1): Skew_Time (256 - 1) / 256 s.
+    timer: { key: 'master-down', at: T0 + 3000 + 996 },
+    never: ['send-advert', 'add-vips'],
+  },
+  {
     name: 'INIT + startup with interface already down -> FAULT',
     from: () => step(instance(), ifaceDown, T0).state,
     event: { type: 'startup', ownIp: OWN },

@@ -99,6 +99,11 @@ function onStartup(ctx: Ctx, ownIp: number): void {
   // master at once instead of waiting out Master_Down_Interval.
   log(ctx, `(${n}) Entering BACKUP STATE (init)`);
   enterBackup(ctx, 'startup', false);
+  // The supervisor's weight says this node cannot serve (not resynchronised with its failover partner, store
+  // failed): `state MASTER` must not grab the VIP from a healthy peer then; the election decides, as for BACKUP.
+  const heldBack = s.external !== undefined && s.external.weight < 0;
+  if (s.params.startAsMaster && heldBack && s.params.basePriority !== 255)
+    return log(ctx, `(${n}) initial state MASTER held back: ${s.external!.reason}`);
   if (s.params.startAsMaster)
     becomeMaster(ctx, s.params.basePriority === 255 ? 'address owner' : 'initial state MASTER');
 }
