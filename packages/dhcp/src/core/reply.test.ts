@@ -3,7 +3,9 @@ import { INFINITE } from '@hadhcp/leases';
 import { BROADCAST_FLAG } from '../wire/types.js';
 import { makeScope, clientMsg, ip, ipBytes, text, MessageType, optU32 } from './test-helpers.js';
 import { ScopeView } from './network.js';
-import { buildReply, renewalTimes, replyOptions } from './reply.js';
+import { buildReply, iscHashBucket, renewalTimes, replyOptions } from './reply.js';
+import { decodeDhcp } from '../wire/codec.js';
+import { encodeDhcpDetailed } from '../wire/encode.js';
 
 const global = makeScope(
   undefined,
@@ -73,13 +75,14 @@ describe('replyOptions', () => {
     // ISC's BOOTP answer for a host declaration ignores the request list: the order without one.
     expect(
       replyOptions({ ...base, type: undefined, req: bootp, ignoreRequestList: true }).map((o) => o.code),
-    ).toEqual([1, 3, 6, 15, 42]);
+    ).toEqual([1, 3, 6, 42, 15]);
   });
 
-  it('without a request list: 1, 3, 6, 12 first, then every other configured option', () => {
+  it("without a request list: 1, 3, 6, 12 first, then every other configured option in ISC's hash order", () => {
     const req = clientMsg(MessageType.DISCOVER);
     const codes = replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code);
-    expect(codes).toEqual([53, 54, 51, 58, 59, 1, 3, 6, 15, 42]);
+    // Buckets: 42 -> 11, 15 -> 15.
+    expect(codes).toEqual([53, 54, 51, 58, 59, 1, 3, 6, 42, 15]);
   });
 
   it('T1 = 0.5 and T2 = 0.875 of the lease', () => {
@@ -123,6 +126,70 @@ describe('replyOptions', () => {
     expect(
       replyOptions({ ...base, type: MessageType.OFFER, req, leaseTime: 600 }).map((o) => o.code),
     ).not.toContain(82);
+  });
+});
+
+// ISC dhcpd 4.4's order without a request list: its option hash table, 17 buckets, each listing the option set
+// last first (the conformance lab's 'no PRL' scenarios: ISC 4.4.3 sent 1,3,6,17,18,42,28,14,15 for the subnet
+// below, where sorting by code gave 14,15,17,18,28,42).
+describe("ISC's option order without a parameter request list", () => {
+  it('buckets a code by the sum of its 5-bit digits, modulo 17', () => {
+    expect([17, 18, 1, 3, 6, 28, 42, 14, 15].map(iscHashBucket)).toEqual([0, 1, 1, 3, 6, 11, 11, 14, 15]);
+    expect(iscHashBucket(0)).toBe(0);
+    expect(iscHashBucket(43)).toBe(12); // 11 + 1
+    expect(iscHashBucket(224)).toBe(7); // 0 + 7
+    expect(iscHashBucket(255)).toBe(4); // (31 + 7) % 17
+  });
+
+  // The conformance lab's relayed subnet (test/lab/lib/fixtures/conformance/dhcpd.conf), options in the order written.
+  const relayed = makeScope(undefined, {}, [
+    [3, ipBytes('10.1.2.1')],
+    [6, ipBytes('10.0.0.53', '10.0.0.54', '10.0.0.55')],
+    [15, text('relayed.conformance.lab.example.org')],
+    [28, ipBytes('10.1.2.255')],
+    [42, ipBytes('10.0.0.123', '10.0.0.124')],
+    [17, text('/srv/nfs/roots/conformance/a-rather-long-root-path-so-that-the-options-overflow/client-root')],
+    [14, text('/var/crash/merit-dump-with-a-name-long-enough-to-count')],
+    [18, text('/srv/tftp/extensions/a-file-with-a-long-name-for-the-overload-test.ext')],
+  ]);
+  const relayedSpec = {
+    ...base,
+    scope: new ScopeView([relayed]),
+    type: MessageType.OFFER,
+    req: clientMsg(MessageType.DISCOVER, { giaddr: '10.1.2.1' }),
+    leaseTime: 600,
+  };
+
+  it('walks the buckets in order, the option set last first within one (ISC 4.4.3: 17,18,42,28,14,15)', () => {
+    const codes = replyOptions(relayedSpec).map((o) => o.code);
+    expect(codes).toEqual([53, 54, 51, 58, 59, 1, 3, 6, 17, 18, 42, 28, 14, 15]);
+  });
+
+  it('so at 576 octets the domain name is the one that goes to file, as ISC places it', () => {
+    const r = encodeDhcpDetailed(buildReply(relayedSpec), { maxSize: 576, allowOverload: true });
+    const m = decodeDhcp(r.bytes);
+    if ('reason' in m) throw new Error(m.reason);
+    expect(r.overload).toBe(1);
+    expect(m.layout!.options.items.map((i) => i.code)).toEqual([
+      53, 54, 51, 58, 59, 1, 3, 6, 17, 18, 42, 28, 14, 52, 255,
+    ]);
+    expect(m.layout!.file!.items.map((i) => `${i.code}/${i.len}`)).toEqual(['15/35', '255/0']);
+    // ISC sent 522 octets; 58 and 59 (6 octets each), which ISC sends only when configured, make 534.
+    expect(r.bytes.length).toBe(522 + 12);
+  });
+
+  it('scopes run outermost first: an option an inner scope sets again keeps the place its first setting gave it', () => {
+    const global = makeScope(undefined, {}, [[42, ipBytes('10.9.9.9')]]);
+    const subnet = makeScope(global, {}, [
+      [28, ipBytes('10.1.2.255')],
+      [42, ipBytes('10.0.0.123')],
+    ]);
+    const host = makeScope(undefined, {}, [[17, text('/root')]]);
+    const view = ScopeView.of({ host, subnet, global });
+    const opts = replyOptions({ ...base, scope: view, type: MessageType.OFFER, req: relayedSpec.req });
+    // 42 (global) was set before 28 (subnet): 28 heads bucket 11. The value is the nearest scope's.
+    expect(opts.map((o) => o.code)).toEqual([53, 54, 1, 17, 28, 42]);
+    expect(opts.find((o) => o.code === 42)?.data).toEqual(ipBytes('10.0.0.123'));
   });
 });
 

@@ -22,7 +22,8 @@ const SERVER_CONTROLLED = new Set<number>([
 
 /**
  * ISC's order when a client sends no parameter request list (cons_options): subnet mask, routers, name servers,
- * host name, FQDN (81), then every other configured option, then vendor-encapsulated options (43).
+ * host name, FQDN (81), then every other configured option in ISC's hash table order (scopeOptions), then
+ * vendor-encapsulated options (43).
  */
 const NO_PRL_FIRST = [Opt.SUBNET_MASK, Opt.ROUTERS, 6, Opt.HOST_NAME, 81];
 const VENDOR_ENCAPSULATED = 43;
@@ -73,15 +74,40 @@ function chaddr16(c: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The options the scopes offer (server-controlled codes left out), in ascending code order; once per view. */
+/** ISC dhcpd's option hash table (common/options.c): OPTION_HASH_SIZE 17 buckets. */
+const ISC_HASH_BUCKETS = 17;
+
+/** The bucket ISC files an option code under: the sum of the code's 5-bit digits, modulo 17. */
+export function iscHashBucket(code: number): number {
+  let sum = 0;
+  for (let c = code; c > 0; c >>>= 5) sum += c & 31;
+  return sum % ISC_HASH_BUCKETS;
+}
+
+/**
+ * The options the scopes offer (server-controlled codes left out, the nearest scope's value winning), in the order
+ * ISC dhcpd 4.4 walks its option state when a client sends no parameter request list (cons_options): bucket by
+ * bucket, and within a bucket the option set last first. ISC sets options as it executes the scopes, outermost
+ * first (global, shared-network, subnet, pool, host: execute_statements_in_scope in ack_lease and bootp), each in
+ * the order written; a new option goes to the head of its bucket's list, and one set again (an inner scope
+ * overriding an outer one) keeps its place (save_hashed_option). Computed once per view.
+ */
 const offered = new WeakMap<ScopeView, Map<number, Uint8Array>>();
 
 function scopeOptions(view: ScopeView | undefined): Map<number, Uint8Array> | undefined {
   if (!view) return undefined;
   let m = offered.get(view);
   if (!m) {
-    m = new Map();
-    for (const [code, o] of view.options()) if (!SERVER_CONTROLLED.has(code)) m.set(code, o.data);
+    const firstSet = new Map<number, number>();
+    for (let i = view.scopes.length - 1; i >= 0; i--) {
+      for (const code of view.scopes[i]!.options.keys()) {
+        if (!SERVER_CONTROLLED.has(code) && !firstSet.has(code)) firstSet.set(code, firstSet.size);
+      }
+    }
+    const order = [...firstSet].sort(
+      ([a, seqA], [b, seqB]) => iscHashBucket(a) - iscHashBucket(b) || seqB - seqA,
+    );
+    m = new Map(order.map(([code]) => [code, view.option(code)!.data]));
     offered.set(view, m);
   }
   return m;
@@ -143,7 +169,8 @@ export function maskBeforeRouters(codes: number[]): number[] {
  * Mandatory ones first: 53, 54, then 51/58/59 for a lease, then 56. With a parameter request list: the requested
  * options in the client's order, then the subnet mask for a DISCOVER or REQUEST (ISC adds it at lowest priority
  * because clients rely on it; not for INFORM or BOOTP); nothing else unrequested, as ISC. Without a list: 1, 3, 6,
- * 12, 81, then every other configured option (by code; ISC walks its option hash table), then 43. In both cases
+ * 12, 81, then every other configured option in the order ISC walks its option hash table (scopeOptions), then 43
+ * (unless configured, and so placed already). The order decides which options fit a small reply. In both cases
  * the subnet mask is moved before the routers (maskBeforeRouters). Relay agent information goes last, verbatim
  * (RFC 3046 2.2).
  */

@@ -52,13 +52,18 @@ export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 const POS: SourcePos = { file: 'test.conf', line: 1, col: 1 };
 
+/**
+ * A scope with its options. A record lists them in ascending code order (JavaScript's order for integer keys); a
+ * list of [code, value] pairs keeps the order written, as the dhcpd.conf parser does (ISC's option order depends on it).
+ */
 export function makeScope(
   parent: Scope | undefined,
   params: Params = {},
-  options: Record<number, Uint8Array> = {},
+  options: Record<number, Uint8Array> | Array<[number, Uint8Array]> = {},
 ): Scope {
   const map = new Map<number, OptionSetting>();
-  for (const [code, data] of Object.entries(options))
+  const pairs = Array.isArray(options) ? options : Object.entries(options);
+  for (const [code, data] of pairs)
     map.set(Number(code), { code: Number(code), name: `opt${code}`, data, pos: POS });
   const s: Scope = { params, options: map };
   if (parent) s.parent = parent;
