@@ -127,4 +127,38 @@ describe('decode(encode(m))', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('every area in use ends with the end option (RFC 2131 4.1), whatever the size and overload', () => {
+    const ends = (items: Array<{ code: number }> | undefined): boolean =>
+      items !== undefined && items.at(-1)?.code === 255;
+    // Values of any length up to 300, not mostly short ones: crowded replies that split and overload.
+    const long: fc.Arbitrary<DhcpOption> = fc.record({
+      code: fc.integer({ min: 1, max: 254 }).filter((c) => !EXCLUDED.has(c)),
+      data: fc.integer({ min: 0, max: 300 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+    });
+    const crowded = fc
+      .tuple(message, fc.uniqueArray(long, { selector: (o) => o.code, minLength: 1, maxLength: 8 }))
+      .map(([m, more]) => ({
+        ...m,
+        options: [...m.options, ...more.filter((o) => !m.options.some((x) => x.code === o.code))],
+      }));
+    fc.assert(
+      fc.property(
+        fc.oneof(message, crowded),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 300, max: 1500 })),
+        (m, allowOverload, maxSize) => {
+          const r = encodeDhcpDetailed(m, { allowOverload, ...(maxSize === null ? {} : { maxSize }) });
+          const back = decodeDhcp(r.bytes);
+          if (isWireError(back)) throw new Error(back.detail);
+          const layout = back.layout!;
+          expect(layout.overload).toBe(r.overload);
+          expect(ends(layout.options.items)).toBe(true);
+          if (r.overload & 1) expect(ends(layout.file?.items)).toBe(true);
+          if (r.overload & 2) expect(ends(layout.sname?.items)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 });

@@ -278,11 +278,12 @@ describe('encodeDhcp', () => {
     const r = encodeDhcpDetailed(m, { allowOverload: true });
     expect(r.overload).toBe(2);
     expect(r.dropped).toEqual([]);
-    // 42 octets of 15 fill the options field up to option 52 (no room left for end, as ISC), 58 go to sname.
+    // 41 octets of 15 fill the options field up to option 52 and end (RFC 2131 4.1; ISC splits at 42 and leaves
+    // end out), 59 go to sname.
     expect(areas(r.bytes)).toEqual({
-      options: ['53/1', '54/4', '43/250', '15/42', '52/1'],
+      options: ['53/1', '54/4', '43/250', '15/41', '52/1', 'end'],
       file: undefined,
-      sname: ['15/58', 'end'],
+      sname: ['15/59', 'end'],
     });
     const back = decodeDhcp(r.bytes) as DhcpMessage;
     expect(new TextDecoder().decode(back.file.subarray(0, 10))).toBe('pxelinux.0');
@@ -374,7 +375,8 @@ describe('encodeDhcp packs options as ISC dhcpd 4.4.3 does', () => {
     expect(r.bytes.length).toBe(548); // ISC: 548 octets (576 with IP and UDP headers)
     expect(r.dropped).toEqual([]);
     expect(areas(r.bytes)).toEqual({
-      // ISC: the options field is full after 52, with no end option
+      // ISC splits 14 as 66 + 28 and sends the options field full after 52, with no end option; RFC 2131 4.1
+      // wants one, so 14 is split one octet earlier.
       options: [
         '53/1',
         '54/4',
@@ -386,10 +388,11 @@ describe('encodeDhcp packs options as ISC dhcpd 4.4.3 does', () => {
         '17/157',
         '28/4',
         '42/8',
-        '14/66',
+        '14/65',
         '52/1',
+        'end',
       ],
-      file: ['18/93', '14/28', 'end'],
+      file: ['18/93', '14/29', 'end'],
       sname: undefined,
     });
     const back = decodeDhcp(r.bytes) as DhcpMessage;

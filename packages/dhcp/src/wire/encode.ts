@@ -94,13 +94,17 @@ export function encodeDhcpDetailed(msg: DhcpMessage, opts?: EncodeOptions): Enco
   // Never in a BOOTP reply: RFC 951 clients read sname and file as names, and know nothing of option 52. (ISC
   // overloads its dynamic BOOTP replies, which go through its DHCP path, but not those for host declarations.)
   const overload = !!opts?.allowOverload && !bootp;
-  const placed = pack(
-    list.filter((o) => o.code !== OPT_RELAY_AGENT),
-    mainCap,
-    overload && isZero(msg.file),
-    overload && isZero(msg.sname),
-    dropped,
-  );
+  const rest = list.filter((o) => o.code !== OPT_RELAY_AGENT);
+  const fileFree = overload && isZero(msg.file);
+  const snameFree = overload && isZero(msg.sname);
+  const droppedBefore = dropped.length;
+  let placed = pack(rest, mainCap, fileFree, snameFree, dropped);
+  if (placed.overload && size(placed.main) + 3 >= mainCap) {
+    // RFC 2131 4.1: an overloaded options field MUST end with the end option. ISC's split rule fills the field
+    // up to option 52 and sends it without one; place again with the field one octet shorter, so end fits.
+    dropped.length = droppedBefore;
+    placed = pack(rest, mainCap - 1, fileFree, snameFree, dropped);
+  }
   return { bytes: build(msg, placed, split(agent), mainCap), dropped, overload: placed.overload };
 }
 
@@ -195,7 +199,9 @@ interface Placement {
  * and 1 for end (the last option only needs its end), then file, then sname, each keeping 1 octet for its end.
  * An option that fits none of them, or is longer than 255, is split (RFC 3396) over the room left in the areas in
  * that order, 255 octets at most per instance; if even that fails it is left out, and the next one is tried.
- * Checked against ISC's replies at 576 octets (see codec.test.ts).
+ * Checked against ISC's replies at 576 octets (see codec.test.ts). One departure, made by the caller: where a
+ * split fills the options field up to option 52, leaving no room for end (ISC sends it so), the options are
+ * placed again with the field one octet shorter (RFC 2131 4.1).
  */
 function pack(
   list: DhcpOption[],
@@ -265,9 +271,9 @@ function writeInstances(out: Uint8Array, off: number, xs: Instance[]): number {
 
 /**
  * Options field: the placed options, option 52 when file/sname carry some, then relay agent information (RFC 3046
- * 2.2: last, and ISC adds its size to the room the client allows, as the relay strips it), then end when there is
- * room for it (ISC leaves it out of a full field; the field's size bounds it). Zero padding to the 300-octet BOOTP
- * minimum (RFC 951), as ISC dhcpd does.
+ * 2.2: last, and ISC adds its size to the room the client allows, as the relay strips it), then end (placement
+ * always leaves room for it: RFC 2131 4.1 for an overloaded field, RFC 2132 2 otherwise). Zero padding to the
+ * 300-octet BOOTP minimum (RFC 951), as ISC dhcpd does.
  */
 function build(msg: DhcpMessage, p: Placement, agent: Instance[], mainCap: number): Uint8Array {
   const filled = size(p.main) + (p.overload ? 3 : 0);
