@@ -52,28 +52,5 @@ export type DataOrNum = { kind: 'data'; expr: DataExpr } | { kind: 'numeric'; ex
 export type Expr =
   { kind: 'boolean'; expr: BoolExpr } | { kind: 'data'; expr: DataExpr } | { kind: 'numeric'; expr: NumExpr };
 
-/**
- * What an expression reads while it runs, injected by the DHCP core (one per request). Every method may be
- * called many times per evaluation; none may allocate for the core's sake. Return null where ISC has nothing:
- * no such option, no lease, no host declaration.
- */
-export interface EvalContext {
-  /** The request as received: BOOTP header and options (`packet`, `hardware`). null outside a request. */
-  readonly raw: Uint8Array | null;
-  /** An option of the request (`option`, `exists`), by space and code; the value bytes without code and length. */
-  option(space: string, code: number): Uint8Array | null;
-  /** An option as the configuration sets it for this client (`config-option`). */
-  configOption(space: string, code: number): Uint8Array | null;
-  /** The client matched a host declaration (`known`); null outside a request, as in ISC. */
-  readonly known: boolean | null;
-  /** The lease is a fixed-address one (`static`). */
-  readonly isStatic: boolean;
-  /** The address being leased, 4 bytes (`leased-address`); null when there is no lease yet. */
-  readonly leasedAddress: Uint8Array | null;
-  /** The name of the host declaration that matched, as bytes (`host-decl-name`). */
-  readonly hostDeclName: Uint8Array | null;
-  /** Seconds left on the lease (`lease-time`: ends - now); null without a lease or when it has ended. */
-  readonly leaseTime: number | null;
-  /** This server's host name (`gethostname()`). */
-  readonly hostname: Uint8Array;
-}
+/** What an expression reads while it runs: defined by the DHCP core, which builds one per request. */
+export type { EvalContext } from '@hadhcp/dhcp';

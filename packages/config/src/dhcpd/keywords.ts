@@ -35,6 +35,14 @@ export const STATEMENTS = [
   'omapi-port',
   'omapi-key',
   'boot-unknown-clients',
+  'class',
+  'subclass',
+  'match',
+  'spawn',
+  'lease',
+  'if',
+  'elsif',
+  'else',
 ] as const;
 
 // prettier-ignore
@@ -52,11 +60,6 @@ export const NO_EFFECT = new Set([
 
 /** ISC statements we deliberately do not implement; named so the error says so rather than "unknown". */
 export const UNSUPPORTED = new Set([
-  'class',
-  'subclass',
-  'if',
-  'elsif',
-  'else',
   'on',
   'set',
   'unset',
@@ -65,15 +68,12 @@ export const UNSUPPORTED = new Set([
   'execute',
   'switch',
   'zone',
-  'spawn',
-  'match',
   'define',
   'subnet6',
   'range6',
   'prefix6',
   'fixed-address6',
   'host-identifier',
-  'lease',
   'dynamic-bootp',
   'known-clients',
   'failover-peer',

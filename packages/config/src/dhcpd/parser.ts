@@ -1,5 +1,7 @@
 import { formatIp4, inSubnet, maskToPrefix, parseIp4, type Ip4 } from '@hadhcp/common';
 import type {
+  ClientClass,
+  Conditional,
   DhcpServerConfig,
   FailoverPeerConfig,
   Host,
@@ -7,9 +9,11 @@ import type {
   Pool,
   Scope,
   SharedNetwork,
+  SubClass,
   Subnet,
 } from '@hadhcp/dhcp';
 import type { Diagnostic, Severity } from '../diagnostics.js';
+import { parseClass, parseIf, parseLeaseLimit, parseMatch, parseSpawn, parseSubclass } from './classes.js';
 import { Cursor, ParseError, ipOrHost } from './cursor.js';
 import { parsePeerBlock, peerProblems, type PeerDraft } from './failover.js';
 import { NO_EFFECT, STATEMENTS, UNSUPPORTED, didYouMean } from './keywords.js';
@@ -17,7 +21,8 @@ import { tokenize, type Tok } from './lexer.js';
 import { parseOption, type OptionEnv, type OptionLookup } from './options.js';
 import { checkBase64, parseAllowDeny, parseHardware } from './statements.js';
 
-export type Kind = 'global' | 'shared-network' | 'subnet' | 'pool' | 'group' | 'host' | 'key';
+export type Kind =
+  'global' | 'shared-network' | 'subnet' | 'pool' | 'group' | 'host' | 'key' | 'class' | 'if';
 
 /** Where a statement sits: the scope it sets parameters in and the declarations around it. */
 export interface Ctx {
@@ -27,7 +32,24 @@ export interface Ctx {
   subnet?: Subnet;
   pool?: Pool;
   host?: Host;
+  cls?: ClientClass;
+  sub?: SubClass;
 }
+
+/** Statements that declare a scope of their own: they never set a parameter of the scope they sit in. */
+const DECLARATIONS = new Set([
+  'subnet',
+  'shared-network',
+  'pool',
+  'group',
+  'host',
+  'class',
+  'subclass',
+  'if',
+  'include',
+  'failover',
+  'key',
+]);
 
 export interface FileIo {
   readFile(path: string): string;
@@ -53,6 +75,8 @@ export class DhcpdParser implements OptionEnv {
     files: [],
   };
   readonly defs: OptionLookup = new Map();
+  /** Classes by name, for `subclass` and `allow members of`. */
+  readonly classes = new Map<string, ClientClass>();
   get customOptions() {
     return this.config.customOptions;
   }
@@ -117,7 +141,10 @@ export class DhcpdParser implements OptionEnv {
   private statement(ctx: Ctx): void {
     const start = this.cur.index;
     try {
-      this.dispatch(ctx);
+      const conds = ctx.scope.conditionals;
+      const t = this.cur.peek();
+      if (conds && t.kind === 'word' && !DECLARATIONS.has(t.text.toLowerCase())) this.after(ctx, conds);
+      else this.dispatch(ctx);
     } catch (e) {
       const errs = e instanceof AggregateError ? e.errors : [e];
       for (const x of errs) {
@@ -129,8 +156,31 @@ export class DhcpdParser implements OptionEnv {
     }
   }
 
+  /**
+   * A statement after an `if` in the same scope: ISC runs a scope's statements in order, so what it sets
+   * supersedes the same setting in the `if` bodies before it. The statement is read into a scratch scope, copied
+   * into the scope, and its settings are removed from the earlier bodies (then a taken branch can simply come
+   * before its scope, see Scope.conditionals).
+   */
+  private after(ctx: Ctx, conds: Conditional[]): void {
+    const scratch: Scope = { params: {}, options: new Map() };
+    try {
+      this.dispatch({ ...ctx, scope: scratch });
+    } finally {
+      const p = ctx.scope.params as Record<string, unknown>;
+      for (const [k, v] of Object.entries(scratch.params)) {
+        p[k] = v;
+        shadow(conds, (s) => delete (s.params as Record<string, unknown>)[k]);
+      }
+      for (const [code, o] of scratch.options) {
+        ctx.scope.options.set(code, o);
+        shadow(conds, (s) => s.options.delete(code));
+      }
+    }
+  }
+
   /** `{ statements }` for a declaration; returns the closing brace. */
-  private block(ctx: Ctx, what: string): Tok {
+  block(ctx: Ctx, what: string): Tok {
     const open = this.cur.expect('{', '`{`', `open the ${what} block with {`);
     for (;;) {
       const t = this.cur.peek();
@@ -146,12 +196,17 @@ export class DhcpdParser implements OptionEnv {
   }
 
   private only(t: Tok, ctx: Ctx, kinds: Kind[], where: string): void {
-    if (!kinds.includes(ctx.kind))
-      throw new ParseError(
-        t,
-        `\`${t.text}\` is not allowed inside a ${ctx.kind === 'global' ? 'top level' : ctx.kind} scope`,
-        `move it ${where}`,
-      );
+    if (!kinds.includes(ctx.kind)) {
+      const in_ =
+        ctx.kind === 'global'
+          ? 'a top level scope'
+          : ctx.kind === 'if'
+            ? 'an `if` block (it holds parameters and options only)'
+            : ctx.kind === 'class'
+              ? 'a class declaration'
+              : `a ${ctx.kind} scope`;
+      throw new ParseError(t, `\`${t.text}\` is not allowed inside ${in_}`, `move it ${where}`);
+    }
   }
 
   private dispatch(ctx: Ctx): void {
@@ -283,6 +338,27 @@ export class DhcpdParser implements OptionEnv {
       }
       case 'include':
         return this.include(t, ctx);
+      case 'class':
+        this.only(t, ctx, ['global', 'group'], 'to the top level');
+        return parseClass(this, t, ctx);
+      case 'subclass':
+        this.only(t, ctx, ['global', 'group'], 'to the top level');
+        return parseSubclass(this, t);
+      case 'match':
+        return parseMatch(this, t, ctx);
+      case 'spawn':
+        return parseSpawn(this, t, ctx);
+      case 'lease':
+        return parseLeaseLimit(this, t, ctx);
+      case 'if':
+        return parseIf(this, t, ctx);
+      case 'elsif':
+      case 'else':
+        throw new ParseError(
+          t,
+          `\`${t.text}\` without \`if\``,
+          `\`${t.text}\` must follow the closing brace of an \`if\` block`,
+        );
       case 'failover':
         return this.failover(t, ctx);
       case 'key':
@@ -739,4 +815,13 @@ export class DhcpdParser implements OptionEnv {
   peerNames(): FailoverPeerConfig[] {
     return this.config.failoverPeers;
   }
+}
+
+/** Applies `drop` to every branch body of `conds`, nested `if`s included. */
+function shadow(conds: Conditional[], drop: (s: Scope) => void): void {
+  for (const c of conds)
+    for (const b of c.branches) {
+      drop(b.scope);
+      if (b.scope.conditionals) shadow(b.scope.conditionals, drop);
+    }
 }

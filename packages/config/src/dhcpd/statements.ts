@@ -1,10 +1,12 @@
 import type { Severity } from '../diagnostics.js';
 import { Cursor, ParseError } from './cursor.js';
 import type { Tok } from './lexer.js';
+import type { ClientClass } from '@hadhcp/dhcp';
 import type { Ctx } from './parser.js';
 
 interface Notes {
   note(tok: Tok, severity: Severity, message: string, hint?: string): void;
+  readonly classes?: ReadonlyMap<string, ClientClass>;
 }
 
 /** dhcpd.conf(5) "ALLOW AND DENY": the same words are permits inside a pool and parameters elsewhere. */
@@ -77,12 +79,27 @@ export function parseAllowDeny(cur: Cursor, n: Notes, kw: Tok, ctx: Ctx): void {
     case 'leasequery':
       n.note(t, 'note', `\`${stmt}\` has no effect in hadhcp`);
       break;
-    case 'members':
-      throw new ParseError(
-        t,
-        `\`${stmt} of\`: client classes are not supported by hadhcp`,
-        'remove the class-based permit',
-      );
+    case 'members': {
+      words('of');
+      stmt += ' of';
+      const name = cur.name('class name');
+      stmt += ` "${name.text}"`;
+      if (!pool)
+        throw new ParseError(
+          t,
+          `\`${stmt}\` is only allowed in a pool`,
+          'move it into the pool the class may (or may not) use',
+        );
+      const cls = n.classes?.get(name.text);
+      if (!cls)
+        throw new ParseError(
+          name,
+          `no class named ${name.text}`,
+          `declare \`class "${name.text}" { ... }\` above this pool`,
+        );
+      (pool.permits.members ??= []).push({ allow, class: cls });
+      break;
+    }
     default:
       throw new ParseError(
         t,

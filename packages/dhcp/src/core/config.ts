@@ -1,4 +1,7 @@
 import type { Ip4 } from '@hadhcp/common';
+import type { BoolTest, DataTest } from './eval-context.js';
+
+export type { BoolTest, DataTest, EvalContext } from './eval-context.js';
 
 /**
  * The DHCP server's configuration model: what a dhcpd.conf means, independent of its syntax.
@@ -65,6 +68,57 @@ export interface Scope {
   parent?: Scope;
   params: Params;
   options: Map<number, OptionSetting>;
+  /**
+   * `if` / `elsif` / `else` statements of this scope, in the order written (evaluated per packet; see
+   * classes.ts). A branch's body is a scope of its own, without parent. A parameter set unconditionally after
+   * an `if` in the same scope supersedes the branch's setting (ISC runs a scope's statements in order), so the
+   * reader leaves such settings out of the bodies: a taken branch simply comes before its scope.
+   */
+  conditionals?: Conditional[];
+}
+
+/** One `if EXPR { } elsif EXPR { } else { }` statement. */
+export interface Conditional {
+  /** In order; the first whose test is true is taken. `test` is absent for `else`. */
+  branches: Array<{ test?: BoolTest; scope: Scope; pos: SourcePos }>;
+  pos: SourcePos;
+}
+
+/**
+ * `class "NAME" { ... }` (dhcpd.conf(5) CLIENT CLASSING). A client is a member when `matchIf` is true, or,
+ * for a class with `match` (or `spawn with`), when the value matches one of its subclasses (then it is a member
+ * of both); a spawning class makes a subclass for each new value. A class with neither has no members.
+ */
+export interface ClientClass {
+  name: string;
+  matchIf?: BoolTest;
+  /** `match EXPR;` or `spawn with EXPR;`: the value looked up among the subclasses. */
+  match?: DataTest;
+  spawn: boolean;
+  /** `lease limit N;`: at most N leases held by members at once (a spawned subclass gets its own N). */
+  leaseLimit?: number;
+  /** Declared subclasses by their data (latin1 of the bytes), in declaration order. */
+  subclasses: Map<string, SubClass>;
+  /** The class's statements; no parent (ISC stops at the pool or subnet when it runs them). */
+  scope: Scope;
+  pos: SourcePos;
+}
+
+/** The key of a match value among a class's subclasses: one character per byte. */
+export function dataKey(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+/** `subclass "NAME" DATA [{ ... }]`: a member of `parent` whose match value is `data`. */
+export interface SubClass {
+  parent: ClientClass;
+  data: Uint8Array;
+  leaseLimit?: number;
+  /** Its own statements (no parent; the parent class's statements apply after it). */
+  scope: Scope;
+  pos: SourcePos;
 }
 
 export interface FailoverPeerConfig {
@@ -108,6 +162,8 @@ export interface PoolPermits {
   allowKnownClients?: boolean;
   allowDynamicBootp?: boolean;
   allowAllClients?: boolean;
+  /** `allow members of "X";` / `deny members of "X";`, as written (a subclass's member is its class's too). */
+  members?: Array<{ allow: boolean; class: ClientClass }>;
 }
 
 export interface Pool {
@@ -169,6 +225,10 @@ export interface DhcpServerConfig {
   hosts: Host[];
   failoverPeers: FailoverPeerConfig[];
   customOptions: CustomOptionDef[];
+  /** `class` declarations in the order written: the order ISC tests membership in. Absent: none. */
+  classes?: ClientClass[];
+  /** Some scope has an `if` (so answers need per-packet scope resolution). */
+  hasConditionals?: boolean;
   /** Files read, in order (the main file first, then includes). */
   files: string[];
   /** `key NAME { algorithm; secret; }` and `omapi-port` / `omapi-key`: parsed and kept, no effect in hadhcp. */

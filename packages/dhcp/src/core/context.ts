@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import { Counters, type Ip4 } from '@hadhcp/common';
 import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
 import { getClientId, getHostName, hwAddress } from '../wire/accessors.js';
 import type { DhcpMessage, MessageType } from '../wire/types.js';
 import { isCandidate, PoolAllocator } from './allocate.js';
+import { ClassBook, memberOf, PacketEval, type Membership } from './classes.js';
 import { nextBinding, type BindingEvent } from './binding.js';
 import {
   PARAM_DEFAULTS,
@@ -38,6 +40,8 @@ export interface CoreOptions {
   logLines?: boolean;
   /** Whom to serve, what to allocate, how long to grant (default: standalonePolicy; failover has its own). */
   policy?: LeasePolicy;
+  /** What `gethostname()` gives in dhcpd.conf expressions; default os.hostname(), read once. */
+  hostname?: string;
 }
 
 /** Who is asking: RFC 2131 4.2 identifies a client by option 61 when present, else by htype + chaddr. */
@@ -49,6 +53,10 @@ export interface Client {
   host?: Host;
   /** Option 12 as the client sent it (ISC's client-hostname). */
   hostname?: string;
+  /** The classes the client is in, in ISC's order (classes.ts); a shared empty list without classes. */
+  classes: readonly Membership[];
+  /** The request, for `if` expressions evaluated while answering. */
+  msg: DhcpMessage;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -73,6 +81,8 @@ export class CoreContext {
   readonly abandonSeconds: number;
   readonly logLines: boolean;
   readonly policy: LeasePolicy;
+  /** Classes, conditionals and lease limits of the configuration (inactive when it has none). */
+  readonly classBook: ClassBook;
   /** ISC's line builders, or ones returning '' when logLines is off. */
   readonly isc: IscLines;
   serverId: Ip4 | undefined;
@@ -98,6 +108,7 @@ export class CoreContext {
     this.policy = opts.policy ?? standalonePolicy;
     this.isc = this.logLines ? isc : quietIsc;
     this.probes = new ProbeTracker(opts.probeFreshMs, opts.probeLookahead);
+    this.classBook = new ClassBook(config, new PacketEval(opts.hostname ?? hostname()));
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
     // Straight from the records' fields (decoding a million leases here would cost seconds at start-up), into
     // heaps ordered once at the end.
@@ -118,6 +129,7 @@ export class CoreContext {
   noteLease(ip: Ip4, state: BindingState, ends: number, prev?: BindingState): void {
     const r = this.index.rangeOf(ip);
     if (r) this.allocators[r.pool.id]!.note(ip, state, ends, prev);
+    this.classBook.noteLease(ip, state);
     if ((state === BindingState.ACTIVE || state === BindingState.ABANDONED) && ends !== INFINITE)
       this.expiry.push(ends, ip >>> 0);
   }
@@ -132,9 +144,10 @@ export class CoreContext {
   client(msg: DhcpMessage): Client {
     const cid = getClientId(msg);
     const hw = hwAddress(msg).slice();
-    const c: Client = { htype: msg.htype, hw, key: cid ? clientIdKey(cid) : hwKey(msg.htype, hw) };
+    const key = cid ? clientIdKey(cid) : hwKey(msg.htype, hw);
+    const host = this.index.hostFor(cid, msg.htype, hw, cid ? undefined : key);
+    const c: Client = { htype: msg.htype, hw, key, classes: this.classBook.classify(msg, host), msg };
     if (cid) c.cid = cid.slice();
-    const host = this.index.hostFor(cid, msg.htype, hw, cid ? undefined : c.key);
     if (host) c.host = host;
     const name = getHostName(msg);
     if (name !== undefined) c.hostname = name;
@@ -177,7 +190,10 @@ export class CoreContext {
     return c.host?.fixedAddresses.find((ip) => this.index.inNetwork(ip, sn));
   }
 
-  /** ISC pool permit lists: any matching deny excludes; when the pool has allows, one of them must match. */
+  /**
+   * ISC pool permit lists (dhcp.c permitted()): any matching deny excludes; when the pool has allows, one of them
+   * must match. `members of "X"` matches a client in class X or in one of X's subclasses.
+   */
   permits(pool: PoolInfo, c: Client, bootp: boolean): boolean {
     const known = c.host !== undefined;
     const view = this.index.view(undefined, pool.pool.scope, undefined);
@@ -198,7 +214,32 @@ export class CoreContext {
         if (match) allowed = true;
       }
     }
+    if (p.members)
+      for (const { allow, class: cls } of p.members) {
+        const match = c.classes.some((m) => memberOf(m, cls));
+        if (!allow && match) return false;
+        if (allow) {
+          anyAllow = true;
+          if (match) allowed = true;
+        }
+      }
     return !anyAllow || allowed;
+  }
+
+  /**
+   * ISC ack_lease: every class of the client with a `lease limit` is full, so no lease (and no answer). Counted
+   * under no-permitted-pool (the closest reason the core has), with ISC's log words.
+   */
+  leaseLimitReached(c: Client, line: string): Decision {
+    let last = '';
+    for (const m of c.classes) {
+      const cls = 'parent' in m ? m.parent : m;
+      if (m.leaseLimit !== undefined || cls.leaseLimit !== undefined) last = cls.name;
+    }
+    this.counters.inc('classes.lease-limit-reached');
+    return this.drop('no-permitted-pool', `lease limit reached in all matching classes (last: ${last})`, [
+      `${line}: no available billing: lease limit reached in all matching classes (last: ${last})`,
+    ]);
   }
 
   /**
@@ -387,14 +428,28 @@ export class CoreContext {
     }
   }
 
-  /** The scopes that apply to an answer about ip (its subnet and pool, plus the client's host declaration). */
-  scopeFor(ip: Ip4, host: Host | undefined): { view: ScopeView; subnet: Subnet | undefined } {
+  /**
+   * The scopes that apply to an answer about ip to c: its subnet and pool, the client's classes and host
+   * declaration, and the `if` branches they take for this packet (ISC's order: classes.ts). Without a client
+   * (a NAK), the address's scopes alone.
+   */
+  scopeFor(ip: Ip4, c: Client | undefined): { view: ScopeView; subnet: Subnet | undefined } {
     const subnet = this.index.subnetFor(ip);
     const pool = this.index.rangeOf(ip)?.pool.pool;
-    return {
-      view: this.index.view(host?.scope, pool?.scope, subnet?.scope),
-      subnet,
-    };
+    const host = c?.host;
+    const hostView = this.index.view(host?.scope, pool?.scope, subnet?.scope);
+    const book = this.classBook;
+    if (!book.active || !c) return { view: hostView, subnet };
+    const base = host ? this.index.view(undefined, pool?.scope, subnet?.scope) : hostView;
+    book.ev.load(c.msg, host);
+    if (pool || host?.fixedAddresses.includes(ip >>> 0)) {
+      const l = this.table.get(ip);
+      // ISC's lease-time: what is left of the lease as it stands before this answer.
+      const left =
+        l?.state === BindingState.ACTIVE && this.owns(l, c) && l.ends !== INFINITE ? l.ends : undefined;
+      book.ev.answering(ip, pool === undefined, left ?? null, hostView);
+    }
+    return { view: book.resolve(hostView, base, c.classes), subnet };
   }
 
   authoritative(subnet: Subnet): boolean {

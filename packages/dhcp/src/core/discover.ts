@@ -90,7 +90,7 @@ export function handleDiscover(
   const sn = subnet.sharedNetwork;
   // ISC names the client by the host name recorded on its lease, not the one in this packet.
   const line = ctx.logLines ? isc.discover(msg, iface, ctx.ownLease(c, sn, nowSeconds(nowMs))?.hostname) : '';
-  if (c.host && ctx.scopeFor(subnet.network, c.host).view.param('booting') === false)
+  if ((c.host || ctx.classBook.active) && ctx.scopeFor(subnet.network, c).view.param('booting') === false)
     return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
 
   const choice = choose(ctx, msg, c, sn, nowMs);
@@ -138,9 +138,10 @@ function offer(
   /** The pool of a ping-checked address: counted for its allocation rate (and as ready when nobody waited). */
   probedPool?: PoolInfo,
 ): Decision {
-  const { view, subnet } = ctx.scopeFor(ip, c.host);
+  const { view, subnet } = ctx.scopeFor(ip, c);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to offer with', [line]);
+  if (c.classes.length > 0 && !ctx.classBook.mayLease(ip, c.classes)) return ctx.leaseLimitReached(c, line);
   ctx.hold(ip, c.key, nowMs);
   // A wait was counted when it began (handleDiscover), once per DISCOVER that waited.
   if (probedPool) {

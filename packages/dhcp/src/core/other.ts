@@ -55,7 +55,7 @@ export function handleRelease(
   const rec = msg.ciaddr !== 0 ? ctx.table.get(msg.ciaddr) : undefined;
   const nowSec = nowSeconds(nowMs);
   const sid = getServerId(msg);
-  const ours = sid === undefined || sid === ctx.serverIdFor(ctx.scopeFor(msg.ciaddr, c.host).view, meta);
+  const ours = sid === undefined || sid === ctx.serverIdFor(ctx.scopeFor(msg.ciaddr, c).view, meta);
   const found =
     rec !== undefined &&
     ours &&
@@ -91,7 +91,7 @@ export function handleInform(
   const c = ctx.client(msg);
   const subnet = ctx.index.subnetFor(cip) ?? ctx.locate(msg, meta, getSubnetSelection(msg));
   if (!subnet) return ctx.drop('no-subnet', 'client address in no known subnet', [`${line}: unknown subnet`]);
-  const { view } = ctx.scopeFor(cip, c.host);
+  const { view } = ctx.scopeFor(cip, c);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
   ctx.counters.inc('tx.DHCPACK');
@@ -129,7 +129,7 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
   const subnet = ctx.locate(msg, meta, undefined);
   if (!subnet) return ctx.drop('no-subnet', 'unknown network segment', [`${line}: unknown network segment`]);
   const sn = subnet.sharedNetwork;
-  if (ctx.scopeFor(subnet.network, c.host).view.param('bootp') === false)
+  if (ctx.scopeFor(subnet.network, c).view.param('bootp') === false)
     return ctx.drop('bootp-denied', 'bootp not allowed', [
       `${line}: BOOTP from dynamic client and no dynamic leases`,
     ]);
@@ -165,7 +165,7 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
     ]);
   const refused = ctx.refusedByPeer(ip, msg, undefined, line);
   if (refused) return refused;
-  const { view, subnet: ipSubnet } = ctx.scopeFor(ip, c.host);
+  const { view, subnet: ipSubnet } = ctx.scopeFor(ip, c);
   const serverId = ctx.serverIdFor(view, meta) ?? 0;
   const writes = [];
   if (fixed === undefined) {

@@ -44,7 +44,7 @@ export function handleRequest(
 
   if (state === 'selecting') {
     // RFC 2131 4.3.2: the client chose another server's offer; forget ours silently so the address is free again.
-    const ours = ctx.serverIdFor(ctx.scopeFor(cip, c.host).view, meta);
+    const ours = ctx.serverIdFor(ctx.scopeFor(cip, c).view, meta);
     if (sid !== ours) {
       ctx.releaseHold(c.key);
       return ctx.drop('not-our-server-id', `server id ${formatIp4(sid!)} is not ours`);
@@ -64,13 +64,14 @@ export function handleRequest(
       // We don't know where it came from, but if we know where it claims to be and that network is ours, it is wrong.
       const claimed = ctx.index.subnetFor(cip);
       if (claimed && ctx.authoritative(claimed))
-        return nak(ctx, msg, meta, c, cip, claimed, [`${line}: wrong network.`]);
+        return nak(ctx, msg, meta, c, cip, claimed, NOT_AVAILABLE, [`${line}: wrong network.`]);
       const why = claimed ? 'not authoritative' : 'unknown subnet';
       return ctx.drop('no-subnet', 'unknown network segment', [`${line}: ignored (${why}).`]);
     }
     if (!ctx.index.inNetwork(cip, subnet.sharedNetwork)) {
       // RFC 2131 4.3.2 INIT-REBOOT/REBINDING: wrong network -> NAK, but only a server authoritative for it may.
-      if (ctx.authoritative(subnet)) return nak(ctx, msg, meta, c, cip, subnet, [`${line}: wrong network.`]);
+      if (ctx.authoritative(subnet))
+        return nak(ctx, msg, meta, c, cip, subnet, NOT_AVAILABLE, [`${line}: wrong network.`]);
       return ctx.drop('not-authoritative', 'requested address on another network', [
         `${line}: ignored (not authoritative).`,
       ]);
@@ -81,14 +82,14 @@ export function handleRequest(
   // responding"). DHCPREQUESTs are never load balanced (RFC 3074 applies to DISCOVERs).
   const refused = ctx.refusedByPeer(cip, msg, MessageType.REQUEST, line);
   if (refused) return refused;
-  if (c.host && ctx.scopeFor(cip, c.host).view.param('booting') === false)
+  if ((c.host || ctx.classBook.active) && ctx.scopeFor(cip, c).view.param('booting') === false)
     return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
 
   const fixed = ctx.reservation(c, sn);
   if (fixed !== undefined) {
     if (fixed >>> 0 === cip >>> 0) return ack(ctx, msg, meta, c, cip, line, nowMs, false);
     // A reserved client asking for another address is moved to its reservation.
-    return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
+    return nak(ctx, msg, meta, c, cip, subnet, INCORRECT, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
   }
   const u = ctx.usable(cip, c, sn, nowMs);
   if (typeof u === 'object') return ack(ctx, msg, meta, c, cip, line, nowMs, true);
@@ -101,14 +102,18 @@ export function handleRequest(
   }
   // ISC: an address in our database that is not available to this client is NAKed, authoritative or not.
   if (u === 'taken')
-    return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
+    return nak(ctx, msg, meta, c, cip, subnet, NOT_AVAILABLE, [
+      `${line}: lease ${formatIp4(cip)} unavailable.`,
+    ]);
   // RFC 2131 4.3.2: a server with no record of the client must stay silent. An address of this network outside
   // every range is never in our database, so ISC (4.4.3, checked with an INIT-REBOOT for it) says nothing, even
   // when authoritative: "unknown lease". A free pool address is another matter: ISC ACKs it to a client it has no
   // record of (so do we, see usable()), though RFC 2131 would have it stay silent; clients keep their addresses
   // after a lost lease file that way.
   if (u !== 'not-ours' && ctx.authoritative(subnet))
-    return nak(ctx, msg, meta, c, cip, subnet, [`${line}: lease ${formatIp4(cip)} unavailable.`]);
+    return nak(ctx, msg, meta, c, cip, subnet, NOT_AVAILABLE, [
+      `${line}: lease ${formatIp4(cip)} unavailable.`,
+    ]);
   const reason = u === 'not-permitted' && !c.host ? 'unknown-client-denied' : 'unknown-lease';
   return ctx.drop(reason, `${formatIp4(cip)} is not ours to give this client`, [
     `${line}: unknown lease ${formatIp4(cip)}.`,
@@ -126,9 +131,13 @@ export function ack(
   nowMs: number,
   record: boolean,
 ): Decision {
-  const { view, subnet } = ctx.scopeFor(ip, c.host);
+  const { view, subnet } = ctx.scopeFor(ip, c);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
+  if (record && c.classes.length > 0) {
+    if (!ctx.classBook.mayLease(ip, c.classes)) return ctx.leaseLimitReached(c, line);
+    ctx.classBook.bill(ip, c.classes);
+  }
   const nowSec = nowSeconds(nowMs);
   const prev = record ? ctx.table.get(ip) : undefined;
   const kept = prev && reusable(prev, c, view, ctx, nowSec);
@@ -184,6 +193,16 @@ function reusable(prev: Lease, c: Client, view: ScopeView, ctx: CoreContext, now
   return nowSec - prev.starts <= Math.floor((length * threshold) / 100);
 }
 
+/**
+ * The DHCPNAK's message option (56; RFC 2131 4.3.1 Table 3: a NAK SHOULD carry one), in ISC dhcpd 4.4's words.
+ * ISC's NAK carries a buffer that its lease lookup (dhcp.c find_lease) writes: 'requested address is incorrect'
+ * for a client with a fixed address that asked for another, else 'requested address not available' whenever no
+ * usable lease was found for the address asked for. A wrong-network NAK carries the same text in practice (ISC
+ * 4.4.3 sent it for an address in no subnet: left there by an earlier lookup).
+ */
+const NOT_AVAILABLE = 'requested address not available';
+const INCORRECT = 'requested address is incorrect';
+
 export function nak(
   ctx: CoreContext,
   msg: DhcpMessage,
@@ -191,6 +210,7 @@ export function nak(
   c: Client,
   cip: Ip4,
   subnet: Subnet,
+  message: string,
   log: string[],
 ): Decision {
   ctx.releaseHold(c.key);
@@ -199,7 +219,7 @@ export function nak(
   return {
     writes: [],
     reply: {
-      msg: buildReply({ type: MessageType.NAK, req: msg, yiaddr: 0, ciaddr: 0, serverId }),
+      msg: buildReply({ type: MessageType.NAK, req: msg, yiaddr: 0, ciaddr: 0, serverId, message }),
       to: replyDestination(msg, 0, 'nak', meta.receivedOn, meta.srcIp),
       maxSize: getMaxMessageSize(msg) ?? DEFAULT_MAX_MESSAGE,
     },

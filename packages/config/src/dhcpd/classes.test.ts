@@ -1,0 +1,315 @@
+/**
+ * Classes and conditionals end to end: a dhcpd.conf read by the reader, served by the DHCP core. The expected
+ * answers are ISC 4.4.3's as dhcpd.conf(5) documents them and as its dhcp.c ack_lease runs the scopes (subnet,
+ * pool, classes last-to-first, host; each supersedes the one before): host > class (first matched) > pool >
+ * subnet > shared-network > global; `allow members of` admits only members, `deny members of` excludes them.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatIp4, parseIp4 } from '@hadhcp/common';
+import {
+  BOOTREQUEST,
+  DhcpServerCore,
+  LeaseTable,
+  MessageType,
+  type DhcpMessage,
+  type DhcpOption,
+} from '@hadhcp/dhcp';
+import { formatDiagnostics, readDhcpdConf } from './index.js';
+
+const T0 = 1_700_000_000_000;
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b).replace(/\0+$/, '');
+
+/** ping-check off: an OFFER at once rather than a probe first. */
+function serve(conf: string): DhcpServerCore {
+  const src = `ping-check false;\n${conf}`;
+  const r = readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
+  expect(r.config, formatDiagnostics(r.diagnostics)).toBeDefined();
+  return new DhcpServerCore(r.config!, new LeaseTable(), {
+    serverId: parseIp4('10.0.0.1')!,
+    hostname: 'dhcp1',
+  });
+}
+
+function msg(type: MessageType, mac: string, options: DhcpOption[] = [], requested?: string): DhcpMessage {
+  const chaddr = new Uint8Array(16);
+  chaddr.set(mac.split(':').map((h) => parseInt(h, 16)));
+  const opts: DhcpOption[] = [{ code: 53, data: Uint8Array.of(type) }, ...options];
+  if (requested) {
+    const a = parseIp4(requested)!;
+    opts.push({ code: 50, data: Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255) });
+    opts.push({ code: 54, data: Uint8Array.of(10, 0, 0, 1) });
+  }
+  return {
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 0x1234,
+    secs: 0,
+    flags: 0,
+    ciaddr: 0,
+    yiaddr: 0,
+    siaddr: 0,
+    giaddr: 0,
+    chaddr,
+    sname: new Uint8Array(64),
+    file: new Uint8Array(128),
+    hasCookie: true,
+    options: opts,
+  };
+}
+
+const meta = { receivedOn: { iface: 'eth0', localIp: parseIp4('10.0.0.1')! }, srcIp: 0, srcPort: 68 };
+
+/** A DISCOVER's answer: the address offered, the file, next-server and option values by code. */
+function offer(core: DhcpServerCore, mac: string, options: DhcpOption[] = []) {
+  const d = core.handle(msg(MessageType.DISCOVER, mac, options), meta, T0);
+  const r = d.reply?.msg;
+  if (!r)
+    return {
+      dropped: d.drop?.reason,
+      log: d.log,
+      ip: undefined,
+      file: undefined,
+      next: undefined,
+      lease: undefined,
+      opt: (_code: number): string | undefined => undefined,
+    };
+  const opt = (code: number) => r.options.find((o) => o.code === code)?.data;
+  return {
+    dropped: undefined,
+    log: d.log,
+    ip: formatIp4(r.yiaddr),
+    file: dec(r.file),
+    next: formatIp4(r.siaddr),
+    lease: opt(51) && new DataView(opt(51)!.buffer, opt(51)!.byteOffset).getUint32(0),
+    opt: (code: number) => (opt(code) ? dec(opt(code)!) : undefined),
+  };
+}
+
+function ack(core: DhcpServerCore, mac: string, ip: string, options: DhcpOption[] = []) {
+  const d = core.handle(msg(MessageType.REQUEST, mac, options, ip), meta, T0);
+  return d.reply ? MessageType[d.reply.msg.options[0]!.data[0]!] : d.drop?.reason;
+}
+
+const VCI = (s: string): DhcpOption => ({ code: 60, data: enc(s) });
+const USER_CLASS = (s: string): DhcpOption => ({ code: 77, data: enc(s) });
+const ARCH = (n: number): DhcpOption => ({ code: 93, data: Uint8Array.of(n >> 8, n & 255) });
+const AGENT = (circuit: string): DhcpOption => ({
+  code: 82,
+  data: Uint8Array.of(1, circuit.length, ...enc(circuit)),
+});
+
+describe('scope order: host > class > pool > subnet > shared-network > global', () => {
+  const conf = `
+    ddns-update-style none;
+    filename "global";
+    default-lease-time 100;
+    class "phones" {
+      match if substring(option vendor-class-identifier, 0, 7) = "Polycom";
+      filename "phones";
+      option tftp-server-name "phones";
+    }
+    class "polycom-vvx" {
+      match if option vendor-class-identifier = "Polycom-VVX";
+      filename "vvx";
+      option tftp-server-name "vvx";
+      default-lease-time 900;
+    }
+    shared-network office {
+      filename "shared";
+      option domain-name "shared.example";
+      subnet 10.0.0.0 netmask 255.255.255.0 {
+        filename "subnet";
+        option tftp-server-name "subnet";
+        pool { filename "pool"; range 10.0.0.10 10.0.0.20; }
+      }
+    }
+    host desk { hardware ethernet 52:54:00:00:00:09; filename "host"; }
+  `;
+  const core = serve(conf);
+
+  it('a client in no class and with no host gets the pool scope first', () => {
+    const o = offer(core, '52:54:00:00:00:01');
+    expect([o.file, o.opt(66), o.opt(15), o.lease]).toEqual(['pool', 'subnet', 'shared.example', 100]);
+  });
+
+  it('a class member gets the class statements over the pool', () => {
+    const o = offer(core, '52:54:00:00:00:02', [VCI('Polycom-SoundPoint')]);
+    expect([o.file, o.opt(66)]).toEqual(['phones', 'phones']);
+  });
+
+  it('a client in two classes: the first declared wins where both set a value', () => {
+    const o = offer(core, '52:54:00:00:00:03', [VCI('Polycom-VVX')]);
+    // In both "phones" and "polycom-vvx": "phones" was declared first, so its filename and option win; the
+    // lease time only "polycom-vvx" sets still applies.
+    expect([o.file, o.opt(66), o.lease]).toEqual(['phones', 'phones', 900]);
+  });
+
+  it('a host declaration wins over the class', () => {
+    const o = offer(core, '52:54:00:00:00:09', [VCI('Polycom-SoundPoint')]);
+    expect([o.file, o.opt(66)]).toEqual(['host', 'phones']);
+  });
+});
+
+describe('pool permits: allow / deny members of', () => {
+  // A server per case: each pool has one address, which an OFFER holds.
+  const core = () =>
+    serve(`
+    class "phones" { match if substring(option vendor-class-identifier, 0, 7) = "Polycom"; }
+    class "printers" { match if option vendor-class-identifier = "HP LaserJet"; }
+    subnet 10.0.0.0 netmask 255.255.255.0 {
+      pool { allow members of "phones"; range 10.0.0.10 10.0.0.10; }
+      pool { deny members of "phones"; deny members of "printers"; range 10.0.0.20 10.0.0.20; }
+      pool { allow members of "printers"; allow known-clients; range 10.0.0.30 10.0.0.30; }
+    }
+    host known1 { hardware ethernet 52:54:00:00:01:09; }
+  `);
+
+  it('a member of an allow list gets that pool', () => {
+    expect(offer(core(), '52:54:00:00:01:01', [VCI('Polycom-VVX')]).ip).toBe('10.0.0.10');
+  });
+  it('a client in no class is kept out of pools with allow lists, not out of deny-only pools', () => {
+    expect(offer(core(), '52:54:00:00:01:02').ip).toBe('10.0.0.20');
+  });
+  it('deny excludes; another pool whose allow list names the class admits', () => {
+    expect(offer(core(), '52:54:00:00:01:03', [VCI('HP LaserJet')]).ip).toBe('10.0.0.30');
+  });
+  it('allow lists are or-ed: known-clients admits a known client in no class', () => {
+    expect(offer(core(), '52:54:00:00:01:09').ip).toBe('10.0.0.20');
+  });
+});
+
+describe('subclasses: match + subclass, spawn with + lease limit', () => {
+  const core = serve(`
+    class "by-mac" {
+      match hardware;
+      option domain-name "class.example";
+    }
+    subclass "by-mac" 1:52:54:00:00:02:01;
+    subclass "by-mac" 1:52:54:00:00:02:02 { filename "special.efi"; }
+    class "per-port" {
+      spawn with option agent.circuit-id;
+      lease limit 1;
+    }
+    subnet 10.0.0.0 netmask 255.255.255.0 {
+      pool { allow members of "by-mac"; range 10.0.0.10 10.0.0.19; }
+      pool { deny members of "by-mac"; range 10.0.0.20 10.0.0.29; }
+    }
+  `);
+
+  it('a subclass member is a member of its class: class statements and `allow members of` apply', () => {
+    const o = offer(core, '52:54:00:00:02:01');
+    expect([o.ip, o.opt(15), o.file]).toEqual(['10.0.0.10', 'class.example', '']);
+  });
+  it("a subclass's statements come before its class's", () => {
+    const o = offer(core, '52:54:00:00:02:02');
+    expect([o.ip?.startsWith('10.0.0.1'), o.opt(15), o.file]).toEqual([true, 'class.example', 'special.efi']);
+  });
+  it('a value with no subclass in a non-spawning class is no membership', () => {
+    expect(offer(core, '52:54:00:00:02:03').ip).toBe('10.0.0.20');
+  });
+  it('lease limit 1 per spawned subclass: a second client on the same circuit gets nothing, another circuit does', () => {
+    const a = offer(core, '52:54:00:00:03:01', [AGENT('port1')]);
+    expect(ack(core, '52:54:00:00:03:01', a.ip!, [AGENT('port1')])).toBe('ACK');
+    const b = offer(core, '52:54:00:00:03:02', [AGENT('port1')]);
+    expect(b.dropped).toBe('no-permitted-pool');
+    expect(b.log?.[0]).toContain(
+      'no available billing: lease limit reached in all matching classes (last: per-port)',
+    );
+    const c = offer(core, '52:54:00:00:03:03', [AGENT('port2')]);
+    expect(ack(core, '52:54:00:00:03:03', c.ip!, [AGENT('port2')])).toBe('ACK');
+    // The holder renews: its own billed lease is not counted against it.
+    expect(ack(core, '52:54:00:00:03:01', a.ip!, [AGENT('port1')])).toBe('ACK');
+  });
+});
+
+describe('if / elsif / else, evaluated per packet', () => {
+  const core = serve(`
+    option arch code 93 = unsigned integer 16;
+    subnet 10.0.0.0 netmask 255.255.255.0 {
+      range 10.0.0.10 10.0.0.50;
+      next-server 10.0.0.5;
+      if exists user-class and option user-class = "iPXE" {
+        filename "http://10.0.0.5/boot.ipxe";
+      } elsif option arch = 00:07 {
+        filename "ipxe.efi";
+        if known { next-server 10.0.0.6; } else { next-server 10.0.0.7; }
+      } else {
+        filename "undionly.kpxe";
+        default-lease-time 300;
+      }
+      option domain-name "before.example";
+      if option vendor-class-identifier = "late" { option domain-name "from-if.example"; filename "late-if"; }
+      filename "after-wins";
+    }
+    host uefi { hardware ethernet 52:54:00:00:04:09; }
+  `);
+
+  it('iPXE chainloading: the first true branch', () => {
+    expect(offer(core, '52:54:00:00:04:01', [USER_CLASS('iPXE')]).file).toBe('after-wins');
+  });
+  it('a statement after the `if` in the same scope supersedes what the branch set (ISC runs them in order)', () => {
+    const o = offer(core, '52:54:00:00:04:02', [VCI('late')]);
+    expect([o.opt(15), o.file]).toEqual(['from-if.example', 'after-wins']);
+  });
+});
+
+describe('if chains without a later override', () => {
+  const core = serve(`
+    option arch code 93 = unsigned integer 16;
+    subnet 10.0.0.0 netmask 255.255.255.0 {
+      range 10.0.0.10 10.0.0.50;
+      next-server 10.0.0.5;
+      if exists user-class and option user-class = "iPXE" {
+        filename "http://10.0.0.5/boot.ipxe";
+      } elsif option arch = 00:07 {
+        filename "ipxe.efi";
+        if known { next-server 10.0.0.6; } else { next-server 10.0.0.7; }
+      } else {
+        filename "undionly.kpxe";
+        default-lease-time 300;
+      }
+    }
+    host uefi { hardware ethernet 52:54:00:00:04:09; }
+  `);
+  it.each([
+    [
+      'iPXE',
+      [USER_CLASS('iPXE'), ARCH(7)],
+      '52:54:00:00:05:01',
+      'http://10.0.0.5/boot.ipxe',
+      '10.0.0.5',
+      43200,
+    ],
+    ['UEFI unknown', [ARCH(7)], '52:54:00:00:05:02', 'ipxe.efi', '10.0.0.7', 43200],
+    ['UEFI known', [ARCH(7)], '52:54:00:00:04:09', 'ipxe.efi', '10.0.0.6', 43200],
+    ['BIOS', [ARCH(0)], '52:54:00:00:05:03', 'undionly.kpxe', '10.0.0.5', 300],
+    ['no arch option (null = false)', [], '52:54:00:00:05:04', 'undionly.kpxe', '10.0.0.5', 300],
+  ] as const)('%s', (_n, opts, mac, file, next, lease) => {
+    const o = offer(core, mac, [...opts]);
+    expect([o.file, o.next, o.lease]).toEqual([file, next, lease]);
+  });
+});
+
+describe('if in a class and in a host', () => {
+  const conf = `
+    class "pxe" {
+      match if substring(option vendor-class-identifier, 0, 9) = "PXEClient";
+      if option vendor-class-identifier = "PXEClient:Arch:00007" { filename "efi64"; } else { filename "bios"; }
+    }
+    subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.50; filename "none"; }
+    host h { hardware ethernet 52:54:00:00:06:09; if leased-address = 0a:00:00:0a { filename "host-first"; } }
+  `;
+  const core = serve(conf);
+  it('class branches', () => {
+    expect(offer(core, '52:54:00:00:06:01', [VCI('PXEClient:Arch:00007')]).file).toBe('efi64');
+    expect(offer(core, '52:54:00:00:06:02', [VCI('PXEClient:Arch:00000')]).file).toBe('bios');
+    expect(offer(core, '52:54:00:00:06:03').file).toBe('none');
+  });
+  it('a host `if` reads the address being leased', () => {
+    const o = offer(serve(conf), '52:54:00:00:06:09');
+    expect([o.ip, o.file]).toEqual(['10.0.0.10', 'host-first']);
+  });
+});
