@@ -50,8 +50,8 @@ const OUR_SERVER_IDS = new Set([SERVER_DIRECT, SERVER_RELAYED]);
 // Not listed, because hadhcp answers as ISC does there: an INIT-REBOOT from a client with no record, for a free
 // address of a pool that admits it, is ACKed ('INIT-REBOOT, unknown client, free pool address'). RFC 2131 4.3.2 would
 // have the server stay silent; clients that lost their lease file keep their address with ISC, and with hadhcp.
-// Deliberately not listed: a DHCPNAK without a message option (56). RFC 2131 4.3.1 Table 3 says a DHCPNAK SHOULD
-// carry one, and ISC sends it ("requested address not available"); the NAK scenarios fail until hadhcp does.
+// Not listed either, since hadhcp now answers as ISC: a DHCPNAK's message option (56). RFC 2131 4.3.1 Table 3 says a
+// DHCPNAK SHOULD carry one; both send ISC's text ("requested address not available"), compared like any option.
 
 const ACCEPTED: Accepted[] = [
   {

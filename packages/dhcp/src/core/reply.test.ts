@@ -209,14 +209,21 @@ describe('buildReply', () => {
     expect(msg.sname).toHaveLength(64);
   });
 
-  it('NAK: no addresses, no configuration, broadcast bit set when relayed (RFC 2131 4.3.2)', () => {
+  it('NAK: no addresses, no configuration but its message, broadcast bit set when relayed (RFC 2131 4.3.2)', () => {
     const req = clientMsg(MessageType.REQUEST, { giaddr: '10.2.0.1', ciaddr: '10.2.0.9' });
-    const msg = buildReply({ ...base, type: MessageType.NAK, req });
+    const msg = buildReply({
+      ...base,
+      type: MessageType.NAK,
+      req,
+      message: 'requested address not available',
+    });
     expect(msg.yiaddr).toBe(0);
     expect(msg.ciaddr).toBe(0);
     expect(msg.siaddr).toBe(0);
     expect(msg.flags & BROADCAST_FLAG).toBe(BROADCAST_FLAG);
-    expect(msg.options.map((o) => o.code)).toEqual([53, 54]);
+    // RFC 2131 4.3.1 Table 3: 53, 54 and a message (56, SHOULD); ISC 4.4.3's order.
+    expect(msg.options.map((o) => o.code)).toEqual([53, 54, 56]);
+    expect(new TextDecoder().decode(msg.options[2]!.data)).toBe('requested address not available');
   });
 
   it('copies xid, chaddr, giaddr and the broadcast flag', () => {

@@ -37,6 +37,12 @@ function bound(addr: string, hw: string, ends = NOW + 300): Lease {
 const kind = (d: ReturnType<DhcpServerCore['handle']>): number | undefined =>
   d.reply?.msg.options.find((o) => o.code === 53)?.data[0];
 
+/** The text of a reply's message option (56). */
+const nakMessage = (d: ReturnType<DhcpServerCore['handle']>): string | undefined => {
+  const m = d.reply?.msg.options.find((o) => o.code === 56)?.data;
+  return m && new TextDecoder().decode(m);
+};
+
 describe('DHCPREQUEST in SELECTING (server id present)', () => {
   it('ACKs the offered address and returns the lease write', () => {
     const { c } = setup();
@@ -93,6 +99,7 @@ describe('DHCPREQUEST in SELECTING (server id present)', () => {
     );
     expect(kind(d)).toBe(MessageType.NAK);
     expect(d.log?.at(-1)).toBe(`DHCPNAK on 10.1.0.50 to ${A} via eth0`);
+    expect(nakMessage(d)).toBe('requested address not available');
   });
 
   it('without a requested address is dropped', () => {
@@ -120,6 +127,9 @@ describe('DHCPREQUEST in INIT-REBOOT (no server id, ciaddr 0, option 50)', () =>
       `DHCPREQUEST for 10.2.0.55 from ${A} via eth0: wrong network.`,
       `DHCPNAK on 10.2.0.55 to ${A} via eth0`,
     ]);
+    // ISC 4.4.3 (conformance lab): 53, 54, 56 'requested address not available'.
+    expect(auth.reply!.msg.options.map((o) => o.code)).toEqual([53, 54, 56]);
+    expect(nakMessage(auth)).toBe('requested address not available');
     const quiet = setup().c.handle(req, direct(), T0);
     expect(quiet.reply).toBeUndefined();
     expect(quiet.drop?.reason).toBe('not-authoritative');
@@ -127,9 +137,9 @@ describe('DHCPREQUEST in INIT-REBOOT (no server id, ciaddr 0, option 50)', () =>
 
   it('an address in our pool bound to another client: NAK, authoritative or not', () => {
     const { c } = setup({}, [bound('10.1.0.55', B)]);
-    expect(
-      kind(c.handle(clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.55' }), direct(), T0)),
-    ).toBe(MessageType.NAK);
+    const d = c.handle(clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.55' }), direct(), T0);
+    expect(kind(d)).toBe(MessageType.NAK);
+    expect(nakMessage(d)).toBe('requested address not available');
   });
 
   it('an address of our subnet outside every pool, from a client with no record: silence, authoritative or not', () => {
@@ -165,9 +175,10 @@ describe('DHCPREQUEST in INIT-REBOOT (no server id, ciaddr 0, option 50)', () =>
     const { b } = setup();
     b.host('r', { hw: A, fixed: ['10.1.0.200'] });
     const c2 = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
-    expect(
-      kind(c2.handle(clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.55' }), direct(), T0)),
-    ).toBe(MessageType.NAK);
+    const d = c2.handle(clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.55' }), direct(), T0);
+    expect(kind(d)).toBe(MessageType.NAK);
+    // ISC find_lease's text for a fixed-address client asking for another address.
+    expect(nakMessage(d)).toBe('requested address is incorrect');
     const ok = c2.handle(clientMsg(MessageType.REQUEST, { mac: A, requested: '10.1.0.200' }), direct(), T0);
     expect(kind(ok)).toBe(MessageType.ACK);
     // ISC never writes fixed-address bindings to dhcpd.leases.
