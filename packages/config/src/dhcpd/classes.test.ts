@@ -313,3 +313,64 @@ describe('if in a class and in a host', () => {
     expect([o.ip, o.file]).toEqual(['10.0.0.10', 'host-first']);
   });
 });
+
+describe('reading classes and conditionals: errors at file:line:col', () => {
+  const read = (src: string) => readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
+  const errs = (src: string) =>
+    read(src)
+      .diagnostics.filter((d) => d.severity !== 'note')
+      .map((d) => `${d.severity} ${d.line}:${d.col} ${d.message}`);
+
+  it('a file without classes or `if` carries nothing for them (the core then skips them)', () => {
+    const c = read('subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; }').config!;
+    expect([c.classes, c.hasConditionals]).toEqual([undefined, undefined]);
+  });
+
+  it.each([
+    ['class "a" { }\nclass "a" { }', ['error 2:7 class "a" is declared twice']],
+    [
+      'class "a" { match if known; match hardware; }',
+      ['error 1:29 class "a" already has a match expression'],
+    ],
+    ['lease limit 3;', ['error 1:1 `lease limit` is only allowed in a class declaration']],
+    ['class "a" { spawn option agent.circuit-id; }', ['error 1:19 expected `spawn with`']],
+    ['class "a" { match if option host-name; }', ['error 1:22 Expecting a boolean expression.']],
+    [
+      'class "a" { match hardware; }\nsubclass "a" option host-name;',
+      ['error 2:14 subclass "a": the value must be a string or hex like 1:8:0:2b:4c:39:ad'],
+    ],
+    [
+      'class "a" { }\nsubclass "a" "x";',
+      ['warning 2:10 class "a" has no `match` expression, so no client will ever be in this subclass'],
+    ],
+    [
+      'class "a" { match hardware; }\nsubclass "a" 1:2:3;\nsubclass "a" 01:02:03;',
+      ['warning 3:14 subclass "a" 01:02:03 is declared twice; the first declaration is used'],
+    ],
+    ['if exists host-name { filename "a"; } else', ['error 1:43 expected `{`, found end of file']],
+    [
+      'subnet 10.0.0.0 netmask 255.255.255.0 { pool { deny members of "x"; range 10.0.0.1; } }',
+      ['error 1:64 no such class: x'],
+    ],
+    [
+      'class "x" { }\nsubnet 10.0.0.0 netmask 255.255.255.0 { deny members of "x"; }',
+      ['error 2:46 `deny members of "x"` is only allowed in a pool'],
+    ],
+    ['class "x" { host h { } }', ['error 1:13 `host` is not allowed inside a class declaration']],
+  ])('%s', (src, want) => {
+    expect(errs(src)).toEqual(want);
+  });
+
+  it('a statement after an `if` leaves the branch only what it still decides', () => {
+    const c = read(`
+      filename "a";
+      if exists host-name { filename "b"; option domain-name "b"; if known { filename "c"; } }
+      filename "d";
+    `).config!;
+    const branch = c.global.conditionals![0]!.branches[0]!.scope;
+    expect(branch.params.filename).toBeUndefined();
+    expect(branch.options.has(15)).toBe(true);
+    expect(branch.conditionals![0]!.branches[0]!.scope.params.filename).toBeUndefined();
+    expect(c.global.params.filename).toBe('d');
+  });
+});

@@ -94,8 +94,8 @@ export function parseAllowDeny(cur: Cursor, n: Notes, kw: Tok, ctx: Ctx): void {
       if (!cls)
         throw new ParseError(
           name,
-          `no class named ${name.text}`,
-          `declare \`class "${name.text}" { ... }\` above this pool`,
+          `no such class: ${name.text}`,
+          `declare \`class "${name.text}" { ... }\` above this pool (ISC needs it declared first)`,
         );
       (pool.permits.members ??= []).push({ allow, class: cls });
       break;
