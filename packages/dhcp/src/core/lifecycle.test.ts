@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { decodeDhcp } from '../wire/codec.js';
 import { encodeDhcp } from '../wire/encode.js';
+import { isWireError } from '../wire/errors.js';
+import type { DhcpMessage } from '../wire/types.js';
 import { BindingState, INFINITE } from '@hadhcp/leases';
 import type { Params } from './config.js';
 import { LeaseTable } from './lease-table.js';
@@ -213,6 +216,36 @@ describe('BOOTP (no option 53)', () => {
     expect(m.options.map((o) => o.code)).toEqual([1, 3, 6]); // request list ignored, as ISC
     const bytes = encodeDhcp(m, { maxSize: d.reply!.maxSize, allowOverload: true });
     expect(bytes.length).toBe(300);
+  });
+
+  it("a larger request widens the vend field to the request's (ISC 4.4.3: a 548-octet request, a 541-octet reply)", () => {
+    const b = new ConfigBuilder({ pingCheck: false });
+    const t = (n: number): Uint8Array => new Uint8Array(n).fill(0x61);
+    b.subnet('10.1.0.0/24', { options: { 3: ipBytes('10.1.0.1'), 14: t(54), 15: t(35), 17: t(91) } });
+    b.host('old-printer', { hw: A, fixed: ['10.1.0.200'] });
+    const c = new DhcpServerCore(b.build(), new LeaseTable(), { serverId: ip(SID) });
+    // A BOOTREQUEST as received: 300 octets (a 64-octet vend area), or padded to 548 (312).
+    const received = (size: number) => {
+      const bytes = new Uint8Array(size);
+      bytes.set(encodeDhcp(clientMsg(undefined, { mac: A })));
+      const m = decodeDhcp(bytes);
+      if (isWireError(m)) throw new Error(m.detail);
+      return m;
+    };
+    const small = c.handle(received(300), direct(), T0).reply!;
+    expect(small.maxSize).toBe(328); // 300 octets + IP and UDP headers
+    const r300 = decodeDhcp(encodeDhcp(small.msg, { maxSize: small.maxSize })) as DhcpMessage;
+    expect(r300.options.map((o) => o.code)).toEqual([1, 3, 15]); // 17 and 14 do not fit 64 octets
+    const big = c.handle(received(548), direct(), T0).reply!;
+    expect(big.maxSize).toBe(576);
+    const bytes = encodeDhcp(big.msg, { maxSize: big.maxSize });
+    const r548 = decodeDhcp(bytes) as DhcpMessage;
+    expect(r548.options.map((o) => o.code)).toEqual([1, 3, 17, 14, 15]);
+    expect(bytes.length).toBe(236 + 4 + 6 + 6 + 93 + 56 + 37 + 1); // not padded to the request's size, as ISC
+    expect(r548.layout!.overload).toBe(0); // never overloaded (RFC 951 clients read file and sname as names)
+    // A client naming its maximum (option 57) gets that, as ISC honours it.
+    const named = c.handle(clientMsg(undefined, { mac: A, maxSize: 1000 }), direct(), T0).reply!;
+    expect(named.maxSize).toBe(1000);
   });
 });
 

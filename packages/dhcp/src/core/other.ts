@@ -1,6 +1,7 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
 import { BindingState, INFINITE } from '@hadhcp/leases';
 import { getMaxMessageSize, getRequestedIp, getServerId, getSubnetSelection } from '../wire/accessors.js';
+import { wireLength } from '../wire/layout.js';
 import { MessageType, type DhcpMessage } from '../wire/types.js';
 import { replyDestination } from './addressing.js';
 import type { Range } from './config.js';
@@ -190,9 +191,7 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
     reply: {
       msg: buildReply(spec),
       to: replyDestination(msg, ip, 'offer-ack', meta.receivedOn, meta.srcIp),
-      // RFC 951: a 64-octet vend field (the encoder's default for a reply without option 53), unless the client
-      // names a larger size, as ISC honours.
-      maxSize: getMaxMessageSize(msg) ?? BOOTP_MESSAGE,
+      maxSize: bootpReplySize(msg),
     },
     log: [line, isc.offerOrAck('BOOTREPLY', ip, msg, iface)],
   };
@@ -200,6 +199,22 @@ export function handleBootp(ctx: CoreContext, msg: DhcpMessage, meta: RequestMet
 
 /** A 300-octet BOOTP message (RFC 951) in an IP datagram. */
 const BOOTP_MESSAGE = 328;
+/** IP and UDP headers: the encoder reads maxSize as the IP datagram's size, as ISC reads option 57. */
+const IP_UDP_HEADERS = 28;
+/** ISC's DHCP_MTU_MAX: it never builds a reply larger than a 1500-octet datagram. */
+const MTU_MAX = 1500;
+
+/**
+ * How large a BOOTP reply may be, as ISC dhcpd 4.4 sizes it (common/options.c cons_options for bootp.c): the
+ * client's option 57 when it sends one; else RFC 951's 64-octet vend field (a 300-octet message), widened to the
+ * vendor area of a larger request (a client that sent 548 octets reads a reply that large).
+ */
+function bootpReplySize(msg: DhcpMessage): number {
+  const named = getMaxMessageSize(msg);
+  if (named !== undefined) return named;
+  const sent = wireLength(msg) ?? 0;
+  return Math.min(Math.max(BOOTP_MESSAGE, sent + IP_UDP_HEADERS), MTU_MAX);
+}
 
 /**
  * Whether a range gives addresses to BOOTP clients, as ISC 4.4 reads dhcpd.conf (checked against dhcpd 4.4.3 in a

@@ -30,7 +30,10 @@ export interface RequestMeta {
 export interface Reply {
   msg: DhcpMessage;
   to: Destination;
-  /** Largest DHCP message the client accepts (option 57, else RFC 2131's 576): the encoder must fit in it. */
+  /**
+   * Largest IP datagram the client accepts (option 57, else RFC 2131's 576; for BOOTP a 300-octet message or one as
+   * large as the request): the encoder must fit in it.
+   */
   maxSize: number;
 }
 

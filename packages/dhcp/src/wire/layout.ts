@@ -14,6 +14,15 @@ function areaSize(a: AreaLayout): number {
   return n;
 }
 
+/**
+ * How long a decoded message was on the wire (its UDP payload), from the layout decodeDhcp recorded; undefined
+ * for a message built in memory.
+ */
+export function wireLength(msg: DhcpMessage): number | undefined {
+  if (!msg.layout) return undefined;
+  return FIXED_HEADER_LEN + (msg.hasCookie ? 4 : 0) + areaSize(msg.layout.options);
+}
+
 /** The option areas in RFC 3396 5 concatenation order, as far as the layout uses them. */
 function areasInOrder(layout: WireLayout): AreaLayout[] {
   const areas = [layout.options];
