@@ -88,9 +88,13 @@ function offer(core: DhcpServerCore, mac: string, options: DhcpOption[] = []) {
   };
 }
 
-function ack(core: DhcpServerCore, mac: string, ip: string, options: DhcpOption[] = []) {
-  const d = core.handle(msg(MessageType.REQUEST, mac, options, ip), meta, T0);
+function ack(core: DhcpServerCore, mac: string, ip: string, options: DhcpOption[] = [], at = T0) {
+  const d = core.handle(msg(MessageType.REQUEST, mac, options, ip), meta, at);
   return d.reply ? MessageType[d.reply.msg.options[0]!.data[0]!] : d.drop?.reason;
+}
+
+function ackFile(core: DhcpServerCore, mac: string, ip: string, at: number) {
+  return dec(core.handle(msg(MessageType.REQUEST, mac, [], ip), meta, at).reply!.msg.file);
 }
 
 const VCI = (s: string): DhcpOption => ({ code: 60, data: enc(s) });
@@ -311,6 +315,23 @@ describe('if in a class and in a host', () => {
   it('a host `if` reads the address being leased', () => {
     const o = offer(serve(conf), '52:54:00:00:06:09');
     expect([o.ip, o.file]).toEqual(['10.0.0.10', 'host-first']);
+  });
+});
+
+describe("lease-time in an `if`: what is left of the client's lease", () => {
+  it('null before the client has a lease, ends - now on a renewal', () => {
+    const core = serve(`
+      default-lease-time 600;
+      subnet 10.0.0.0 netmask 255.255.255.0 {
+        range 10.0.0.10 10.0.0.20;
+        filename "new";
+        if lease-time = 500 { filename "renewing"; }
+      }
+    `);
+    const o = offer(core, '52:54:00:00:07:01');
+    expect(o.file).toBe('new');
+    expect(ackFile(core, '52:54:00:00:07:01', o.ip!, T0)).toBe('new');
+    expect(ackFile(core, '52:54:00:00:07:01', o.ip!, T0 + 100_000)).toBe('renewing');
   });
 });
 

@@ -60,6 +60,7 @@ export const NO_EFFECT = new Set([
 
 /** ISC statements we deliberately do not implement; named so the error says so rather than "unknown". */
 export const UNSUPPORTED = new Set([
+  'add',
   'on',
   'set',
   'unset',

@@ -36,6 +36,12 @@ export function parseOption(env: OptionEnv, kw: Tok): OptionSetting | undefined 
   const { cur } = env;
   const nameTok = cur.word('an option name', 'write `option NAME value;` with a name from dhcp-options(5)');
   const name = nameTok.text.toLowerCase();
+  if (name === 'space')
+    throw new ParseError(
+      nameTok,
+      '`option space` is an ISC dhcpd statement hadhcp does not support yet (option spaces, issue 10 point 4)',
+      'remove the space and its options for now; see "Refused, and why" in the dhcpd.conf section of the config README',
+    );
   if (cur.isWord('code')) {
     parseDefinition(env, nameTok);
     return undefined;

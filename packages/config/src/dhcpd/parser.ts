@@ -392,7 +392,7 @@ export class DhcpdParser implements OptionEnv {
       throw new ParseError(
         t,
         `\`${t.text}\` is an ISC dhcpd statement hadhcp does not support`,
-        'remove it; see the README section "dhcpd.conf" for what hadhcp reads',
+        'remove it; "Refused, and why" in the dhcpd.conf section of the config README says what to use instead',
       );
     this.unknown(t);
   }

@@ -187,6 +187,8 @@ export class ClassBook {
   /** Views by the list of scopes that made them (a trie keyed by scope), so a view is built once. */
   private readonly views: TrieNode = { next: new Map() };
   private readonly scratch: Scope[] = [];
+  /** The time of the packet being decided, in seconds (set by the server for each packet: `lease-time`). */
+  nowSec = 0;
   /** Lease limits: which class each address is billed to, and how many each class holds. */
   private readonly billedTo = new Map<Ip4, Membership>();
   private readonly billed = new Map<Membership, number>();

@@ -446,8 +446,8 @@ export class CoreContext {
       const l = this.table.get(ip);
       // ISC's lease-time: what is left of the lease as it stands before this answer.
       const left =
-        l?.state === BindingState.ACTIVE && this.owns(l, c) && l.ends !== INFINITE ? l.ends : undefined;
-      book.ev.answering(ip, pool === undefined, left ?? null, hostView);
+        l?.state === BindingState.ACTIVE && this.owns(l, c) && l.ends !== INFINITE ? l.ends - book.nowSec : 0;
+      book.ev.answering(ip, pool === undefined, left > 0 ? left : null, hostView);
     }
     return { view: book.resolve(hostView, base, c.classes), subnet };
   }

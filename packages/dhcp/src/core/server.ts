@@ -61,6 +61,7 @@ export class DhcpServerCore {
 
   handle(msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
     this.ctx.expireHolds(nowMs);
+    if (this.ctx.classBook.active) this.ctx.classBook.nowSec = nowSeconds(nowMs);
     if (msg.op !== BOOTREQUEST) return this.ctx.drop('not-bootrequest', `op ${msg.op}`);
     const type = getMessageType(msg);
     if (type === undefined) {
