@@ -4,6 +4,7 @@
  * pool, classes last-to-first, host; each supersedes the one before): host > class (first matched) > pool >
  * subnet > shared-network > global; `allow members of` admits only members, `deny members of` excludes them.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatIp4, parseIp4 } from '@hadhcp/common';
 import {
@@ -63,8 +64,8 @@ function msg(type: MessageType, mac: string, options: DhcpOption[] = [], request
 const meta = { receivedOn: { iface: 'eth0', localIp: parseIp4('10.0.0.1')! }, srcIp: 0, srcPort: 68 };
 
 /** A DISCOVER's answer: the address offered, the file, next-server and option values by code. */
-function offer(core: DhcpServerCore, mac: string, options: DhcpOption[] = []) {
-  const d = core.handle(msg(MessageType.DISCOVER, mac, options), meta, T0);
+function offer(core: DhcpServerCore, mac: string, options: DhcpOption[] = [], on = meta) {
+  const d = core.handle(msg(MessageType.DISCOVER, mac, options), on, T0);
   const r = d.reply?.msg;
   if (!r)
     return {
@@ -103,6 +104,22 @@ const ARCH = (n: number): DhcpOption => ({ code: 93, data: Uint8Array.of(n >> 8,
 const AGENT = (circuit: string): DhcpOption => ({
   code: 82,
   data: Uint8Array.of(1, circuit.length, ...enc(circuit)),
+});
+
+describe("ISC's answers: fixtures/classes/probe.conf served by dhcpd 4.4.3 (probe.sh, probe.log) and by hadhcp", () => {
+  const dir = new URL('../../fixtures/classes/', import.meta.url);
+  const conf = readFileSync(new URL('probe.conf', dir), 'utf8');
+  const log = readFileSync(new URL('probe.log', dir), 'utf8').trim().split('\n');
+  const core = serve(conf);
+  const probeLink = { ...meta, receivedOn: { iface: 'clsq0', localIp: parseIp4('10.77.0.1')! } };
+  for (const line of log) {
+    const [, mac, vendor, want] = /^(\S+) vendor=(\S+): (.*)$/.exec(line)!;
+    it(`${mac} vendor ${vendor}: ${want}`, () => {
+      const o = offer(core, mac!, vendor === 'none' ? [] : [VCI(vendor!)], probeLink);
+      // udhcpc asked for root-path (17) and domain-name (15), as probe.sh does.
+      expect(`file=${o.file} domain=${o.opt(15)} rootpath=${o.opt(17)} lease=${o.lease}`).toBe(want);
+    });
+  }
 });
 
 describe('scope order: host > class > pool > subnet > shared-network > global', () => {

@@ -67,7 +67,7 @@ export class PacketEval implements EvalContext {
     this.hostname = enc.encode(hostname);
   }
 
-  /** Before classification: the packet and whether a host declaration matched; no lease yet. */
+  /** The packet and the host declaration that matched (none while classifying, as in ISC); no lease yet. */
   load(msg: DhcpMessage, host: Host | undefined): this {
     this.msg = msg;
     this.rawLen = -1;
@@ -203,9 +203,11 @@ export class ClassBook {
   }
 
   /** The client's classes in ISC's order; the shared empty list when the configuration has none. */
-  classify(msg: DhcpMessage, host: Host | undefined): readonly Membership[] {
+  classify(msg: DhcpMessage): readonly Membership[] {
     if (this.classes.length === 0) return NONE;
-    const ev = this.ev.load(msg, host);
+    // ISC classifies a packet as it arrives, before it looks for a host declaration: `known` is false and
+    // `host-decl-name` null in `match if` even for a client with one (dhcpd 4.4.3, fixtures/classes/probe.log).
+    const ev = this.ev.load(msg, undefined);
     let out: Membership[] | undefined;
     for (const cls of this.classes) {
       let m: Membership | undefined;

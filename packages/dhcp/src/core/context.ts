@@ -146,7 +146,7 @@ export class CoreContext {
     const hw = hwAddress(msg).slice();
     const key = cid ? clientIdKey(cid) : hwKey(msg.htype, hw);
     const host = this.index.hostFor(cid, msg.htype, hw, cid ? undefined : key);
-    const c: Client = { htype: msg.htype, hw, key, classes: this.classBook.classify(msg, host), msg };
+    const c: Client = { htype: msg.htype, hw, key, classes: this.classBook.classify(msg), msg };
     if (cid) c.cid = cid.slice();
     if (host) c.host = host;
     const name = getHostName(msg);
