@@ -30,7 +30,7 @@
 //
 // Options: --pairs=hadhcp,lazy,kea  --parts=throughput,fixed,resync  --seconds=10  --step-seconds=3
 //          --warmup-seconds=2  --rate=1000  --leases=100000  --max-unacked=10 (hadhcp's max-unacked-updates,
-//          the seeds' value)  --ramp-steps=N  --pin=false  --profile  --quick (a smoke run: --seconds=2
+//          the seeds' value)  --ramp-steps=N  --pin=false  --profile  --pool-size=N (every run's load pool)  --quick (a smoke run: --seconds=2
 //          --step-seconds=1 --warmup-seconds=1 --ramp-steps=2 --leases=10000 unless given)
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -65,6 +65,8 @@ const FIXED_RATE = Number(args.rate ?? 1000);
 const RESYNC_N = Number(args.leases ?? (QUICK ? 10_000 : 100_000));
 const MAX_UNACKED = Number(args['max-unacked'] ?? 10);
 const PROFILE = Boolean(args.profile);
+/** Every run's load pool this size instead of sized to the run (0). */
+const POOL_SIZE = Number(args['pool-size'] ?? 0);
 const MAX_FAIL = 0.01;
 const RAMP_FACTOR = 1.5;
 const RAMP: Record<string, [number, number]> = {
@@ -99,7 +101,7 @@ const LOAD_BASE = ((10 << 24) | (16 << 16) | (1 << 8)) >>> 0; // 10.16.1.0
  */
 function loadRange(kind: string, rate: number, seconds: number): [string, string] {
   const need = 2.5 * (rampOf(kind)[0] * WARMUP_S + rate * seconds);
-  const size = Math.min(2 ** 20 - 512, 2 ** Math.max(14, Math.ceil(Math.log2(need))));
+  const size = POOL_SIZE || Math.min(2 ** 20 - 512, 2 ** Math.max(14, Math.ceil(Math.log2(need))));
   return [ipStr(LOAD_BASE), ipStr(LOAD_BASE + size - 1)];
 }
 /** The resync pool: a /15 (131,068 addresses), the leases from 10.16.1.0 up. */
