@@ -154,12 +154,16 @@ export function parseSubclass(p: DhcpdParser, t: Tok): void {
 export function parseMatch(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   const cur = p.cur;
   const cls = classOf(t, ctx, 'match');
-  if (cls.matchIf || cls.match)
-    throw new ParseError(t, `class "${cls.name}" already has a match expression`, 'give a class one `match`');
+  // A class may have one `match if` (a gate) and one `match` or `spawn with` (the subclass key), in ISC's words.
   if (cur.isWord('if')) {
+    if (cls.matchIf)
+      throw new ParseError(t, "A class may only have one 'match if' clause.", 'combine the tests with `and`');
     cur.next();
     cls.matchIf = compileBoolean(expr(p, (lx, o) => parseBoolean(lx, o)));
-  } else cls.match = compileData(expr(p, (lx, o) => parseData(lx, o)));
+  } else {
+    if (cls.match) throw overrideError(t);
+    cls.match = compileData(expr(p, (lx, o) => parseData(lx, o)));
+  }
   cur.semi('match');
 }
 
@@ -170,8 +174,7 @@ export function parseSpawn(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   if (!cur.isWord('with'))
     throw new ParseError(cur.peek(), 'expected `spawn with`', 'write `spawn with EXPR;`');
   cur.next();
-  if (cls.matchIf || cls.match)
-    throw new ParseError(t, `class "${cls.name}" already has a match expression`, 'give a class one `match`');
+  if (cls.match) throw overrideError(t);
   cls.match = compileData(expr(p, (lx, o) => parseData(lx, o)));
   cls.spawn = true;
   cur.semi('spawn with');
@@ -187,6 +190,14 @@ export function parseLeaseLimit(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   cur.semi('lease limit');
   if (ctx.sub) ctx.sub.leaseLimit = n;
   else classOf(t, ctx, 'lease limit').leaseLimit = n;
+}
+
+function overrideError(t: Tok): ParseError {
+  return new ParseError(
+    t,
+    "can't override existing submatch/spawn.",
+    'a class has one `match EXPR;` or `spawn with EXPR;` (the value its subclasses are looked up by)',
+  );
 }
 
 function classOf(t: Tok, ctx: Ctx, what: string): ClientClass {
