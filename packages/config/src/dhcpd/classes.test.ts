@@ -118,6 +118,7 @@ function lease(core: DhcpServerCore, mac: string, opts: DhcpOption[], on: typeof
   const text = (code: number) => (opt(code) ? dec(opt(code)!) : '');
   return [
     `ip=${formatIp4(r.yiaddr)}`,
+    `next=${r.siaddr ? formatIp4(r.siaddr) : ''}`,
     `file=${dec(r.file)}`,
     `domain=${text(15)}`,
     `rootpath=${text(17)}`,
@@ -125,7 +126,7 @@ function lease(core: DhcpServerCore, mac: string, opts: DhcpOption[], on: typeof
   ].join(' ');
 }
 
-describe.each(['probe', 'probe-permits'])(
+describe.each(['probe', 'probe-permits', 'probe-if'])(
   "ISC's answers: fixtures/classes/%s.conf served by dhcpd 4.4.3 (probe.sh, the .log) and by hadhcp",
   (name) => {
     const dir = new URL('../../fixtures/classes/', import.meta.url);
@@ -137,9 +138,15 @@ describe.each(['probe', 'probe-permits'])(
     const link = { ...meta, receivedOn: { iface: 'clsq0', localIp: parseIp4('10.77.0.1')! } };
     // In the order probe.sh ran them: lease limits and held addresses depend on what came before.
     log.forEach((line, i) => {
-      const [, mac, vendor, want] = /^(\S+) vendor=(\S+): (.*)$/.exec(line)!;
-      it(`${mac} vendor ${vendor}: ${want}`, () => {
+      const [, mac, vendor, extra, want] = /^(\S+) vendor=(\S+)((?: -x \S+)*): (.*)$/.exec(line)!;
+      it(`${mac} vendor ${vendor}${extra}: ${want}`, () => {
         const opts = vendor === '-' ? [] : [VCI(vendor!)];
+        // udhcpc's `-x 0xCODE:HEX`: an option of that code with those bytes.
+        for (const [, code, hex] of extra!.matchAll(/-x 0x([0-9a-f]+):([0-9a-f]+)/g))
+          opts.push({
+            code: parseInt(code!, 16),
+            data: Uint8Array.from(hex!.match(/../g)!, (h) => parseInt(h, 16)),
+          });
         // udhcpc asks for root-path (17) and domain-name (15), as probe.sh makes it.
         expect(
           lease(
