@@ -12,6 +12,8 @@ export interface FailoverLeaseBook {
   isEmpty(): boolean;
   /** The record of `ip`, or undefined (an address of the pools with no record is a pristine FREE one). */
   get(ip: Ip4): Lease | undefined;
+  /** The binding state of `ip`'s record without decoding it. */
+  stateOf(ip: Ip4): Lease['state'] | undefined;
   /** Is `ip` in a range of a pool whose `failover peer` is this relationship, in the configuration in force? */
   inRelationship(ip: Ip4): boolean;
   /** Every address of this relationship's ranges, in address order. */
@@ -79,6 +81,7 @@ export function failoverLeaseBook(service: DhcpService, peerName: string): Failo
   return {
     isEmpty: () => service.table.size === 0,
     get: (ip) => service.table.get(ip >>> 0),
+    stateOf: (ip) => service.table.stateOf(ip >>> 0),
     inRelationship(ip) {
       ip = ip >>> 0;
       const s = current();

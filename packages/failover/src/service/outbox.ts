@@ -44,6 +44,13 @@ export class Outbox {
   private requests: Request[] = [];
   /** xids of updates the partner's own update overtook: their BNDACK is expected and ignored. */
   private readonly overtaken = new Set<number>();
+  /**
+   * Queued addresses whose update does not fly, oldest first (may hold stale entries: skipped when taken). A
+   * FIFO instead of walking `queue` from its start on every BNDACK: a resync queues every record (100,000+), and
+   * a Map walked from its start passes every entry deleted since its last rehash.
+   */
+  private ready: Ip4[] = [];
+  private readyHead = 0;
 
   get queued(): number {
     return this.queue.size;
@@ -82,6 +89,7 @@ export class Outbox {
     if (!q) {
       q = { waiters: [] };
       this.queue.set(ip, q);
+      if (!this.flyingByIp.has(ip)) this.ready.push(ip);
     }
     if (waiter) q.waiters.push(waiter);
   }
@@ -91,13 +99,17 @@ export class Outbox {
    * builds and sends each BNDUPD and then calls `sent`.
    */
   *sendable(window: number): Generator<Ip4> {
-    if (window <= this.flying.size) return;
     let room = window - this.flying.size;
-    for (const ip of this.queue.keys()) {
-      if (room <= 0) return;
-      if (this.flyingByIp.has(ip)) continue;
+    while (room > 0 && this.readyHead < this.ready.length) {
+      const ip = this.ready[this.readyHead++]!;
+      // Stale: sent since, superseded, or its update flies again (it comes back when that is acknowledged).
+      if (!this.queue.has(ip) || this.flyingByIp.has(ip)) continue;
       yield ip;
       room--;
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
     }
   }
 
@@ -125,6 +137,8 @@ export class Outbox {
     if (!f || (ip !== undefined && ip !== f.ip)) return undefined;
     this.flying.delete(xid);
     if (this.flyingByIp.get(f.ip) === xid) this.flyingByIp.delete(f.ip);
+    // A change made while this update flew may go now.
+    if (this.queue.has(f.ip)) this.ready.push(f.ip);
     for (const w of f.waiters) w();
     this.settleRequests(f.ip);
     return f;
@@ -141,6 +155,7 @@ export class Outbox {
     this.flying.delete(xid);
     this.flyingByIp.delete(ip);
     this.overtaken.add(xid);
+    if (this.queue.has(ip)) this.ready.push(ip);
     for (const w of f.waiters) w();
     this.settleRequests(ip);
   }
@@ -160,6 +175,8 @@ export class Outbox {
     this.flying.clear();
     this.flyingByIp.clear();
     this.overtaken.clear();
+    this.ready = [...this.queue.keys()];
+    this.readyHead = 0;
   }
 
   /**

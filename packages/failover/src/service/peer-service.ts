@@ -10,14 +10,8 @@ import {
   type Clock,
   type Scheduler,
 } from '@hadhcp/common';
-import type { Lease } from '@hadhcp/leases';
-import {
-  balancePool,
-  nextBalanceDelay,
-  poolCounts,
-  type BalanceSettings,
-  type BalanceTrigger,
-} from '../core/balance.js';
+import { BindingState, type Lease } from '@hadhcp/leases';
+import { balancePool, nextBalanceDelay, type BalanceSettings, type BalanceTrigger } from '../core/balance.js';
 import {
   applyAck,
   applyUpdate,
@@ -154,6 +148,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private queue: Promise<void> = Promise.resolve();
   private whenShutDown: (() => void) | undefined;
   private readonly outbox = new Outbox();
+  private ackWrites: Lease[] = [];
   private readonly balanceSettings: BalanceSettings;
   /** Partner-down: when the partner's expired leases become ours (s), ISC's STOS + MCLT. */
   private reclaimAt: number | undefined;
@@ -677,7 +672,8 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     if (this.sending() || this.outbox.requestsOpen > 0) {
       // ISC never sends a BNDUPD to a partner that did not say how many it may have unacknowledged.
       const window = this.partner.maxUnacked ?? 0;
-      for (const ip of [...this.outbox.sendable(window)]) {
+      // sent() takes each address off the queue before the next is chosen (a duplicate entry is then stale).
+      for (const ip of this.outbox.sendable(window)) {
         const rec = this.deps.leases.get(ip);
         const h = this.header();
         if (rec) this.send(link, { ...bndUpdFor(rec), ...h });
@@ -742,18 +738,31 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       this.counters.inc('bndack.accepted');
       const cur = this.deps.leases.get(f.ip);
       const next = cur && applyAck(cur, f.sent, this.bindingContext());
-      if (next) {
-        this.deps.leases.apply([next]).catch((err: unknown) => {
-          this.counters.inc('ack-write-failed');
-          this.noteBadInput(
-            'ack-write-failed',
-            'error',
-            `${this.label}: cannot record the peer's acknowledgement of ${formatIp4(f.ip)}: ${msg(err)}`,
-          );
-        });
-      }
+      if (next) this.recordAck(next);
     }
     if (link.phase === 'up') this.pump();
+  }
+
+  /**
+   * What a BNDACK proved (tsfp/atsfp, EXPIRED -> FREE), stored with the others of the same turn in one write: a
+   * resync acknowledges thousands a second, and one apply per BNDACK made the sender's store the bottleneck.
+   * Nothing waits for these writes (ISC defers this commit too); a lost one only means a shorter lease later.
+   */
+  private recordAck(lease: Lease): void {
+    this.ackWrites.push(lease);
+    if (this.ackWrites.length > 1) return;
+    setImmediate(() => {
+      const batch = this.ackWrites;
+      this.ackWrites = [];
+      this.deps.leases.apply(batch).catch((err: unknown) => {
+        this.counters.inc('ack-write-failed');
+        this.noteBadInput(
+          'ack-write-failed',
+          'error',
+          `${this.label}: cannot record the peer's acknowledgement of ${batch.length} lease(s): ${msg(err)}`,
+        );
+      });
+    });
   }
 
   /**
@@ -869,11 +878,15 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private poolStatus(): Array<{ label: string; total: number; free: number; backup: number }> {
     const book = this.deps.leases;
     return book.pools().map((p) => {
-      const c = poolCounts({
-        label: p.label,
-        addresses: p.addresses.map((ip) => ({ ip, lease: book.get(ip) })),
-      });
-      return { label: p.label, total: p.addresses.length, free: c.free, backup: c.backup };
+      // States only: decoding every record of a /15 took a status-get 1.3 s.
+      let free = 0;
+      let backup = 0;
+      for (const ip of p.addresses) {
+        const st = book.stateOf ? book.stateOf(ip) : book.get(ip)?.state;
+        if (st === undefined || st === BindingState.FREE) free++;
+        else if (st === BindingState.BACKUP) backup++;
+      }
+      return { label: p.label, total: p.addresses.length, free, backup };
     });
   }
 

@@ -145,6 +145,8 @@ export interface LeaseBook {
   isEmpty(): boolean;
   /** The record of `ip`, or undefined: an address of the pools with no record is FREE (ISC writes one per address). */
   get(ip: Ip4): Lease | undefined;
+  /** The binding state of `ip`'s record without decoding it (status counts); optional. */
+  stateOf?(ip: Ip4): Lease['state'] | undefined;
   /** Is `ip` in a pool of this relationship? A BNDUPD for any other address is refused (reject 1, ISC's "unknown IP"). */
   inRelationship(ip: Ip4): boolean;
   /** Every address of this relationship's pools, in address order (UPDREQALL, entering normal). */
