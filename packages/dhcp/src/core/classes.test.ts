@@ -153,4 +153,19 @@ describe('lease limits (ISC ack_lease billing)', () => {
     expect(bk.mayLease(ip('10.0.0.2'), [s1])).toBe(false);
     expect(bk.mayLease(ip('10.0.0.2'), [s2])).toBe(true);
   });
+  it('a reload keeps the billing under the classes of the same name, spawned subclasses too', () => {
+    const mk = () => {
+      const c = klass('per-port', { match: vci, spawn: true, leaseLimit: 1 });
+      return { c, bk: book([c]) };
+    };
+    const old = mk();
+    const [m] = old.bk.classify(withVci('port1'));
+    old.bk.bill(ip('10.0.0.1'), [m!]);
+    const next = mk();
+    next.bk.carryOver(old.bk);
+    const [m2] = next.bk.classify(withVci('port1'));
+    expect(m2).not.toBe(m);
+    expect(next.bk.mayLease(ip('10.0.0.2'), [m2!])).toBe(false);
+    expect(next.bk.mayLease(ip('10.0.0.1'), [m2!])).toBe(true);
+  });
 });

@@ -302,6 +302,29 @@ export class ClassBook {
     if (state !== BindingState.ACTIVE && this.billedTo.size > 0) this.unbill(ip);
   }
 
+  /**
+   * After a reload: the leases billed under the previous configuration stay billed to the class of the same name
+   * (a subclass: of the same class and value; a spawned one is spawned again), so a reload does not reopen full
+   * classes. Classes that are gone take their billing with them.
+   */
+  carryOver(prev: ClassBook): void {
+    for (const [ip, m] of prev.billedTo) {
+      const now = this.counterpart(m);
+      if (!now) continue;
+      this.billedTo.set(ip, now);
+      this.billed.set(now, (this.billed.get(now) ?? 0) + 1);
+    }
+  }
+
+  private counterpart(m: Membership): Membership | undefined {
+    const name = isSubclass(m) ? m.parent.name : m.name;
+    const cls = this.classes.find((c) => c.name === name);
+    if (!cls || !isSubclass(m)) return cls;
+    const key = dataKey(m.data);
+    const sub = cls.subclasses.get(key) ?? this.spawned.get(cls)?.get(key);
+    return sub ?? (cls.spawn ? this.spawn(cls, key, m.data) : undefined);
+  }
+
   /** Leases billed to a class now (status, tests). */
   billedCount(m: Membership): number {
     return this.billed.get(m) ?? 0;

@@ -394,7 +394,7 @@ export class CoreContext {
   /**
    * After a configuration reload: take over what the previous context knew that no file holds, so a reload
    * neither resets the counters operators watch nor lets an address just offered to one client be offered to
-   * another before the first one's REQUEST arrives. Holds keep their deadlines; probe answers stay fresh as long
+   * another before the first one's REQUEST arrives, nor reopens a class that is at its lease limit. Holds keep their deadlines; probe answers stay fresh as long
    * as they would have.
    */
   carryOver(prev: CoreContext): void {
@@ -411,6 +411,7 @@ export class CoreContext {
       this.holdOrder.push({ ip, h: copy });
     }
     this.probes.carryOver(prev.probes);
+    this.classBook.carryOver(prev.classBook);
   }
 
   releaseHoldOn(ip: Ip4): void {
