@@ -60,10 +60,14 @@ export class PacketEval implements EvalContext {
   known: boolean | null = null;
   isStatic = false;
   leasedAddress: Uint8Array | null = null;
-  leaseTime: number | null = null;
+  private answeringIp: Ip4 | undefined;
   readonly hostname: Uint8Array;
 
-  constructor(hostname: string) {
+  constructor(
+    hostname: string,
+    /** Seconds left on the lease of ip held by the packet's client, else null (ISC's lease-time). */
+    private readonly leaseLeft: (ip: Ip4) => number | null = () => null,
+  ) {
     this.hostname = enc.encode(hostname);
   }
 
@@ -75,22 +79,27 @@ export class PacketEval implements EvalContext {
     this.known = host !== undefined;
     this.isStatic = false;
     this.leasedAddress = null;
-    this.leaseTime = null;
+    this.answeringIp = undefined;
     this.base = undefined;
     return this;
   }
 
   /** For `if` in an answer about `ip`: the lease address, and the scopes `config-option` reads. */
-  answering(ip: Ip4 | undefined, isStatic: boolean, leaseTime: number | null, base: ScopeView): this {
+  answering(ip: Ip4 | undefined, isStatic: boolean, base: ScopeView): this {
+    this.answeringIp = ip;
     if (ip === undefined) this.leasedAddress = null;
     else {
       writeIp4(this.addr, 0, ip >>> 0);
       this.leasedAddress = this.addr;
     }
     this.isStatic = isStatic;
-    this.leaseTime = leaseTime;
     this.base = base;
     return this;
+  }
+
+  /** `lease-time`: read from the lease table only when an expression asks (leaseLeft, given by the core). */
+  get leaseTime(): number | null {
+    return this.answeringIp === undefined ? null : this.leaseLeft(this.answeringIp);
   }
 
   get hostDeclName(): Uint8Array | null {
@@ -182,6 +191,11 @@ export class ClassBook {
   /** Classes or conditionals exist: answers need per-packet scope resolution. */
   readonly active: boolean;
   private readonly hasConditionals: boolean;
+  /**
+   * A class or an `if` body says `allow|deny booting`: then every client's answer must be checked for it, not
+   * only those with a host declaration (the core's cheap path).
+   */
+  readonly denyBooting: boolean;
   /** Subclasses spawned while running, per spawning class. */
   private readonly spawned = new Map<ClientClass, Map<string, SubClass>>();
   /** Views by the list of scopes that made them (a trie keyed by scope), so a view is built once. */
@@ -200,6 +214,7 @@ export class ClassBook {
     this.classes = config.classes ?? [];
     this.hasConditionals = config.hasConditionals === true;
     this.active = this.classes.length > 0 || this.hasConditionals;
+    this.denyBooting = this.active && setAnywhere(config, 'booting');
   }
 
   /** The client's classes in ISC's order; the shared empty list when the configuration has none. */
@@ -351,6 +366,32 @@ export class ClassBook {
     }
     return limited ? 'full' : 'none';
   }
+}
+
+/** Does a class, a subclass or an `if` body anywhere in the configuration set this parameter? */
+function setAnywhere(config: DhcpServerConfig, key: keyof Scope['params']): boolean {
+  const seen = new Set<Scope>();
+  const inBodies = (s: Scope | undefined): boolean => {
+    for (; s && !seen.has(s); s = s.parent) {
+      seen.add(s);
+      for (const c of s.conditionals ?? [])
+        for (const b of c.branches) if (b.scope.params[key] !== undefined || inBodies(b.scope)) return true;
+    }
+    return false;
+  };
+  for (const cls of config.classes ?? []) {
+    if (cls.scope.params[key] !== undefined || inBodies(cls.scope)) return true;
+    for (const sub of cls.subclasses.values())
+      if (sub.scope.params[key] !== undefined || inBodies(sub.scope)) return true;
+  }
+  if (config.hasConditionals !== true) return false;
+  const scopes = [
+    config.global,
+    ...config.sharedNetworks.flatMap((sn) => [sn.scope, ...sn.pools.map((p) => p.scope)]),
+    ...config.subnets.map((s) => s.scope),
+    ...config.hosts.map((h) => h.scope),
+  ];
+  return scopes.some(inBodies);
 }
 
 interface TrieNode {

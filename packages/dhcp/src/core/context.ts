@@ -83,6 +83,10 @@ export class CoreContext {
   readonly policy: LeasePolicy;
   /** Classes, conditionals and lease limits of the configuration (inactive when it has none). */
   readonly classBook: ClassBook;
+  /** The client whose answer `if` expressions are evaluated for (leaseLeft). */
+  private evClient: Client | undefined;
+  /** scopeFor's last answer with classes or conditionals (one packet asks about one address several times). */
+  private lastScope: { c: Client; ip: Ip4; r: { view: ScopeView; subnet: Subnet | undefined } } | undefined;
   /** ISC's line builders, or ones returning '' when logLines is off. */
   readonly isc: IscLines;
   serverId: Ip4 | undefined;
@@ -108,7 +112,10 @@ export class CoreContext {
     this.policy = opts.policy ?? standalonePolicy;
     this.isc = this.logLines ? isc : quietIsc;
     this.probes = new ProbeTracker(opts.probeFreshMs, opts.probeLookahead);
-    this.classBook = new ClassBook(config, new PacketEval(opts.hostname ?? hostname()));
+    this.classBook = new ClassBook(
+      config,
+      new PacketEval(opts.hostname ?? hostname(), (ip) => this.leaseLeft(ip)),
+    );
     this.allocators = this.index.pools.map((p) => new PoolAllocator(p, table, this.index.fixedAddresses));
     // Straight from the records' fields (decoding a million leases here would cost seconds at start-up), into
     // heaps ordered once at the end.
@@ -224,6 +231,15 @@ export class CoreContext {
         }
       }
     return !anyAllow || allowed;
+  }
+
+  /** ISC's lease-time for an `if`: what is left of the lease on ip held by the client being answered. */
+  private leaseLeft(ip: Ip4): number | null {
+    const l = this.table.get(ip);
+    const c = this.evClient;
+    if (!c || l?.state !== BindingState.ACTIVE || l.ends === INFINITE || !this.owns(l, c)) return null;
+    const left = l.ends - this.classBook.nowSec;
+    return left > 0 ? left : null;
   }
 
   /**
@@ -441,16 +457,21 @@ export class CoreContext {
     const hostView = this.index.view(host?.scope, pool?.scope, subnet?.scope);
     const book = this.classBook;
     if (!book.active || !c) return { view: hostView, subnet };
+    // A packet asks about the same address several times (server id, booting, the answer): evaluate once.
+    const last = this.lastScope;
+    if (last && last.c === c && last.ip === ip) return last.r;
     const base = host ? this.index.view(undefined, pool?.scope, subnet?.scope) : hostView;
     book.ev.load(c.msg, host);
-    if (pool || host?.fixedAddresses.includes(ip >>> 0)) {
-      const l = this.table.get(ip);
-      // ISC's lease-time: what is left of the lease as it stands before this answer.
-      const left =
-        l?.state === BindingState.ACTIVE && this.owns(l, c) && l.ends !== INFINITE ? l.ends - book.nowSec : 0;
-      book.ev.answering(ip, pool === undefined, left > 0 ? left : null, hostView);
-    }
-    return { view: book.resolve(hostView, base, c.classes), subnet };
+    this.evClient = c;
+    if (pool || host?.fixedAddresses.includes(ip >>> 0)) book.ev.answering(ip, pool === undefined, hostView);
+    const r = { view: book.resolve(hostView, base, c.classes), subnet };
+    this.lastScope = { c, ip, r };
+    return r;
+  }
+
+  /** May this client be refused by `deny booting` (its host, or any class or `if` that says so)? */
+  mayDenyBooting(c: Client): boolean {
+    return c.host !== undefined || this.classBook.denyBooting;
   }
 
   authoritative(subnet: Subnet): boolean {

@@ -90,7 +90,7 @@ export function handleDiscover(
   const sn = subnet.sharedNetwork;
   // ISC names the client by the host name recorded on its lease, not the one in this packet.
   const line = ctx.logLines ? isc.discover(msg, iface, ctx.ownLease(c, sn, nowSeconds(nowMs))?.hostname) : '';
-  if ((c.host || ctx.classBook.active) && ctx.scopeFor(subnet.network, c).view.param('booting') === false)
+  if (ctx.mayDenyBooting(c) && ctx.scopeFor(subnet.network, c).view.param('booting') === false)
     return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
 
   const choice = choose(ctx, msg, c, sn, nowMs);

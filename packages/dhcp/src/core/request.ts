@@ -82,7 +82,7 @@ export function handleRequest(
   // responding"). DHCPREQUESTs are never load balanced (RFC 3074 applies to DISCOVERs).
   const refused = ctx.refusedByPeer(cip, msg, MessageType.REQUEST, line);
   if (refused) return refused;
-  if ((c.host || ctx.classBook.active) && ctx.scopeFor(cip, c).view.param('booting') === false)
+  if (ctx.mayDenyBooting(c) && ctx.scopeFor(cip, c).view.param('booting') === false)
     return ctx.drop('booting-denied', 'host declaration denies booting', [line]);
 
   const fixed = ctx.reservation(c, sn);
