@@ -440,6 +440,11 @@ describe('reading classes and conditionals: errors at file:line:col', () => {
       ['error 2:46 `deny members of "x"` is only allowed in a pool'],
     ],
     ['class "x" { host h { } }', ['error 1:13 `host` is not allowed inside a class declaration']],
+    ['class "x" { class "y" { } }', ['error 1:13 `class` is not allowed inside a class declaration']],
+    [
+      'subnet 10.0.0.0 netmask 255.255.255.0 { pool { class "p" { } range 10.0.0.1; } }\nhost h { class "q" { } }',
+      [],
+    ],
   ])('%s', (src, want) => {
     expect(errs(src)).toEqual(want);
   });

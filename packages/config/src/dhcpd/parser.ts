@@ -36,6 +36,8 @@ export interface Ctx {
   sub?: SubClass;
 }
 
+const CLASS_PLACES: Kind[] = ['global', 'group', 'shared-network', 'subnet', 'pool', 'host'];
+
 /** Statements that declare a scope of their own: they never set a parameter of the scope they sit in. */
 const DECLARATIONS = new Set([
   'subnet',
@@ -338,11 +340,13 @@ export class DhcpdParser implements OptionEnv {
       }
       case 'include':
         return this.include(t, ctx);
+      // ISC reads a class anywhere but in a class or an `if`; where it sits changes nothing: membership is
+      // tested for every packet and the class's statements are its own (they stop at the pool or subnet).
       case 'class':
-        this.only(t, ctx, ['global', 'group'], 'to the top level');
+        this.only(t, ctx, CLASS_PLACES, 'to the top level');
         return parseClass(this, t, ctx);
       case 'subclass':
-        this.only(t, ctx, ['global', 'group'], 'to the top level');
+        this.only(t, ctx, CLASS_PLACES, 'to the top level');
         return parseSubclass(this, t);
       case 'match':
         return parseMatch(this, t, ctx);
