@@ -258,6 +258,7 @@ describe('subclasses: match + subclass, spawn with + lease limit', () => {
       pool { allow members of "by-mac"; range 10.0.0.10 10.0.0.19; }
       pool { deny members of "by-mac"; range 10.0.0.20 10.0.0.29; }
     }
+    host fixed-on-port1 { hardware ethernet 52:54:00:00:03:09; fixed-address 10.0.0.99; }
   `);
 
   it('a subclass member is a member of its class: class statements and `allow members of` apply', () => {
@@ -281,6 +282,10 @@ describe('subclasses: match + subclass, spawn with + lease limit', () => {
     );
     const c = offer(core, '52:54:00:00:03:03', [AGENT('port2')]);
     expect(ack(core, '52:54:00:00:03:03', c.ip!, [AGENT('port2')])).toBe('ACK');
+    // A fixed address is not billed and not refused: a host on a full circuit still gets its reservation.
+    const h = offer(core, '52:54:00:00:03:09', [AGENT('port1')]);
+    expect(h.ip).toBe('10.0.0.99');
+    expect(ack(core, '52:54:00:00:03:09', h.ip!, [AGENT('port1')])).toBe('ACK');
     // The holder renews: its own billed lease is not counted against it.
     expect(ack(core, '52:54:00:00:03:01', a.ip!, [AGENT('port1')])).toBe('ACK');
   });

@@ -141,7 +141,10 @@ function offer(
   const { view, subnet } = ctx.scopeFor(ip, c);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to offer with', [line]);
-  if (c.classes.length > 0 && !ctx.classBook.mayLease(ip, c.classes)) return ctx.leaseLimitReached(c, line);
+  // Lease limits count pool leases only (a fixed address is never billed: request.ts ack).
+  const pooled = !ctx.index.fixedAddresses.has(ip >>> 0);
+  if (pooled && c.classes.length > 0 && !ctx.classBook.mayLease(ip, c.classes))
+    return ctx.leaseLimitReached(c, line);
   ctx.hold(ip, c.key, nowMs);
   // A wait was counted when it began (handleDiscover), once per DISCOVER that waited.
   if (probedPool) {
