@@ -19,6 +19,7 @@ const benches = {
   dhcp: { file: 'test/bench/dhcp.ts', root: true },
   memory: { file: 'test/bench/memory.ts', root: true, node: ['--expose-gc'] },
   vrrp: { file: 'test/bench/vrrp.ts', root: true },
+  takeover: { file: 'test/bench/takeover.ts', root: true },
   failover: { file: 'test/bench/failover.ts', root: true },
   leases: { file: 'test/bench/leases-store.mjs', root: false, node: ['--expose-gc'] },
   log: { file: 'test/bench/log-destination.mjs', root: false },
