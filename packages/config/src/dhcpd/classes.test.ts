@@ -126,7 +126,7 @@ function lease(core: DhcpServerCore, mac: string, opts: DhcpOption[], on: typeof
   ].join(' ');
 }
 
-describe.each(['probe', 'probe-permits', 'probe-if'])(
+describe.each(['probe', 'probe-permits', 'probe-if', 'probe-gate'])(
   "ISC's answers: fixtures/classes/%s.conf served by dhcpd 4.4.3 (probe.sh, the .log) and by hadhcp",
   (name) => {
     const dir = new URL('../../fixtures/classes/', import.meta.url);
