@@ -68,6 +68,12 @@ describe('membership (ISC class.c classify_client)', () => {
     expect(memberOf(a!, gated)).toBe(true);
     expect(memberOf(a!, phones)).toBe(false);
   });
+  it('spawned subclasses share one view: new values do not grow the view cache', () => {
+    const [x] = b.classify(withVci('Poly-x'));
+    const [y] = b.classify(withVci('Poly-y'));
+    const base = new ScopeView([scope()]);
+    expect(b.resolve(base, base, [x!])).toBe(b.resolve(base, base, [y!]));
+  });
   it('a class with no match statement has no members', () => {
     expect(b.classify(withVci('anything')).some((m) => memberOf(m, empty))).toBe(false);
   });

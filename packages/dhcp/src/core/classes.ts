@@ -37,6 +37,8 @@ import { ScopeView } from './network.js';
 export type Membership = ClientClass | SubClass;
 
 const NONE: readonly Membership[] = [];
+/** The scope of every spawned subclass: it has no statements of its own (its class's apply). */
+const SPAWNED: Scope = Object.freeze({ params: Object.freeze({}), options: new Map() }) as Scope;
 const enc = new TextEncoder();
 
 export function isSubclass(m: Membership): m is SubClass {
@@ -244,12 +246,8 @@ export class ClassBook {
   private spawn(cls: ClientClass, key: string, v: Uint8Array): SubClass {
     let byKey = this.spawned.get(cls);
     if (!byKey) this.spawned.set(cls, (byKey = new Map()));
-    const sub: SubClass = {
-      parent: cls,
-      data: v.slice(),
-      scope: { params: {}, options: new Map() },
-      pos: cls.pos,
-    };
+    // One shared empty scope: resolve() leaves it out, so spawned values do not each make a view.
+    const sub: SubClass = { parent: cls, data: v.slice(), scope: SPAWNED, pos: cls.pos };
     if (cls.leaseLimit !== undefined) sub.leaseLimit = cls.leaseLimit;
     byKey.set(key, sub);
     return sub;
@@ -269,7 +267,7 @@ export class ClassBook {
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
       if (isSubclass(m)) {
-        this.push(m.scope);
+        if (m.scope !== SPAWNED) this.push(m.scope);
         this.push(m.parent.scope);
       } else this.push(m.scope);
     }
