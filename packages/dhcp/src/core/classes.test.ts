@@ -68,6 +68,17 @@ describe('membership (ISC class.c classify_client)', () => {
     expect(memberOf(a!, gated)).toBe(true);
     expect(memberOf(a!, phones)).toBe(false);
   });
+  it("subclasses without statements share their class's view", () => {
+    const c = klass('macs', { match: vci });
+    sub(c, text('a'));
+    sub(c, text('b'));
+    const bk = book([c]);
+    const [a] = bk.classify(withVci('a'));
+    const [b2] = bk.classify(withVci('b'));
+    const base = new ScopeView([scope()]);
+    expect(bk.resolve(base, base, [a!]).scopes).toEqual([c.scope, ...base.scopes]);
+    expect(bk.resolve(base, base, [a!])).toBe(bk.resolve(base, base, [b2!]));
+  });
   it('spawned subclasses share one view: new values do not grow the view cache', () => {
     const [x] = b.classify(withVci('Poly-x'));
     const [y] = b.classify(withVci('Poly-y'));
@@ -92,6 +103,7 @@ describe('scope order (ISC dhcp.c ack_lease)', () => {
   const a = klass('a', { matchIf: () => true });
   const bcls = klass('b', { matchIf: () => true });
   const s = sub(bcls, text('x'));
+  s.scope.params.filename = 'sub'; // a subclass with statements of its own
   const base = new ScopeView([pool, subnet, g]);
   const withHost = new ScopeView([host, pool, subnet, g]);
 

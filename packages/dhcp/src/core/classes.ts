@@ -198,6 +198,11 @@ export class ClassBook {
    * only those with a host declaration (the core's cheap path).
    */
   readonly denyBooting: boolean;
+  /**
+   * Subclass scopes with no statements (`subclass "c" DATA;`, every spawned one): left out of scope lists, so a
+   * thousand per-MAC subclasses share their class's views instead of making one each.
+   */
+  private readonly emptySubclass = new Set<Scope>();
   /** Subclasses spawned while running, per spawning class. */
   private readonly spawned = new Map<ClientClass, Map<string, SubClass>>();
   /** Views by the list of scopes that made them (a trie keyed by scope), so a view is built once. */
@@ -217,6 +222,13 @@ export class ClassBook {
     this.hasConditionals = config.hasConditionals === true;
     this.active = this.classes.length > 0 || this.hasConditionals;
     this.denyBooting = this.active && setAnywhere(config, 'booting');
+    this.emptySubclass.add(SPAWNED);
+    for (const cls of this.classes)
+      for (const sub of cls.subclasses.values()) {
+        const sc = sub.scope;
+        if (Object.keys(sc.params).length === 0 && sc.options.size === 0 && !sc.conditionals)
+          this.emptySubclass.add(sc);
+      }
   }
 
   /** The client's classes in ISC's order; the shared empty list when the configuration has none. */
@@ -246,7 +258,7 @@ export class ClassBook {
   private spawn(cls: ClientClass, key: string, v: Uint8Array): SubClass {
     let byKey = this.spawned.get(cls);
     if (!byKey) this.spawned.set(cls, (byKey = new Map()));
-    // One shared empty scope: resolve() leaves it out, so spawned values do not each make a view.
+    // One shared empty scope (emptySubclass): spawned values do not each make a view.
     const sub: SubClass = { parent: cls, data: v.slice(), scope: SPAWNED, pos: cls.pos };
     if (cls.leaseLimit !== undefined) sub.leaseLimit = cls.leaseLimit;
     byKey.set(key, sub);
@@ -267,7 +279,7 @@ export class ClassBook {
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
       if (isSubclass(m)) {
-        if (m.scope !== SPAWNED) this.push(m.scope);
+        if (!this.emptySubclass.has(m.scope)) this.push(m.scope);
         this.push(m.parent.scope);
       } else this.push(m.scope);
     }
