@@ -89,9 +89,11 @@ export class Supervisor {
   }
 
   /**
-   * `hadhcp handover`: the VIP and the serving role go to the peer. Refused unless the peer has every lease
-   * (failover normal and connected) and its VRRP is heard. This node keeps answering while it still holds the
-   * VIP; its priority drops so the peer (preempting, keepalived's default) takes the VIP. `cancel` ends it.
+   * `hadhcp handover`: the VIP and the serving role go to the peer. Refused unless the peer is alive and has
+   * every lease: failover normal on both sides and connected (a VRRP backup sends no adverts, so a master cannot
+   * hear it; without failover, its adverts must have been heard). This node's priority drops (so it does not
+   * take the VIP back) and, if it is master, it steps down as on SIGTERM: priority 0, the peer takes over after
+   * its Skew_Time. What this node accepted before the move is still answered. `cancel` ends it.
    */
   handover(cancel = false): { ok: boolean; text: string } {
     if (cancel) {
@@ -108,16 +110,17 @@ export class Supervisor {
         ok: false,
         text: `refused: failover ${f.name} is ${f.my} (partner ${f.partner}${f.connected ? '' : ', link down'}): the peer must be in normal and in sync before it takes over`,
       };
-    if (!i.vrrp?.peerHeard)
+    if (!f && !i.vrrp?.peerHeard)
       return { ok: false, text: 'refused: no VRRP advert heard from the peer: nobody would take the VIP' };
     this.handingOver = true;
-    this.d.log.warn('handover requested by the operator: lowering VRRP priority so the peer takes the VIP');
+    this.d.log.warn('handover requested by the operator: lowering VRRP priority and stepping down');
     this.evaluate();
     const held = this.vips.length > 0;
+    if (held) this.d.vrrp.resign('handover requested by the operator (hadhcp handover)');
     return {
       ok: true,
       text: held
-        ? 'handing over: the peer takes the VIP at its next advert (preemption); this node answers until then'
+        ? 'handing over: priority 0 sent, the peer takes the VIP after its Skew_Time; this node stays backup until `hadhcp handover --cancel`'
         : 'this node does not hold the VIP; it stays away from it until `hadhcp handover --cancel`',
     };
   }

@@ -173,7 +173,7 @@ describe('DhcpService crash safety', () => {
 });
 
 describe('DhcpService gate', () => {
-  it('an ACK whose write was in flight when the gate closed is stored but not sent', async () => {
+  it('an ACK whose write was in flight when the gate closed is stored and still sent (the request reached us)', async () => {
     const disk = new Disk();
     const { store } = await openStore({ io: disk.io });
     const { svc, client } = await service(store);
@@ -184,9 +184,12 @@ describe('DhcpService gate', () => {
     await expect.poll(() => svc.table.get(IP)?.state, soon).toBe(BindingState.ACTIVE);
     svc.setServing(false, 'test: VIP lost');
     disk.release();
-    await expect.poll(() => svc.counters.toJSON()['drop.not-vip-holder-after-write'], soon).toBe(1);
-    await new Promise((r) => setImmediate(r));
-    expect(c.received).toHaveLength(0);
+    await expect.poll(() => svc.counters.toJSON()['replies-after-gate-closed'], soon).toBe(1);
+    await expect.poll(() => c.received.length, soon).toBe(1);
+    // A request that arrives after the gate closed is not answered.
+    c.send(request(c, '10.9.0.50'));
+    await expect.poll(() => svc.counters.toJSON()['drop.not-vip-holder'], soon).toBe(1);
+    expect(c.received).toHaveLength(1);
     await svc.stop();
     await store.close();
   });

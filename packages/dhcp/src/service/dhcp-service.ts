@@ -397,12 +397,11 @@ export class DhcpService {
         this.drop('store-failed', refused.message, meta.srcIp);
         return;
       }
-      // The gate may have closed while the write was in flight (the VIP moved): the lease is stored, but the
-      // reply is the new VIP holder's to give, and a client must not hear two servers.
-      if (this.gated(msg)) {
-        this.counters.inc('drop.not-vip-holder-after-write');
-        return;
-      }
+      // The gate may have closed while the write was in flight (the VIP moved away). The request reached us, not
+      // the new holder, and the lease is stored here and (failover) on the partner: answering it loses nothing
+      // and tells the client nothing the new holder would contradict; dropping it lost the exchange (a handover
+      // under load dropped the REQUESTs in flight). The reply may still fail if the VIP is already gone.
+      if (this.gated(msg)) this.counters.inc('replies-after-gate-closed');
       if (d.log) for (const line of d.log) this.log.info(line);
       if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
     });
