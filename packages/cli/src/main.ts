@@ -132,9 +132,9 @@ program
   .option('--json', 'raw JSON answer')
   .addHelpText(
     'after',
-    '\nFor maintenance (Kea: ha-maintenance-start). Refused unless the peer is in failover normal, in sync, and\n' +
-      'its VRRP adverts are heard. This router lowers its VRRP priority (-253) and answers until the peer has\n' +
-      "taken the VIP (at the peer's next advert, with preemption, keepalived's default), so no request is lost;\n" +
+    '\nFor maintenance (Kea: ha-maintenance-start). Refused unless the peer is in failover normal and connected\n' +
+      '(without failover: its VRRP adverts heard). This router lowers its VRRP priority (-253) and answers until the peer has\n' +
+      "taken the VIP (after its Master_Down_Interval, by preemption, keepalived's default), so no request is lost;\n" +
       'it then stays away from the VIP until `hadhcp handover --cancel` (or a restart).\n' +
       '\nExit status: 0 done, 1 refused (the reason is printed), 3 the daemon cannot be reached.',
   )

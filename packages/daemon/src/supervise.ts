@@ -91,9 +91,12 @@ export class Supervisor {
   /**
    * `hadhcp handover`: the VIP and the serving role go to the peer. Refused unless the peer is alive and has
    * every lease: failover normal on both sides and connected (a VRRP backup sends no adverts, so a master cannot
-   * hear it; without failover, its adverts must have been heard). This node's priority drops (so it does not
-   * take the VIP back) and, if it is master, it steps down as on SIGTERM: priority 0, the peer takes over after
-   * its Skew_Time. What this node accepted before the move is still answered. `cancel` ends it.
+   * hear it; without failover, its adverts must have been heard). This node's priority drops, and it keeps the
+   * VIP and answers until the peer (preempting, keepalived's default) has taken it: after the peer's
+   * Master_Down_Interval, as RFC 3768 6.4.2 has a backup ignore lower-priority adverts. Stepping down at once
+   * (priority 0) would be faster but leaves the VIP with nobody for Skew_Time: the requests sent to it then are
+   * lost (the handover lab lost 60 DISCOVERs that way). What this node accepted before the move is still
+   * answered. `cancel` ends it.
    */
   handover(cancel = false): { ok: boolean; text: string } {
     if (cancel) {
@@ -113,14 +116,13 @@ export class Supervisor {
     if (!f && !i.vrrp?.peerHeard)
       return { ok: false, text: 'refused: no VRRP advert heard from the peer: nobody would take the VIP' };
     this.handingOver = true;
-    this.d.log.warn('handover requested by the operator: lowering VRRP priority and stepping down');
+    this.d.log.warn('handover requested by the operator: lowering VRRP priority so the peer takes the VIP');
     this.evaluate();
     const held = this.vips.length > 0;
-    if (held) this.d.vrrp.resign('handover requested by the operator (hadhcp handover)');
     return {
       ok: true,
       text: held
-        ? 'handing over: priority 0 sent, the peer takes the VIP after its Skew_Time; this node stays backup until `hadhcp handover --cancel`'
+        ? 'handing over: the peer takes the VIP after its Master_Down_Interval (preemption); this node answers until then and stays backup until `hadhcp handover --cancel`'
         : 'this node does not hold the VIP; it stays away from it until `hadhcp handover --cancel`',
     };
   }

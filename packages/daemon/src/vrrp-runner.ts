@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 /** What the runner uses of a VrrpService (a fake in tests). */
 export type VrrpServiceLike = Pick<
   VrrpService,
-  'start' | 'stop' | 'status' | 'setExternalWeightAll' | 'peerGone' | 'resign' | 'on'
+  'start' | 'stop' | 'status' | 'setExternalWeightAll' | 'peerGone' | 'on'
 >;
 
 /**
@@ -68,11 +68,6 @@ export class VrrpRunner {
    * The peer's daemon is gone (its failover connection closed without a DISCONNECT): every BACKUP instance takes
    * the VIP after its Skew_Time instead of Master_Down_Interval, unless the master advertises first.
    */
-  /** `hadhcp handover`: every MASTER instance sends priority 0 and steps down to BACKUP. */
-  resign(reason: string): void {
-    this.service.resign(reason);
-  }
-
   peerGone(reason: string): void {
     this.service.peerGone(reason);
   }

@@ -123,21 +123,6 @@ const grid: Row[] = [
     never: ['send-advert', 'add-vips'],
   },
   {
-    name: 'MASTER + resign (hadhcp handover) -> BACKUP: priority 0 sent, VIPs removed, master-down armed',
-    from: () => mastered(),
-    event: { type: 'resign', reason: 'handover' },
-    to: 'BACKUP',
-    actions: ['send-advert', 'remove-vips'],
-    sent: [0],
-  },
-  {
-    name: 'BACKUP + resign -> nothing',
-    from: () => step(instance(), { type: 'startup', ownIp: OWN }, T0).state,
-    event: { type: 'resign', reason: 'handover' },
-    to: 'BACKUP',
-    never: ['send-advert', 'remove-vips'],
-  },
-  {
     name: 'INIT + startup with interface already down -> FAULT',
     from: () => step(instance(), ifaceDown, T0).state,
     event: { type: 'startup', ownIp: OWN },

@@ -82,9 +82,6 @@ export function step(state: InstanceState, event: VrrpEvent, nowMs: number): Ste
     case 'shutdown':
       onShutdown(ctx);
       break;
-    case 'resign':
-      onResign(ctx, event.reason);
-      break;
   }
   return { state: ctx.s, actions: ctx.actions };
 }
@@ -316,19 +313,6 @@ function onPeerGone(ctx: Ctx, reason: string): void {
   s.peerGone = reason;
   log(ctx, `(${s.params.name}) peer gone (${reason}): master down in ${((at - now) / 1000).toFixed(3)} s`);
   setTimer(ctx, 'master-down', at);
-}
-
-function onResign(ctx: Ctx, reason: string): void {
-  const { s } = ctx;
-  if (s.state !== 'MASTER') return;
-  const n = s.params.name;
-  // As on SIGTERM (RFC 3768 6.4.3): priority 0, so the backup takes over after Skew_Time, then the VIPs go.
-  leaveMaster(ctx, true);
-  log(ctx, `(${n}) sent 0 priority: ${reason}`);
-  s.masterIp = undefined;
-  s.masterPriority = undefined;
-  log(ctx, `(${n}) Entering BACKUP STATE`);
-  enterBackup(ctx, `resigned: ${reason}`, false);
 }
 
 function onShutdown(ctx: Ctx): void {

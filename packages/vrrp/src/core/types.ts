@@ -82,12 +82,6 @@ export type VrrpEvent =
    * connection closed without a DISCONNECT: kill -9, crash, OOM). Treated as that advert (RFC 3768 6.4.2).
    */
   | { type: 'peer-gone'; reason: string }
-  /**
-   * The operator's handover (`hadhcp handover`): a MASTER steps down as on SIGTERM (priority-0 advert, VIPs
-   * removed, so the backup takes over after its Skew_Time) but stays running as BACKUP; its lowered priority
-   * (the supervisor's weight) keeps it from taking the VIP back. Nothing in other states.
-   */
-  | { type: 'resign'; reason: string }
   | { type: 'shutdown' };
 
 export type LogLevel = 'info' | 'warn';

@@ -576,12 +576,6 @@ export class VrrpService extends EventEmitter<VrrpServiceEvents> {
     for (const r of this.instances.values()) r.feed({ type: 'peer-gone', reason });
   }
 
-  /** The operator's handover: every MASTER instance steps down (the core's `resign`). */
-  resign(reason: string): void {
-    if (!this.running) return;
-    for (const r of this.instances.values()) r.feed({ type: 'resign', reason });
-  }
-
   status(): InstanceStatus[] {
     return [...this.instances.values()].map((r) => r.status());
   }
