@@ -188,6 +188,14 @@ export class DhcpService {
     this.gate = { serving, direct, reason };
   }
 
+  /** gated() on the raw packet: giaddr is octets 24-27 of the BOOTP header (too short: the decoder drops it). */
+  private gatedRaw(q: Received): boolean {
+    const g = this.gate!;
+    const d = q.data;
+    const relayed = q.msg ? q.msg.giaddr !== 0 : d.length >= 28 && (d[24]! | d[25]! | d[26]! | d[27]!) !== 0;
+    return !(relayed ? g.serving : g.direct);
+  }
+
   /** Shut by the supervisor's gate for this packet's kind (relayed or direct)? */
   private gated(msg: DhcpMessage): boolean {
     const g = this.gate;
@@ -310,6 +318,12 @@ export class DhcpService {
   // --- packets in -------------------------------------------------------------------------------------------
 
   private enqueue(q: Received, type: number | undefined): void {
+    // The gate is judged when the packet arrives: one that reached us while we held the VIP is ours to answer
+    // even if the VIP moves while it waits in the queue (the new holder never saw it).
+    if (this.gate && this.gatedRaw(q)) {
+      this.counters.inc('drop.not-vip-holder');
+      return;
+    }
     const lane = laneOf(type);
     if (!this.queue.push(q, lane, this.monotonic.now())) {
       const what = lane === Lane.FINISH ? 'request' : 'new exchange';
@@ -358,10 +372,7 @@ export class DhcpService {
    * write (no Promise per packet); the reply of a decision with writes leaves from the store's callback.
    */
   private process(msg: DhcpMessage, meta: Meta, probed = false): void {
-    if (this.gated(msg)) {
-      this.counters.inc('drop.not-vip-holder');
-      return;
-    }
+    // The supervisor's gate was applied on arrival (enqueue).
     // Not even an OFFER: the core would hold or change leases that cannot be stored (see LeaseWriter).
     const failed = this.writer.failed;
     if (failed) return this.drop('store-failed', failed, meta.srcIp);
