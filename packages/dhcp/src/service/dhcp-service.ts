@@ -89,6 +89,8 @@ export class DhcpService {
   private tickTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private preferredServerIds: Ip4[] = [];
+  /** Every VIP the supervisor has told us we held: a packet the kernel delivered to one was sent while we held it. */
+  private readonly vipsSeen = new Set<Ip4>();
   /** Set by the supervisor when VRRP runs beside DHCP: only the VIP holder answers (undefined = always serve). */
   private gate: { serving: boolean; direct: boolean; reason: string } | undefined;
   private readonly writer: LeaseWriter;
@@ -170,6 +172,7 @@ export class DhcpService {
   /** The supervisor tells us the VIPs we hold: replies to relays then carry the VIP as server identifier. */
   setPreferredServerIds(ips: Ip4[]): void {
     this.preferredServerIds = ips;
+    for (const ip of ips) this.vipsSeen.add(ip);
     this.core.setServerId(ips[0] ?? this.opts.serverId);
     this.links.ensure(ips);
   }
@@ -193,7 +196,12 @@ export class DhcpService {
     const g = this.gate!;
     const d = q.data;
     const relayed = q.msg ? q.msg.giaddr !== 0 : d.length >= 28 && (d[24]! | d[25]! | d[26]! | d[27]!) !== 0;
-    return !(relayed ? g.serving : g.direct);
+    if (!relayed) return !g.direct;
+    // Addressed to a VIP and delivered here: the VIP was still ours when it arrived (the supervisor hears of a
+    // move a moment before the kernel drops the address): ours to answer, the new holder never saw it.
+    const to = q.meta.receivedOn.localIp;
+    if (to !== undefined && this.vipsSeen.has(to)) return false;
+    return !g.serving;
   }
 
   /** Shut by the supervisor's gate for this packet's kind (relayed or direct)? */
