@@ -217,27 +217,3 @@ export function doubleBound(acks: readonly [string, string][]): string[] {
   for (const [ip, mac] of acks) owner.set(ip, (owner.get(ip) ?? new Set()).add(mac));
   return [...owner].filter(([, macs]) => macs.size > 1).map(([ip, macs]) => `${ip}: ${[...macs].join(', ')}`);
 }
-
-/**
- * One VRRPv2 advert for the pair's instance (VRID 51, PASS 1111, the VIP), sent from `ns` with IP source `src`
- * and `priority`, by a raw socket (python3). For a lab that must make a router hear its peer's VRRP while the peer
- * is BACKUP and so sends nothing of its own.
- */
-export async function injectAdvert(lab: Lab, ns: string, src: string, priority: number): Promise<void> {
-  const py = `
-import socket, struct
-def csum(b):
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return ~s & 0xffff
-src, dst = socket.inet_aton('${src}'), socket.inet_aton('224.0.0.18')
-body = struct.pack('!BBBBBBH4s8s', 0x21, 51, ${priority}, 1, 1, 1, 0, socket.inet_aton('${PAIR_VIP}'), b'1111'.ljust(8, b'\\0'))
-body = body[:6] + struct.pack('!H', csum(body)) + body[8:]
-ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0xc0, 20 + len(body), 0, 0, 255, 112, 0, src, dst)
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-s.setsockopt(socket.SOL_SOCKET, 25, b'eth0\\0')
-s.sendto(ip + body, ('224.0.0.18', 0))
-`;
-  await lab.must(ns, 'python3', ['-c', py]);
-}
