@@ -89,29 +89,22 @@ export async function runFailoverStatus(relationship: string | undefined, o: Soc
  * `hadhcp partner-down` and `hadhcp failover resync`: the daemon's answer says what happened (the state after,
  * and why it did not move); exit 0 done, 1 refused.
  */
-export async function runFailoverAction(
+export function runFailoverAction(
   command: 'failover-partner-down' | 'failover-resync',
   relationship: string | undefined,
   o: SocketOpts,
 ): Promise<number> {
-  try {
-    const r = await ask(o.socket, command, relationship === undefined ? {} : { relationship });
-    if (o.json) return printRaw(r);
-    if (r.result === Result.SUCCESS) {
-      console.log(r.text);
-      return 0;
-    }
-    console.error(`hadhcp: ${r.text}`);
-    return 1;
-  } catch (e) {
-    return fail(e);
-  }
+  return runSimpleCommand(command, o, relationship === undefined ? {} : { relationship });
 }
 
 /** A command whose answer is its text: exit 0 on success, 1 refused (the reason printed), 3 unreachable. */
-export async function runSimpleCommand(command: string, o: SocketOpts): Promise<number> {
+export async function runSimpleCommand(
+  command: string,
+  o: SocketOpts,
+  args?: Record<string, unknown>,
+): Promise<number> {
   try {
-    const r = await ask(o.socket, command);
+    const r = await ask(o.socket, command, args);
     if (o.json) return printRaw(r);
     if (r.result === Result.SUCCESS) {
       console.log(r.text);
