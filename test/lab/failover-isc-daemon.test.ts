@@ -255,11 +255,25 @@ function classifyRejects(msgs: WireMessage[]): RejectSeen[] {
           (w.m as { bindingStatus?: number }).bindingStatus === 2 &&
           (w.m as { leaseExpiry?: number }).leaseExpiry === Number(stale[2]),
       );
+    // The rejecter held a newer binding it had not sent yet (its update was queued while the link was down, e.g.
+    // after our kill -9): its next update of the address, after the reject, is at least as recent as the one it
+    // refused. The same race as crossing updates, one update later on the wire.
+    const uCltt = (u?.m as { cltt?: number } | undefined)?.cltt ?? 0;
+    const newerQueued =
+      rejectOf(a) === 16 &&
+      msgs.some(
+        (w) =>
+          w.from === a.from &&
+          w.m.type === MessageType.BNDUPD &&
+          ipOf(w) === ip &&
+          w.frame > a.frame &&
+          ((w.m as { cltt?: number }).cltt ?? 0) >= uCltt,
+      );
     out.push({
       from: a.from,
       ip,
       reason: rejectOf(a)!,
-      crossing: crossing || renewed,
+      crossing: crossing || renewed || newerQueued,
       text:
         `${a.from === ISC ? 'ISC' : 'hadhcp'} rejected ${ip} (reason ${rejectOf(a)}: ${message ? Buffer.from(message).toString() : ''}) ` +
         `update ${desc(u)}; its own last update ${desc(own.at(-1))}${crossing ? ' [crossing]' : ''}`,
