@@ -150,3 +150,21 @@ describe('the view the DHCP core asks', () => {
     expect(b.svc.view.servesKey(key)).toBe(true);
   });
 });
+
+describe('a store that refuses the write', () => {
+  it("the partner's update is not acknowledged (counted), and the DHCPACK waiting for it stays held", async () => {
+    const { a, b, sched, clock } = await pair();
+    await sched.advance(1_000);
+    b.leases.failWith = new Error('ENOSPC');
+    let released = false;
+    const l = ack(a, '10.0.0.133', Math.floor(clock.now() / 1000), 33, () => (released = true));
+    await sched.advance(100);
+    expect(b.leases.get(l.address)?.state).not.toBe(BindingState.ACTIVE);
+    expect(b.svc.status().counters['bndupd.store-failed']).toBe(1);
+    expect(b.svc.status().counters['bndupd.acked'] ?? 0).toBe(
+      a.svc.status().counters['bndack.accepted'] ?? 0,
+    );
+    expect(released).toBe(false);
+    expect(a.svc.status().updates.unacked).toBe(1);
+  });
+});
