@@ -6,33 +6,16 @@ import { ControlServer, Result } from '@hadhcp/control';
 import type { FailoverPeerStatus } from '@hadhcp/failover';
 import { renderStatus, runFailoverAction, runFailoverStatus } from './client-commands.js';
 import { renderFailover } from './failover-format.js';
+import { peerStatusFixture } from '../../failover/test-vectors/status-fixture.js';
 
 const now = Date.parse('2026-12-02T14:00:00Z') / 1000;
 
 /** Typed as the daemon sends it: if FailoverPeerStatus changes so that the CLI's reading no longer fits, this fails. */
-const normal: FailoverPeerStatus = {
-  name: 'dhcp-failover',
-  role: 'primary',
-  state: 'normal',
-  since: '2026-12-02T11:00:00.000Z',
-  partnerState: 'normal',
-  partnerSince: '2026-12-02T11:00:01.000Z',
-  mclt: 3600,
-  serve: 'all',
-  connected: true,
-  link: {
-    local: '10.0.0.2:647',
-    remote: '10.0.0.3:40112',
-    direction: 'in',
-    since: '2026-12-02T11:00:00.000Z',
-  },
+const normal: FailoverPeerStatus = peerStatusFixture('dhcp-failover', {
   lastContact: '2026-12-02T13:59:58.000Z',
-  partner: { maxUnacked: 10, receiveTimer: 60, vendorClass: 'isc-V4.4.3' },
-  primaryBuckets: 128,
   updates: { queued: 2, unacked: 1, requestsOpen: 0, lazy: false },
   pool: { total: 200, free: 90, backup: 95 },
   pools: [{ label: '10.0.0.100 - 10.0.0.299', total: 200, free: 90, backup: 95 }],
-  reclaimAt: undefined,
   counters: {
     'in.BNDUPD': 40,
     'out.BNDACK': 38,
@@ -42,7 +25,7 @@ const normal: FailoverPeerStatus = {
     'malformed.truncated': 3,
     'transport.accepted': 1,
   },
-};
+});
 
 const interrupted: FailoverPeerStatus = {
   ...normal,

@@ -6,35 +6,11 @@ import type { SupervisorDecision } from '@hadhcp/supervisor';
 import { registerCommands, type CommandHost } from './commands.js';
 import { EventLog } from './events.js';
 import { VERSION } from './load-config.js';
+import { peerStatusFixture } from '../../failover/test-vectors/status-fixture.js';
 
 /** A relationship as FailoverPeerService.status() shows it: normal, linked, a few counters. */
 function peerStatus(name: string, over: Partial<FailoverPeerStatus> = {}): FailoverPeerStatus {
-  return {
-    name,
-    role: 'primary',
-    state: 'normal',
-    since: '2026-12-02T11:00:00.000Z',
-    partnerState: 'normal',
-    partnerSince: '2026-12-02T11:00:01.000Z',
-    mclt: 3600,
-    serve: 'all',
-    connected: true,
-    link: {
-      local: '10.0.0.2:647',
-      remote: '10.0.0.3:40112',
-      direction: 'in',
-      since: '2026-12-02T11:00:00.000Z',
-    },
-    lastContact: '2026-12-02T14:00:00.000Z',
-    partner: { maxUnacked: 10, receiveTimer: 60, vendorClass: 'isc-V4.4.3' },
-    primaryBuckets: 128,
-    updates: { queued: 0, unacked: 0, requestsOpen: 0, lazy: false },
-    pool: undefined,
-    pools: [],
-    reclaimAt: undefined,
-    counters: { 'bndupd.acked': 5 },
-    ...over,
-  };
+  return peerStatusFixture(name, { counters: { 'bndupd.acked': 5 }, ...over });
 }
 
 /** FailoverPeerService's operator side; partnerDown() follows the machine's rule (ISC's omshell procedure). */
