@@ -22,7 +22,6 @@ import {
   type RelayTopology,
 } from './lib/index.js';
 import {
-  enableForwarding,
   leaseByIp,
   logMessages,
   startHadhcp,
@@ -42,6 +41,7 @@ import {
   wipeState,
   type FailoverPeerStatus,
 } from './lib/failover-pair.js';
+import { addLoadSide, perfAcks, spawnPerfLoad } from './lib/load-side.js';
 
 const skip = requireRoot({ commands: ['dhcrelay', 'udhcpc', 'perfdhcp', 'tcpdump', 'tshark', 'nft'] });
 
@@ -103,17 +103,9 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
       clients: MACS.length,
       clientMacs: MACS,
     });
-    // Unicasts between the segments (perfdhcp's replies to its giaddr) cross the relay, as a router's would.
-    await enableForwarding(lab(), 'relay');
     // perfdhcp acts as a second relay on the clients' segment: giaddr 10.2.0.1, requests broadcast to dhcrelay,
     // which forwards them to both routers; the routers answer 10.2.0.1 through the relay.
-    await lab().addNamespace('load');
-    await lab().link('load', 'eth0', topo.clientLan, 'l0');
-    await lab().addr('load', 'eth0', '10.2.0.1/16');
-    await lab().must('load', 'ip', ['route', 'add', '10.1.0.0/24', 'dev', 'eth0']);
-    await lab().must('relay', 'ip', ['route', 'add', '10.2.0.0/16', 'dev', 'eth1']);
-    for (const r of topo.routers)
-      await lab().must(r.ns, 'ip', ['route', 'add', '10.2.0.0/16', 'via', '10.0.0.1']);
+    await addLoadSide(lab(), topo);
   });
 
   afterEach(async () => {
@@ -251,20 +243,9 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
     const cap = await startCapture(lab(), 'load', 'eth0', pcap, ['udp', 'port', '67']);
     running.push(cap);
     lab().step('perfdhcp: 150 new clients/s for 6 s through the relay (broadcast, giaddr 10.2.0.1)');
-    const perf = lab().spawn('load', 'perfdhcp', [
-      '-4',
-      '-l',
-      'eth0',
-      '-r',
-      '150',
-      '-R',
-      '100000',
-      '-p',
-      '6',
-    ]);
+    const perf = spawnPerfLoad(lab(), { rate: 150, seconds: 6, clients: 100_000 });
     running.push(perf);
-    const ackedBy = (h: Hadhcp): number =>
-      logMessages(h).filter((m) => m.startsWith('DHCPACK on 10.2.')).length;
+    const ackedBy = perfAcks;
     await until(
       '100 leases acknowledged by the primary',
       async () => (ackedBy(p.a) >= 100 ? true : undefined),

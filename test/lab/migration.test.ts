@@ -39,6 +39,7 @@ import {
   waitForLog,
   type Hadhcp,
 } from './lib/dhcp-helpers.js';
+import { DHCP_FILTER } from './lib/load-side.js';
 import { activeLeases, leaseLines } from './lib/failover-pair.js';
 import { readIscLeases } from './lib/isc-leases.js';
 import {
@@ -181,15 +182,7 @@ describe.skipIf(skip)(
       // Renewals are unicast to the server identifier across the relay: it routes, as a router does.
       await enableForwarding(lab(), 'relay');
       pcap = lab().file('clients-side.pcap');
-      capture = await startCapture(lab(), 'relay', 'eth1', pcap, [
-        'udp',
-        'port',
-        '67',
-        'or',
-        'udp',
-        'port',
-        '68',
-      ]);
+      capture = await startCapture(lab(), 'relay', 'eth1', pcap, DHCP_FILTER);
       lab().step('router B: ISC dhcpd (secondary) and keepalived (priority 100, vrrp_script on dhcpd)');
       isc = await startDhcpd(lab(), 'rtb', { conf: confB, interfaces: ['eth0'] });
       const check = dhcpdCheckScript(lab(), isc.confPath);

@@ -27,16 +27,8 @@ import {
   type LabProcess,
   type RelayTopology,
 } from './lib/index.js';
-import {
-  ctl,
-  enableForwarding,
-  logMessages,
-  sleep,
-  stopHadhcp,
-  tshark,
-  until,
-  type Hadhcp,
-} from './lib/dhcp-helpers.js';
+import { ctl, logMessages, sleep, stopHadhcp, tshark, until, type Hadhcp } from './lib/dhcp-helpers.js';
+import { addLoadSide, DHCP_FILTER, spawnPerfLoad } from './lib/load-side.js';
 import { pairConf } from './lib/failover-pair.js';
 import { hadhcpLogTimes, watchVipChanges } from './lib/migration-lab.js';
 import {
@@ -196,14 +188,7 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
 
   beforeAll(async () => {
     topo = await relayTopology(lab(), { routers: ['rta', 'rtb'], relayTo: [VIP], clients: 2 });
-    await enableForwarding(lab(), 'relay');
-    await lab().addNamespace('load');
-    await lab().link('load', 'eth0', topo.clientLan, 'l0');
-    await lab().addr('load', 'eth0', '10.2.0.1/16');
-    await lab().must('load', 'ip', ['route', 'add', '10.1.0.0/24', 'dev', 'eth0']);
-    await lab().must('relay', 'ip', ['route', 'add', '10.2.0.0/16', 'dev', 'eth1']);
-    for (const r of topo.routers)
-      await lab().must(r.ns, 'ip', ['route', 'add', '10.2.0.0/16', 'via', '10.0.0.1']);
+    await addLoadSide(lab(), topo);
   });
 
   afterEach(async () => {
@@ -304,24 +289,8 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
   }> {
     const pcap = lab().file(`${label}-clients.pcap`);
     const spcap = lab().file(`${label}-servers.pcap`);
-    const cap = await startCapture(lab(), 'relay', 'eth1', pcap, [
-      'udp',
-      'port',
-      '67',
-      'or',
-      'udp',
-      'port',
-      '68',
-    ]);
-    const scap = await startCapture(lab(), 'relay', 'eth0', spcap, [
-      'udp',
-      'port',
-      '67',
-      'or',
-      'udp',
-      'port',
-      '68',
-    ]);
+    const cap = await startCapture(lab(), 'relay', 'eth1', pcap, DHCP_FILTER);
+    const scap = await startCapture(lab(), 'relay', 'eth0', spcap, DHCP_FILTER);
     running.push(cap, scap);
     const wa = watchVipChanges(lab(), 'rta', VIP);
     const wb = watchVipChanges(lab(), 'rtb', VIP);
@@ -329,21 +298,12 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
     await sleep(100);
     lab().step(`${label}: perfdhcp ${RATE}/s for ${SECONDS} s through the relay (${MACS} clients)`);
     // -d 2: an answer later than 2 s counts as lost; -W: after the last DISCOVER, 3 s for the last answers.
-    const perf = lab().spawn('load', 'perfdhcp', [
-      '-4',
-      '-l',
-      'eth0',
-      '-r',
-      String(RATE),
-      '-R',
-      String(MACS),
-      '-p',
-      String(SECONDS),
-      '-d',
-      '2',
-      '-W',
-      '3000000',
-    ]);
+    const perf = spawnPerfLoad(lab(), {
+      rate: RATE,
+      seconds: SECONDS,
+      clients: MACS,
+      extra: ['-d', '2', '-W', '3000000'],
+    });
     running.push(perf);
     await sleep(ACT_AFTER_MS);
     await act();

@@ -24,7 +24,6 @@ import {
   type RelayTopology,
 } from './lib/index.js';
 import {
-  enableForwarding,
   leaseByIp,
   logMessages,
   sleep,
@@ -33,6 +32,7 @@ import {
   waitForLog,
   type Hadhcp,
 } from './lib/dhcp-helpers.js';
+import { addLoadSide, DHCP_FILTER, perfAcks, spawnPerfLoad } from './lib/load-side.js';
 import { activeLeases, allRecords, leaseLines, pairConf, wipeState } from './lib/failover-pair.js';
 import {
   acksIn,
@@ -123,14 +123,7 @@ describe.skipIf(skip)(
         clients: 8,
       });
       // Renewals (unicast to the VIP) and the replies to perfdhcp's giaddr cross the relay, as a router's would.
-      await enableForwarding(lab(), 'relay');
-      await lab().addNamespace('load');
-      await lab().link('load', 'eth0', topo.clientLan, 'l0');
-      await lab().addr('load', 'eth0', '10.2.0.1/16');
-      await lab().must('load', 'ip', ['route', 'add', '10.1.0.0/24', 'dev', 'eth0']);
-      await lab().must('relay', 'ip', ['route', 'add', '10.2.0.0/16', 'dev', 'eth1']);
-      for (const r of topo.routers)
-        await lab().must(r.ns, 'ip', ['route', 'add', '10.2.0.0/16', 'via', '10.0.0.1']);
+      await addLoadSide(lab(), topo);
     });
 
     afterEach(async () => {
@@ -323,31 +316,12 @@ describe.skipIf(skip)(
       await waitForLog(p.a, new RegExp(`^DHCPACK on ${re(client.address)} to ${rc.mac}`), 5_000);
 
       const pcap = lab().file('clients-side.pcap');
-      const cap = await startCapture(lab(), 'relay', 'eth1', pcap, [
-        'udp',
-        'port',
-        '67',
-        'or',
-        'udp',
-        'port',
-        '68',
-      ]);
+      const cap = await startCapture(lab(), 'relay', 'eth1', pcap, DHCP_FILTER);
       running.push(cap);
       lab().step('perfdhcp: 150 new clients/s for 6 s through the relay (giaddr 10.2.0.1)');
-      const perf = lab().spawn('load', 'perfdhcp', [
-        '-4',
-        '-l',
-        'eth0',
-        '-r',
-        '150',
-        '-R',
-        '100000',
-        '-p',
-        '6',
-      ]);
+      const perf = spawnPerfLoad(lab(), { rate: 150, seconds: 6, clients: 100_000 });
       running.push(perf);
-      const ackedBy = (h: Hadhcp): number =>
-        logMessages(h).filter((m) => m.startsWith('DHCPACK on 10.2.')).length;
+      const ackedBy = perfAcks;
       await until(
         '100 perfdhcp leases acknowledged by rta',
         async () => (ackedBy(p.a) >= 100 ? true : undefined),
