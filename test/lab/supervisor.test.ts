@@ -16,30 +16,13 @@ import {
   type Lab,
   type RouterSpot,
 } from './lib/index.js';
+import { PAIR_VIP, pairKeepalivedConf } from './lib/pair-lab.js';
 
 const skip = requireRoot({ commands: ['dhcrelay', 'udhcpc', 'tcpdump', 'tshark'] });
-const VIP = '10.0.0.10';
-
-function keepalivedConf(priority: number): string {
-  return `vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority ${priority}
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass 1111
-    }
-    virtual_ipaddress {
-        ${VIP}/24 dev eth0
-    }
-}
-`;
-}
+const VIP = PAIR_VIP;
 
 const starter = (lab: Lab, at: RouterSpot): Promise<HadhcpHandle> =>
-  hadhcpStarter({ dhcpd: sampleDhcpdConf(), keepalived: keepalivedConf(at.index === 0 ? 150 : 100) })(
+  hadhcpStarter({ dhcpd: sampleDhcpdConf(), keepalived: pairKeepalivedConf(at.index === 0 ? 150 : 100) })(
     lab,
     at,
   );
