@@ -20,6 +20,7 @@ import {
   stopCapture,
   useLab,
   type ClientSpot,
+  type Lab,
   type LabProcess,
   type RelayTopology,
 } from './lib/index.js';
@@ -105,6 +106,23 @@ interface Sample {
 }
 
 const re = (s: string): string => s.replace(/\./g, '\\.');
+
+/** The bound udhcpc on `rc` renews (SIGUSR1) after the takeover: rtb answers the RENEWING request, same address. */
+async function renewsOnB(
+  l: Lab,
+  p: Pair,
+  rc: ClientSpot,
+  client: Awaited<ReturnType<typeof startRenewingUdhcpc>>,
+): Promise<void> {
+  l.step(`${rc.ns} renews (SIGUSR1)`);
+  const r = await renew(client);
+  console.log(`renewal: ${r.address} from ${r.server}; udhcpc: ${r.said.join(' | ')}`);
+  console.log(`rtb failover: ${statusLine(await nodeStatus(p.b))}`);
+  expect(r.said.join('\n'), 'a RENEWING request answered, no rebinding').not.toMatch(/rebinding/);
+  expect(r.address, 'the renewing client keeps its address').toBe(client.address);
+  expect(r.server).toBe(VIP);
+  await waitForLog(p.b, new RegExp(`^DHCPACK on ${re(client.address)} to ${rc.mac}`), 5_000);
+}
 
 describe.skipIf(skip)(
   'pair: two routers, each hadhcp with VRRP + DHCP + failover, behind a relay to the VIP',
@@ -365,14 +383,7 @@ describe.skipIf(skip)(
         .map(([ip, mac]) => `${ip} ${mac} (rtb: ${survivor.get(ip) ?? 'not active'})`);
       expect(missing, `${missing.length} of ${owner.size} acknowledged leases not ACTIVE on rtb`).toEqual([]);
 
-      lab().step(`${rc.ns} renews (SIGUSR1)`);
-      const r = await renew(client);
-      console.log(`renewal: ${r.address} from ${r.server}; udhcpc: ${r.said.join(' | ')}`);
-      console.log(`rtb failover: ${statusLine(await nodeStatus(p.b))}`);
-      expect(r.said.join('\n'), 'a RENEWING request answered, no rebinding').not.toMatch(/rebinding/);
-      expect(r.address, 'the renewing client keeps its address').toBe(client.address);
-      expect(r.server).toBe(VIP);
-      await waitForLog(p.b, new RegExp(`^DHCPACK on ${re(client.address)} to ${rc.mac}`), 5_000);
+      await renewsOnB(lab(), p, rc, client);
     });
 
     it('host death (link down, then kill -9): rtb takes the VIP after Master_Down_Interval, 3 s to 5 s', async () => {
@@ -461,14 +472,7 @@ describe.skipIf(skip)(
       expect(s.b!.dhcp.serving, statusLine(s.b)).toBe(true);
       expect(s.b!.dhcp.serverId).toBe(VIP);
 
-      lab().step(`${rc.ns} renews (SIGUSR1)`);
-      const r = await renew(client);
-      console.log(`renewal: ${r.address} from ${r.server}; udhcpc: ${r.said.join(' | ')}`);
-      console.log(`rtb failover: ${statusLine(await nodeStatus(p.b))}`);
-      expect(r.said.join('\n'), 'a RENEWING request answered, no rebinding').not.toMatch(/rebinding/);
-      expect(r.address, 'the renewing client keeps its address').toBe(client.address);
-      expect(r.server).toBe(VIP);
-      await waitForLog(p.b, new RegExp(`^DHCPACK on ${re(client.address)} to ${rc.mac}`), 5_000);
+      await renewsOnB(lab(), p, rc, client);
     });
 
     it('failover link cut alone (TCP 647): no VIP move, both communications-interrupted, no partner-down, the VIP holder serves; heal -> normal', async () => {
