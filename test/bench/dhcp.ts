@@ -18,9 +18,13 @@
 // Options: --servers=null,hadhcp,kea,dhcpd  --seconds=10 (final run)  --step-seconds=3 (ramp)  --new-clients=20
 //          --ramp-steps=N (at most N rising steps)  --quick (a smoke run: --seconds=2 --step-seconds=1
 //          --new-clients=4 --ramp-steps=2 unless given)  --warmup-seconds=3  --perfdhcp-threads=single|multi
-//          --pin=false (do not pin perfdhcp and the server to separate cores)  --latency-rate=10000 (0: skip)
+//          --pin=false (do not pin perfdhcp and the server to separate cores)  --latency-rate=10000 (0: skip; a list
+//          such as 4000,10000 measures each fixed rate: ACK p99.9 and CPU per exchange of every server at the same load)
+//          --only=throughput,latency,offers (which parts run; default all)  --profile (hadhcp's fixed-rate runs under
+//          node --cpu-prof: the top self time is printed; its CPU figure then includes the profiler's cost)
+//          --trace-gc (hadhcp's fixed-rate runs under node --trace-gc: GC pauses counted, longest printed)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -41,6 +45,7 @@ import {
   type LabProcess,
 } from './lib/bench.js';
 import { readPackets } from './lib/pcap.js';
+import { topSelfTime } from './lib/cpuprofile.js';
 
 const args = parseArgs();
 const QUICK = Boolean(args.quick);
@@ -52,7 +57,13 @@ const RAMP_STEPS = Number(args['ramp-steps'] ?? (QUICK ? 2 : Infinity));
 const WARMUP_S = Number(args['warmup-seconds'] ?? (QUICK ? 1 : 3));
 const PD_THREADS = String(args['perfdhcp-threads'] ?? 'single');
 // Latency compared at one load for every server (their best rates differ, and latency near saturation is queueing).
-const LATENCY_RATE = Number(args['latency-rate'] ?? (QUICK ? 2000 : 10000));
+const LATENCY_RATES = String(args['latency-rate'] ?? (QUICK ? 2000 : 10000))
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
+const ONLY = new Set(String(args.only ?? 'throughput,latency,offers').split(','));
+const PROFILE = Boolean(args.profile);
+const TRACE_GC = Boolean(args['trace-gc']);
 // The generator on the first CPU we may use, the server (all its threads) on the last one: as on two machines, neither starves
 // the other. Without it, on 2 cores, hadhcp's fdatasync work (its thread-pool thread, the kernel's journal
 // thread) preempted perfdhcp, whose 166-packet socket buffer then overflowed: the generator's loss, not the
@@ -126,7 +137,11 @@ function keaConf(dir: string): Record<string, unknown> {
 let instance = 0;
 
 /** Starts `server` on an empty lease store in ns srv; resolves once it serves. */
-async function startServer(lab: Lab, server: string, { pingCheck = false } = {}): Promise<LabProcess> {
+async function startServer(
+  lab: Lab,
+  server: string,
+  { pingCheck = false, node = [] as string[] } = {},
+): Promise<LabProcess> {
   const dir = lab.file(`${server}-${++instance}`);
   mkdirSync(dir);
   if (server === 'hadhcp') {
@@ -150,7 +165,7 @@ async function startServer(lab: Lab, server: string, { pingCheck = false } = {})
         '--log-level',
         'warn',
       ],
-      { probe: true },
+      { probe: true, node },
     );
     const t0 = Date.now();
     while (!existsSync(sock)) {
@@ -236,6 +251,7 @@ function parseTimestamps(out: string, section: string): number[] {
 interface Latency {
   p50: number;
   p99: number;
+  p999: number;
   n: number;
 }
 
@@ -251,6 +267,9 @@ interface Run {
   /** Cores the whole machine kept busy in the middle of the run: server + perfdhcp + the rest (of nproc). */
   busyCores?: number;
   loopMaxMs?: number;
+  /** --profile: hadhcp's top self time; --trace-gc: its GC pauses during the measured run. */
+  profile?: string;
+  gc?: { n: number; totalMs: number; maxMs: number };
 }
 
 /** One perfdhcp run; returns the achieved rate, the failed share of 4-way exchanges and latencies. */
@@ -278,7 +297,12 @@ async function perfdhcp(
   if (!doS) throw new Error(`perfdhcp output not understood:\n${out.slice(0, 2000)}`);
   const done = raS?.received ?? 0;
   const fail = doS.sent > 0 ? 1 - done / doS.sent : 1;
-  const lat = (ds: number[]): Latency => ({ p50: percentile(ds, 50), p99: percentile(ds, 99), n: ds.length });
+  const lat = (ds: number[]): Latency => ({
+    p50: percentile(ds, 50),
+    p99: percentile(ds, 99),
+    p999: percentile(ds, 99.9),
+    n: ds.length,
+  });
   return {
     rate: rateM ? Number(rateM[1]) : NaN,
     // perfdhcp's Rate line counts started exchanges; completed ones per second is the honest figure.
@@ -291,8 +315,22 @@ async function perfdhcp(
   };
 }
 
-async function measure(lab: Lab, server: string, seconds: number, rate: number): Promise<Run> {
-  const p = await startServer(lab, server);
+async function measure(
+  lab: Lab,
+  server: string,
+  seconds: number,
+  rate: number,
+  o: { profile?: boolean; traceGc?: boolean } = {},
+): Promise<Run> {
+  const profDir = o.profile && server === 'hadhcp' ? lab.file(`profile-${++instance}`) : undefined;
+  const traceGc = o.traceGc && server === 'hadhcp';
+  const node = [
+    ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+    ...(traceGc ? ['--trace-gc'] : []),
+  ];
+  const p = await startServer(lab, server, { node });
+  let gcFrom = 0;
+  let result: Run | undefined;
   try {
     if (PIN)
       execFileSync('taskset', ['-a', '-p', '-c', SERVER_CORE, String(p.pid)], {
@@ -301,6 +339,7 @@ async function measure(lab: Lab, server: string, seconds: number, rate: number):
     if (WARMUP_S > 0) await perfdhcp(lab, { rate: RAMP[server]?.[0] ?? 2000, seconds: WARMUP_S });
     const cpu0 = cpuSeconds(p.pid);
     if (server === 'hadhcp') await memprobe(p, 5000); // resets the event-loop delay histogram
+    gcFrom = p.output().length;
     const run = perfdhcp(lab, { rate, seconds });
     run.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     // Machine load in the middle of the run (perfdhcp's start and its report at the end left out).
@@ -314,10 +353,37 @@ async function measure(lab: Lab, server: string, seconds: number, rate: number):
     r.busyCores = busyCores;
     if (!p.running) throw new Error(`${server} died during the run:\n${p.tail()}`);
     if (server === 'hadhcp') r.loopMaxMs = (await memprobe(p, 5000)).loop.maxMs;
+    if (traceGc) r.gc = gcPauses(p.output().slice(gcFrom));
+    result = r;
     return r;
   } finally {
     await p.stop(3000);
+    // The profile is written when the process exits; it covers the warm-up too.
+    const f =
+      profDir && existsSync(profDir)
+        ? readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'))
+        : undefined;
+    if (f && result) {
+      result.profile = topSelfTime(`${profDir}/${f}`, 25);
+      process.stderr.write(
+        `  ${server} at ${rate}/s, node --cpu-prof (warm-up included):\n${result.profile}\n`,
+      );
+    }
   }
+}
+
+/** node --trace-gc lines (`... Scavenge 12.1 (14.0) -> 11.9 (15.0) MB, 0.8 / 0.0 ms ...`): count, sum and longest pause. */
+function gcPauses(out: string): { n: number; totalMs: number; maxMs: number } {
+  let n = 0;
+  let totalMs = 0;
+  let maxMs = 0;
+  for (const m of out.matchAll(/(?:Scavenge|Mark-Compact|Mark-sweep)[^\n]*?MB, ([\d.]+) \/ [\d.]+ ms/g)) {
+    const ms = Number(m[1]);
+    n++;
+    totalMs += ms;
+    if (ms > maxMs) maxMs = ms;
+  }
+  return { n, totalMs, maxMs };
 }
 
 /** Completed/s, failed, OFFER and ACK latency, server CPU: the columns both result tables share. */
@@ -325,7 +391,7 @@ const runCells = (r: Run): string[] => [
   r.completedPerS.toFixed(0),
   fmtPct(r.fail),
   `${fmtMs(r.offer.p50)} / ${fmtMs(r.offer.p99)}`,
-  `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)}`,
+  `${fmtMs(r.ack.p50)} / ${fmtMs(r.ack.p99)} / ${fmtMs(r.ack.p999)}`,
   `${(r.cpu ?? NaN).toFixed(1)} (${r.done ? (((r.cpu ?? NaN) / r.done) * 1e6).toFixed(0) : '-'})`,
 ];
 
@@ -471,51 +537,61 @@ await withLab(30 * 60_000, async (lab) => {
   await sleep(300); // Kea skips interfaces that came up a moment ago
 
   const results = [];
-  for (const s of SERVERS) {
+  for (const s of ONLY.has('throughput') ? SERVERS : []) {
     process.stderr.write(`[dhcp] throughput: ${s}\n`);
     results.push(await throughput(lab, s));
   }
-  const sameLoad: Array<Run & { server: string }> = [];
-  for (const s of SERVERS.filter((x) => x === 'hadhcp' || x === 'kea' || x === 'null')) {
-    if (!(LATENCY_RATE > 0)) break;
-    process.stderr.write(`[dhcp] latency at ${LATENCY_RATE}/s: ${s}\n`);
-    sameLoad.push({ server: s, ...(await measure(lab, s, FINAL_S, LATENCY_RATE)) });
+  // Each fixed rate: every server in turn, so that the servers of one rate see the same neighbours on this
+  // shared machine.
+  const sameLoad: Array<Run & { server: string; at: number }> = [];
+  for (const rate of ONLY.has('latency') ? LATENCY_RATES : []) {
+    for (const s of SERVERS.filter((x) => x === 'hadhcp' || x === 'kea' || x === 'null')) {
+      process.stderr.write(`[dhcp] latency at ${rate}/s: ${s}\n`);
+      const r = await measure(lab, s, FINAL_S, rate, { profile: PROFILE, traceGc: TRACE_GC });
+      process.stderr.write(
+        `  ${s} at ${rate}/s: ${r.completedPerS.toFixed(0)}/s done, ${fmtPct(r.fail)} failed, ACK p99 ${fmtMs(r.ack.p99)} ms, ` +
+          `${r.done ? (((r.cpu ?? NaN) / r.done) * 1e6).toFixed(1) : '-'} µs CPU per exchange${stall(r)}\n`,
+      );
+      sameLoad.push({ server: s, at: rate, ...r });
+    }
   }
-  const pingServers = SERVERS.filter((s) => s === 'hadhcp' || s === 'dhcpd');
+  const pingServers = ONLY.has('offers') ? SERVERS.filter((s) => s === 'hadhcp' || s === 'dhcpd') : [];
   const offers = [];
   for (const s of pingServers) {
     process.stderr.write(`[dhcp] new-client OFFER latency, ping-check on: ${s}\n`);
     offers.push({ server: s, ...(await newClientOffers(lab, s)) });
   }
 
-  console.log(
-    `\n## perfdhcp (-g ${PD_THREADS}${PIN ? `, on core ${GENERATOR_CORE}; the server on core ${SERVER_CORE}` : ''}), relay-style DORA, ${FINAL_S} s at the best rate with <=1% failed exchanges, ` +
-      `after ${WARMUP_S} s of warm-up, lease persistence on`,
-  );
-  console.log(
-    table(
-      [
-        'server',
-        '-r',
-        '4-way exchanges/s (completed)',
-        'failed',
-        'OFFER p50 / p99 ms',
-        'ACK p50 / p99 ms',
-        'server CPU s (µs per exchange)',
-        `machine busy, cores of ${availableParallelism()}`,
-        'longest event-loop stall ms',
-        `ramp (${STEP_S} s steps)`,
-      ],
-      results.map((r) => [
-        r.server,
-        r.rate,
-        ...runCells(r),
-        (r.busyCores ?? NaN).toFixed(2),
-        r.loopMaxMs !== undefined ? r.loopMaxMs.toFixed(0) : '-',
-        r.ramp,
-      ]),
-    ),
-  );
+  if (results.length > 0)
+    console.log(
+      `\n## perfdhcp (-g ${PD_THREADS}${PIN ? `, on core ${GENERATOR_CORE}; the server on core ${SERVER_CORE}` : ''}), relay-style DORA, ${FINAL_S} s at the best rate with <=1% failed exchanges, ` +
+        `after ${WARMUP_S} s of warm-up, lease persistence on`,
+    );
+  if (results.length > 0)
+    console.log(
+      table(
+        [
+          'server',
+          '-r',
+          '4-way exchanges/s (completed)',
+          'failed',
+          'OFFER p50 / p99 ms',
+          'ACK p50 / p99 / p99.9 ms',
+          'server CPU s (µs per exchange)',
+          `machine busy, cores of ${availableParallelism()}`,
+          'longest event-loop stall ms',
+          `ramp (${STEP_S} s steps)`,
+        ],
+        results.map((r) => [
+          r.server,
+          r.rate,
+          ...runCells(r),
+          (r.busyCores ?? NaN).toFixed(2),
+          r.loopMaxMs !== undefined ? r.loopMaxMs.toFixed(0) : '-',
+          r.ramp,
+        ]),
+      ),
+    );
   const by = Object.fromEntries(results.map((r) => [r.server, r]));
   if (by.hadhcp && by.kea) {
     const ratio = by.hadhcp.completedPerS / by.kea.completedPerS;
@@ -536,28 +612,59 @@ await withLab(30 * 60_000, async (lab) => {
     console.log(`hadhcp / ISC dhcpd = ${(by.hadhcp.completedPerS / by.dhcpd.completedPerS).toFixed(1)}x`);
   }
   if (sameLoad.length > 0) {
-    console.log(`\n## Latency at the same load: ${LATENCY_RATE}/s for ${FINAL_S} s`);
+    console.log(
+      `\n## The same fixed offered rate for every server (${LATENCY_RATES.join(', ')}/s), ${FINAL_S} s each, after ${WARMUP_S} s of warm-up`,
+    );
     console.log(
       table(
         [
           'server',
+          'offered /s',
           'exchanges/s',
           'failed',
           'OFFER p50 / p99 ms',
-          'ACK p50 / p99 ms',
+          'ACK p50 / p99 / p99.9 ms',
           'server CPU s (µs per exchange)',
+          `machine busy, cores of ${availableParallelism()}`,
+          'longest event-loop stall ms',
+          ...(TRACE_GC ? ['GC pauses (n, total / longest ms)'] : []),
         ],
-        sameLoad.map((r) => [r.server, ...runCells(r)]),
+        sameLoad.map((r) => [
+          r.server,
+          r.at,
+          ...runCells(r),
+          (r.busyCores ?? NaN).toFixed(2),
+          r.loopMaxMs !== undefined ? r.loopMaxMs.toFixed(0) : '-',
+          ...(TRACE_GC
+            ? [r.gc ? `${r.gc.n}, ${r.gc.totalMs.toFixed(0)} / ${r.gc.maxMs.toFixed(1)}` : '-']
+            : []),
+        ]),
       ),
     );
+    const perEx = (r: Run): number => (r.done ? (r.cpu ?? NaN) / r.done : NaN);
+    for (const rate of LATENCY_RATES) {
+      const h = sameLoad.find((r) => r.server === 'hadhcp' && r.at === rate);
+      const k = sameLoad.find((r) => r.server === 'kea' && r.at === rate);
+      if (!h) continue;
+      const ratio = k ? perEx(h) / perEx(k) : NaN;
+      console.log(
+        `at ${rate}/s: hadhcp ACK p99 ${fmtMs(h.ack.p99)} ms (target <= 2: ${h.ack.p99 <= 2 ? 'met' : 'MISSED'}), ` +
+          `p99.9 ${fmtMs(h.ack.p999)} ms (target <= 5: ${h.ack.p999 <= 5 ? 'met' : 'MISSED'})` +
+          (k
+            ? `; CPU per exchange ${(perEx(h) * 1e6).toFixed(1)} µs vs Kea ${(perEx(k) * 1e6).toFixed(1)} µs = ${ratio.toFixed(2)}x (target <= 0.67x: ${ratio <= 0.67 ? 'met' : 'MISSED'})`
+            : ''),
+      );
+    }
   }
-  console.log(`\n## OFFER latency for ${NEW_CLIENTS} new clients (2/s), ping-check on`);
-  console.log(
-    table(
-      ['server', 'OFFERs / DISCOVERs', 'p50 ms', 'p99 ms', 'max ms'],
-      offers.map((o) => [o.server, `${o.n}/${o.sent}`, fmtMs(o.p50), fmtMs(o.p99), fmtMs(o.max)]),
-    ),
-  );
+  if (offers.length > 0)
+    console.log(`\n## OFFER latency for ${NEW_CLIENTS} new clients (2/s), ping-check on`);
+  if (offers.length > 0)
+    console.log(
+      table(
+        ['server', 'OFFERs / DISCOVERs', 'p50 ms', 'p99 ms', 'max ms'],
+        offers.map((o) => [o.server, `${o.n}/${o.sent}`, fmtMs(o.p50), fmtMs(o.p99), fmtMs(o.max)]),
+      ),
+    );
   const h = offers.find((o) => o.server === 'hadhcp');
   if (h)
     console.log(

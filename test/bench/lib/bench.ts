@@ -48,15 +48,15 @@ export async function withLab<T>(deadlineMs: number, main: (lab: Lab) => Promise
 
 /**
  * `hadhcp run ARGS` from the built CLI in namespace `ns`. `probe`: preloaded with lib/probe.mjs (see memprobe());
- * `gc`: node --expose-gc, so the probe reports after a full GC.
+ * `gc`: node --expose-gc, so the probe reports after a full GC. `node`: more node options (--cpu-prof, --trace-gc).
  */
 export function spawnHadhcp(
   lab: Lab,
   ns: string,
   args: string[],
-  o: { probe?: boolean; gc?: boolean } = {},
+  o: { probe?: boolean; gc?: boolean; node?: string[] } = {},
 ): LabProcess {
-  const node = o.gc ? ['--expose-gc'] : [];
+  const node = [...(o.gc ? ['--expose-gc'] : []), ...(o.node ?? [])];
   if (o.probe) node.push('--import', fileURLToPath(new URL('probe.mjs', import.meta.url)));
   return lab.spawn(ns, process.execPath, [...node, HADHCP_CLI, 'run', ...args]);
 }
