@@ -3,7 +3,7 @@ import { formatIp4, parseIp4, type Ip4 } from '@hadhcp/common';
 
 const require = createRequire(import.meta.url);
 
-interface RawSocket {
+export interface RawSocket {
   send(
     buf: Buffer,
     off: number,
@@ -16,16 +16,34 @@ interface RawSocket {
   on(ev: 'error', cb: (e: Error) => void): void;
   close(): void;
 }
-interface RawModule {
+export interface RawModule {
   createSocket(o: { protocol: number }): RawSocket;
   Protocol: { ICMP: number };
   createChecksum(...bufs: Buffer[]): number;
   writeChecksum(buf: Buffer, off: number, sum: number): void;
 }
 
+/**
+ * A probe that could not be sent (ENOBUFS in a burst, no route, a firewall's EPERM): its result is unknown. It says
+ * neither that the address is free nor that it is in use; the caller must not offer the address on it, nor
+ * abandon it, and probes again later.
+ */
+export class PingSendError extends Error {
+  constructor(
+    readonly ip: Ip4,
+    cause: Error,
+  ) {
+    super(`echo request to ${formatIp4(ip)} not sent: ${cause.message}`);
+    this.name = 'PingSendError';
+  }
+}
+
 /** What the service needs for ping-check: `Pinger`, or a scripted one in tests. */
 export interface PingPort {
-  /** Resolves true when ip answered within timeoutMs. */
+  /**
+   * Resolves true when ip answered within timeoutMs, false when it stayed silent; rejects (PingSendError) when the
+   * echo request could not be sent: unknown.
+   */
   ping(ip: Ip4, timeoutMs: number): Promise<boolean>;
   close(): void;
 }
@@ -47,15 +65,19 @@ export class Pinger implements PingPort {
   private readonly pending = new Map<string, (inUse: boolean) => void>();
   private readonly raw: RawModule;
 
-  constructor(private readonly ident = process.pid & 0xffff) {
-    this.raw = require('raw-socket') as RawModule;
+  constructor(
+    private readonly ident = process.pid & 0xffff,
+    /** The raw-socket module (tests pass a scripted one). */
+    raw?: RawModule,
+  ) {
+    this.raw = raw ?? (require('raw-socket') as RawModule);
   }
 
   open(): void {
     const s = this.raw.createSocket({ protocol: this.raw.Protocol.ICMP });
     s.on('message', (buf, source) => this.onReply(buf, source));
     s.on('error', () => {
-      /* probes time out; the caller treats that as "not answering" only when it says so */
+      /* a receive error: the probes out time out (silent), as a lost reply would */
     });
     this.sock = s;
   }
@@ -72,7 +94,7 @@ export class Pinger implements PingPort {
     pkt.writeUInt16BE(seq, 6);
     pkt.write('hadhcp', 8, 'latin1');
     this.raw.writeChecksum(pkt, 2, this.raw.createChecksum(pkt));
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         resolve(false);
@@ -83,8 +105,12 @@ export class Pinger implements PingPort {
         resolve(inUse);
       });
       sock.send(pkt, 0, pkt.length, formatIp4(ip), null, (err) => {
-        // No route or an unreachable network: nobody can be using the address from here.
-        if (err) this.pending.get(key)?.(false);
+        // Not sent (ENOBUFS when a burst fills the socket's buffer, no route, EPERM): the address was not asked,
+        // so silence would vouch for nothing. Unknown: the caller neither offers nor abandons it on this probe.
+        if (!err || !this.pending.has(key)) return;
+        clearTimeout(timer);
+        this.pending.delete(key);
+        reject(new PingSendError(ip, err));
       });
     });
   }

@@ -400,6 +400,14 @@ export class DhcpService {
       void (this.probing.get(ip) ?? this.probe(ip, timeoutMs)).then(again);
       return;
     }
+    if (d.needsProbe !== undefined) {
+      // Its one ping-timeout is spent and still no address vouched for: the probe could not be sent (unknown:
+      // neither offered nor abandoned on it), or the address answered and no other one is probed yet. Not a second
+      // wait (no client waits more than one ping-timeout, as with ISC): the address stays held for the client, and
+      // its retransmitted DISCOVER probes it again.
+      const ip = formatIp4(d.needsProbe.ip);
+      return this.drop('no-probed-address', () => `no silent probe of ${ip} held for the client`, meta.srcIp);
+    }
     if (d.drop) this.drop(d.drop.reason, d.drop.detail, meta.srcIp);
     const reply = d.reply;
     if (d.writes.length === 0) {
@@ -505,7 +513,22 @@ export class DhcpService {
     try {
       // ping.sent / ping.silent / ping.answered: what ping-check costs the network, seen in statistic-get-all.
       if (this.pinger) this.counters.inc('ping.sent');
-      const inUse = this.pinger ? await this.pinger.ping(ip, timeoutMs) : false;
+      let inUse = false;
+      if (this.pinger)
+        try {
+          inUse = await this.pinger.ping(ip, timeoutMs);
+        } catch (e) {
+          // Not sent: unknown. Nothing recorded, so the address is neither vouched for nor abandoned, and the
+          // look-ahead asks again once its retry time has passed (ping.unknown).
+          this.counters.inc('ping.unknown');
+          const suppressed = this.limiter.allow('ping-unknown', this.monotonic.now());
+          if (suppressed !== undefined)
+            this.log.warn(
+              `ping-check: ${(e as Error).message}` +
+                (suppressed ? ` (${suppressed} more like it since the last report)` : ''),
+            );
+          return;
+        }
       if (this.pinger) this.counters.inc(inUse ? 'ping.answered' : 'ping.silent');
       // The answer may abandon the address: not while that cannot be stored (it is probed again later).
       if (this.writer.failed) return;
