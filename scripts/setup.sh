@@ -88,8 +88,17 @@ if ! command -v pnpm >/dev/null; then
   npm install -g --no-fund --no-audit pnpm@10
 fi
 
-log "pnpm install"
-CI=true pnpm install --frozen-lockfile
+# The native builds (node-gyp for native/, raw-socket, better-sqlite3) print compiler warnings from Node's own
+# headers and a prebuild download that cannot reach github.com here: noise a newcomer would wonder about. The
+# output goes to a file; a failed install prints it whole.
+install_log="$(mktemp -t hadhcp-pnpm-install.XXXXXX)"
+log "pnpm install (full output: $install_log)"
+if ! CI=true pnpm install --frozen-lockfile >"$install_log" 2>&1; then
+  cat "$install_log" >&2
+  echo "setup.sh: pnpm install failed (its output above, also in $install_log)" >&2
+  exit 1
+fi
+grep -E '^(Packages:|Done in)' "$install_log" || true
 if [ "$BUILD" -eq 1 ]; then
   log "pnpm build"
   pnpm build
