@@ -98,6 +98,20 @@ const rows: Row[] = [
     /link down/,
   ],
   [
+    'communications-interrupted backup: directly attached clients still answered (its own free leases), nothing relayed',
+    { vrrp: backup, failover: commInt },
+    { serveRelayed: false, answerAllRelayed: false, serveDirect: true, vrrpWeight: 0 },
+    /directly attached clients by the failover hash/,
+  ],
+  [
+    'partner-down survivor holding the VIP: every relayed and directly attached client',
+    {
+      vrrp: { ...master, peerHeard: false },
+      failover: { ...commInt, my: 'partner-down', partner: 'communications-interrupted', scope: 'all' },
+    },
+    { serveRelayed: true, answerAllRelayed: true, serveDirect: true, vrrpWeight: 0, partnerDown: false },
+  ],
+  [
     'handover: keeps answering while it holds the VIP, gives up its priority so the peer takes it',
     { vrrp: master, failover: normal, handover: true },
     {

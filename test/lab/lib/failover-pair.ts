@@ -22,7 +22,15 @@ export interface PairConfOptions {
   split?: number;
   /** More peer statements (`min-balance 3;`). */
   peerExtra?: string[];
+  /**
+   * A failover pool on the routers' own segment 10.0.0.0/24 too (DIRECT_POOL), for clients attached to it with no
+   * relay between (test/lab/pair-direct.test.ts), their default router the VIP.
+   */
+  directPool?: boolean;
 }
+
+/** The directly attached clients' failover pool on the routers' segment (pairConf's `directPool`). */
+export const DIRECT_POOL: [string, string] = ['10.0.0.100', '10.0.0.149'];
 
 /** The relayed client subnet's failover pool (50 addresses). */
 export const CLIENT_POOL: [string, string] = ['10.1.0.50', '10.1.0.99'];
@@ -58,7 +66,17 @@ failover peer "${o.name}" {
 ${peer.join('\n')}
 }
 
-subnet 10.0.0.0 netmask 255.255.255.0 {
+subnet 10.0.0.0 netmask 255.255.255.0 {${
+    o.directPool
+      ? `
+  option routers 10.0.0.10;
+  option subnet-mask 255.255.255.0;
+  pool {
+    failover peer "${o.name}";
+    range ${DIRECT_POOL[0]} ${DIRECT_POOL[1]};
+  }`
+      : ''
+  }
 }
 
 subnet 10.1.0.0 netmask 255.255.255.0 {
@@ -131,6 +149,26 @@ const macBytes = (mac: string): number[] => mac.split(':').map((x) => parseInt(x
 export function balancedTo(mac: string, withClientId: boolean): 'primary' | 'secondary' {
   const key = Uint8Array.from(withClientId ? [1, ...macBytes(mac)] : macBytes(mac));
   return loadBalanceHash(key) < 128 ? 'primary' : 'secondary';
+}
+
+/**
+ * A locally administered MAC 02:00:00:00:<prefix>:xx whose client falls on `side` (see balancedTo), not in `taken`
+ * (which it joins), for a test that needs clients of both halves.
+ */
+export function macOn(
+  side: 'primary' | 'secondary',
+  withClientId: boolean,
+  taken: Set<string>,
+  prefix = 2,
+): string {
+  for (let i = 1; i < 256; i++) {
+    const mac = `02:00:00:00:${prefix.toString(16).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`;
+    if (!taken.has(mac) && balancedTo(mac, withClientId) === side) {
+      taken.add(mac);
+      return mac;
+    }
+  }
+  throw new Error(`no free MAC on the ${side}'s side`);
 }
 
 /** `n` locally administered MACs 02:00:00:00:01:xx alternating primary, secondary, primary... for udhcpc's key. */

@@ -6,7 +6,8 @@
 // and the DHCPACK audit of a capture.
 import type { Lab } from './lab.js';
 import type { LabProcess } from './proc.js';
-import { ctl, startHadhcp, tshark, type Hadhcp } from './dhcp-helpers.js';
+import type { ClientSpot } from './topology.js';
+import { ctl, sleep, startHadhcp, tshark, type Hadhcp } from './dhcp-helpers.js';
 import type { FailoverPeerStatus } from './failover-pair.js';
 
 export const PAIR_VIP = '10.0.0.10';
@@ -85,6 +86,51 @@ export function statusLine(s: NodeStatus | undefined): string {
     `failover ${f.state} (partner ${f.partnerState}) serve ${f.serve} ${f.connected ? 'connected' : 'NOT connected'} ` +
     `updates ${f.updates.queued}/${f.updates.unacked}`
   );
+}
+
+/**
+ * Polls the status of both routers (a stopped one reads undefined) until `ok`; the timeout says what each said last.
+ */
+export async function bothUntil(
+  a: Hadhcp,
+  b: Hadhcp,
+  what: string,
+  ok: (a: NodeStatus | undefined, b: NodeStatus | undefined) => boolean,
+  timeoutMs: number,
+): Promise<{ a?: NodeStatus; b?: NodeStatus }> {
+  const st = async (h: Hadhcp): Promise<NodeStatus | undefined> =>
+    h.proc.running ? nodeStatus(h).catch(() => undefined) : undefined;
+  const t0 = Date.now();
+  for (;;) {
+    const [sa, sb] = await Promise.all([st(a), st(b)]);
+    if (ok(sa, sb)) return { a: sa, b: sb };
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}\n  ${a.ns}: ${statusLine(sa)}\n  ${b.ns}: ${statusLine(sb)}`,
+      );
+    await sleep(200);
+  }
+}
+
+/**
+ * The directly attached shape of the pair (no relay): rta 10.0.0.2 and rtb 10.0.0.3 and clients cli1..N, one per
+ * MAC, all on one bridge lan0, the segment that carries the VIP (the clients' default router).
+ */
+export async function directPairTopology(lab: Lab, macs: readonly string[]): Promise<ClientSpot[]> {
+  const lan = await lab.addBridge(undefined, 'lan0');
+  for (const [i, ns] of ['rta', 'rtb'].entries()) {
+    await lab.addNamespace(ns);
+    await lab.link(ns, 'eth0', lan, `s${i}`);
+    await lab.addr(ns, 'eth0', `10.0.0.${2 + i}/24`);
+  }
+  const clients: ClientSpot[] = [];
+  for (const [i, mac] of macs.entries()) {
+    const ns = `cli${i + 1}`;
+    await lab.addNamespace(ns);
+    await lab.link(ns, 'eth0', lan, `c${i + 1}`, { macA: mac });
+    clients.push({ ns, ifName: 'eth0', mac });
+  }
+  return clients;
 }
 
 /** Whether `ns` has the VIP on eth0 now. */
