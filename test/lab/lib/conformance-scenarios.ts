@@ -414,4 +414,42 @@ export const SCENARIOS: Scenario[] = [
       });
     },
   },
+  // Option spaces (issue 10 point 4), subnets 10.1.7.0/24 and 10.1.8.0/24 of the fixture.
+  {
+    name: 'option spaces: 43 from vendor-option-space, 175 and a two-octet space, as asked',
+    run: (ctx) => dora(ctx, 'relay', { mac: mac(42, 1), giaddr: '10.1.7.1', prl: [1, 3, 43, 175, 224] }),
+  },
+  {
+    name: 'option spaces: a list without 43, 175 or 224 gets none of them',
+    run: async (ctx) => {
+      await ctx.relay('DISCOVER', {
+        mac: mac(43, 1),
+        giaddr: '10.1.7.1',
+        type: T.DISCOVER,
+        prl: DHCLIENT_PRL,
+      });
+    },
+  },
+  {
+    name: 'option spaces: no parameter request list (encapsulations, then 43)',
+    run: async (ctx) => {
+      await ctx.relay('DISCOVER', { mac: mac(44, 1), giaddr: '10.1.7.1', type: T.DISCOVER });
+    },
+  },
+  {
+    name: 'option spaces: an explicit option 43 wins over the vendor option space',
+    run: async (ctx) => {
+      await ctx.relay('DISCOVER', { mac: mac(45, 1), giaddr: '10.1.8.1', type: T.DISCOVER, prl: [1, 3, 43] });
+    },
+  },
+  {
+    name: "option spaces: a class's vendor-option-space (phone, option 60)",
+    run: (ctx) =>
+      dora(ctx, 'relay', {
+        mac: mac(46, 1),
+        giaddr: '10.1.7.1',
+        prl: [1, 3, 6, 43, 66],
+        extra: [[60, [...Buffer.from('lab-phone-7960')]]],
+      }),
+  },
 ];

@@ -4,6 +4,7 @@
  * none of which hadhcp does through dhcpd.conf.
  */
 export const STATEMENTS = [
+  'vendor-option-space',
   'authoritative',
   'not',
   'default-lease-time',
@@ -55,7 +56,7 @@ export const NO_EFFECT = new Set([
   'always-reply-rfc1048', 'dynamic-bootp-lease-cutoff', 'dynamic-bootp-lease-length', 'lease-id-format',
   'min-secs', 'infinite-is-reserved', 'abandon-lease-time', 'delayed-ack', 'max-ack-delay', 'dont-use-fsync',
   'echo-client-id', 'ping-cltt-secs', 'ping-timeout-ms', 'adaptive-lease-time-threshold', 'limit-addrs-per-ia',
-  'server-duid', 'vendor-option-space', 'site-option-space', 'check-secs-byte-order',
+  'server-duid', 'site-option-space', 'check-secs-byte-order',
 ]);
 
 /** ISC statements we deliberately do not implement; named so the error says so rather than "unknown". */

@@ -7,6 +7,7 @@ import {
   type CustomOptionDef,
   type OptionJsValue,
   type OptionSetting,
+  type OptionSpace,
   type OptionType,
 } from '@hadhcp/dhcp';
 import { Cursor, ParseError, checkInt, describe, ipOrHost, type Notes } from './cursor.js';
@@ -24,11 +25,23 @@ interface Format {
   fields: Atom[];
 }
 
-export type OptionLookup = Map<string, { code: number; name: string; type?: OptionType; format?: Format }>;
+interface OptionDef {
+  code: number;
+  name: string;
+  type?: OptionType;
+  format?: Format;
+  /** A sub-option: the space it is defined in (`name` is then `SPACE.NAME`). */
+  space?: OptionSpace;
+}
+
+/** Definitions by name; a sub-option by `space.name`, lower case. */
+export type OptionLookup = Map<string, OptionDef>;
 
 export interface OptionEnv extends Notes {
   defs: OptionLookup;
   customOptions: CustomOptionDef[];
+  /** Declared option spaces by name (lower case), in declaration order. */
+  spaces: Map<string, OptionSpace>;
 }
 
 /** Parses after the `option` keyword. Returns the setting, or undefined for a definition. */
@@ -36,18 +49,29 @@ export function parseOption(env: OptionEnv, kw: Tok): OptionSetting | undefined 
   const { cur } = env;
   const nameTok = cur.word('an option name', 'write `option NAME value;` with a name from dhcp-options(5)');
   const name = nameTok.text.toLowerCase();
-  if (name === 'space')
+  if (name === 'space') {
+    parseSpace(env, kw);
+    return undefined;
+  }
+  const dot = name.indexOf('.');
+  if (dot > 0 && !env.spaces.has(name.slice(0, dot)))
     throw new ParseError(
       nameTok,
-      '`option space` is an ISC dhcpd statement hadhcp does not support yet (option spaces, issue 10 point 4)',
-      'remove the space and its options for now; see "Refused, and why" in the dhcpd.conf section of the config README',
+      `\`option ${nameTok.text}\`: no option space named "${nameTok.text.slice(0, dot)}"`,
+      `declare it first: \`option space ${nameTok.text.slice(0, dot)};\`, then \`option ${nameTok.text} code N = TYPE;\``,
     );
   if (cur.isWord('code')) {
     parseDefinition(env, nameTok);
     return undefined;
   }
-  const def = env.defs.get(name) ?? OPTION_DEFS_BY_NAME.get(name);
+  const def = env.defs.get(name) ?? (dot > 0 ? undefined : OPTION_DEFS_BY_NAME.get(name));
   if (!def) {
+    if (dot > 0)
+      throw new ParseError(
+        nameTok,
+        `\`option ${nameTok.text}\`: unknown option ${nameTok.text}`,
+        `define it first: \`option ${nameTok.text} code N = TYPE;\` (ISC needs the definition above the setting)`,
+      );
     const names = [...OPTION_DEFS_BY_NAME.keys(), ...env.defs.keys()];
     const guess = didYouMean(name, names);
     throw new ParseError(
@@ -73,14 +97,25 @@ function parseValue(
   env: OptionEnv,
   kw: Tok,
   nameTok: Tok,
-  def: { code: number; name: string; type?: OptionType; format?: Format },
+  def: OptionDef,
   stmt: string,
 ): OptionSetting {
   const { cur } = env;
   if (def.format) {
     const data = parseFormatted(env, def.format, stmt);
     cur.semi(stmt);
-    return { code: def.code, name: def.name, data, pos: cur.pos(kw) };
+    const setting: OptionSetting = { code: def.code, name: def.name, data, pos: cur.pos(kw) };
+    if (def.space) {
+      const max = 2 ** (8 * def.space.lengthWidth) - 1;
+      if (data.length > max)
+        throw new ParseError(
+          nameTok,
+          `\`${stmt}\`: ${data.length} octets do not fit the ${def.space.lengthWidth}-octet length of space ${def.space.name} (at most ${max})`,
+          'shorten the value, or declare the space with `length width 2`',
+        );
+      setting.space = def.space;
+    }
+    return setting;
   }
   const type = def.type!;
   const { value, names } = parseTyped(env, type, stmt);
@@ -221,17 +256,111 @@ function route(cur: Cursor, stmt: string): { network: Ip4; prefix: number; route
 
 /* ---------- `option NAME code N = FORMAT;` ---------- */
 
+/**
+ * `option space NAME [code width 1|2|4] [length width 1|2] [hash size N];` (dhcp-options(5) "DEFINING NEW
+ * OPTIONS"; the widths and their error words as dhcpd 4.4.3 -t gives them). ISC takes a space declared twice
+ * without a word; so do we (the first declaration stays).
+ */
+function parseSpace(env: OptionEnv, kw: Tok): void {
+  const { cur } = env;
+  const nameTok = cur.word('a space name', 'write `option space NAME;`');
+  const name = nameTok.text.toLowerCase();
+  let codeWidth: 1 | 2 | 4 = 1;
+  let lengthWidth: 1 | 2 = 1;
+  while (cur.peek().kind === 'word') {
+    const w = cur.next();
+    const word = w.text.toLowerCase();
+    if (word === 'hash') {
+      words(cur, w, 'size');
+      cur.int('hash size', 0, 2 ** 31 - 1); // sizes ISC's name table; nothing to do here
+      continue;
+    }
+    if (word !== 'code' && word !== 'length')
+      throw new ParseError(
+        w,
+        `\`option space ${nameTok.text}\`: unexpected "${w.text}"`,
+        'write `option space NAME [code width N] [length width N] [hash size N];`',
+      );
+    words(cur, w, 'width');
+    const n = cur.peek();
+    const v = cur.int(`${word} width`, 0, 255);
+    if (word === 'code') {
+      if (v !== 1 && v !== 2 && v !== 4)
+        throw new ParseError(
+          n,
+          `invalid code width (${v}), expecting a 1, 2 or 4`,
+          'use 1 (the usual), 2 or 4',
+        );
+      codeWidth = v;
+    } else {
+      if (v !== 1 && v !== 2)
+        throw new ParseError(n, `invalid length width (${v}) expecting 1 or 2`, 'use 1 (the usual) or 2');
+      lengthWidth = v;
+    }
+  }
+  cur.semi(`option space ${nameTok.text}`);
+  if (env.spaces.has(name)) return;
+  if (name === 'dhcp' || name === 'agent' || name === 'server' || name === 'vendor' || name === 'vivso')
+    throw new ParseError(
+      nameTok,
+      `\`option space ${nameTok.text}\`: "${name}" is one of ISC's built-in option spaces, which hadhcp does not reopen`,
+      'give the space a name of its own',
+    );
+  env.spaces.set(name, { name, codeWidth, lengthWidth, index: env.spaces.size, pos: cur.pos(kw) });
+}
+
+function words(cur: Cursor, after: Tok, w: string): void {
+  if (!cur.isWord(w))
+    throw new ParseError(
+      cur.peek(),
+      `expected \`${w}\` after \`${after.text}\``,
+      `write \`${after.text} ${w} N\``,
+    );
+  cur.next();
+}
+
 function parseDefinition(env: OptionEnv, nameTok: Tok): void {
   const { cur } = env;
+  const name = nameTok.text.toLowerCase();
+  const dot = name.indexOf('.');
+  const space = dot > 0 ? env.spaces.get(name.slice(0, dot)) : undefined;
   cur.next(); // code
-  const code = cur.int('option code', 1, 254);
+  // A space's codes span its code width, 0 included (dhcp-options(5): code 0 is ISC's pad only in the DHCP space).
+  const code = space
+    ? cur.int('option code', 0, 2 ** (8 * space.codeWidth) - 1)
+    : cur.int('option code', 1, 254);
   cur.expect('=', '`=`', 'write `option NAME code N = TYPE;`');
   const fmtStart = cur.peek();
+  if (cur.isWord('encapsulate')) {
+    cur.next();
+    const target = cur.word(
+      'a space name',
+      'write `encapsulate NAME;` with a space declared by `option space NAME;`',
+    );
+    const sp = env.spaces.get(target.text.toLowerCase());
+    if (!sp)
+      throw new ParseError(
+        target,
+        `\`encapsulate ${target.text}\`: no option space named "${target.text}"`,
+        `declare it above: \`option space ${target.text};\``,
+      );
+    cur.semi(`option ${nameTok.text} code ${code}`);
+    if (space)
+      throw new ParseError(
+        fmtStart,
+        `\`option ${nameTok.text}\`: a sub-option that encapsulates another space is not supported by hadhcp`,
+        'encapsulate the space from a DHCP option instead (`option NAME code N = encapsulate SPACE;`)',
+      );
+    sp.encapsulatedBy = code;
+    // Set explicitly, the option takes bytes, like vendor-encapsulated-options (dhcp-options(5)).
+    env.defs.set(name, { code, name, type: 'bytes' });
+    env.customOptions.push({ name, code, format: `encapsulate ${sp.name}`, pos: cur.pos(fmtStart) });
+    return;
+  }
   const format = parseFormat(cur);
   cur.semi(`option ${nameTok.text} code ${code}`);
-  const name = nameTok.text.toLowerCase();
-  env.defs.set(name, { code, name, format });
-  env.customOptions.push({ name, code, format: formatText(format), pos: cur.pos(fmtStart) });
+  env.defs.set(name, { code, name, format, ...(space ? { space } : {}) });
+  if (!space) env.customOptions.push({ name, code, format: formatText(format), pos: cur.pos(fmtStart) });
 }
 
 const ATOM_WORDS: Record<string, Atom> = {
@@ -244,6 +373,7 @@ const ATOM_WORDS: Record<string, Atom> = {
 };
 
 function parseFormat(cur: Cursor): Format {
+  const start = cur.peek();
   let array = false;
   if (cur.isWord('array')) {
     cur.next();
@@ -258,6 +388,10 @@ function parseFormat(cur: Cursor): Format {
     while (cur.accept(','));
     cur.expect('}', '`}`', 'close the record type with `}`');
   } else fields.push(parseAtom(cur));
+  // dhcpd -t: "text must be at end of record." (a record's text takes the rest of the option).
+  const textAt = fields.findIndex((f) => f === 'text' || f === 'string');
+  if (textAt >= 0 && textAt < fields.length - 1)
+    throw new ParseError(start, 'text must be at end of record', 'move the text or string field to the end');
   if (array && fields.some((f) => f === 'text' || f === 'string' || f === 'domains'))
     throw new ParseError(
       cur.peek(),

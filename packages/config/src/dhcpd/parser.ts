@@ -6,6 +6,8 @@ import type {
   FailoverPeerConfig,
   Host,
   LeaseSeconds,
+  OptionSetting,
+  OptionSpace,
   Pool,
   Scope,
   SharedNetwork,
@@ -58,6 +60,14 @@ export interface FileIo {
   resolve(path: string): string;
 }
 
+/** `option SPACE.NAME value;` in a scope; a later setting of the same sub-option replaces it in place. */
+function setSubOption(scope: Scope, s: OptionSetting, sp: OptionSpace): void {
+  const all = (scope.spaceOptions ??= new Map());
+  let subs = all.get(sp);
+  if (!subs) all.set(sp, (subs = new Map()));
+  subs.set(s.code, s);
+}
+
 const newScope = (parent?: Scope): Scope => ({
   ...(parent ? { parent } : {}),
   params: {},
@@ -77,6 +87,7 @@ export class DhcpdParser implements OptionEnv {
     files: [],
   };
   readonly defs: OptionLookup = new Map();
+  readonly spaces = new Map<string, OptionSpace>();
   /** Classes by name, for `subclass` and `allow members of`. */
   readonly classes = new Map<string, ClientClass>();
   get customOptions() {
@@ -178,6 +189,11 @@ export class DhcpdParser implements OptionEnv {
         ctx.scope.options.set(code, o);
         shadow(conds, (s) => s.options.delete(code));
       }
+      for (const [sp, subs] of scratch.spaceOptions ?? [])
+        for (const [code, o] of subs) {
+          setSubOption(ctx.scope, o, sp);
+          shadow(conds, (s) => s.spaceOptions?.get(sp)?.delete(code));
+        }
     }
   }
 
@@ -307,6 +323,20 @@ export class DhcpdParser implements OptionEnv {
         p.dhcpCacheThreshold = cur.int(kw, 0, 255);
         cur.semi(kw);
         return;
+      case 'vendor-option-space': {
+        const name = cur.word('a space name', 'write `vendor-option-space NAME;`');
+        cur.semi(kw);
+        // ISC takes a name no `option space` declares (dhcpd -t is silent; option 43 then stays empty).
+        if (!this.spaces.has(name.text.toLowerCase()))
+          this.note(
+            name,
+            'warning',
+            `\`vendor-option-space ${name.text}\`: no option space named "${name.text}" is declared; option 43 stays empty`,
+            `declare it above: \`option space ${name.text};\``,
+          );
+        p.vendorOptionSpace = name.text.toLowerCase();
+        return;
+      }
       case 'filename':
       case 'server-name': {
         const s = cur.expect('string', 'a quoted string', `write \`${kw} "value";\``);
@@ -333,7 +363,10 @@ export class DhcpdParser implements OptionEnv {
         return;
       case 'option': {
         const s = parseOption(this, t);
+        if (this.spaces.size !== (this.config.optionSpaces?.length ?? 0))
+          this.config.optionSpaces = [...this.spaces.values()];
         if (!s) return;
+        if (s.space) return setSubOption(ctx.scope, s, s.space);
         ctx.scope.options.set(s.code, s);
         if (s.code === 61 && ctx.host) ctx.host.clientId = s.data;
         return;

@@ -226,7 +226,12 @@ export class ClassBook {
     for (const cls of this.classes)
       for (const sub of cls.subclasses.values()) {
         const sc = sub.scope;
-        if (Object.keys(sc.params).length === 0 && sc.options.size === 0 && !sc.conditionals)
+        if (
+          Object.keys(sc.params).length === 0 &&
+          sc.options.size === 0 &&
+          !sc.conditionals &&
+          !sc.spaceOptions
+        )
           this.emptySubclass.add(sc);
       }
   }

@@ -25,6 +25,25 @@ export interface OptionSetting {
    * `data` then holds only the literal addresses; whoever loads the config resolves the names and re-encodes.
    */
   unresolved?: Array<Ip4 | string>;
+  /** Set for a sub-option (`option SPACE.NAME value;`): the space it belongs to; `code` is its code there. */
+  space?: OptionSpace;
+}
+
+/**
+ * `option space NAME [code width N] [length width N];` (dhcp-options(5) "DEFINING NEW OPTIONS"): a set of
+ * sub-options, framed as code (codeWidth octets), length (lengthWidth octets), value. A space reaches the wire
+ * through an option that encapsulates it: `option X code N = encapsulate NAME;` (encapsulatedBy), or option 43
+ * (vendor-encapsulated-options) for the space a scope names with `vendor-option-space NAME;`.
+ */
+export interface OptionSpace {
+  name: string;
+  codeWidth: 1 | 2 | 4;
+  lengthWidth: 1 | 2;
+  /** The option (DHCP space) defined as `encapsulate NAME`; the last such definition, as in ISC. */
+  encapsulatedBy?: number;
+  /** Declaration order: ISC lists encapsulating options in the order their spaces were declared. */
+  index: number;
+  pos: SourcePos;
 }
 
 /** Lease times in seconds; `infinite` is ISC's -1 (lease time 0xffffffff on the wire). */
@@ -60,6 +79,8 @@ export interface Params {
    */
   dhcpCacheThreshold?: number;
   useHostDeclNames?: boolean;
+  /** `vendor-option-space NAME;`: option 43 is built from this space's sub-options set in scope. */
+  vendorOptionSpace?: string;
   /** Seconds; ISC's one-lease-per-client etc. are not modelled. */
   bootUnknownClients?: boolean;
 }
@@ -75,6 +96,8 @@ export interface Scope {
    * reader leaves such settings out of the bodies: a taken branch simply comes before its scope.
    */
   conditionals?: Conditional[];
+  /** `option SPACE.NAME value;` settings, by space, then code, in the order written (absent: none). */
+  spaceOptions?: Map<OptionSpace, Map<number, OptionSetting>>;
 }
 
 /** One `if EXPR { } elsif EXPR { } else { }` statement. */
@@ -225,6 +248,8 @@ export interface DhcpServerConfig {
   hosts: Host[];
   failoverPeers: FailoverPeerConfig[];
   customOptions: CustomOptionDef[];
+  /** `option space` declarations in the order written (absent: none). */
+  optionSpaces?: OptionSpace[];
   /** `class` declarations in the order written: the order ISC tests membership in. Absent: none. */
   classes?: ClientClass[];
   /** Some scope has an `if` (so answers need per-packet scope resolution). */

@@ -5,6 +5,7 @@ import { getMessageType, getOption, getRelayAgentInfo } from '../wire/accessors.
 import { zeroed } from '../wire/header.js';
 import { Opt } from '../wire/option-defs.js';
 import { BOOTREPLY, BROADCAST_FLAG, MessageType, type DhcpMessage, type DhcpOption } from '../wire/types.js';
+import type { OptionSpace } from './config.js';
 import type { ScopeView } from './network.js';
 
 /** Codes the server computes itself; a scope setting for them is ignored (ISC does the same for most). */
@@ -108,9 +109,64 @@ function scopeOptions(view: ScopeView | undefined): Map<number, Uint8Array> | un
       ([a, seqA], [b, seqB]) => iscHashBucket(a) - iscHashBucket(b) || seqB - seqA,
     );
     m = new Map(order.map(([code]) => [code, view.option(code)!.data]));
+    addEncapsulations(view, m);
     offered.set(view, m);
   }
   return m;
+}
+
+/**
+ * Options built from option spaces (dhcp-options(5) "DEFINING NEW OPTIONS", "VENDOR ENCAPSULATED OPTIONS"), appended
+ * to `m` after the options the scopes set, as ISC's cons_options lists them: the options that encapsulate a space,
+ * in the order the spaces were declared, then 43. Option 43 carries the space named by `vendor-option-space`, or
+ * the one a site defined 43 to encapsulate. An option the scopes set explicitly keeps that value (ISC's store_options
+ * encapsulates an 'E' option only when it has no value of its own). A space with no sub-option set in the view
+ * gives nothing. Plain configurations have no space: one check of each scope.
+ */
+function addEncapsulations(view: ScopeView, m: Map<number, Uint8Array>): void {
+  let spaces: OptionSpace[] | undefined;
+  for (const s of view.scopes)
+    if (s.spaceOptions)
+      for (const sp of s.spaceOptions.keys()) if (!spaces?.includes(sp)) (spaces ??= []).push(sp);
+  if (!spaces) return;
+  spaces.sort((a, b) => a.index - b.index);
+  const vendorSpace = view.param('vendorOptionSpace')?.toLowerCase();
+  let vendor: OptionSpace | undefined;
+  for (const sp of spaces) {
+    if (sp.encapsulatedBy === VENDOR_ENCAPSULATED) vendor = sp;
+    else if (sp.encapsulatedBy !== undefined && !m.has(sp.encapsulatedBy))
+      m.set(sp.encapsulatedBy, encapsulate(view, sp));
+  }
+  vendor ??= spaces.find((sp) => sp.name === vendorSpace);
+  if (vendor && !m.has(VENDOR_ENCAPSULATED)) m.set(VENDOR_ENCAPSULATED, encapsulate(view, vendor));
+}
+
+/**
+ * A space's sub-options set in the view, each framed as code, length, value in the space's widths (network order),
+ * in the order ISC walks the space's option state (hashed_option_space_encapsulate): bucket by bucket, and in a
+ * bucket the option set last first, options set as the scopes run outermost first (see scopeOptions).
+ */
+export function encapsulate(view: ScopeView, sp: OptionSpace): Uint8Array {
+  const firstSet = new Map<number, number>();
+  for (let i = view.scopes.length - 1; i >= 0; i--) {
+    const subs = view.scopes[i]!.spaceOptions?.get(sp);
+    if (subs) for (const code of subs.keys()) if (!firstSet.has(code)) firstSet.set(code, firstSet.size);
+  }
+  const order = [...firstSet].sort(
+    ([a, seqA], [b, seqB]) => iscHashBucket(a) - iscHashBucket(b) || seqB - seqA,
+  );
+  const parts: number[] = [];
+  const put = (v: number, width: number) => {
+    for (let k = width - 1; k >= 0; k--) parts.push(Math.floor(v / 2 ** (8 * k)) & 0xff);
+  };
+  for (const [code] of order) {
+    let data: Uint8Array | undefined;
+    for (const s of view.scopes) if ((data = s.spaceOptions?.get(sp)?.get(code)?.data)) break;
+    put(code, sp.codeWidth);
+    put(data!.length, sp.lengthWidth);
+    for (const b of data!) parts.push(b);
+  }
+  return Uint8Array.from(parts);
 }
 
 /** The value this reply may carry for `code`: the scopes', else the subnet mask or host name computed for it. */
