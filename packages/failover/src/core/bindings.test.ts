@@ -78,8 +78,10 @@ describe('bndUpdFor: ISC dhcp_failover_send_bind_update field mapping', () => {
       cltt: 1795303477,
       clientId: CID,
     });
-    expect(bndUpdFor(l)).toEqual({
+    expect(bndUpdFor(l, 1795303480, 7)).toEqual({
       type: MessageType.BNDUPD,
+      time: 1795303480,
+      xid: 7,
       assignedIp: IP,
       bindingStatus: B.ACTIVE,
       clientId: CID,
@@ -91,7 +93,7 @@ describe('bndUpdFor: ISC dhcp_failover_send_bind_update field mapping', () => {
     });
   });
 
-  it('equals the BNDUPD the ISC primary sent for 10.1.0.75 (frame 83), byte for byte once time and xid are added', () => {
+  it('equals the BNDUPD the ISC primary sent for 10.1.0.75 (frame 83), byte for byte with its time and xid', () => {
     const captured = capturedMessages().find((c) => c.frame === 83)!;
     const m = decodeMessage(captured.bytes) as BndUpdMessage;
     const l = lease(B.ACTIVE, {
@@ -102,7 +104,7 @@ describe('bndUpdFor: ISC dhcp_failover_send_bind_update field mapping', () => {
       clientId: m.clientId!,
       hwAddr: m.chaddr!.subarray(1),
     });
-    const mine = { ...bndUpdFor(l), time: m.time, xid: m.xid } as FailoverMessage;
+    const mine: FailoverMessage = bndUpdFor(l, m.time, m.xid);
     expect(Buffer.from(encodeMessage(mine)).toString('hex')).toBe(
       Buffer.from(captured.bytes).toString('hex'),
     );
@@ -120,8 +122,10 @@ describe('bndUpdFor: ISC dhcp_failover_send_bind_update field mapping', () => {
       cltt: 0,
       hwType: 1,
     };
-    expect(bndUpdFor(l)).toEqual({
+    expect(bndUpdFor(l, 0, 1)).toEqual({
       type: MessageType.BNDUPD,
+      time: 0,
+      xid: 1,
       assignedIp: IP,
       bindingStatus: B.FREE,
       leaseExpiry: 0,
@@ -131,7 +135,7 @@ describe('bndUpdFor: ISC dhcp_failover_send_bind_update field mapping', () => {
   });
 
   it('an empty hardware address or client id is left out', () => {
-    const m = bndUpdFor(lease(B.FREE, { hwAddr: new Uint8Array(0), clientId: new Uint8Array(0) }));
+    const m = bndUpdFor(lease(B.FREE, { hwAddr: new Uint8Array(0), clientId: new Uint8Array(0) }), 0, 1);
     expect(m).not.toHaveProperty('chaddr');
     expect(m).not.toHaveProperty('clientId');
   });

@@ -42,13 +42,15 @@ export const EXPIRY_SKEW_SEC = 65;
 const stateName = (s: number): string => BINDING_STATE_NAMES[s as BindingState] ?? 'unknown';
 
 /**
- * The BNDUPD for our record of `lease` (ISC dhcp_failover_send_bind_update), without the header fields time and
- * xid: binding status, client id if any, chaddr (htype byte + address) if known, lease expiry = ends, potential
+ * The BNDUPD for our record of `lease` (ISC dhcp_failover_send_bind_update), with the header's time and xid:
+ * binding status, client id if any, chaddr (htype byte + address) if known, lease expiry = ends, potential
  * expiry = tstp, STOS = starts (the lease's, not a state time), CLTT if non-zero. No IP flags: see above.
  */
-export function bndUpdFor(lease: Lease): Omit<BndUpdMessage, 'time' | 'xid'> {
-  const msg: Omit<BndUpdMessage, 'time' | 'xid'> = {
+export function bndUpdFor(lease: Lease, time: number, xid: number): BndUpdMessage {
+  const msg: BndUpdMessage = {
     type: MessageType.BNDUPD,
+    time,
+    xid,
     assignedIp: lease.address,
     bindingStatus: lease.state,
   };

@@ -147,6 +147,7 @@ class TcpConnection implements PeerConnection {
   private early: Uint8Array[] = [];
   private closed: { why: string | undefined } | undefined;
   private lastError: string | undefined;
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -172,8 +173,22 @@ class TcpConnection implements PeerConnection {
 
   send(bytes: Uint8Array): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
+    // The messages sent in one turn leave in one writev: a resync answers a chunk of hundreds of BNDUPDs with as
+    // many BNDACKs, and a write() each was the largest cost of both nodes (profile, docs/benchmarks.md). Uncorked
+    // by a nextTick: sends are made in promise jobs (the service's queue), and a tick queued from one runs once
+    // the microtask queue is empty, before any I/O or timer: nothing waits longer than the turn that sent it.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(bytes);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   close(): void {
     if (this.socket.destroyed) return;

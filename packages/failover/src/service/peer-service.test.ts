@@ -390,12 +390,59 @@ describe('messages on the link', () => {
     });
     raw.send({ type: MessageType.BNDUPD, time: nowSec(), xid: 42, assignedIp: ip('10.0.0.121') });
     await sched.advance(0);
-    const acks = raw.ofType(MessageType.BNDACK);
+    // By xid: a refusal leaves at once, an acceptance once stored (with the others of its turn).
+    const acks = raw.ofType(MessageType.BNDACK).sort((x, y) => x.xid - y.xid);
+    expect(acks).toHaveLength(2);
     expect(acks[0]).toEqual({ type: MessageType.BNDACK, time: nowSec(), xid: 41, assignedIp: lease });
     expect(acks[1]).toMatchObject({ xid: 42, assignedIp: ip('10.0.0.121'), rejectReason: 3 });
     expect(text(acks[1]!.message)).toBe('binding update lacks required options');
     expect(b.leases.leases.get(lease)?.state).toBe(BindingStatus.BACKUP);
     expect(b.svc.status().counters).toMatchObject({ 'bndupd.acked': 1, 'bndupd.rejected.3': 1 });
+  });
+
+  it("the partner's updates of one turn are stored by one apply, in order; when it is refused each is stored alone, and only the refused one goes unacknowledged", async () => {
+    const { b, raw, sched, nowSec } = await secondaryAndRawPrimary();
+    await handshake(raw, sched, nowSec());
+    const applies: string[][] = [];
+    const apply = b.leases.apply.bind(b.leases);
+    const unstorable = ip('10.0.0.122');
+    b.leases.apply = (leases) => {
+      applies.push(leases.map((l) => `${l.address - ip('10.0.0.0')}:${l.state}`));
+      if (leases.some((l) => l.address === unstorable)) return Promise.reject(new Error('record too long'));
+      return apply(leases);
+    };
+    const upd = (xid: number, addr: string, status: number) =>
+      raw.send({
+        type: MessageType.BNDUPD,
+        time: nowSec(),
+        xid,
+        assignedIp: ip(addr),
+        bindingStatus: status,
+        leaseExpiry: 0,
+        potentialExpiry: 0,
+        stos: nowSec(),
+      });
+    upd(51, '10.0.0.120', BindingStatus.BACKUP);
+    upd(52, '10.0.0.121', BindingStatus.BACKUP);
+    upd(53, '10.0.0.122', BindingStatus.BACKUP);
+    upd(54, '10.0.0.120', BindingStatus.FREE);
+    await sched.advance(0);
+    const { BACKUP, FREE } = BindingStatus;
+    expect(applies).toEqual([
+      [`120:${BACKUP}`, `121:${BACKUP}`, `122:${BACKUP}`, `120:${FREE}`],
+      [`120:${BACKUP}`],
+      [`121:${BACKUP}`],
+      [`122:${BACKUP}`],
+      [`120:${FREE}`],
+    ]);
+    const acked = raw
+      .ofType(MessageType.BNDACK)
+      .map((m) => m.xid)
+      .sort();
+    expect(acked).toEqual([51, 52, 54]);
+    expect(b.leases.leases.get(ip('10.0.0.120'))?.state).toBe(FREE);
+    expect(b.leases.leases.has(unstorable)).toBe(false);
+    expect(b.svc.status().counters).toMatchObject({ 'bndupd.acked': 3, 'bndupd.store-failed': 1 });
   });
 
   it('UPDREQALL and UPDREQ -> UPDDONE with their xid; POOLREQ -> POOLRESP 0', async () => {
