@@ -3,7 +3,7 @@
 //
 //   cli (no address, frames only) --lan1-- srv eth0 10.1.0.1/24          directly attached clients
 //   relay eth0 10.0.0.1/24 ---veth--- srv eth1 10.0.0.2/24              relayed clients
-//   relay lo: the giaddrs 10.1.2.1, 10.1.3.1, ... 10.1.8.1 (/32)       (srv routes their /24s via 10.0.0.1)
+//   relay lo: the giaddrs 10.1.2.1, 10.1.3.1, ... 10.1.9.1 (/32)       (srv routes their /24s via 10.0.0.1)
 //
 // Clients are hand-made Ethernet frames sent from `cli` through AF_PACKET (any chaddr, source address 0.0.0.0 or
 // ciaddr), so one namespace plays every client. The relay sends as a relay does: from UDP port 67 to the server's
@@ -30,7 +30,16 @@ export const SERVER_DIRECT = '10.1.0.1';
 export const SERVER_RELAYED = '10.0.0.2';
 export const RELAY_ADDRESS = '10.0.0.1';
 /** Relayed segments behind the relay agent (their giaddr is .1). */
-export const RELAYED_SUBNETS = ['10.1.2', '10.1.3', '10.1.4', '10.1.5', '10.1.6', '10.1.7', '10.1.8'];
+export const RELAYED_SUBNETS = [
+  '10.1.2',
+  '10.1.3',
+  '10.1.4',
+  '10.1.5',
+  '10.1.6',
+  '10.1.7',
+  '10.1.8',
+  '10.1.9',
+];
 const CLI_MAC = '02:00:00:00:ff:01';
 
 /** What the server sent for one request: the frame as captured and the DHCP message in it. */

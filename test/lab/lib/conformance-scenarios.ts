@@ -452,4 +452,19 @@ export const SCENARIOS: Scenario[] = [
         extra: [[60, [...Buffer.from('lab-phone-7960')]]],
       }),
   },
+  // Computed options (option NAME = EXPR), subnet 10.1.9.0/24.
+  {
+    name: 'computed options: host name from the leased address, null leaves an option out',
+    run: (ctx) => dora(ctx, 'relay', { mac: mac(47, 1), giaddr: '10.1.9.1', prl: [1, 3, 12, 15, 17] }),
+  },
+  {
+    name: 'computed options: the same with a vendor class (root path from it)',
+    run: (ctx) =>
+      dora(ctx, 'relay', {
+        mac: mac(48, 1),
+        giaddr: '10.1.9.1',
+        prl: [1, 3, 12, 15, 17],
+        extra: [[60, [...Buffer.from('PXEClient:Arch:00000')]]],
+      }),
+  },
 ];

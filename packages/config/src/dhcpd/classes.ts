@@ -3,7 +3,14 @@
  * `lease limit`, and `if` / `elsif` / `else`. Expressions are parsed with expr-parse.ts and compiled here, once;
  * the DHCP core only calls the compiled tests (packages/dhcp/src/core/classes.ts).
  */
-import { dataKey, type ClientClass, type Conditional, type Scope, type SubClass } from '@hadhcp/dhcp';
+import {
+  dataKey,
+  OPTION_DEFS_BY_NAME,
+  type ClientClass,
+  type Conditional,
+  type Scope,
+  type SubClass,
+} from '@hadhcp/dhcp';
 import { ParseError, describe } from './cursor.js';
 import { compileBoolean, compileData } from './expr-eval.js';
 import { ExprLexer } from './expr-lexer.js';
@@ -178,6 +185,41 @@ export function parseSpawn(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   cls.match = compileData(expr(p, (lx, o) => parseData(lx, o)));
   cls.spawn = true;
   cur.semi('spawn with');
+}
+
+/**
+ * `option NAME = EXPR;` (dhcpd.conf(5) "option statements", dhcp-eval(5)): a data expression evaluated for each
+ * answer; its bytes go on the wire as the option's value, as ISC's store_options sends the evaluated data. Reading
+ * one makes answers resolve their scopes per packet, as an `if` does.
+ */
+export function parseOptionExpr(p: DhcpdParser, kw: Tok, ctx: Ctx): void {
+  const cur = p.cur;
+  const nameTok = cur.next();
+  const name = nameTok.text.toLowerCase();
+  const def = p.defs.get(name) ?? OPTION_DEFS_BY_NAME.get(name);
+  if (!def)
+    throw new ParseError(
+      nameTok,
+      `\`option ${nameTok.text}\`: unknown option name`,
+      'use a name from dhcp-options(5), or define it first with `option NAME code N = TYPE;`',
+    );
+  if (name.includes('.'))
+    throw new ParseError(
+      nameTok,
+      `\`option ${nameTok.text} = ...\`: hadhcp computes options of the DHCP space only, not sub-options`,
+      `give the sub-option a constant value: \`option ${nameTok.text} VALUE;\``,
+    );
+  cur.next(); // =
+  const compute = compileData(expr(p, (lx, o) => parseData(lx, o)));
+  cur.semi(`option ${nameTok.text}`);
+  ctx.scope.options.set(def.code, {
+    code: def.code,
+    name: def.name,
+    data: new Uint8Array(0),
+    compute,
+    pos: cur.pos(kw),
+  });
+  p.config.hasConditionals = true;
 }
 
 /** `lease limit N;` in a class or subclass. */

@@ -15,7 +15,15 @@ import type {
   Subnet,
 } from '@hadhcp/dhcp';
 import type { Diagnostic, Severity } from '../diagnostics.js';
-import { parseClass, parseIf, parseLeaseLimit, parseMatch, parseSpawn, parseSubclass } from './classes.js';
+import {
+  parseClass,
+  parseIf,
+  parseLeaseLimit,
+  parseMatch,
+  parseOptionExpr,
+  parseSpawn,
+  parseSubclass,
+} from './classes.js';
 import { Cursor, ParseError, ipOrHost } from './cursor.js';
 import { parsePeerBlock, peerProblems, type PeerDraft } from './failover.js';
 import { NO_EFFECT, STATEMENTS, UNSUPPORTED, didYouMean } from './keywords.js';
@@ -362,6 +370,7 @@ export class DhcpdParser implements OptionEnv {
         parseAllowDeny(cur, this, t, ctx);
         return;
       case 'option': {
+        if (cur.peek(1).kind === '=') return parseOptionExpr(this, t, ctx);
         const s = parseOption(this, t);
         if (this.spaces.size !== (this.config.optionSpaces?.length ?? 0))
           this.config.optionSpaces = [...this.spaces.values()];

@@ -296,7 +296,9 @@ export class ClassBook {
       if (!n) node.next.set(s, (n = { next: new Map() }));
       node = n;
     }
-    return (node.view ??= new ScopeView(out.slice()));
+    const view = (node.view ??= new ScopeView(out.slice()));
+    view.ev = this.ev; // computed options read the packet loaded in it (always this server's one PacketEval)
+    return view;
   }
 
   /** A scope, after the bodies of its `if`s that are taken (a later `if` before an earlier one). */

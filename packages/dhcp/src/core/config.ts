@@ -27,6 +27,11 @@ export interface OptionSetting {
   unresolved?: Array<Ip4 | string>;
   /** Set for a sub-option (`option SPACE.NAME value;`): the space it belongs to; `code` is its code there. */
   space?: OptionSpace;
+  /**
+   * `option NAME = EXPR;` (dhcpd.conf(5), dhcp-eval(5)): evaluated for each answer, its bytes are the value (`data`
+   * is then empty). A null or empty result leaves the option out, even where an outer scope sets it, as in ISC.
+   */
+  compute?: DataTest;
 }
 
 /**
@@ -252,7 +257,7 @@ export interface DhcpServerConfig {
   optionSpaces?: OptionSpace[];
   /** `class` declarations in the order written: the order ISC tests membership in. Absent: none. */
   classes?: ClientClass[];
-  /** Some scope has an `if` (so answers need per-packet scope resolution). */
+  /** Some scope has an `if` or an `option NAME = EXPR;` (so answers need per-packet scope resolution). */
   hasConditionals?: boolean;
   /** Files read, in order (the main file first, then includes). */
   files: string[];

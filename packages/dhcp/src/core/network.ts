@@ -1,6 +1,7 @@
 import type { Ip4 } from '@hadhcp/common';
 import type {
   DhcpServerConfig,
+  EvalContext,
   Host,
   OptionSetting,
   Params,
@@ -142,6 +143,8 @@ export class ConfigIndex {
  */
 export class ScopeView {
   private sortedOptions: Map<number, OptionSetting> | undefined;
+  /** The context computed options (`option NAME = EXPR;`) read: set on the views ClassBook.resolve gives. */
+  ev?: EvalContext;
 
   constructor(readonly scopes: Scope[]) {}
 
