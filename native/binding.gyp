@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "hadhcp_native",
-      "sources": ["src/packet.c", "src/notify.c"],
+      "sources": ["src/packet.c", "src/notify.c", "src/udp.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]

@@ -22,3 +22,33 @@ export function closeDhcpReceiver(r: DhcpReceiver): void;
  * with code ESYSCALL when the datagram cannot be sent (no such socket, refused).
  */
 export function sdNotify(socketPath: string, message: string): void;
+/** A batched UDP socket handle (opaque). */
+export type UdpHandle = { readonly __brand: 'UdpHandle' };
+/**
+ * A non-blocking UDP socket bound to `address`:`port` (address in host order, 0 = INADDR_ANY; SO_REUSEADDR,
+ * SO_BROADCAST), polled on the event loop: each wake-up drains up to 4 x 64 datagrams with recvmmsg and calls
+ * `onBatch` once per 64 with their bytes in one fresh Uint8Array and, in `meta` (at least 256 entries), offset,
+ * length, source address (host order, as int32) and source port per datagram. Throws with code EADDRNOTAVAIL,
+ * EADDRINUSE, EACCES or ESYSCALL (and errno) when it cannot bind.
+ */
+export function openUdp(
+  address: number,
+  port: number,
+  rcvbuf: number,
+  sndbuf: number,
+  meta: Int32Array,
+  onBatch: (data: Uint8Array, count: number) => void,
+): UdpHandle;
+/**
+ * Sends datagrams start .. start+count-1 (at most 64) with one sendmmsg: `meta` holds offset into `data`, length,
+ * destination address (host order) and port per datagram. Returns how many left, or -errno when the first was refused.
+ */
+export function udpSend(
+  handle: UdpHandle,
+  data: Uint8Array,
+  meta: Int32Array,
+  start: number,
+  count: number,
+): number;
+/** Stops polling and closes the socket; the handle must not be used again. */
+export function closeUdp(handle: UdpHandle): void;

@@ -15,6 +15,7 @@
 #include <node_api.h>
 #include <uv.h>
 #include "notify.h"
+#include "udp.h"
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -271,6 +272,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sdNotify", NULL, hadhcp_sd_notify, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(hadhcp_udp_register(env, exports));
   return exports;
 }
 

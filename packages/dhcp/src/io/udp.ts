@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { formatIp4, type Ip4 } from '@hadhcp/common';
+import { BatchUdpSocket, loadBatchUdp } from './batch-udp.js';
 
 /** parseIp4 without a regular expression, for the address text Node hands over with every datagram. */
 function dottedToIp4(text: string): Ip4 | undefined {
@@ -37,7 +38,18 @@ export interface UdpPort {
 /** Makes (does not yet open) a socket bound to `bindAddress` (dotted, '0.0.0.0' for INADDR_ANY) and `port`. */
 export type OpenUdp = (port: number, bindAddress: string) => UdpPort;
 
-export const openDhcpUdpSocket: OpenUdp = (port, bindAddress) => new DhcpUdpSocket(port, bindAddress);
+/**
+ * The batched socket of @hadhcp/native (io/batch-udp.ts) when the addon is built, else node:dgram's.
+ * HADHCP_UDP=dgram forces node:dgram (a diagnostic switch, to compare the two).
+ */
+export const openDhcpUdpSocket: OpenUdp = (port, bindAddress) => {
+  // require() keeps the loaded addon: asking again per socket (a few, at start and when addresses change) is cheap.
+  const addon = process.env.HADHCP_UDP === 'dgram' ? undefined : loadBatchUdp();
+  const ip = dottedToIp4(bindAddress);
+  return addon && ip !== undefined
+    ? new BatchUdpSocket(addon, port, ip)
+    : new DhcpUdpSocket(port, bindAddress);
+};
 
 /**
  * The server's UDP port 67 socket. Relays (giaddr != 0) and clients that already have an address (unicast
