@@ -22,6 +22,8 @@
 // Targets (issue 8): daemon death, VIP within Skew_Time + 50 ms; host death, client bound within
 // Master_Down_Interval + 300 ms.
 // Options: --runs=5  --stacks=seed,hadhcp  --modes=daemon,host  --quick (--runs=1)
+//          --debug: hadhcp at --log-level debug; each hadhcp trial then also prints where the survivor's time went
+//          (its log lines from the kill: failover close seen, death notice, VRRP peer gone, MASTER, VIPs added).
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -47,6 +49,7 @@ const QUICK = Boolean(args.quick);
 const RUNS = Number(args.runs ?? (QUICK ? 1 : 5));
 const STACKS = (args.stacks ?? 'seed,hadhcp').split(',') as Stack[];
 const MODES = (args.modes ?? 'daemon,host').split(',') as Mode[];
+const DEBUG = Boolean(args.debug);
 const A = '10.0.0.2';
 const B = '10.0.0.3';
 const PRIO_A = 150;
@@ -88,6 +91,41 @@ interface Node {
   ready: () => Promise<string | undefined>;
 }
 
+/** The survivor's steps of a takeover, in hadhcp's log (JSON lines, `time` in ms). */
+const STEPS: [string, RegExp][] = [
+  ['close', /link to \S+ lost: closed/],
+  ['notice', /closed the link without a word/],
+  ['peer-gone', /peer gone \(.*master down in/],
+  ['MASTER', /Entering MASTER STATE/],
+  ['VIP added', /VIPs? added/],
+  ['DHCP told', /VIPs held now: \d/],
+];
+
+/** `close +12, notice +13, ...`: ms from `t` of each step's first log line at or after `t`. */
+function breakdown(output: string, t: number): string {
+  const seen = new Map<string, number>();
+  const details = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    let j: { time?: number; msg?: string };
+    try {
+      j = JSON.parse(line) as typeof j;
+    } catch {
+      continue;
+    }
+    if (typeof j.time !== 'number' || typeof j.msg !== 'string' || j.time < t) continue;
+    for (const [name, re] of STEPS)
+      if (!seen.has(name) && re.test(j.msg)) {
+        seen.set(name, j.time - t);
+        // The VRRP instance's own split of the VIP step (queued behind other I/O, netlink).
+        const detail = /\((queued \d+ ms, netlink \d+ ms)\)/.exec(j.msg)?.[1];
+        if (detail) details.set(name, detail);
+      }
+  }
+  return STEPS.filter(([n]) => seen.has(n))
+    .map(([n]) => `${n} +${seen.get(n)}${details.has(n) ? ` (${details.get(n)})` : ''}`)
+    .join(', ');
+}
+
 /** keepalived's check script of one router: true while the dhcpd of `confPath` runs. */
 function checkScript(lab: Lab, ns: string, confPath: string): string {
   const p = lab.file(
@@ -127,7 +165,7 @@ async function startHadhcpPair(lab: Lab): Promise<{ a: Node; b: Node }> {
       conf: conf(role),
       name: `t${k}-${ns}`,
       fresh: true,
-      args: ['--keepalived', ka],
+      args: ['--keepalived', ka, ...(DEBUG ? ['--log-level', 'debug'] : [])],
     });
     const ready = async (): Promise<string | undefined> => {
       const s = await nodeStatus(h).catch(() => undefined);
@@ -224,6 +262,18 @@ async function trial(lab: Lab, stack: Stack, mode: Mode, run: number): Promise<T
     await sleep(1500);
 
     const watch = watchVip(lab, 'rtb');
+    // --debug: when the dead master's FIN (or RST) reaches rtb, to tell the kernel's share from the daemon's.
+    const fins = DEBUG
+      ? lab.spawn('rtb', 'tcpdump', [
+          '-i',
+          'eth0',
+          '-n',
+          '-tt',
+          '-l',
+          '--immediate-mode',
+          'tcp port 647 and (tcp[tcpflags] & (tcp-fin|tcp-rst) != 0)',
+        ])
+      : undefined;
     const newMac = `02:ee:02:00:${hex}:01`;
     const common = ['--wait-signal', '--interval', '0.1', '--timeout', String(WAIT_MS / 1000)];
     const pn = probe(lab, 'pn', ['dora', '--src', '10.1.0.200', '--mac', newMac, ...common]);
@@ -264,7 +314,11 @@ async function trial(lab: Lab, stack: Stack, mode: Mode, run: number): Promise<T
     const early = [bound < vip - 20 && 'new client', renewed < vip - 20 && 'renewal'].filter(Boolean);
     const note2 = early.length ? `; ${early.join(' and ')} answered before the VIP moved` : '';
     await Promise.all([watch.proc.stop(500), pn.stop(500), pr.stop(500), first.stop(500)]);
-    return { vip: vip - t, bound: bound - t, renewed: renewed - t, naks, note: note + note2 };
+    const fin = /^(\d+)\.(\d{3})\d* IP 10\.0\.0\.2\.\d+ > /m.exec(fins?.output() ?? '');
+    await fins?.stop(500);
+    const finAt = fin ? ` FIN in +${Number(fin[1]) * 1000 + Number(fin[2]) - t},` : '';
+    const steps = stack === 'hadhcp' ? `; survivor:${finAt} ${breakdown(pair.b.procs[0]!.output(), t)}` : '';
+    return { vip: vip - t, bound: bound - t, renewed: renewed - t, naks, note: note + note2 + steps };
   } finally {
     await Promise.all(all.map((p) => p.stop(1000)));
   }

@@ -183,8 +183,14 @@ export class InstanceRunner {
       }
       case 'add-vips': {
         const n = ++this.vipChanges;
+        const asked = Date.now();
         void this.io.push(async () => {
+          const started = Date.now();
           await this.changeVips(a.addresses, 'add');
+          // Timestamps of a takeover's last steps (the bench's --debug breakdown reads them).
+          this.ctx.log.debug?.(
+            `(${name}) VIPs added: ${a.addresses.map((v) => formatIp4(v.address)).join(', ')} (queued ${started - asked} ms, netlink ${Date.now() - started} ms)`,
+          );
           // The netlink add has returned: the kernel has the VIPs, a DHCP socket can bind them now (one that
           // failed is logged in changeVips; we are master all the same and say so).
           if (n === this.vipChanges && !this.stopped && this.state.state === 'MASTER')
