@@ -102,6 +102,7 @@ export class Daemon {
             dhcp,
             vrrp,
             failover: first && failover?.services.get(first.name),
+            recorded: first && failover?.recorded(first.name),
             log,
             partnerDownAfterMs: first && first.autoPartnerDown > 0 ? first.autoPartnerDown * 1000 : undefined,
             masterDownMs: masterDownMs(cfg.vrrp!),

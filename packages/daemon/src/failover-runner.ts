@@ -11,6 +11,8 @@ import {
   FileStateStore,
   TcpPeerTransport,
   type FailoverPeerStatus,
+  type PersistedFailoverState,
+  type StateStore,
 } from '@hadhcp/failover';
 import type { Lease } from '@hadhcp/leases';
 import type { Logger } from './logger.js';
@@ -18,6 +20,47 @@ import type { Logger } from './logger.js';
 /** The state record of a relationship: its own file in the state directory (ISC keeps it in dhcpd.leases). */
 export function failoverStateFile(stateDir: string, name: string): string {
   return join(stateDir, `failover-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
+
+/** A relationship's state as recorded on disk: what the supervisor acts on (supervise.ts). */
+export interface RecordedFailoverState {
+  /** The last record read back or written and fsync'd; undefined before the first. */
+  readonly last: PersistedFailoverState | undefined;
+  /** Called after each record is on disk. */
+  onRecorded(listener: () => void): void;
+}
+
+/**
+ * The relationship's state store, remembering the last record that is on disk. The failover machine holds its new
+ * state from the moment it decides it, while the record is still being written (and a required record that cannot
+ * be written takes the state back, ISC's set_state): the supervisor takes the VIP or partner-down on the recorded
+ * state only, never on one a crash or a full disk could undo.
+ */
+export class RecordedStateStore implements StateStore, RecordedFailoverState {
+  private record: PersistedFailoverState | undefined;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(private readonly inner: StateStore) {}
+
+  get last(): PersistedFailoverState | undefined {
+    return this.record;
+  }
+
+  onRecorded(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async load(): Promise<PersistedFailoverState | undefined> {
+    const r = await this.inner.load();
+    this.record = r;
+    return r;
+  }
+
+  async write(record: PersistedFailoverState): Promise<void> {
+    await this.inner.write(record);
+    this.record = record;
+    for (const l of this.listeners) l();
+  }
 }
 
 /**
@@ -28,6 +71,7 @@ export function failoverStateFile(stateDir: string, name: string): string {
  */
 export class FailoverRunner {
   readonly services = new Map<string, FailoverPeerService>();
+  private readonly stores = new Map<string, RecordedStateStore>();
 
   constructor(
     peers: readonly FailoverPeerConfig[],
@@ -53,6 +97,8 @@ export class FailoverRunner {
         error: (m: string) => log.error(m),
         debug: (m: string) => log.debug(m),
       };
+      const store = new RecordedStateStore(new FileStateStore(failoverStateFile(stateDir, p.name), p.name));
+      this.stores.set(p.name, store);
       const svc = new FailoverPeerService(opts.supervised ? { ...p, autoPartnerDown: 0 } : p, {
         log: flog,
         transport: new TcpPeerTransport({
@@ -63,7 +109,7 @@ export class FailoverRunner {
           log: flog,
           label,
         }),
-        store: new FileStateStore(failoverStateFile(stateDir, p.name), p.name),
+        store,
         leases: failoverLeaseBook(dhcp, p.name),
       });
       this.services.set(p.name, svc);
@@ -98,6 +144,11 @@ export class FailoverRunner {
 
   status(): FailoverPeerStatus[] {
     return [...this.services.values()].map((s) => s.status());
+  }
+
+  /** The relationship's state as on disk (the supervisor acts on it). */
+  recorded(name: string): RecordedFailoverState | undefined {
+    return this.stores.get(name);
   }
 
   get(name: string | undefined): FailoverPeerService | undefined {

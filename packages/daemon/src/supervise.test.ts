@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIp4, type Ip4 } from '@hadhcp/common';
 import type { DhcpService } from '@hadhcp/dhcp';
-import type { FailoverPeerService, LinkChange } from '@hadhcp/failover';
+import type { FailoverPeerService, LinkChange, PersistedFailoverState } from '@hadhcp/failover';
 import { UNHEALTHY_WEIGHT } from '@hadhcp/supervisor';
+import { RecordedStateStore } from './failover-runner.js';
 import type { Logger } from './logger.js';
 import { Supervisor } from './supervise.js';
 import type { VrrpRunner } from './vrrp-runner.js';
@@ -11,11 +12,42 @@ import type { VrrpRunner } from './vrrp-runner.js';
 /* The daemon's Supervisor: the signals gathered and the decisions carried out, with fakes for the three parts. */
 
 const VIP = parseIp4('10.0.0.10')!;
+const STARTUP = 1;
 const NORMAL = 2;
 const COMM_INT = 3;
 const PARTNER_DOWN = 4;
+const RECOVER_DONE = 9;
 
-function fakes() {
+const record = (my: number, partner: number): PersistedFailoverState => ({
+  my,
+  mySince: 0,
+  partner,
+  partnerSince: 0,
+  mclt: 3600,
+});
+
+/** A state store whose writes finish when the test says (`flush`), or fail (`refuse`). */
+function slowStore(first?: PersistedFailoverState) {
+  const pending: { rec: PersistedFailoverState; done: () => void; fail: (e: Error) => void }[] = [];
+  const inner = {
+    load: async () => first,
+    write: (rec: PersistedFailoverState) =>
+      new Promise<void>((done, fail) => pending.push({ rec, done, fail })),
+  };
+  return {
+    store: new RecordedStateStore(inner),
+    flush: async () => {
+      for (const p of pending.splice(0)) p.done();
+      await new Promise((r) => setImmediate(r));
+    },
+    refuse: async () => {
+      for (const p of pending.splice(0)) p.fail(new Error('ENOSPC'));
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
+
+function fakes(recorded?: RecordedStateStore) {
   const gate: Array<[boolean, string, boolean]> = [];
   const weights: number[] = [];
   const gone: string[] = [];
@@ -48,6 +80,7 @@ function fakes() {
     dhcp,
     vrrp,
     failover: fo as unknown as FailoverPeerService,
+    recorded,
     log,
     masterDownMs: 3_600,
     partnerDownAfterMs: 2_000,
@@ -140,5 +173,63 @@ describe('Supervisor', () => {
     f.sup.handover(true);
     expect(f.weights.at(-1)).toBe(0);
     f.sup.stop();
+  });
+
+  it('acts on the failover state once it is on disk, not when the machine enters it', async () => {
+    const disk = slowStore(record(RECOVER_DONE, NORMAL));
+    await disk.store.load();
+    const f = fakes(disk.store);
+    Object.assign(f.fo.machine, { my: STARTUP, partner: NORMAL, serve: 'none' });
+    f.sup.start();
+    expect(f.weights.at(-1)).toBe(UNHEALTHY_WEIGHT); // startup (never recorded) serves nobody
+    // Back to the recorded recover-done, then normal: the machine shows normal while its record is written.
+    Object.assign(f.fo.machine, { my: RECOVER_DONE, serve: 'none' });
+    f.poll();
+    Object.assign(f.fo.machine, { my: NORMAL, serve: 'all' });
+    const refused = disk.store.write(record(NORMAL, NORMAL)).then(
+      () => 'written',
+      (e: Error) => e.message,
+    );
+    f.poll();
+    expect(f.weights.at(-1)).toBe(UNHEALTHY_WEIGHT);
+    expect(f.sup.decision?.reason).toMatch(/recover-done/);
+    // A refused write: ISC's set_state takes the state back; the supervisor never left recover-done.
+    await disk.refuse();
+    expect(await refused).toBe('ENOSPC');
+    Object.assign(f.fo.machine, { my: RECOVER_DONE, serve: 'none' });
+    f.poll();
+    expect(f.weights.at(-1)).toBe(UNHEALTHY_WEIGHT);
+    // Written this time: the priority comes back as soon as the record is on disk, no poll needed.
+    Object.assign(f.fo.machine, { my: NORMAL, serve: 'all' });
+    void disk.store.write(record(NORMAL, NORMAL));
+    expect(f.weights.at(-1)).toBe(UNHEALTHY_WEIGHT);
+    await disk.flush();
+    expect(f.weights.at(-1)).toBe(0);
+    expect(f.sup.decision?.reason).toMatch(/failover fo: normal, partner normal/);
+    f.sup.stop();
+  });
+});
+
+describe('RecordedStateStore', () => {
+  it('keeps the record read back, then each one written, never one whose write failed', async () => {
+    const disk = slowStore(record(NORMAL, NORMAL));
+    const heard: number[] = [];
+    disk.store.onRecorded(() => heard.push(disk.store.last!.my));
+    expect(disk.store.last).toBeUndefined();
+    await disk.store.load();
+    expect(disk.store.last?.my).toBe(NORMAL);
+    const failed = disk.store.write(record(COMM_INT, NORMAL)).then(
+      () => 'written',
+      (e: Error) => e.message,
+    );
+    await disk.refuse();
+    expect(await failed).toBe('ENOSPC');
+    expect(disk.store.last?.my).toBe(NORMAL);
+    const written = disk.store.write(record(PARTNER_DOWN, COMM_INT));
+    expect(disk.store.last?.my).toBe(NORMAL); // not before the write has finished
+    await disk.flush();
+    await written;
+    expect(disk.store.last?.my).toBe(PARTNER_DOWN);
+    expect(heard).toEqual([PARTNER_DOWN]);
   });
 });

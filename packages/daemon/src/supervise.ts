@@ -1,13 +1,22 @@
 import type { Ip4 } from '@hadhcp/common';
 import type { DhcpService } from '@hadhcp/dhcp';
-import { iscStateName, type FailoverPeerService, type LinkChange } from '@hadhcp/failover';
+import {
+  iscStateName,
+  serviceOf,
+  ServerState,
+  type FailoverPeerService,
+  type FailoverState,
+  type LinkChange,
+} from '@hadhcp/failover';
 import {
   decide,
   isDeathNotice,
+  type FailoverSignal,
   type SupervisorDecision,
   type SupervisorInput,
   type VrrpStateName,
 } from '@hadhcp/supervisor';
+import type { RecordedFailoverState } from './failover-runner.js';
 import type { Logger } from './logger.js';
 import type { VrrpRunner } from './vrrp-runner.js';
 
@@ -22,6 +31,11 @@ export interface SuperviseDeps {
   vrrp: VrrpRunner;
   /** The relationship of the pools behind the VIP (the first `failover peer`), if any. */
   failover?: FailoverPeerService;
+  /**
+   * That relationship's state as recorded on disk (FailoverRunner.recorded): the decisions follow it, not the
+   * machine's state before its record is fsync'd. Absent: the machine's state as it is.
+   */
+  recorded?: RecordedFailoverState;
   log: Logger;
   /**
    * Automatic partner-down once both signals agree for this long (the relationship's `auto-partner-down`, which
@@ -77,6 +91,7 @@ export class Supervisor {
       this.storeFailure = healthy ? undefined : reason.replace(/^lease store failed: /, '');
       this.evaluate();
     });
+    this.d.recorded?.onRecorded(() => this.evaluate());
     if (failover) {
       failover.on('state', () => this.evaluate());
       failover.on('serve', () => this.evaluate());
@@ -170,14 +185,7 @@ export class Supervisor {
     const peerHeard = t - this.lastAdvertAt < this.d.masterDownMs;
     // The machine's state, not status(): status() counts every pool's leases, too much four times a second.
     const fs = this.d.failover;
-    const m = fs?.machine;
-    const f = m && {
-      name: fs!.settings.name,
-      my: iscStateName(m.my),
-      partner: iscStateName(m.partner),
-      connected: m.connected,
-      scope: m.serve,
-    };
+    const f = fs && this.failoverSignal(fs.settings.name, fs.machine);
     const gone = f !== undefined && !f.connected && !peerHeard;
     if (!gone) this.goneSince = undefined;
     else this.goneSince ??= t;
@@ -188,6 +196,34 @@ export class Supervisor {
       peerGoneMs: this.goneSince === undefined ? 0 : t - this.goneSince,
       partnerDownAfterMs: this.d.partnerDownAfterMs,
       handover: this.handingOver,
+    };
+  }
+
+  /**
+   * The failover states the decisions use: the recorded ones. Between a transition and its fsync the machine
+   * already shows the new state, which a crash or a refused write undoes (a required record that cannot be
+   * written takes the state back): restoring the VRRP priority on a 'normal' not yet on disk could take the VIP
+   * for a node that comes back in recover-done. STARTUP is never recorded (ISC: the record keeps the state to return
+   * to) and serves nobody, so it is taken as it is. The link is no state: as it is.
+   */
+  private failoverSignal(name: string, m: FailoverState): FailoverSignal {
+    const live = (): FailoverSignal => ({
+      name,
+      my: iscStateName(m.my),
+      partner: iscStateName(m.partner),
+      connected: m.connected,
+      scope: m.serve,
+    });
+    const rec = this.d.recorded;
+    if (!rec || m.my === ServerState.STARTUP) return live();
+    const r = rec.last;
+    if (!r) return { ...live(), scope: 'none' };
+    return {
+      name,
+      my: iscStateName(r.my),
+      partner: iscStateName(r.partner),
+      connected: m.connected,
+      scope: serviceOf(r.my, r.partner).scope,
     };
   }
 
