@@ -23,6 +23,8 @@
 //          --only=throughput,latency,offers (which parts run; default all)  --profile (hadhcp's fixed-rate runs under
 //          node --cpu-prof: the top self time is printed; its CPU figure then includes the profiler's cost)
 //          --trace-gc (hadhcp's fixed-rate runs under node --trace-gc: GC pauses counted, longest printed)
+//          --only=ping: the ping-check rows alone (lib/ping-check.ts; in the default set too): hadhcp ping-check on vs
+//          off vs ISC dhcpd at --ping-rates=100,1000,5000 new clients/s, --ping-seconds=10 each
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -46,6 +48,7 @@ import {
 } from './lib/bench.js';
 import { readPackets } from './lib/pcap.js';
 import { topSelfTime } from './lib/cpuprofile.js';
+import { pingCheckRows } from './lib/ping-check.js';
 
 const args = parseArgs();
 const QUICK = Boolean(args.quick);
@@ -61,7 +64,11 @@ const LATENCY_RATES = String(args['latency-rate'] ?? (QUICK ? 2000 : 10000))
   .split(',')
   .map(Number)
   .filter((r) => r > 0);
-const ONLY = new Set(String(args.only ?? 'throughput,latency,offers').split(','));
+const ONLY = new Set(String(args.only ?? 'throughput,latency,offers,ping').split(','));
+const PING_RATES = String(args['ping-rates'] ?? (QUICK ? '100,1000' : '100,1000,5000'))
+  .split(',')
+  .map(Number);
+const PING_S = Number(args['ping-seconds'] ?? (QUICK ? 2 : 10));
 const PROFILE = Boolean(args.profile);
 const TRACE_GC = Boolean(args['trace-gc']);
 // The generator on the first CPU we may use, the server (all its threads) on the last one: as on two machines, neither starves
@@ -669,6 +676,27 @@ await withLab(30 * 60_000, async (lab) => {
   if (h)
     console.log(
       `\nhadhcp new-client OFFER p50 ${fmtMs(h.p50)} ms (target < 5 ms: ${h.p50 < 5 ? 'met' : 'MISSED'})`,
+    );
+  if (ONLY.has('ping'))
+    console.log(
+      await pingCheckRows(lab, {
+        servers: SERVERS,
+        rates: PING_RATES,
+        seconds: PING_S,
+        warmupSeconds: WARMUP_S,
+        start: async (server, pingCheck) => {
+          const proc = await startServer(lab, server, { pingCheck });
+          return {
+            proc,
+            control: server === 'hadhcp' ? `${lab.file(`hadhcp-${instance}`)}/control.sock` : undefined,
+          };
+        },
+        serverCore: PIN ? SERVER_CORE : undefined,
+        generatorCore: PIN ? GENERATOR_CORE : undefined,
+        ns: 'pd',
+        giaddr: GIADDR,
+        serverIp: SERVER_IP,
+      }),
     );
   console.log(`\n(bench took ${((Date.now() - t0) / 1000).toFixed(0)} s; ${new Date().toISOString()})`);
 });

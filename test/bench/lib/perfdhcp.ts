@@ -21,6 +21,8 @@ export interface PerfRun {
   fail: number;
   offer: Latency;
   ack: Latency;
+  /** Every DISCOVER -> OFFER time (ms), sorted. */
+  offerMs: number[];
 }
 
 export interface PerfOptions {
@@ -75,13 +77,15 @@ export async function perfdhcp(lab: Lab, o: PerfOptions): Promise<PerfRun> {
   if (!doS) throw new Error(`perfdhcp output not understood:\n${out.slice(0, 2000)}`);
   const done = raS?.received ?? 0;
   const lat = (ds: number[]): Latency => ({ p50: percentile(ds, 50), p99: percentile(ds, 99), n: ds.length });
+  const offerMs = timestamps(out, 'DISCOVER-OFFER');
   return {
     rate: Number(out.match(/Rate: ([\d.]+) (?:4-way|2-way) exchanges\/second/)?.[1] ?? NaN),
     completedPerS: o.seconds ? done / o.seconds : NaN,
     sent: doS.sent,
     done,
     fail: doS.sent > 0 ? 1 - done / doS.sent : 1,
-    offer: lat(timestamps(out, 'DISCOVER-OFFER')),
+    offer: lat(offerMs),
+    offerMs,
     ack: lat(timestamps(out, 'REQUEST-ACK')),
   };
 }
