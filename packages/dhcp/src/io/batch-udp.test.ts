@@ -101,6 +101,56 @@ describe.skipIf(!addon)('BatchUdpSocket (@hadhcp/native recvmmsg/sendmmsg)', () 
     });
   });
 
+  it('paces a burst: 64 replies at the end of the turn, the rest 64 per turn of the event loop, in order', async () => {
+    const { s } = await open();
+    const p = await peer();
+    cleanup.push(() => p.sock.close());
+    const sent: number[] = [];
+    const errors: Error[] = [];
+    for (let i = 0; i < 300; i++)
+      s.post(
+        new Uint8Array([i & 255]),
+        LOOPBACK,
+        p.port,
+        (e) => errors.push(e),
+        () => sent.push(i),
+      );
+    expect(sent).toHaveLength(0);
+    await Promise.resolve(); // the turn's microtasks
+    expect(sent).toHaveLength(64);
+    await new Promise((r) => setImmediate(r));
+    expect(sent.length).toBeLessThanOrEqual(128);
+    await until(() => sent.length === 300);
+    expect(sent).toEqual([...Array(300).keys()]);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps order when the queue fills: what waits moves to the front, and a full queue is sent at once', async () => {
+    const { s } = await open();
+    const p = await peer();
+    cleanup.push(() => p.sock.close());
+    const sent: number[] = [];
+    const post = (i: number): void =>
+      s.post(
+        new Uint8Array(200).fill(i & 255),
+        LOOPBACK,
+        p.port,
+        (e) => {
+          throw e;
+        },
+        () => sent.push(i),
+      );
+    for (let i = 0; i < 100; i++) post(i);
+    await Promise.resolve();
+    expect(sent).toHaveLength(64);
+    // 1,000 more in one turn: the 36 waiting move to the front once the queue (1,024) is full, then a full queue
+    // leaves at once instead of refusing a reply.
+    for (let i = 100; i < 1100; i++) post(i);
+    expect(sent.length).toBeGreaterThan(64);
+    await until(() => sent.length === 1100);
+    expect(sent).toEqual([...Array(1100).keys()]);
+  });
+
   it('reports a refused send to its own callback and sends the others', async () => {
     const { s } = await open();
     const p = await peer();
