@@ -684,8 +684,9 @@ await withLab(30 * 60_000, async (lab) => {
         rates: PING_RATES,
         seconds: PING_S,
         warmupSeconds: WARMUP_S,
-        start: async (server, pingCheck) => {
-          const proc = await startServer(lab, server, { pingCheck });
+        profile: PROFILE,
+        start: async (server, pingCheck, node) => {
+          const proc = await startServer(lab, server, { pingCheck, node });
           return {
             proc,
             control: server === 'hadhcp' ? `${lab.file(`hadhcp-${instance}`)}/control.sock` : undefined,

@@ -9,8 +9,10 @@
 //   waited for a 1 s probe is later than that, one that did not leaves in milliseconds).
 // - on / off: completed exchanges/s with ping-check on against off at the same offered rate (target >= 0.9).
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { controlRequest } from '../../../packages/control/dist/index.js';
 import { cpuSeconds, table, type Lab, type LabProcess } from './bench.js';
+import { topSelfTime } from './cpuprofile.js';
 import { perfdhcp, type PerfRun } from './perfdhcp.js';
 
 /** An OFFER later than this waited for a probe (ping-timeout 1 s); hadhcp's others leave within milliseconds. */
@@ -24,7 +26,9 @@ export interface PingBenchOptions {
   seconds: number;
   warmupSeconds: number;
   /** Starts a server on an empty store in ns srv; `control`: hadhcp's control socket. */
-  start(server: string, pingCheck: boolean): Promise<{ proc: LabProcess; control?: string }>;
+  start(server: string, pingCheck: boolean, node: string[]): Promise<{ proc: LabProcess; control?: string }>;
+  /** hadhcp under node --cpu-prof (warm-up included): its top self time is printed after each of its rows. */
+  profile?: boolean;
   /** Pin the server (all its threads) to this core, perfdhcp to `generatorCore`. */
   serverCore?: string;
   generatorCore?: string;
@@ -55,7 +59,13 @@ async function offerCounts(control: string): Promise<[ready: number, waited: num
 const loadavg = (): string => execFileSync('cat', ['/proc/loadavg']).toString().split(' ')[0]!;
 
 async function row(lab: Lab, o: PingBenchOptions, server: string, ping: boolean, rate: number): Promise<Row> {
-  const { proc, control } = await o.start(server, ping);
+  const profDir =
+    o.profile && server === 'hadhcp' ? lab.file(`ping-profile-${ping ? 'on' : 'off'}-${rate}`) : undefined;
+  const { proc, control } = await o.start(
+    server,
+    ping,
+    profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+  );
   try {
     if (o.serverCore !== undefined)
       execFileSync('taskset', ['-a', '-p', '-c', o.serverCore, String(proc.pid)], {
@@ -77,6 +87,11 @@ async function row(lab: Lab, o: PingBenchOptions, server: string, ping: boolean,
     return { server, ping, rate, run, cpu, waited, load };
   } finally {
     await proc.stop(3000);
+    const f =
+      profDir && existsSync(profDir)
+        ? readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'))
+        : undefined;
+    if (f) process.stderr.write(`${topSelfTime(`${profDir}/${f}`, 25)}\n`);
   }
 }
 
