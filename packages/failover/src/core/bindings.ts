@@ -2,7 +2,7 @@ import { formatIp4 } from '@hadhcp/common';
 import { BINDING_STATE_NAMES, BindingState, isExpired, type Lease } from '@hadhcp/leases';
 import { IpFlags, MessageType, RejectReason, ServerState } from '../wire/constants.js';
 import type { BndUpdMessage } from '../wire/types.js';
-import { bytesEqual, chaddrOf, chaddrParts } from '../wire/values.js';
+import { bytesEqual, chaddrOf, copyOf } from '../wire/values.js';
 import type { Role } from './machine-types.js';
 import { serviceOf } from './serve.js';
 
@@ -227,20 +227,20 @@ export function applyUpdate(
       `EXPIRED for a binding that ended at ${msg.leaseExpiry}, ours runs to ${ours.ends}: the client renewed since`,
     );
 
-  const next: Lease = { ...ours, address: msg.assignedIp, failoverPeer: ctx.peerName };
+  // The new record's fields are worked out first and the record built once at the end, in one shape: a copy of
+  // ours changed field by field (and `delete`d from) cost a resync ~5 us per update in slow property stores.
+  let hwType = ours.hwType;
+  let hwAddr = ours.hwAddr;
   let chaddrChanged = false;
   if (msg.chaddr !== undefined) {
     if (status === BindingState.ABANDONED)
       return reject(RejectReason.MISC_REJECT, 'BNDUPD to ABANDONED with a CHADDR');
-    const parts = chaddrParts(msg.chaddr);
-    chaddrChanged = !bytesEqual(
-      msg.chaddr,
-      ours.hwAddr ? chaddrOf(ours.hwType, ours.hwAddr) : new Uint8Array(0),
-    );
-    if (parts === undefined) delete next.hwAddr;
+    chaddrChanged = !chaddrIs(msg.chaddr, ours.hwType, ours.hwAddr);
+    if (msg.chaddr.length === 0) hwAddr = undefined;
     else {
-      next.hwType = parts.htype;
-      next.hwAddr = Uint8Array.from(parts.addr);
+      // chaddr = htype byte + address (ISC).
+      hwType = msg.chaddr[0]!;
+      hwAddr = copyOf(msg.chaddr, 1);
     }
   } else if (
     status === BindingState.ACTIVE ||
@@ -250,15 +250,16 @@ export function applyUpdate(
     return reject(RejectReason.MISSING_BINDINFO, 'BNDUPD without CHADDR');
   } else if (status === BindingState.ABANDONED) {
     chaddrChanged = true;
-    delete next.hwAddr;
+    hwAddr = undefined;
   }
 
+  let clientId = ours.clientId;
   let identChanged = false;
   if (msg.clientId !== undefined) {
     if (status === BindingState.ABANDONED)
       return reject(RejectReason.MISC_REJECT, 'BNDUPD to ABANDONED with client-id');
     identChanged = !bytesEqual(msg.clientId, ours.clientId);
-    next.clientId = Uint8Array.from(msg.clientId);
+    clientId = copyOf(msg.clientId);
   } else if (
     ours.clientId !== undefined &&
     status !== BindingState.RESET &&
@@ -267,14 +268,10 @@ export function applyUpdate(
   ) {
     // No option means the client sent no client id: ISC forgets the one it had.
     identChanged = true;
-    delete next.clientId;
+    clientId = undefined;
   }
-  if (status === BindingState.ACTIVE && (chaddrChanged || identChanged)) delete next.hostname;
-
-  if (msg.stos !== undefined) next.starts = msg.stos;
-  if (msg.leaseExpiry !== undefined) next.ends = msg.leaseExpiry;
-  if (msg.potentialExpiry !== undefined) next.tsfp = next.atsfp = msg.potentialExpiry;
-  if (msg.cltt !== undefined) next.cltt = msg.cltt;
+  const hostname =
+    status === BindingState.ACTIVE && (chaddrChanged || identChanged) ? undefined : ours.hostname;
 
   // IP flags: ours are never reserved/BOOTP, so a flag is refused on a lease we own (ISC's test), else forgotten.
   const weOwnIt =
@@ -300,11 +297,33 @@ export function applyUpdate(
       `${formatIp4(msg.assignedIp)}: invalid state transition: ${stateName(ours.state)} to ${stateName(status)}`,
     );
 
-  next.state =
-    status === BindingState.EXPIRED || status === BindingState.RELEASED || status === BindingState.RESET
-      ? BindingState.FREE
-      : (status as BindingState);
+  const next: Lease = {
+    address: msg.assignedIp,
+    state:
+      status === BindingState.EXPIRED || status === BindingState.RELEASED || status === BindingState.RESET
+        ? BindingState.FREE
+        : (status as BindingState),
+    starts: msg.stos ?? ours.starts,
+    ends: msg.leaseExpiry ?? ours.ends,
+    tstp: ours.tstp,
+    tsfp: msg.potentialExpiry ?? ours.tsfp,
+    atsfp: msg.potentialExpiry ?? ours.atsfp,
+    cltt: msg.cltt ?? ours.cltt,
+    hwType,
+  };
+  if (hwAddr !== undefined) next.hwAddr = hwAddr;
+  if (clientId !== undefined) next.clientId = clientId;
+  if (hostname !== undefined) next.hostname = hostname;
+  next.failoverPeer = ctx.peerName;
   return supersedesPending ? { accept: true, lease: next, supersedesPending } : { accept: true, lease: next };
+}
+
+/** Is `chaddr` (htype byte + address, as on the wire) our `hwType` + `hwAddr`? No hardware address = empty. */
+function chaddrIs(chaddr: Uint8Array, hwType: number, hwAddr: Uint8Array | undefined): boolean {
+  if (hwAddr === undefined) return chaddr.length === 0;
+  if (chaddr.length !== 1 + hwAddr.length || chaddr[0] !== (hwType & 0xff)) return false;
+  for (let i = 0; i < hwAddr.length; i++) if (chaddr[i + 1] !== hwAddr[i]) return false;
+  return true;
 }
 
 function sameBinding(a: Lease, b: Lease): boolean {

@@ -20,6 +20,16 @@ export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined)
   return true;
 }
 
+/**
+ * A plain Uint8Array copy of `b` from `start` (to `end`), never a view: a Node Buffer's slice() is a view of the
+ * receive buffer. Made without an intermediate view, which for small values costs more than the copy.
+ */
+export function copyOf(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  const v = new Uint8Array(end - start);
+  for (let i = start; i < end; i++) v[i - start] = b[i]!;
+  return v;
+}
+
 /** The chaddr option as ISC sends it: the hardware type byte (1 = Ethernet), then the address. */
 export function chaddrOf(htype: number, addr: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + addr.length);
