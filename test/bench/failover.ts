@@ -30,9 +30,11 @@
 //
 // Options: --pairs=hadhcp,lazy,kea  --parts=throughput,fixed,resync  --seconds=10  --step-seconds=3
 //          --warmup-seconds=2  --rate=1000  --leases=100000  --max-unacked=10 (hadhcp's max-unacked-updates,
-//          the seeds' value)  --ramp-steps=N  --pin=false  --profile  --pool-size=N (every run's load pool)  --quick (a smoke run: --seconds=2
+//          the seeds' value)  --ramp-steps=N  --pin=false  --profile  --profile-out=DIR (keep the resync's profiles)
+//          --resync-cores=one|two (two: the restarted secondary on the generator's core, idle then, as on two
+//          routers; default one: both nodes on the server core)  --pool-size=N (every run's load pool)  --quick (a smoke run: --seconds=2
 //          --step-seconds=1 --warmup-seconds=1 --ramp-steps=2 --leases=10000 unless given)
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { controlRequest } from '../../packages/control/dist/index.js';
@@ -65,6 +67,13 @@ const FIXED_RATE = Number(args.rate ?? 1000);
 const RESYNC_N = Number(args.leases ?? (QUICK ? 10_000 : 100_000));
 const MAX_UNACKED = Number(args['max-unacked'] ?? 10);
 const PROFILE = Boolean(args.profile);
+/** Copy the resync's .cpuprofile files here (the lab's folder is removed at the end). */
+const PROFILE_OUT = args['profile-out'] as string | undefined;
+/**
+ * The resync's nodes: `one` = both on the server core (as every other part: what one core does for the pair), `two`
+ * = the restarted secondary on the generator's core (idle during the resync), as two routers each have their own.
+ */
+const RESYNC_CORES = (args['resync-cores'] as string | undefined) ?? 'one';
 /** Every run's load pool this size instead of sized to the run (0). */
 const POOL_SIZE = Number(args['pool-size'] ?? 0);
 const MAX_FAIL = 0.01;
@@ -184,7 +193,7 @@ async function startHadhcpNode(
   ns: string,
   conf: string,
   dir: string,
-  o: { profileDir?: string; logLevel?: string } = {},
+  o: { profileDir?: string; logLevel?: string; core?: string } = {},
 ): Promise<Node> {
   mkdirSync(dir, { recursive: true });
   const sock = `${dir}/control.sock`;
@@ -195,7 +204,7 @@ async function startHadhcpNode(
   const proc = lab.spawn(
     ns,
     ...(([cmd, ...rest]) => [cmd!, rest] as const)(
-      pinned([
+      (o.core && PIN ? (argv: string[]) => ['taskset', '-c', o.core!, ...argv] : pinned)([
         process.execPath,
         ...node,
         HADHCP_CLI,
@@ -628,7 +637,11 @@ async function resync(lab: Lab): Promise<Resync> {
   await sleep(1000);
   const cpuA0 = cpuSeconds(a.proc.pid);
   const t1 = Date.now();
-  b = await startHadhcpNode(lab, 'b', confB, dirB, { profileDir: profB, logLevel: 'info' });
+  b = await startHadhcpNode(lab, 'b', confB, dirB, {
+    profileDir: profB,
+    logLevel: 'info',
+    core: RESYNC_CORES === 'two' ? GENERATOR_CORE : undefined,
+  });
   const socketMs = Date.now() - t1;
   // Not by polling status-get: each one walks the whole pool (see settleHadhcp), and polling every few ms was
   // most of the secondary's work. Its info-level log says when it leaves recover; one status-get then reads
@@ -668,6 +681,15 @@ async function resync(lab: Lab): Promise<Resync> {
       const f = readdirSync(d).find((x) => x.endsWith('.cpuprofile'));
       return f ? `### ${what}\n${topSelfTime(`${d}/${f}`, 15)}` : `### ${what}: no profile written`;
     };
+    if (PROFILE_OUT) {
+      mkdirSync(PROFILE_OUT, { recursive: true });
+      for (const [d, who] of [
+        [profA!, 'primary'],
+        [profB!, 'secondary'],
+      ] as const)
+        for (const f of readdirSync(d).filter((x) => x.endsWith('.cpuprofile')))
+          copyFileSync(`${d}/${f}`, `${PROFILE_OUT}/${who}-${f}`);
+    }
     profile = [
       one(profB!, 'secondary, from its spawn until stopped after the resync'),
       one(profA!, 'primary, the whole part (store open, first sync, balance, the resync)'),
@@ -803,7 +825,8 @@ await withLab(90 * 60_000, async (lab) => {
   }
   if (rs) {
     console.log(
-      `\n## Resync of an empty secondary: ${rs.leases} active leases in a ${rs.poolSize}-address pool`,
+      `\n## Resync of an empty secondary: ${rs.leases} active leases in a ${rs.poolSize}-address pool, ` +
+        `window ${MAX_UNACKED}, ${RESYNC_CORES === 'two' && PIN ? `secondary on core ${GENERATOR_CORE}, primary on core ${SERVER_CORE}` : `both nodes on core ${SERVER_CORE}`}`,
     );
     console.log(
       table(
