@@ -108,6 +108,10 @@ export function compileBoolean(e: BoolExpr): BoolFn {
       const { space, code } = e.option;
       return (c) => c.option(space, code) !== null;
     }
+    case 'defined': {
+      const name = e.name;
+      return (c) => (c.variable ? c.variable(name) !== null : false);
+    }
     case 'known':
       return (c) => c.known;
     case 'static':
@@ -128,6 +132,10 @@ export function compileData(e: DataExpr): DataFn {
     }
     case 'null':
       return () => null;
+    case 'variable': {
+      const name = e.name;
+      return (c) => (c.variable ? c.variable(name) : null);
+    }
     case 'option': {
       const { space, code } = e.option;
       return (c) => c.option(space, code);

@@ -47,6 +47,7 @@ const WORDS = [
   'not', 'exists', 'known', 'static', 'option', 'config-option', 'hardware', 'leased-address', 'host-decl-name',
   'lease-time', 'null', ...FUNCTIONS,
 ];
+const VARIABLE = /^[a-z_][a-z0-9_-]*$/i;
 /** ISC forms hadhcp refuses, with why. */
 const REFUSED: Record<string, string> = {
   encapsulate: 'hadhcp does not build option spaces for encapsulation',
@@ -92,6 +93,11 @@ export function optionsFromDefs(defs: OptionLookup): OptionResolver {
 
 export interface ExprParseOptions {
   options?: OptionResolver;
+  /**
+   * Variables: a bare name is a variable and `defined(NAME)` tests one (ISC reads them anywhere; hadhcp sets them
+   * only in event bodies, so only there are they read). Elsewhere a bare name is refused as a likely typo.
+   */
+  variables?: boolean;
   /** Problems that do not stop the file (an invalid constant regular expression); errors are thrown. */
   warn?: (tok: Tok, message: string, hint: string) => void;
 }
@@ -370,6 +376,27 @@ class ExprParser {
         kind: 'data',
         expr: { op: 'const', bytes: Uint8Array.from(w.split(':'), (h) => parseInt(h, 16)), pos },
       };
+    }
+    if (this.opts.variables && w === 'defined') {
+      this.lx.next();
+      this.open('defined');
+      const v = this.lx.next();
+      if (v.kind !== 'word' || !VARIABLE.test(v.text))
+        throw new ParseError(v, 'expecting a variable name', 'write `defined(NAME)`');
+      this.close('defined');
+      return { kind: 'boolean', expr: { op: 'defined', name: v.text, pos } };
+    }
+    if (this.opts.variables && !WORDS.includes(w) && REFUSED[w] === undefined && VARIABLE.test(w)) {
+      // ISC's parse_non_binary: a name that is no keyword is a variable reference.
+      this.lx.next();
+      const after = this.lx.peek();
+      if (after.kind === 'word' && after.text === '(')
+        throw new ParseError(
+          t,
+          `unknown function \`${t.text}\``,
+          `the functions are ${FUNCTIONS.join(', ')}`,
+        );
+      return { kind: 'data', expr: { op: 'variable', name: t.text, pos } };
     }
     if (!WORDS.includes(w)) throw this.unknownWord(t, w);
     this.lx.next();

@@ -23,10 +23,14 @@ export type BoolExpr =
   | { op: 'and' | 'or'; left: BoolExpr; right: BoolExpr; pos: SourcePos }
   | { op: 'not'; arg: BoolExpr; pos: SourcePos }
   | { op: 'exists'; option: OptionRef; pos: SourcePos }
-  | { op: 'known' | 'static'; pos: SourcePos };
+  | { op: 'known' | 'static'; pos: SourcePos }
+  /** `defined(NAME)`: the variable is set (event bodies only, see ExprParseOptions.variables). */
+  | { op: 'defined'; name: string; pos: SourcePos };
 
 export type DataExpr =
   | { op: 'const'; bytes: Uint8Array; pos: SourcePos }
+  /** A variable set by `set NAME = EXPR;` (event bodies only); null while unset. */
+  | { op: 'variable'; name: string; pos: SourcePos }
   | { op: 'substring'; data: DataExpr; offset: NumExpr; len: NumExpr; pos: SourcePos }
   | { op: 'suffix'; data: DataExpr; len: NumExpr; pos: SourcePos }
   | { op: 'option' | 'config-option'; option: OptionRef; pos: SourcePos }

@@ -5,6 +5,7 @@
  */
 export const STATEMENTS = [
   'vendor-option-space',
+  'on',
   'authoritative',
   'not',
   'default-lease-time',
@@ -62,7 +63,6 @@ export const NO_EFFECT = new Set([
 /** ISC statements we deliberately do not implement; named so the error says so rather than "unknown". */
 export const UNSUPPORTED = new Set([
   'add',
-  'on',
   'set',
   'unset',
   'eval',

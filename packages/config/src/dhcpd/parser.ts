@@ -28,6 +28,7 @@ import { Cursor, ParseError, ipOrHost } from './cursor.js';
 import { parsePeerBlock, peerProblems, type PeerDraft } from './failover.js';
 import { NO_EFFECT, STATEMENTS, UNSUPPORTED, didYouMean } from './keywords.js';
 import { tokenize, type Tok } from './lexer.js';
+import { parseOn } from './events.js';
 import { parseOption, type OptionEnv, type OptionLookup } from './options.js';
 import { checkBase64, parseAllowDeny, parseHardware } from './statements.js';
 
@@ -197,6 +198,7 @@ export class DhcpdParser implements OptionEnv {
         ctx.scope.options.set(code, o);
         shadow(conds, (s) => s.options.delete(code));
       }
+      if (scratch.events) ctx.scope.events = { ...ctx.scope.events, ...scratch.events };
       for (const [sp, subs] of scratch.spaceOptions ?? [])
         for (const [code, o] of subs) {
           setSubOption(ctx.scope, o, sp);
@@ -384,6 +386,8 @@ export class DhcpdParser implements OptionEnv {
         return this.include(t, ctx);
       // ISC reads a class anywhere but in a class or an `if`; where it sits changes nothing: membership is
       // tested for every packet and the class's statements are its own (they stop at the pool or subnet).
+      case 'on':
+        return parseOn(this, t, ctx);
       case 'class':
         this.only(t, ctx, CLASS_PLACES, 'to the top level');
         return parseClass(this, t, ctx);
@@ -434,6 +438,13 @@ export class DhcpdParser implements OptionEnv {
       this.note(t, 'note', `\`${kw}\` has no effect in hadhcp`);
       return;
     }
+    const head = kw.split('(')[0]!; // `log(info, ...)` reaches here as one word
+    if (head === 'log' || head === 'set' || head === 'unset' || head === 'execute')
+      throw new ParseError(
+        t,
+        `\`${head}\` outside an event block is an ISC dhcpd statement hadhcp does not run`,
+        `put it in \`on commit { ... }\` (run once the lease is stored); see "Refused, and why" in the config README`,
+      );
     if (UNSUPPORTED.has(kw))
       throw new ParseError(
         t,

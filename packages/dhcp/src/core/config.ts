@@ -103,7 +103,29 @@ export interface Scope {
   conditionals?: Conditional[];
   /** `option SPACE.NAME value;` settings, by space, then code, in the order written (absent: none). */
   spaceOptions?: Map<OptionSpace, Map<number, OptionSetting>>;
+  /** `on commit|release|expiry { ... }` of this scope (a later one replaces an earlier one, as in ISC). */
+  events?: ScopeEvents;
 }
+
+/**
+ * dhcpd.conf(5) "EVENTS": what runs when a lease is committed (a DHCPACK, or a BOOTP reply, once stored),
+ * released (DHCPRELEASE) or expires. ISC keeps the statements of the nearest scope that has them, per event,
+ * from the scopes of the commit; release and expiry run those kept with the lease.
+ */
+export interface ScopeEvents {
+  commit?: EventStatement[];
+  release?: EventStatement[];
+  expiry?: EventStatement[];
+}
+
+/** The statements an event body may hold (dhcp-eval(5)): variables, logging, conditionals. */
+export type EventStatement =
+  | { kind: 'log'; level: 'fatal' | 'error' | 'info' | 'debug'; text: DataTest; pos: SourcePos }
+  | { kind: 'set'; name: string; value: DataTest; pos: SourcePos }
+  | { kind: 'unset'; name: string; pos: SourcePos }
+  /** `execute(...)`: read, never run (hadhcp runs no commands from dhcpd.conf; see the config README). */
+  | { kind: 'execute'; pos: SourcePos }
+  | { kind: 'if'; branches: Array<{ test?: BoolTest; body: EventStatement[] }>; pos: SourcePos };
 
 /** One `if EXPR { } elsif EXPR { } else { }` statement. */
 export interface Conditional {
@@ -257,6 +279,8 @@ export interface DhcpServerConfig {
   optionSpaces?: OptionSpace[];
   /** `class` declarations in the order written: the order ISC tests membership in. Absent: none. */
   classes?: ClientClass[];
+  /** Some scope has an `on commit|release|expiry` (absent: none; the core then does no event work). */
+  hasEvents?: boolean;
   /** Some scope has an `if` or an `option NAME = EXPR;` (so answers need per-packet scope resolution). */
   hasConditionals?: boolean;
   /** Files read, in order (the main file first, then includes). */

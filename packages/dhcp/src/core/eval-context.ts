@@ -22,6 +22,8 @@ export interface EvalContext {
   readonly leaseTime: number | null;
   /** This server's host name (`gethostname()`). */
   readonly hostname: Uint8Array;
+  /** A variable `set` earlier in the same event body (`on commit { set x = ...; log(x); }`); absent: none. */
+  variable?(name: string): Uint8Array | null;
 }
 
 /** A compiled boolean expression (`if`, `match if`): null is "no value", which ISC treats as false. */

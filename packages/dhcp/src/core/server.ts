@@ -5,6 +5,7 @@ import { BOOTREQUEST, MessageType, type DhcpMessage } from '../wire/types.js';
 import type { DhcpServerConfig } from './config.js';
 import { CoreContext, nowSeconds, type CoreOptions } from './context.js';
 import { handleDiscover } from './discover.js';
+import { EventBook, type EventRun } from './events.js';
 import type { LeaseTable } from './lease-table.js';
 import { isc } from './log.js';
 import { handleBootp, handleDecline, handleInform, handleRelease } from './other.js';
@@ -33,9 +34,14 @@ const RX_COUNTER: Record<number, string> = Object.fromEntries(
  */
 export class DhcpServerCore {
   private readonly ctx: CoreContext;
+  /** `on commit|release|expiry` (events.ts); absent for a configuration without events. */
+  private readonly events: EventBook | undefined;
+  private expiryRuns: EventRun[] = [];
 
   constructor(config: DhcpServerConfig, table: LeaseTable, opts: CoreOptions = {}) {
     this.ctx = new CoreContext(config, table, opts);
+    if (config.hasEvents)
+      this.events = new EventBook(new TextDecoder().decode(this.ctx.classBook.ev.hostname));
   }
 
   get counters() {
@@ -60,6 +66,36 @@ export class DhcpServerCore {
   }
 
   handle(msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
+    const d = this.decide(msg, meta, nowMs);
+    if (this.events && d.writes.length > 0) this.prepareEvents(this.events, d, msg, nowMs);
+    return d;
+  }
+
+  /**
+   * `on commit` / `on release` (events.ts) for the leases a decision writes: prepared here, run by the service once
+   * the writes are durable. Only for a configuration with events.
+   */
+  private prepareEvents(book: EventBook, d: Decision, msg: DhcpMessage, nowMs: number): void {
+    const type = getMessageType(msg);
+    const nowSec = nowSeconds(nowMs);
+    const c = this.ctx.client(msg);
+    for (const l of d.writes) {
+      let r: EventRun | undefined;
+      if (type === MessageType.RELEASE) r = book.released(msg, l, c.host, nowSec);
+      else if (l.state === BindingState.ACTIVE && (type === MessageType.REQUEST || type === undefined))
+        r = book.committed(this.ctx.scopeFor(l.address, c).view, msg, l, c.host, nowSec);
+      if (r) (d.events ??= []).push(r);
+    }
+  }
+
+  /** `on expiry` runs for the leases the last tick() ended (an empty list without events). */
+  takeExpiryEvents(): EventRun[] {
+    const r = this.expiryRuns;
+    this.expiryRuns = [];
+    return r;
+  }
+
+  private decide(msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
     this.ctx.expireHolds(nowMs);
     if (this.ctx.classBook.active) this.ctx.classBook.nowSec = nowSeconds(nowMs);
     if (msg.op !== BOOTREQUEST) return this.ctx.drop('not-bootrequest', `op ${msg.op}`);
@@ -105,6 +141,8 @@ export class DhcpServerCore {
       if (ctx.table.endsOf(ip) !== ends || ends === INFINITE) continue;
       const next = ctx.change(ctx.table.get(ip), ip, { on: 'expire' }, nowSec);
       if (next) writes.push(next);
+      const r = next && this.events?.expired(next, nowSec);
+      if (r) this.expiryRuns.push(r);
     }
     ctx.pruneHolds(nowMs);
     ctx.probes.prune(nowMs, this.probeRetryMs());

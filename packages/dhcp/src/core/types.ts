@@ -1,6 +1,7 @@
 import type { Ip4 } from '@hadhcp/common';
 import type { Lease } from '@hadhcp/leases';
 import type { DhcpMessage } from '../wire/types.js';
+import type { EventRun } from './events.js';
 
 /**
  * Where a reply goes (RFC 2131 4.1). `src` is the address the reply must leave from when it matters (a relay
@@ -52,6 +53,11 @@ export interface Decision {
    * layer pings `ip` for `timeoutMs`, calls probeResult(), then calls handle() again with the same message.
    */
   needsProbe?: { ip: Ip4; timeoutMs: number };
+  /**
+   * `on commit` / `on release` (dhcpd.conf EVENTS) prepared for the writes: the service runs them once the writes
+   * are durable, after the reply has left, and logs what they return. Absent for a configuration without events.
+   */
+  events?: EventRun[];
 }
 
 /** Every reason the core drops a packet; counted as `drop.<reason>`. */

@@ -431,6 +431,7 @@ export class DhcpService {
       if (this.gated(msg)) this.counters.inc('replies-after-gate-closed');
       if (d.log) for (const line of d.log) this.log.info(line);
       if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
+      if (d.events) this.writer.runEvents(d.events);
     });
   }
 
@@ -471,7 +472,12 @@ export class DhcpService {
       return;
     }
     // A refused write: the store reports its failure itself (the writer's health) and puts back what is on disk.
-    if (writes.length > 0) this.writer.commit(writes, 'expiry');
+    // `on expiry` runs once the expiry is stored.
+    const events = this.core.takeExpiryEvents();
+    if (writes.length > 0)
+      this.writer.commit(writes, 'expiry', (refused) => {
+        if (!refused && events.length > 0) this.writer.runEvents(events);
+      });
   }
 
   /** A failure outside any packet: counted with the packets' internal errors, logged rate-limited. */

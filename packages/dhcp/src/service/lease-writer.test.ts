@@ -158,3 +158,33 @@ describe('LeaseWriter', () => {
     await store.close();
   });
 });
+
+describe('LeaseWriter.runEvents (dhcpd.conf on commit|release|expiry)', () => {
+  it('runs on a later turn than the caller (the reply leaves first), logs at the priority, a throw is internal', async () => {
+    const { w, store, events, lines } = await writer();
+    const order: string[] = [];
+    w.runEvents([
+      () => (
+        order.push('run'),
+        [
+          { level: 'info', text: 'commit 10.0.0.1' },
+          { level: 'fatal', text: 'bad' },
+        ]
+      ),
+      () => {
+        throw new Error('boom');
+      },
+      () => [{ level: 'debug', text: 'dbg' }],
+    ]);
+    order.push('caller goes on');
+    await expect.poll(() => lines.length, soon).toBe(3);
+    expect(order).toEqual(['caller goes on', 'run']);
+    expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual([
+      'info commit 10.0.0.1',
+      'error bad',
+      'debug dbg',
+    ]);
+    expect(events).toEqual(['internal-error on commit/release/expiry']);
+    await store.close();
+  });
+});

@@ -1,5 +1,6 @@
 import type { Counters } from '@hadhcp/common';
 import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
+import type { EventRun } from '../core/events.js';
 import type { DhcpLogger } from './types.js';
 
 /**
@@ -95,6 +96,25 @@ export class LeaseWriter {
         if (done) this.guard(`after a refused ${cause} write`, () => done(e));
       },
     );
+  }
+
+  /**
+   * dhcpd.conf events (`on commit|release|expiry`, core/events.ts) whose lease change is durable: run on a later
+   * turn, so that the reply waiting in the same callback leaves first, and logged at their priority. A throw is
+   * an internal error, as in the store's other callbacks.
+   */
+  runEvents(runs: readonly EventRun[]): void {
+    setImmediate(() => {
+      const { log } = this.deps;
+      for (const r of runs)
+        this.guard('on commit/release/expiry', () => {
+          for (const l of r()) {
+            if (l.level === 'debug') log.debug(l.text);
+            else if (l.level === 'info') log.info(l.text);
+            else log.error(l.text);
+          }
+        });
+    });
   }
 
   /** commit() for callers that wait: resolves with the refusal, or undefined once stored and released. */

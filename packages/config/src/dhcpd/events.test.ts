@@ -1,0 +1,182 @@
+/**
+ * `on commit` / `on release` / `on expiry` (dhcpd.conf(5) EVENTS) with `log`, `set`, `unset`, `if` and
+ * `execute` (dhcp-eval(5)), read and run by the core: the forms and refusals are dhcpd 4.4.3 -t's; the nearest
+ * scope's statements win per event, as ISC's `on` statement replaces the lease's earlier one (execute.c); log
+ * prints the evaluated text, nothing for null (execute.c, log statement).
+ */
+import { describe, expect, it } from 'vitest';
+import { parseIp4 } from '@hadhcp/common';
+import {
+  BOOTREQUEST,
+  DhcpServerCore,
+  LeaseTable,
+  MessageType,
+  type Decision,
+  type DhcpMessage,
+  type DhcpOption,
+} from '@hadhcp/dhcp';
+import { formatDiagnostics, readDhcpdConf } from './index.js';
+
+const T0 = 1_700_000_000_000;
+
+function read(src: string) {
+  return readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
+}
+
+function serve(src: string): DhcpServerCore {
+  const r = read(`ping-check false;\n${src}`);
+  expect(r.config, formatDiagnostics(r.diagnostics)).toBeDefined();
+  return new DhcpServerCore(r.config!, new LeaseTable(), {
+    serverId: parseIp4('10.0.0.1')!,
+    hostname: 'dhcp1',
+  });
+}
+
+function msg(type: MessageType, extra: DhcpOption[] = [], requested?: string): DhcpMessage {
+  const chaddr = new Uint8Array(16);
+  chaddr.set([0x08, 0, 0x27, 0xd3, 0x8f, 0x2d]);
+  const options: DhcpOption[] = [{ code: 53, data: Uint8Array.of(type) }, ...extra];
+  if (requested) {
+    const a = parseIp4(requested)!;
+    options.push({ code: 50, data: Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255) });
+    options.push({ code: 54, data: Uint8Array.of(10, 0, 0, 1) });
+  }
+  return {
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 9,
+    secs: 0,
+    flags: 0,
+    ciaddr: 0,
+    yiaddr: 0,
+    siaddr: 0,
+    giaddr: 0,
+    chaddr,
+    sname: new Uint8Array(64),
+    file: new Uint8Array(128),
+    hasCookie: true,
+    options,
+  };
+}
+
+const meta = { receivedOn: { iface: 'eth0', localIp: parseIp4('10.0.0.1')! }, srcIp: 0, srcPort: 68 };
+const lines = (d: Decision) => (d.events ?? []).flatMap((r) => r()).map((l) => `${l.level} ${l.text}`);
+const HOST_NAME = (s: string): DhcpOption => ({ code: 12, data: new TextEncoder().encode(s) });
+
+/** DISCOVER then REQUEST; the ACK's decision (its events unrun). */
+function dora(core: DhcpServerCore, extra: DhcpOption[] = []): Decision {
+  const offer = core.handle(msg(MessageType.DISCOVER, extra), meta, T0);
+  expect(offer.events).toBeUndefined(); // an OFFER commits nothing
+  const ip = offer.reply!.msg.yiaddr;
+  const a = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+  return core.handle(msg(MessageType.REQUEST, extra, a), meta, T0 + 1000);
+}
+
+const SUBNET = (inner: string) =>
+  `subnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.0.50 10.0.0.50;\n${inner}\n}`;
+
+describe('events run on commit, release and expiry', () => {
+  it('on commit: set, then log reading the variable, the address and the hardware', () => {
+    const core = serve(
+      SUBNET(`  on commit {
+    set ip = binary-to-ascii(10, 8, ".", leased-address);
+    set hw = binary-to-ascii(16, 8, ":", substring(hardware, 1, 6));
+    log(info, concat("commit ", ip, " to ", hw, " name ", pick-first-value(option host-name, "none")));
+  }`),
+    );
+    expect(lines(dora(core, [HOST_NAME('pc-1')]))).toEqual([
+      'info commit 10.0.0.50 to 8:0:27:d3:8f:2d name pc-1',
+    ]);
+  });
+
+  it('the nearest scope wins per event; `or` binds one body to two events', () => {
+    const core = serve(
+      'on commit { log(info, "global commit"); }\n' +
+        SUBNET('  on commit or release { log(error, "subnet"); }\n  on expiry { log(debug, "gone"); }'),
+    );
+    expect(lines(dora(core))).toEqual(['error subnet']);
+    const r = msg(MessageType.RELEASE, [{ code: 54, data: Uint8Array.of(10, 0, 0, 1) }]);
+    r.ciaddr = parseIp4('10.0.0.50')!; // a RELEASE names its address in ciaddr (RFC 2131 4.4.6)
+    expect(lines(core.handle(r, meta, T0 + 2000))).toEqual(['error subnet']);
+  });
+
+  it('on release runs the statements kept with the lease, with the RELEASE as the packet', () => {
+    const core = serve(
+      SUBNET('  on release { log(info, concat("released ", binary-to-ascii(10, 8, ".", leased-address))); }'),
+    );
+    expect(lines(dora(core))).toEqual([]);
+    const r = msg(MessageType.RELEASE, [{ code: 54, data: Uint8Array.of(10, 0, 0, 1) }]);
+    r.ciaddr = parseIp4('10.0.0.50')!;
+    expect(lines(core.handle(r, meta, T0 + 2000))).toEqual(['info released 10.0.0.50']);
+  });
+
+  it('on expiry runs when the lease ends, with no packet (options read null)', () => {
+    const core = serve(
+      'default-lease-time 60; max-lease-time 60;\n' +
+        SUBNET(
+          '  on expiry { log(info, concat("expired ", binary-to-ascii(10, 8, ".", leased-address), pick-first-value(option host-name, " no packet"))); }',
+        ),
+    );
+    dora(core, [HOST_NAME('pc-1')]);
+    expect(core.tick(T0 + 30_000)).toEqual([]);
+    expect(core.takeExpiryEvents()).toEqual([]);
+    expect(core.tick(T0 + 62_000)).toHaveLength(1);
+    expect(
+      core
+        .takeExpiryEvents()
+        .flatMap((r) => r())
+        .map((l) => l.text),
+    ).toEqual(['expired 10.0.0.50 no packet']);
+  });
+
+  it('if / else, unset and defined; a null log value logs nothing', () => {
+    const core = serve(
+      SUBNET(`  on commit {
+    set who = option host-name;
+    if defined(who) { log(info, concat("named ", who)); } else { log(info, "anonymous"); }
+    unset who;
+    if not defined(who) { log(debug, "unset"); }
+    log(info, option domain-name);
+  }`),
+    );
+    expect(lines(dora(core))).toEqual(['info anonymous', 'debug unset']);
+  });
+
+  it('a configuration without events prepares none', () => {
+    const core = serve(SUBNET(''));
+    expect(dora(core).events).toBeUndefined();
+  });
+});
+
+describe('event statements as dhcpd -t reads them', () => {
+  it('accepts execute with a warning that it never runs', () => {
+    const r = read(
+      'on commit { execute("/usr/local/bin/notify", "commit", binary-to-ascii(10, 8, ".", leased-address)); }',
+    );
+    expect(r.config).toBeDefined();
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col}`)).toEqual(['warning 1:13']);
+    expect(r.diagnostics[0]!.message).toContain('never run');
+  });
+
+  it('refuses a missing semicolon as dhcpd -t does ("semicolon expected")', () => {
+    const r = read('on commit { log(info, "a") }');
+    expect(r.config).toBeUndefined();
+    expect(r.diagnostics[0]!.line).toBe(1);
+  });
+
+  it('refuses an unknown event with the three ISC has', () => {
+    const r = read('on renew { log("x"); }');
+    expect(r.config).toBeUndefined();
+    expect(r.diagnostics[0]!.message).toContain('expecting commit, release or expiry');
+  });
+
+  it('log, set and unset outside an event block: refused, with the event block to use', () => {
+    for (const s of ['log(info, "x");', 'log (info, "x");', 'set a = "b";', 'unset a;']) {
+      const r = read(s);
+      expect(r.config, s).toBeUndefined();
+      expect(r.diagnostics[0]!.hint, s).toContain('on commit');
+    }
+  });
+});
