@@ -93,13 +93,7 @@ export function parseOption(env: OptionEnv, kw: Tok): OptionSetting | undefined 
   }
 }
 
-function parseValue(
-  env: OptionEnv,
-  kw: Tok,
-  nameTok: Tok,
-  def: OptionDef,
-  stmt: string,
-): OptionSetting {
+function parseValue(env: OptionEnv, kw: Tok, nameTok: Tok, def: OptionDef, stmt: string): OptionSetting {
   const { cur } = env;
   if (def.format) {
     const data = parseFormatted(env, def.format, stmt);
