@@ -10,6 +10,7 @@ import { chaddrOf } from '../wire/values.js';
 import {
   applyAck,
   applyUpdate,
+  ackProvesNothingNew,
   bndUpdFor,
   mineToAllocate,
   needsUpdate,
@@ -846,5 +847,20 @@ describe('applyUpdate against ISC 4.4.3-P1 (server-lan.pcap)', () => {
       atsfp: 1795304827,
       cltt: 1795303477,
     });
+  });
+});
+
+describe('ackProvesNothingNew: a BNDACK for a record the partner had acknowledged already', () => {
+  it('tsfp = atsfp = tstp in a settled state: nothing new, and applyAck on that record changes nothing', () => {
+    const sent = lease(B.ACTIVE, { tstp: 1000, tsfp: 1000, atsfp: 1000 });
+    expect(ackProvesNothingNew(sent)).toBe(true);
+    expect(applyAck({ ...sent }, sent, ctx('primary'))).toBeUndefined();
+  });
+
+  it('a time not yet acknowledged, or a state that moves on when acknowledged: to be recorded', () => {
+    expect(ackProvesNothingNew(lease(B.ACTIVE, { tstp: 1000, tsfp: 900, atsfp: 900 }))).toBe(false);
+    expect(ackProvesNothingNew(lease(B.ACTIVE, { tstp: 1000, tsfp: 1000, atsfp: 900 }))).toBe(false);
+    for (const st of [B.EXPIRED, B.RELEASED, B.RESET])
+      expect(ackProvesNothingNew(lease(st, { tstp: 0, tsfp: 0, atsfp: 0 }))).toBe(false);
   });
 });

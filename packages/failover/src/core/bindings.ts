@@ -371,6 +371,22 @@ export function applyAck(current: Lease, sent: Lease, ctx: BindingContext): Leas
 }
 
 /**
+ * A BNDACK for `sent` that proves nothing not already recorded: it went out with tsfp = atsfp = its tstp (the
+ * partner had acknowledged that very time before: a resync or a requeue resending a settled record) and in a
+ * state that does not move on when acknowledged. Its record need not be read back (applyAck would change nothing
+ * in it, or only undo what a later change of the record made).
+ */
+export function ackProvesNothingNew(sent: Lease): boolean {
+  return (
+    sent.tsfp === sent.tstp &&
+    sent.atsfp === sent.tstp &&
+    sent.state !== BindingState.EXPIRED &&
+    sent.state !== BindingState.RELEASED &&
+    sent.state !== BindingState.RESET
+  );
+}
+
+/**
  * ISC's lease_mine_to_reallocate, with what dhcp.c's allocation asks of it: may WE make a new binding on this
  * address now? `lease` undefined = a pristine address (FREE, tsfp 0).
  * - Never in a state that does not serve (serve.ts; with ctx.partnerState, also not while the partner is in

@@ -14,6 +14,7 @@ import {
 import { BindingState, type Lease } from '@hadhcp/leases';
 import { balancePool, nextBalanceDelay, type BalanceSettings, type BalanceTrigger } from '../core/balance.js';
 import {
+  ackProvesNothingNew,
   applyAck,
   applyUpdate,
   bndUpdFor,
@@ -788,6 +789,8 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
    * means a shorter lease later.
    */
   private recordAck(ip: Ip4, sent: Lease): void {
+    // A resync resends records the partner had acknowledged already: nothing to read back for those.
+    if (ackProvesNothingNew(sent)) return;
     this.ackWrites.push({ ip, sent });
     if (this.ackWrites.length > 1) return;
     setImmediate(() => {

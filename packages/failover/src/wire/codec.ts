@@ -168,21 +168,21 @@ export function encodeMessage(m: FailoverMessage): Uint8Array {
       `failover: ${MESSAGE_TYPE_NAMES[m.type]} of ${size} bytes exceeds ${MAX_MESSAGE_LENGTH}`,
     );
   }
+  // Byte by byte rather than through a DataView: one allocation per message less (thousands a second in a resync).
   const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, size);
+  put16(out, 0, size);
   out[2] = m.type;
   out[3] = PAYLOAD_OFFSET;
-  dv.setUint32(4, m.time >>> 0);
-  dv.setUint32(8, m.xid >>> 0);
+  put32(out, 4, m.time);
+  put32(out, 8, m.xid);
   const f = fieldsOf(m);
   let off = HEADER_LENGTH;
   for (const def of defs) {
     const v = f[def.field];
     if (v === undefined) continue;
     const len = valueLength(def, v);
-    dv.setUint16(off, def.code);
-    dv.setUint16(off + 2, len);
+    put16(out, off, def.code);
+    put16(out, off + 2, len);
     off += OPTION_HEADER_LENGTH;
     const n = v as number;
     switch (def.kind) {
@@ -190,11 +190,11 @@ export function encodeMessage(m: FailoverMessage): Uint8Array {
         out[off] = n & 0xff;
         break;
       case 'u16':
-        dv.setUint16(off, n & 0xffff);
+        put16(out, off, n);
         break;
       case 'u32':
       case 'ip':
-        dv.setUint32(off, n >>> 0);
+        put32(out, off, n);
         break;
       case 'bytes':
         out.set(v as Uint8Array, off);
@@ -203,4 +203,16 @@ export function encodeMessage(m: FailoverMessage): Uint8Array {
     off += len;
   }
   return out;
+}
+
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = (v >>> 8) & 0xff;
+  b[at + 1] = v & 0xff;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = (v >>> 24) & 0xff;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
 }
