@@ -147,7 +147,9 @@ class TcpConnection implements PeerConnection {
   private early: Uint8Array[] = [];
   private closed: { why: string | undefined } | undefined;
   private lastError: string | undefined;
-  private corked = false;
+  /** Sent this turn, not yet written (see send). */
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -173,25 +175,29 @@ class TcpConnection implements PeerConnection {
 
   send(bytes: Uint8Array): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
-    // The messages sent in one turn leave in one writev: a resync answers a chunk of hundreds of BNDUPDs with as
-    // many BNDACKs, and a write() each was the largest cost of both nodes (profile, docs/benchmarks.md). Uncorked
-    // by a nextTick: sends are made in promise jobs (the service's queue), and a tick queued from one runs once
-    // the microtask queue is empty, before any I/O or timer: nothing waits longer than the turn that sent it.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(bytes);
+    // The messages sent in one turn leave as one Buffer in one write: a resync answers a chunk of hundreds of
+    // BNDUPDs with as many BNDACKs, and a socket write each (stream bookkeeping, a Buffer made of each, a syscall)
+    // was the largest cost of both nodes (profile, docs/benchmarks.md). Flushed by a nextTick: sends are made in
+    // promise jobs (the service's queue), and a tick queued from one runs once the microtask queue is empty,
+    // before any I/O or timer, so nothing waits longer than the turn that sent it.
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    if (this.out.length === 1) process.nextTick(this.flush);
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flush = (): void => {
+    if (this.out.length === 0) return;
+    const list = this.out;
+    const size = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    if (this.closed || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(list.length === 1 ? list[0]! : Buffer.concat(list, size));
   };
 
   close(): void {
     if (this.socket.destroyed) return;
+    this.flush(); // what was sent before the close (a DISCONNECT) goes first
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
   }
