@@ -75,6 +75,25 @@ describe('Pinger', () => {
     expect(all[9]).toBe(false);
   });
 
+  it('probes of different timeouts each end at their own deadline, not a millisecond before', async () => {
+    vi.useFakeTimers();
+    const { p } = pinger();
+    const ended: string[] = [];
+    const track = (name: string, r: Promise<boolean>) => void r.then(() => ended.push(name));
+    track('long', p.ping(ip('10.2.0.1'), 3000));
+    await vi.advanceTimersByTimeAsync(500);
+    track('short', p.ping(ip('10.2.0.2'), 1000));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(ended).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ended).toEqual(['short']);
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(ended).toEqual(['short']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ended).toEqual(['short', 'long']);
+    p.close();
+  });
+
   it('a probe whose echo request cannot be sent is unknown: rejected with PingSendError, not reported silent', async () => {
     const { p, sock } = pinger();
     const r = p.ping(ip('10.2.0.5'), 1000);
