@@ -285,9 +285,16 @@ function table(outcomes: Outcome[]): string {
   return lines.join('\n');
 }
 
+/** `event: commit ...` lines (the fixture's `on commit` log), sorted: each server's order of writes is its own. */
+function eventLines(output: string): string[] {
+  return [...output.matchAll(/event: commit [\d.]+ to [0-9a-f:]+/g)].map((m) => m[0]).sort();
+}
+
 describe.skipIf(skip)('differential conformance: ISC dhcpd 4.4.3 vs hadhcp on one dhcpd.conf', () => {
   const lab = useLab();
   const outcomes = new Map<string, Outcome>();
+  /** The `on commit` log lines of the fixture's subnet 10.1.9.0/24: ISC's, then hadhcp's. */
+  const commitLines: string[][] = [];
 
   beforeAll(async () => {
     const net = await conformanceNet(lab());
@@ -298,6 +305,7 @@ describe.skipIf(skip)('differential conformance: ISC dhcpd 4.4.3 vs hadhcp on on
     let cap = await ReplyCapture.start(lab(), 'isc');
     runs.push(await runScenarios(cap, net, RUN));
     await cap.stop();
+    commitLines.push(eventLines(dhcpd.proc.output()));
     await dhcpd.proc.stop(3000);
 
     lab().step('hadhcp: fresh, scenarios');
@@ -306,6 +314,8 @@ describe.skipIf(skip)('differential conformance: ISC dhcpd 4.4.3 vs hadhcp on on
     cap = await ReplyCapture.start(lab(), 'hadhcp');
     runs.push(await runScenarios(cap, net, RUN));
     await cap.stop();
+    await sleep(300); // events run once the ACK's lease is on disk, after the reply
+    commitLines.push(eventLines(h.proc.output()));
     await stopHadhcp(h);
 
     for (const [i, isc] of runs[0]!.entries()) outcomes.set(isc.name, compare(isc, runs[1]![i]!));
@@ -320,6 +330,12 @@ describe.skipIf(skip)('differential conformance: ISC dhcpd 4.4.3 vs hadhcp on on
   }, 600_000);
 
   afterAll(() => outcomes.clear());
+
+  it('on commit logs the same lines from both servers (dhcpd.conf EVENTS)', () => {
+    const [isc, ours] = commitLines;
+    if (RUN.some((s) => s.name.startsWith('computed options'))) expect(isc!.length).toBeGreaterThan(0);
+    expect(ours).toEqual(isc);
+  });
 
   for (const sc of RUN) {
     it(sc.name, () => {

@@ -75,7 +75,7 @@ describe('computed options as ISC dhcpd 4.4.3 sends them', () => {
     expect(opt(15)).toBe('\x02\x00.example');
   });
 
-  it('a null result leaves the option out, though the global scope sets it', () => {
+  it('a null result leaves the option out, though the shared network sets it', () => {
     expect(discover(core, '10.1.9.1')(17)).toBeUndefined();
   });
 
