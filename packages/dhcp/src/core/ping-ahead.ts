@@ -17,6 +17,14 @@ import type { Ip4 } from '@hadhcp/common';
  * `rate` is the pool's allocation rate (`RateEstimator`): it follows a rise at once and decays with a 10 s time
  * constant, since a window grown late makes clients wait while one shrunk late only costs a few probes. All probes
  * together stay under MAX_PROBES_PER_S (a token bucket), however many pools ask.
+ *
+ * A nearly exhausted pool: the window is whatever is left free. Each free address is probed and offered at once;
+ * with none left the DISCOVER is dropped as pool-exhausted (ISC's "no free leases"), with no probe and no wait. An
+ * OFFER not taken up holds its address for 10 s; then the address is probed again before anyone else gets it.
+ * A probe that could not be sent (io/pinger.ts: PingSendError) is unknown: nothing is recorded, so the address is
+ * neither vouched for nor abandoned, and it is asked again after the retry time (twice the ping-timeout).
+ * The look-ahead runs whatever the supervisor's gate says: a VRRP backup keeps its (idle, LOOKAHEAD_MIN) window
+ * probed, so its first DISCOVER after taking the VIP is answered at once.
  */
 
 /** How often the service asks for probes (its probe-ahead timer); part of the time a probe is out. */
