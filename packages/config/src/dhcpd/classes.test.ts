@@ -276,7 +276,7 @@ describe('subclasses: match + subclass, spawn with + lease limit', () => {
     const a = offer(core, '52:54:00:00:03:01', [AGENT('port1')]);
     expect(ack(core, '52:54:00:00:03:01', a.ip!, [AGENT('port1')])).toBe('ACK');
     const b = offer(core, '52:54:00:00:03:02', [AGENT('port1')]);
-    expect(b.dropped).toBe('no-permitted-pool');
+    expect(b.dropped).toBe('class-lease-limit');
     expect(b.log?.[0]).toContain(
       'no available billing: lease limit reached in all matching classes (last: per-port)',
     );

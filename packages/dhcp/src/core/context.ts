@@ -244,7 +244,7 @@ export class CoreContext {
 
   /**
    * ISC ack_lease: every class of the client with a `lease limit` is full, so no lease (and no answer). Counted
-   * under no-permitted-pool (the closest reason the core has), with ISC's log words.
+   * as drop.class-lease-limit, with ISC's log words.
    */
   leaseLimitReached(c: Client, line: string): Decision {
     let last = '';
@@ -253,7 +253,7 @@ export class CoreContext {
       if (m.leaseLimit !== undefined || cls.leaseLimit !== undefined) last = cls.name;
     }
     this.counters.inc('classes.lease-limit-reached');
-    return this.drop('no-permitted-pool', `lease limit reached in all matching classes (last: ${last})`, [
+    return this.drop('class-lease-limit', `lease limit reached in all matching classes (last: ${last})`, [
       `${line}: no available billing: lease limit reached in all matching classes (last: ${last})`,
     ]);
   }

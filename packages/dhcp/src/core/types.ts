@@ -72,6 +72,8 @@ export type DropReason =
   | 'no-permitted-pool'
   | 'booting-denied'
   | 'pool-exhausted'
+  /** Every class of the client with a `lease limit` is full (ISC: "no available billing"). */
+  | 'class-lease-limit'
   | 'bootp-denied'
   | 'request-no-address'
   | 'unknown-lease'
