@@ -50,10 +50,11 @@ const WORDS = [
 const VARIABLE = /^[a-z_][a-z0-9_-]*$/i;
 /** ISC forms hadhcp refuses, with why. */
 const REFUSED: Record<string, string> = {
-  encapsulate: 'hadhcp does not build option spaces for encapsulation',
+  encapsulate:
+    'hadhcp builds a space only as an option: `vendor-option-space NAME;` (option 43) or `option X code N = encapsulate NAME;`',
   filename: 'hadhcp does not read the request `file` field in expressions yet',
   'server-name': 'hadhcp does not read the request `sname` field in expressions yet',
-  defined: 'hadhcp has no variables (`set`, `define`)',
+  defined: 'variables exist only in `on commit|release|expiry` blocks in hadhcp (`set` is refused elsewhere)',
   'client-state': 'client-state exists only in dhclient',
   'ns-update': 'hadhcp does no DNS updates',
   'dns-update': 'hadhcp does no DNS updates',
