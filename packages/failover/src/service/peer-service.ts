@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
   Counters,
-  type Ip4,
-  formatIp4,
   KeyedTimers,
   monotonicClock,
   nodeScheduler,
@@ -11,18 +9,8 @@ import {
   type Clock,
   type Scheduler,
 } from '@hadhcp/common';
-import { BindingState, type Lease } from '@hadhcp/leases';
-import { balancePool, nextBalanceDelay, type BalanceSettings, type BalanceTrigger } from '../core/balance.js';
-import {
-  ackProvesNothingNew,
-  applyAck,
-  applyUpdate,
-  bndUpdFor,
-  mineToAllocate,
-  needsUpdate,
-  type BindingContext,
-  type UpdateVerdict,
-} from '../core/bindings.js';
+import type { Lease } from '@hadhcp/leases';
+import { mineToAllocate } from '../core/bindings.js';
 import { initFailover, step } from '../core/machine.js';
 import { ackTimes } from '../core/mclt.js';
 import type {
@@ -44,16 +32,7 @@ import {
 import { disconnectFor, isFailoverWireError, type FailoverWireError } from '../wire/errors.js';
 import { primaryBucketCount, servesBucket } from '../wire/hba.js';
 import { loadBalanceHash } from '../wire/loadb.js';
-import type {
-  BndAckMessage,
-  BndUpdMessage,
-  ConnectAckMessage,
-  ConnectMessage,
-  DisconnectMessage,
-  FailoverMessage,
-  UpdReqAllMessage,
-  UpdReqMessage,
-} from '../wire/types.js';
+import type { ConnectAckMessage, ConnectMessage, DisconnectMessage, FailoverMessage } from '../wire/types.js';
 import { bytesOf, text } from '../wire/values.js';
 import type { StateStore } from '../io/state-file.js';
 import type { PeerConnection, PeerTransport } from '../io/transport.js';
@@ -66,10 +45,10 @@ import {
   type Refusal,
 } from './handshake.js';
 import { SlidingDeadline } from './deadline.js';
+import { BindingSync, type UpdateEvent } from './binding-sync.js';
 import { Dialer } from './dialer.js';
 import { Link, LINK_STARTUP_MS } from './link.js';
-import { Outbox } from './outbox.js';
-import { bndAckFor, disconnectMessage, poolRespFor } from './replies.js';
+import { disconnectMessage, poolRespFor } from './replies.js';
 import type {
   FailoverLogger,
   FailoverPeerSettings,
@@ -95,12 +74,10 @@ import type {
  * - The machine (core/machine.ts) gets connected / disconnected / peerState / upddone / timer events; its actions
  *   run in order, and a state is written to the StateStore (fsync'd) before the STATE announcing it goes out.
  *   Events run one at a time through one queue, so a STATE that arrives while a state is being written waits.
- * - Lease sync (ISC's update and ack queues, outbox.ts): every lease change the DHCP service makes durable in a
- *   pool of this relationship comes in through committed() and leaves as a BNDUPD, at most the partner's
- *   max-unacked in flight; the DHCPACK that made it is released on the BNDACK (zero loss). The partner's BNDUPDs
- *   are checked by ISC's rules (core/bindings.ts), stored through the LeaseBook, and BNDACKed once durable (a
- *   failed write is never acknowledged). UPDREQ / UPDREQALL are answered by the updates they ask for, then
- *   UPDDONE once all are acknowledged. The primary balances the pools in normal (core/balance.ts).
+ * - Lease sync (ISC's update and ack queues): binding-sync.ts, over this service's link and machine. Every lease
+ *   change the DHCP service makes durable in a pool of this relationship comes in through committed() and leaves
+ *   as a BNDUPD; the DHCPACK that made it is released on the BNDACK (zero loss). The partner's BNDUPDs are checked
+ *   by ISC's rules, stored, and BNDACKed once durable. UPDREQ / UPDREQALL / UPDDONE, and the pool balance.
  */
 
 export interface FailoverPeerDeps {
@@ -121,7 +98,7 @@ export interface FailoverPeerEvents {
   serve: [ServeChange];
   link: [LinkChange];
   /** The partner's BNDUPD, after ISC's checks: accepted (and then stored), or refused with its reason. */
-  update: [{ ip: Ip4 | undefined; status: number | undefined; accepted: boolean; reason?: number }];
+  update: [UpdateEvent];
 }
 
 /** The counters of messages in and out by type (`in.BNDUPD`), named once: a resync counts thousands a second. */
@@ -147,6 +124,8 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private readonly label: string;
   private readonly links = new Set<Link>();
   private readonly dialer: Dialer;
+  /** Lease sync: BNDUPD / BNDACK, UPDREQ(ALL) / UPDDONE, pool balance (binding-sync.ts). */
+  private readonly sync: BindingSync;
   /** Our max-response-delay after the peer's last message, and the CONTACT after our own last one (keyed timers). */
   private readonly receiveDeadline: SlidingDeadline;
   private readonly contactDeadline: SlidingDeadline;
@@ -161,17 +140,6 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   private running = false;
   private queue: Promise<void> = Promise.resolve();
   private whenShutDown: (() => void) | undefined;
-  private readonly outbox = new Outbox();
-  /** BNDACKs of ours whose proof (tsfp/atsfp, EXPIRED -> FREE) is stored at the end of the turn (recordAck). */
-  private ackWrites: Array<{ ip: Ip4; sent: Lease }> = [];
-  /**
-   * The partner's accepted updates of this turn, stored together in one apply (storeUpdates) and BNDACKed once
-   * that is durable. `staged` holds their records by address until then, so the checks of later updates (and any
-   * read of ours) see them.
-   */
-  private updates: Array<{ link: Link; m: BndUpdMessage; lease: Lease }> = [];
-  private readonly staged = new Map<Ip4, Lease>();
-  private readonly balanceSettings: BalanceSettings;
   /** Partner-down: when the partner's expired leases become ours (s), ISC's STOS + MCLT. */
   private reclaimAt: number | undefined;
 
@@ -205,12 +173,27 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       unreachable: () => void this.enqueue(() => this.feed({ type: 'disconnected', reason: 'timeout' })),
       note: (key, level, line) => this.noteBadInput(key, level, line),
     });
-    this.balanceSettings = {
-      maxLeaseMisbalance: settings.maxLeaseMisbalance ?? 15,
-      maxLeaseOwnership: settings.maxLeaseOwnership ?? 10,
-      minBalance: settings.minBalance ?? 60,
-      maxBalance: settings.maxBalance ?? 3600,
-    };
+    this.sync = new BindingSync({
+      settings,
+      leases: deps.leases,
+      log: deps.log,
+      counters: this.counters,
+      label: this.label,
+      timers: this.timers,
+      core: () => this.core,
+      linked: () => this.linked,
+      partnerMaxUnacked: () => this.partner.maxUnacked,
+      hba: () => this.hba,
+      send: (link, m) => this.send(link, m),
+      sendOnLink: (m) => this.sendOnLink(m),
+      header: () => this.header(),
+      nextXid: () => this.nextXid(),
+      nowSec: () => this.nowSec(),
+      enqueue: (job) => this.enqueue(job),
+      noteBadInput: (key, level, line) => this.noteBadInput(key, level, line),
+      updateListened: () => this.listenerCount('update') > 0,
+      updated: (e) => void this.emit('update', e),
+    });
     this.view = {
       name: this.settings.name,
       scope: () => this.core.serve,
@@ -223,7 +206,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       servesKey: (key) =>
         this.hba === undefined || servesBucket(this.hba, loadBalanceHash(key), this.settings.role),
       loadBalanceMaxSeconds: () => this.settings.loadBalanceMaxSeconds ?? 0,
-      mayAllocate: (lease, nowSec) => mineToAllocate(lease, this.bindingContext(nowSec)),
+      mayAllocate: (lease, nowSec) => mineToAllocate(lease, this.sync.bindingContext(nowSec)),
       ackTimes: (desired, lease, nowSec) =>
         ackTimes({ desired, now: nowSec, tsfp: lease?.tsfp ?? 0, mclt: this.core.mclt }),
     };
@@ -266,7 +249,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
    * SIGTERM, gently (ISC's shutdown countdown): normal announces shutdown and waits up to 5 s for the partner's
    * partner-down, then records recover; other states stop as they are. Then stop().
    */
-  async shutdown(updatesPending = this.outbox.pending > 0): Promise<void> {
+  async shutdown(updatesPending = this.sync.outbox.pending > 0): Promise<void> {
     if (!this.running) return;
     const done = new Promise<void>((resolve) => {
       this.whenShutDown = resolve;
@@ -327,12 +310,12 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       },
       primaryBuckets: this.hba && primaryBucketCount(this.hba),
       updates: {
-        queued: this.outbox.queued,
-        unacked: this.outbox.unacked,
-        requestsOpen: this.outbox.requestsOpen,
+        queued: this.sync.outbox.queued,
+        unacked: this.sync.outbox.unacked,
+        requestsOpen: this.sync.outbox.requestsOpen,
         lazy: this.settings.lazyUpdates === true,
       },
-      ...this.poolSummary(),
+      ...this.sync.poolSummary(),
       reclaimAt: this.reclaimAt === undefined ? undefined : iso(this.reclaimAt * 1000),
       counters,
     };
@@ -379,7 +362,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         }
       }
     }
-    this.pump();
+    this.sync.pump();
   }
 
   private execute(a: Exclude<FailoverAction, { type: 'persistState' }>): void {
@@ -398,12 +381,12 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       case 'sendUpdReqAll':
         return this.sendOnLink({ type: MessageType.UPDREQALL, ...this.header() });
       case 'sendQueuedUpdates':
-        return this.queueUnsent();
+        return this.sync.queueUnsent();
       case 'requeueUnacked':
-        this.outbox.requeue();
+        this.sync.outbox.requeue();
         return;
       case 'rebalancePools':
-        this.balance(a.mode === 'balance' ? 'normal' : 'timer');
+        this.sync.balance(a.mode === 'balance' ? 'normal' : 'timer');
         return;
       case 'reclaimExpiredAt':
         this.reclaimAt = a.at;
@@ -422,7 +405,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
         return;
       case 'stateChanged':
         // A DHCPACK waits for the partner only while updates flow to it.
-        if (!this.sending()) this.outbox.releaseAll();
+        if (!this.sync.sending()) this.sync.outbox.releaseAll();
         this.emit('state', {
           relationship: this.settings.name,
           from: iscStateName(a.from),
@@ -623,18 +606,18 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       case MessageType.CONTACT:
         return;
       case MessageType.BNDUPD:
-        return this.onBndUpd(link, m);
+        return this.sync.onBndUpd(link, m);
       case MessageType.BNDACK:
-        return this.onBndAck(link, m);
+        return this.sync.onBndAck(link, m);
       case MessageType.UPDREQ:
       case MessageType.UPDREQALL:
-        return this.onUpdateRequest(link, m);
+        return this.sync.onUpdateRequest(link, m);
       case MessageType.UPDDONE:
         this.deps.log.info(`${this.label}: update done from the peer`);
         return this.feed({ type: 'upddone' });
       case MessageType.POOLREQ: {
         // ISC: the primary balances at once and says how many leases it gave; a secondary gives none.
-        const moved = this.balance('poolreq');
+        const moved = this.sync.balance('poolreq');
         this.deps.log.info(`${this.label}: pool request from the peer: ${moved} leases given`);
         this.send(link, poolRespFor(m, moved, this.nowSec()));
         return;
@@ -645,7 +628,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     }
   }
 
-  // ---- lease sync ----
+  // ---- lease sync (binding-sync.ts) ----
 
   /**
    * The DHCP service's LeaseSync (@hadhcp/dhcp): `leases` are durable here. Those of this relationship's pools go
@@ -654,325 +637,11 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
    * updates, or lazy updates configured (ISC's behaviour).
    */
   committed(leases: readonly Lease[], released?: () => void): void {
-    const mine: Lease[] = [];
-    for (const l of leases) if (this.ours(l)) mine.push(l);
-    const wait = released !== undefined && mine.length > 0 && this.waitable();
-    let left = mine.length;
-    const waiter = wait ? () => void (--left === 0 && released()) : undefined;
-    for (const l of mine) this.outbox.add(l.address, waiter, l);
-    if (!wait) released?.();
-    if (mine.length > 0) this.pump();
+    this.sync.committed(leases, released);
   }
 
   /** What the DHCP core asks this relationship (@hadhcp/dhcp's FailoverView). */
   readonly view: FailoverView;
-
-  private ours(l: Lease): boolean {
-    return l.failoverPeer === this.settings.name || this.deps.leases.inRelationship(l.address);
-  }
-
-  /** ISC sends updates in the states that serve with a partner to tell (and leaves them queued otherwise). */
-  private sending(): boolean {
-    const my = this.core.my;
-    return (
-      my === ServerState.NORMAL ||
-      my === ServerState.POTENTIAL_CONFLICT ||
-      my === ServerState.PARTNER_DOWN ||
-      my === ServerState.CONFLICT_DONE
-    );
-  }
-
-  private waitable(): boolean {
-    return this.settings.lazyUpdates !== true && this.linked !== undefined && this.sending();
-  }
-
-  private bindingContext(nowSec = this.nowSec()): BindingContext {
-    return {
-      role: this.settings.role,
-      myState: this.core.my,
-      nowSec,
-      mclt: this.core.mclt,
-      peerName: this.settings.name,
-      stos: Math.floor(this.core.since / 1000),
-      partnerState: this.core.partner,
-    };
-  }
-
-  /** Sends what the outbox holds, as far as the partner's max-unacked allows; then the UPDDONEs that are due. */
-  private pump(): void {
-    const link = this.linked;
-    if (!link || link.phase !== 'up') return;
-    if (this.sending() || this.outbox.requestsOpen > 0) {
-      // ISC never sends a BNDUPD to a partner that did not say how many it may have unacknowledged.
-      const window = this.partner.maxUnacked ?? 0;
-      // sent() takes each address off the queue before the next is chosen (a duplicate entry is then stale).
-      const time = this.nowSec();
-      for (const ip of this.outbox.sendable(window)) {
-        const rec = this.lease(ip);
-        const xid = this.nextXid();
-        if (rec) this.send(link, bndUpdFor(rec, time, xid));
-        this.outbox.sent(ip, xid, rec);
-      }
-    }
-    for (const r of this.outbox.takeDone()) {
-      this.send(link, { type: MessageType.UPDDONE, time: this.nowSec(), xid: r.xid });
-      this.deps.log.info(`Sent update done message to ${this.settings.name}`);
-    }
-  }
-
-  /** Entering normal (ISC): every record the partner has not acknowledged, or that moved on since, is sent. */
-  private queueUnsent(): void {
-    const now = this.nowSec();
-    const book = this.deps.leases;
-    for (const ip of book.addresses()) {
-      const l = this.lease(ip);
-      if (l && needsUpdate(l, now)) this.outbox.add(ip);
-    }
-  }
-
-  private onUpdateRequest(link: Link, m: UpdReqMessage | UpdReqAllMessage): void {
-    const all = m.type === MessageType.UPDREQALL;
-    const now = this.nowSec();
-    const book = this.deps.leases;
-    const ips: Ip4[] = [];
-    for (const ip of book.addresses()) {
-      // UPDREQALL: every record, read when its turn to be sent comes (decoding 100,000+ records twice cost a
-      // resync ~10 % of the primary's time); UPDREQ: those the partner has not acknowledged.
-      if (all && book.stateOf && !this.staged.has(ip)) {
-        if (book.stateOf(ip) !== undefined) ips.push(ip);
-        continue;
-      }
-      const l = this.lease(ip);
-      if (l && (all || needsUpdate(l, now))) ips.push(ip);
-    }
-    this.deps.log.info(
-      `${this.label}: ${all ? 'update request all' : 'update request'} from the peer: sending ${ips.length} leases`,
-    );
-    this.outbox.request(m.xid, all ? 'UPDREQALL' : 'UPDREQ', ips);
-    this.pump();
-  }
-
-  private onBndAck(link: Link, m: BndAckMessage): void {
-    const f = this.outbox.acked(m.xid, m.assignedIp);
-    if (f === 'superseded') {
-      // The partner's own update of that address won over ours while ours was in flight (ISC's duel).
-      this.counters.inc('bndack.superseded');
-    } else if (!f) {
-      // ISC logs and ignores a BNDACK that matches no update of its (a restarted sender's old xid).
-      this.counters.inc('protocol.unexpected-bndack');
-      this.noteBadInput(
-        'unexpected-bndack',
-        'warn',
-        `${this.label}: BNDACK xid ${m.xid} matches no update in flight, ignored`,
-      );
-    } else if (m.rejectReason !== undefined && m.rejectReason !== 0) {
-      // ISC never sends a rejected update again, and neither do we: the partner's record stands.
-      this.counters.inc(`bndack.rejected.${m.rejectReason}`);
-      const why = m.message ? ` (${text(m.message)})` : '';
-      this.noteBadInput(
-        `bndack-rejected.${m.rejectReason}`,
-        'warn',
-        `${this.label}: bind update on ${formatIp4(f.ip)} rejected by the peer: ${rejectReasonText(m.rejectReason)}${why}`,
-      );
-    } else {
-      this.counters.inc('bndack.accepted');
-      this.recordAck(f.ip, f.sent);
-    }
-    if (link.phase === 'up') this.pump();
-  }
-
-  /**
-   * What a BNDACK proved (tsfp/atsfp, EXPIRED -> FREE), stored with the others of the same turn in one write: a
-   * resync acknowledges thousands a second, and one apply per BNDACK made the sender's store the bottleneck.
-   * Worked out from the record as it is when the write goes (a DHCP renewal or the partner's update may have
-   * changed it since the BNDACK). Nothing waits for these writes (ISC defers this commit too); a lost one only
-   * means a shorter lease later.
-   */
-  private recordAck(ip: Ip4, sent: Lease): void {
-    // A resync resends records the partner had acknowledged already: nothing to read back for those.
-    if (ackProvesNothingNew(sent)) return;
-    this.ackWrites.push({ ip, sent });
-    if (this.ackWrites.length > 1) return;
-    setImmediate(() => {
-      const acks = this.ackWrites;
-      this.ackWrites = [];
-      this.storeUpdates();
-      const ctx = this.bindingContext();
-      const batch: Lease[] = [];
-      for (const a of acks) {
-        const cur = this.lease(a.ip);
-        const next = cur && applyAck(cur, a.sent, ctx);
-        if (next) batch.push(next);
-      }
-      if (batch.length === 0) return;
-      this.deps.leases.apply(batch).catch((err: unknown) => {
-        this.counters.inc('ack-write-failed');
-        this.noteBadInput(
-          'ack-write-failed',
-          'error',
-          `${this.label}: cannot record the peer's acknowledgement of ${batch.length} lease(s): ${msg(err)}`,
-        );
-      });
-    });
-  }
-
-  /**
-   * The partner's binding: ISC's checks (core/bindings.ts), then stored; the BNDACK leaves once the record is
-   * durable, and never when the store refused it (the partner sends it again after the next connect).
-   */
-  private onBndUpd(link: Link, m: BndUpdMessage): void {
-    const book = this.deps.leases;
-    const ip = m.assignedIp;
-    let verdict: UpdateVerdict;
-    try {
-      verdict =
-        ip === undefined
-          ? applyUpdate(m, undefined, false, undefined, this.bindingContext())
-          : applyUpdate(
-              m,
-              this.lease(ip),
-              book.inRelationship(ip),
-              this.outbox.flyingRecord(ip),
-              this.bindingContext(),
-            );
-    } catch (err) {
-      this.counters.inc('internal-errors');
-      this.deps.log.error(`${this.label}: could not check the peer's binding update: ${msg(err)}`);
-      verdict = { accept: false, reason: RejectReason.UNKNOWN, message: 'could not check the update' };
-    }
-    if (this.listenerCount('update') > 0)
-      this.emit('update', {
-        ip,
-        status: m.bindingStatus,
-        accepted: verdict.accept,
-        reason: verdict.accept ? undefined : verdict.reason,
-      });
-    if (!verdict.accept) {
-      this.counters.inc(`bndupd.rejected.${verdict.reason}`);
-      const at = ip === undefined ? 'no address' : formatIp4(ip);
-      this.noteBadInput(
-        `bndupd-rejected.${verdict.reason}`,
-        'warn',
-        `${this.label}: BNDUPD ${at} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
-      );
-      this.send(link, bndAckFor(m, verdict, this.nowSec()));
-      return;
-    }
-    const lease = verdict.lease;
-    this.outbox.superseded(lease.address);
-    if (verdict.supersedesPending) this.outbox.dropFlying(lease.address);
-    this.staged.set(lease.address, lease);
-    this.updates.push({ link, m, lease });
-    // After the other messages of this turn (a tick queued from a promise job runs once the queue of jobs is
-    // empty, before any I/O): a resync's chunk of hundreds of BNDUPDs becomes one apply and one store commit.
-    if (this.updates.length === 1) process.nextTick(() => this.storeUpdates());
-  }
-
-  /** The partner's record of `ip` as accepted this turn, or the book's. */
-  private lease(ip: Ip4): Lease | undefined {
-    return this.staged.get(ip) ?? this.deps.leases.get(ip);
-  }
-
-  /**
-   * Stores the partner's updates accepted so far in one apply, then BNDACKs each once it is durable. When that
-   * apply is refused, each is stored on its own, so that one record the store cannot take (or a failed store)
-   * leaves unacknowledged only what was not stored, as one apply per update did. Runs before any other apply of
-   * ours, so they land in the order they were decided.
-   */
-  private storeUpdates(): void {
-    const batch = this.updates;
-    if (batch.length === 0) return;
-    this.updates = [];
-    this.staged.clear();
-    const book = this.deps.leases;
-    const acked = (u: { link: Link; m: BndUpdMessage }): void => {
-      this.counters.inc('bndupd.acked');
-      if (u.link.phase === 'up') this.send(u.link, bndAckFor(u.m, { accept: true }, this.nowSec()));
-    };
-    book.apply(batch.map((u) => u.lease)).then(
-      () => batch.forEach(acked),
-      () => {
-        for (const u of batch)
-          book.apply([u.lease]).then(
-            () => acked(u),
-            (err: unknown) => {
-              this.counters.inc('bndupd.store-failed');
-              this.noteBadInput(
-                'bndupd-store-failed',
-                'error',
-                `${this.label}: cannot store the peer's update of ${formatIp4(u.lease.address)}, not acknowledged: ${msg(err)}`,
-              );
-            },
-          );
-      },
-    );
-  }
-
-  /**
-   * ISC's pool balance, each pool on its own (primary in normal: FREE -> BACKUP so the secondary has addresses;
-   * secondary: BACKUP -> FREE when it hoards, POOLREQ when short), then the next check between min-balance and
-   * max-balance. Returns the leases moved.
-   */
-  private balance(trigger: BalanceTrigger): number {
-    if (this.core.my !== ServerState.NORMAL || !this.hba) return 0;
-    this.storeUpdates(); // the moves are decided on, and stored after, the partner's updates of this turn
-    const book = this.deps.leases;
-    const moves: Lease[] = [];
-    let poolReq = false;
-    for (const p of book.pools()) {
-      const addresses = p.addresses.map((ip) => ({ ip, lease: book.get(ip) }));
-      const r = balancePool(
-        { label: p.label, addresses },
-        this.settings.role,
-        this.hba,
-        this.balanceSettings,
-        this.bindingContext(),
-        trigger,
-      );
-      for (const line of r.log) this.deps.log.info(line);
-      moves.push(...r.moves);
-      poolReq ||= r.poolReq;
-    }
-    if (moves.length > 0) {
-      book.apply(moves).then(
-        () => {
-          for (const l of moves) this.outbox.add(l.address, undefined, this.deps.leases.get(l.address));
-          this.pump();
-        },
-        (err: unknown) => {
-          this.counters.inc('balance-write-failed');
-          this.deps.log.error(`${this.label}: pool balance not stored: ${msg(err)}`);
-        },
-      );
-    }
-    if (poolReq && this.linked) this.sendOnLink({ type: MessageType.POOLREQ, ...this.header() });
-    const next = nextBalanceDelay(this.balanceSettings, Math.random());
-    this.timers.set('balance', next * 1000, () => void this.enqueue(() => void this.balance('timer')));
-    return moves.length;
-  }
-
-  private poolSummary(): Pick<FailoverPeerStatus, 'pool' | 'pools'> {
-    const pools = this.poolStatus();
-    if (pools.length === 0) return { pool: undefined, pools };
-    const sum = (k: 'total' | 'free' | 'backup') => pools.reduce((n, p) => n + p[k], 0);
-    return { pool: { total: sum('total'), free: sum('free'), backup: sum('backup') }, pools };
-  }
-
-  /** Free and backup counts of each pool now (the status; ISC prints them in its balance lines). */
-  private poolStatus(): Array<{ label: string; total: number; free: number; backup: number }> {
-    const book = this.deps.leases;
-    return book.pools().map((p) => {
-      // States only: decoding every record of a /15 took a status-get 1.3 s.
-      let free = 0;
-      let backup = 0;
-      for (const ip of p.addresses) {
-        const st = book.stateOf ? book.stateOf(ip) : book.get(ip)?.state;
-        if (st === undefined || st === BindingState.FREE) free++;
-        else if (st === BindingState.BACKUP) backup++;
-      }
-      return { label: p.label, total: p.addresses.length, free, backup };
-    });
-  }
 
   private onDisconnect(link: Link, m: DisconnectMessage): Promise<void> {
     const reason = m.rejectReason === undefined ? 'no reason given' : rejectReasonText(m.rejectReason);
@@ -1024,9 +693,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     this.timers.cancel('receive');
     this.timers.cancel('balance');
     // Nothing in flight will be acknowledged now: sent again after the next connect; the partner asks again.
-    this.outbox.releaseAll();
-    this.outbox.requeue();
-    this.outbox.dropRequests();
+    this.sync.linkLost();
     this.deps.log.info(`${this.label}: link to ${link.conn.remote} lost: ${why}`);
     this.emit('link', {
       relationship: this.settings.name,
