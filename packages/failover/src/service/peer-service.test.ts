@@ -445,6 +445,44 @@ describe('messages on the link', () => {
     expect(b.svc.status().counters).toMatchObject({ 'bndupd.acked': 3, 'bndupd.store-failed': 1 });
   });
 
+  it('an update is checked against one of the same address accepted earlier in the same turn, not yet stored', async () => {
+    const { b, raw, sched, nowSec } = await secondaryAndRawPrimary();
+    await handshake(raw, sched, nowSec());
+    const t = nowSec();
+    const addr = ip('10.0.0.125');
+    const chaddr = Uint8Array.from([1, 0, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    raw.send({
+      type: MessageType.BNDUPD,
+      time: t,
+      xid: 61,
+      assignedIp: addr,
+      bindingStatus: BindingStatus.ACTIVE,
+      chaddr,
+      leaseExpiry: t + 600,
+      potentialExpiry: t + 900,
+      stos: t,
+      cltt: t,
+    });
+    // An EXPIRED for a binding that ended before the one just accepted: stale (the client renewed since).
+    raw.send({
+      type: MessageType.BNDUPD,
+      time: t,
+      xid: 62,
+      assignedIp: addr,
+      bindingStatus: BindingStatus.EXPIRED,
+      chaddr,
+      leaseExpiry: t + 100,
+      potentialExpiry: t + 100,
+      stos: t,
+      cltt: t,
+    });
+    await sched.advance(0);
+    const acks = raw.ofType(MessageType.BNDACK);
+    expect(acks.find((m) => m.xid === 61)?.rejectReason).toBeUndefined();
+    expect(acks.find((m) => m.xid === 62)?.rejectReason).toBe(RejectReason.LESS_CRIT_BIND_INFO);
+    expect(b.leases.leases.get(addr)).toMatchObject({ state: BindingStatus.ACTIVE, ends: t + 600 });
+  });
+
   it('UPDREQALL and UPDREQ -> UPDDONE with their xid; POOLREQ -> POOLRESP 0', async () => {
     const { raw, sched, nowSec } = await secondaryAndRawPrimary();
     await handshake(raw, sched, nowSec());
