@@ -45,15 +45,17 @@ interface Row {
   cpu: number;
   /** OFFERs with and without a wait for a probe, over the measured run and over the warm-up (hadhcp). */
   waited?: { run: [ready: number, waited: number]; warmup: [ready: number, waited: number] };
+  /** Echo requests sent per OFFER over the measured run (hadhcp, ping-check on). */
+  probesPerOffer?: number;
   load: string;
 }
 
-async function offerCounts(control: string): Promise<[ready: number, waited: number]> {
+async function offerCounts(control: string): Promise<[ready: number, waited: number, probes: number]> {
   const r = (await controlRequest(control, 'statistic-get-all')) as {
     arguments?: Record<string, [number, string][]>;
   };
   const v = (k: string): number => r.arguments?.[k]?.[0]?.[0] ?? 0;
-  return [v('offers.probe-ready'), v('offers.waited-for-probe')];
+  return [v('offers.probe-ready'), v('offers.waited-for-probe'), v('ping.sent')];
 }
 
 const loadavg = (): string => execFileSync('cat', ['/proc/loadavg']).toString().split(' ')[0]!;
@@ -80,11 +82,13 @@ async function row(lab: Lab, o: PingBenchOptions, server: string, ping: boolean,
     const load = loadavg();
     if (!proc.running) throw new Error(`${server} died during the run:\n${proc.tail()}`);
     let waited: Row['waited'];
+    let probesPerOffer: number | undefined;
     if (control && ping && before) {
       const after = await offerCounts(control);
-      waited = { run: [after[0] - before[0], after[1] - before[1]], warmup: before };
+      waited = { run: [after[0] - before[0], after[1] - before[1]], warmup: [before[0], before[1]] };
+      probesPerOffer = (after[2] - before[2]) / (after[0] - before[0] + after[1] - before[1]);
     }
-    return { server, ping, rate, run, cpu, waited, load };
+    return { server, ping, rate, run, cpu, waited, probesPerOffer, load };
   } finally {
     await proc.stop(3000);
     const f =
@@ -132,6 +136,7 @@ export async function pingCheckRows(lab: Lab, o: PingBenchOptions): Promise<stri
         `OFFER < ${WAITED_MS} ms`,
         'no wait (server counters): run / warm-up',
         'on / off',
+        'probes per OFFER',
         'server CPU s',
         'load avg (1 min)',
       ],
@@ -149,6 +154,7 @@ export async function pingCheckRows(lab: Lab, o: PingBenchOptions): Promise<stri
             ? `${pct(share(r.waited.run))} (${r.waited.run[1]} waited) / ${pct(share(r.waited.warmup))} (${r.waited.warmup[1]})`
             : '-',
           base ? (r.run.completedPerS / base.run.completedPerS).toFixed(2) : '-',
+          r.probesPerOffer !== undefined ? r.probesPerOffer.toFixed(2) : '-',
           r.cpu.toFixed(1),
           r.load,
         ];
