@@ -87,6 +87,19 @@ export function parseIf(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   }
   (ctx.scope.conditionals ??= []).push(cond);
   p.config.hasConditionals = true;
+  // `log` / `set` / `unset` in the branches run where the `if` stands among the scope's statements (ISC runs a
+  // scope's statements in order): they move into one `if` statement there, evaluated when the statements run.
+  if (cond.branches.some((b) => b.scope.statements)) {
+    (ctx.scope.statements ??= []).push({
+      kind: 'if',
+      branches: cond.branches.map((b) => ({
+        ...(b.test ? { test: b.test } : {}),
+        body: b.scope.statements ?? [],
+      })),
+      pos: cond.pos,
+    });
+    for (const b of cond.branches) delete b.scope.statements;
+  }
 }
 
 function branch(p: DhcpdParser, ctx: Ctx, at: Tok): Scope {

@@ -3,7 +3,8 @@
  * `on expiry` (joined with `or`), holding `log`, `set`, `unset`, `execute` and `if` / `elsif` / `else`. The bodies
  * are compiled here, once; the DHCP core runs them after the lease change is durable (core/events.ts).
  *
- * Variables are read only inside event bodies: a bare name there is a variable, as ISC reads it (expr-parse.ts,
+ * `log`, `set`, `unset` and `execute` may also stand straight in a scope (parseScopeStatement). Variables are read
+ * in these statements: a bare name there is a variable, as ISC reads it (expr-parse.ts,
  * ExprParseOptions.variables). `execute` is read and never run: ISC builds it only with --enable-execute, and
  * hadhcp runs no commands from dhcpd.conf (a warning says so; see the config README).
  */
@@ -40,6 +41,17 @@ export function parseOn(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   const events: ScopeEvents = (ctx.scope.events ??= {});
   for (const w of which) events[w] = body;
   p.config.hasEvents = true;
+}
+
+/**
+ * `log`, `set`, `unset` or `execute` written straight in a scope: ISC runs them for each answer the scope applies
+ * to (offers and acknowledgements), outermost scope first. Their variables are the answer's, seen by its
+ * `on commit` block.
+ */
+export function parseScopeStatement(p: DhcpdParser, ctx: Ctx): void {
+  (ctx.scope.statements ??= []).push(statement(p));
+  p.config.hasEvents = true;
+  p.config.hasScopeStatements = true;
 }
 
 /** `{ statements }` of an event or of an `if` inside one. */

@@ -54,7 +54,7 @@ const REFUSED: Record<string, string> = {
     'hadhcp builds a space only as an option: `vendor-option-space NAME;` (option 43) or `option X code N = encapsulate NAME;`',
   filename: 'hadhcp does not read the request `file` field in expressions yet',
   'server-name': 'hadhcp does not read the request `sname` field in expressions yet',
-  defined: 'variables exist only in `on commit|release|expiry` blocks in hadhcp (`set` is refused elsewhere)',
+  defined: 'hadhcp reads variables only in `log`, `set`, `unset` and `on commit|release|expiry` blocks',
   'client-state': 'client-state exists only in dhclient',
   'ns-update': 'hadhcp does no DNS updates',
   'dns-update': 'hadhcp does no DNS updates',

@@ -28,7 +28,7 @@ import { Cursor, ParseError, ipOrHost } from './cursor.js';
 import { parsePeerBlock, peerProblems, type PeerDraft } from './failover.js';
 import { NO_EFFECT, STATEMENTS, UNSUPPORTED, didYouMean } from './keywords.js';
 import { tokenize, type Tok } from './lexer.js';
-import { parseOn } from './events.js';
+import { parseOn, parseScopeStatement } from './events.js';
 import { parseOption, type OptionEnv, type OptionLookup } from './options.js';
 import { checkBase64, parseAllowDeny, parseHardware } from './statements.js';
 
@@ -199,6 +199,7 @@ export class DhcpdParser implements OptionEnv {
         shadow(conds, (s) => s.options.delete(code));
       }
       if (scratch.events) ctx.scope.events = { ...ctx.scope.events, ...scratch.events };
+      if (scratch.statements) (ctx.scope.statements ??= []).push(...scratch.statements);
       for (const [sp, subs] of scratch.spaceOptions ?? [])
         for (const [code, o] of subs) {
           setSubOption(ctx.scope, o, sp);
@@ -250,6 +251,9 @@ export class DhcpdParser implements OptionEnv {
         `expected a statement, found ${t.kind === 'string' ? `"${t.text}"` : `\`${t.kind}\``}`,
         'start each statement with a keyword',
       );
+    const head = t.text.toLowerCase().split('(')[0]!; // `log(info, ...)` is one word to our lexer
+    if (head === 'log' || head === 'set' || head === 'unset' || head === 'execute')
+      return parseScopeStatement(this, ctx);
     cur.next();
     const kw = t.text.toLowerCase();
     const p = ctx.scope.params;
@@ -438,13 +442,6 @@ export class DhcpdParser implements OptionEnv {
       this.note(t, 'note', `\`${kw}\` has no effect in hadhcp`);
       return;
     }
-    const head = kw.split('(')[0]!; // `log(info, ...)` reaches here as one word
-    if (head === 'log' || head === 'set' || head === 'unset' || head === 'execute')
-      throw new ParseError(
-        t,
-        `\`${head}\` outside an event block is an ISC dhcpd statement hadhcp does not run`,
-        `put it in \`on commit { ... }\` (run once the lease is stored); see "Refused, and why" in the config README`,
-      );
     if (UNSUPPORTED.has(kw))
       throw new ParseError(
         t,

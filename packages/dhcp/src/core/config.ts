@@ -105,6 +105,8 @@ export interface Scope {
   spaceOptions?: Map<OptionSpace, Map<number, OptionSetting>>;
   /** `on commit|release|expiry { ... }` of this scope (a later one replaces an earlier one, as in ISC). */
   events?: ScopeEvents;
+  /** `log`, `set`, `unset`, `execute` written straight in this scope, in order: run for each answer. */
+  statements?: EventStatement[];
 }
 
 /**
@@ -279,8 +281,13 @@ export interface DhcpServerConfig {
   optionSpaces?: OptionSpace[];
   /** `class` declarations in the order written: the order ISC tests membership in. Absent: none. */
   classes?: ClientClass[];
-  /** Some scope has an `on commit|release|expiry` (absent: none; the core then does no event work). */
+  /**
+   * Some scope has an `on commit|release|expiry`, or a `log` / `set` / `unset` of its own (absent: none; the core
+   * then does no event work).
+   */
   hasEvents?: boolean;
+  /** Some scope has a `log` / `set` / `unset` of its own (hasEvents is then set too). */
+  hasScopeStatements?: boolean;
   /** Some scope has an `if` or an `option NAME = EXPR;` (so answers need per-packet scope resolution). */
   hasConditionals?: boolean;
   /** Files read, in order (the main file first, then includes). */

@@ -42,40 +42,79 @@ export class EventBook {
 
   constructor(private readonly hostname: string) {}
 
-  /** A lease was committed (ACK, BOOTP) with the answer's scopes: the commit run, and what to keep. */
-  committed(view: ScopeView, msg: DhcpMessage, lease: Lease, host: Host | undefined, nowSec: number) {
+  /**
+   * A lease was committed (ACK, BOOTP) with the answer's scopes: the commit run, and what to keep. `ctx`: the
+   * answer's context when its scope statements ran in it (their variables are the commit block's, as in ISC,
+   * where both live in the lease's binding scope).
+   */
+  committed(
+    view: ScopeView,
+    msg: DhcpMessage,
+    lease: Lease,
+    host: Host | undefined,
+    nowSec: number,
+    ctx?: EventEval,
+  ): EventRun | undefined {
     const release = statementsOf(view.scopes, 'release');
     const expiry = statementsOf(view.scopes, 'expiry');
     if (release || expiry)
       this.kept.set(lease.address >>> 0, { ...(release ? { release } : {}), ...(expiry ? { expiry } : {}) });
     else this.kept.delete(lease.address >>> 0);
     const commit = statementsOf(view.scopes, 'commit');
-    return commit && this.prepare(commit, msg, lease, host, nowSec);
+    if (!commit) return undefined;
+    return this.prepare(commit, ctx ?? this.context(msg, lease.address, lease.ends, host, nowSec));
+  }
+
+  /**
+   * The statements written straight in the answer's scopes (`log`, `set`, `unset`, and `if` around them), run as
+   * ISC runs a scope's statements for each answer: outermost scope first, each in the order written. The context
+   * comes back for the commit block of the same answer.
+   */
+  answered(
+    view: ScopeView,
+    msg: DhcpMessage,
+    ip: Ip4,
+    host: Host | undefined,
+    nowSec: number,
+  ): { run?: EventRun; ctx: EventEval } {
+    const ctx = this.context(msg, ip, undefined, host, nowSec);
+    const body: EventStatement[] = [];
+    for (let i = view.scopes.length - 1; i >= 0; i--) {
+      const st = view.scopes[i]!.statements;
+      if (st) body.push(...st);
+    }
+    return body.length > 0 ? { run: this.prepare(body, ctx), ctx } : { ctx };
   }
 
   /** A DHCPRELEASE ended the lease: the release statements kept for it, with the RELEASE as the packet. */
   released(msg: DhcpMessage, lease: Lease, host: Host | undefined, nowSec: number): EventRun | undefined {
     const k = this.kept.get(lease.address >>> 0);
     this.kept.delete(lease.address >>> 0);
-    return k?.release && this.prepare(k.release, msg, lease, host, nowSec);
+    return k?.release && this.prepare(k.release, this.context(msg, lease.address, lease.ends, host, nowSec));
   }
 
   /** The lease expired: its expiry statements, with no packet (options read null, as in ISC). */
   expired(lease: Lease, nowSec: number): EventRun | undefined {
     const k = this.kept.get(lease.address >>> 0);
     this.kept.delete(lease.address >>> 0);
-    return k?.expiry && this.prepare(k.expiry, undefined, lease, undefined, nowSec);
+    return (
+      k?.expiry &&
+      this.prepare(k.expiry, this.context(undefined, lease.address, lease.ends, undefined, nowSec))
+    );
   }
 
-  private prepare(
-    body: EventStatement[],
+  private context(
     msg: DhcpMessage | undefined,
-    lease: Lease,
+    ip: Ip4,
+    ends: number | undefined,
     host: Host | undefined,
     nowSec: number,
-  ): EventRun {
+  ): EventEval {
     // A copy: the request's buffers may be reused before the run, which waits for the disk.
-    const ctx = new EventEval(this.hostname, msg && copyMessage(msg), lease, host, nowSec);
+    return new EventEval(this.hostname, msg && copyMessage(msg), ip, ends, host, nowSec);
+  }
+
+  private prepare(body: readonly EventStatement[], ctx: EventEval): EventRun {
     return () => {
       const out: EventLine[] = [];
       run(body, ctx, out);
@@ -132,7 +171,7 @@ function copyMessage(m: DhcpMessage): DhcpMessage {
 }
 
 /** What an event's expressions read: the packet of the change (none for expiry), the lease, its variables. */
-class EventEval implements EvalContext {
+export class EventEval implements EvalContext {
   readonly vars = new Map<string, Uint8Array>();
   private readonly packet: PacketEval;
   readonly leasedAddress = new Uint8Array(4);
@@ -141,14 +180,16 @@ class EventEval implements EvalContext {
   constructor(
     hostname: string,
     private readonly msg: DhcpMessage | undefined,
-    private readonly lease: Lease,
+    ip: Ip4,
+    /** The lease's end (seconds), for `lease-time`; undefined while only offered. */
+    private readonly ends: number | undefined,
     private readonly host: Host | undefined,
     private readonly nowSec: number,
   ) {
     this.packet = new PacketEval(hostname);
     if (msg) this.packet.load(msg, host);
     this.hostname = this.packet.hostname;
-    writeIp4(this.leasedAddress, 0, lease.address >>> 0);
+    writeIp4(this.leasedAddress, 0, ip >>> 0);
   }
 
   get raw(): Uint8Array | null {
@@ -170,7 +211,8 @@ class EventEval implements EvalContext {
     return this.packet.hostDeclName;
   }
   get leaseTime(): number | null {
-    const left = this.lease.ends - this.nowSec;
+    if (this.ends === undefined) return null;
+    const left = this.ends - this.nowSec;
     return left > 0 ? left : null;
   }
   variable(name: string): Uint8Array | null {

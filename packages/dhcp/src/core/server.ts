@@ -5,7 +5,7 @@ import { BOOTREQUEST, MessageType, type DhcpMessage } from '../wire/types.js';
 import type { DhcpServerConfig } from './config.js';
 import { CoreContext, nowSeconds, type CoreOptions } from './context.js';
 import { handleDiscover } from './discover.js';
-import { EventBook, type EventRun } from './events.js';
+import { EventBook, type EventEval, type EventRun } from './events.js';
 import type { LeaseTable } from './lease-table.js';
 import { isc } from './log.js';
 import { handleBootp, handleDecline, handleInform, handleRelease } from './other.js';
@@ -37,11 +37,14 @@ export class DhcpServerCore {
   /** `on commit|release|expiry` (events.ts); absent for a configuration without events. */
   private readonly events: EventBook | undefined;
   private expiryRuns: EventRun[] = [];
+  /** Some scope has `log` / `set` / `unset` of its own: each answer runs them. */
+  private readonly scopeStatements: boolean;
 
   constructor(config: DhcpServerConfig, table: LeaseTable, opts: CoreOptions = {}) {
     this.ctx = new CoreContext(config, table, opts);
     if (config.hasEvents)
       this.events = new EventBook(new TextDecoder().decode(this.ctx.classBook.ev.hostname));
+    this.scopeStatements = config.hasScopeStatements === true;
   }
 
   get counters() {
@@ -67,23 +70,35 @@ export class DhcpServerCore {
 
   handle(msg: DhcpMessage, meta: RequestMeta, nowMs: number): Decision {
     const d = this.decide(msg, meta, nowMs);
-    if (this.events && d.writes.length > 0) this.prepareEvents(this.events, d, msg, nowMs);
+    if (this.events && (d.writes.length > 0 || (d.reply && this.scopeStatements)))
+      this.prepareEvents(this.events, d, msg, nowMs);
     return d;
   }
 
   /**
-   * `on commit` / `on release` (events.ts) for the leases a decision writes: prepared here, run by the service once
-   * the writes are durable. Only for a configuration with events.
+   * dhcpd.conf statements run for a decision (events.ts), prepared here and run by the service after the reply
+   * (and after the writes are durable): the answer's scope statements (`log`, `set`, `unset`), then `on commit`
+   * for a lease the answer commits, or `on release`. Only for a configuration with them.
    */
   private prepareEvents(book: EventBook, d: Decision, msg: DhcpMessage, nowMs: number): void {
     const type = getMessageType(msg);
     const nowSec = nowSeconds(nowMs);
     const c = this.ctx.client(msg);
+    const reply = d.reply?.msg;
+    let answer: EventEval | undefined;
+    if (reply && this.scopeStatements && getMessageType(reply) !== MessageType.NAK) {
+      const ip = reply.yiaddr || reply.ciaddr;
+      if (ip) {
+        const a = book.answered(this.ctx.scopeFor(ip, c).view, msg, ip, c.host, nowSec);
+        answer = a.ctx;
+        if (a.run) (d.events ??= []).push(a.run);
+      }
+    }
     for (const l of d.writes) {
       let r: EventRun | undefined;
       if (type === MessageType.RELEASE) r = book.released(msg, l, c.host, nowSec);
       else if (l.state === BindingState.ACTIVE && (type === MessageType.REQUEST || type === undefined))
-        r = book.committed(this.ctx.scopeFor(l.address, c).view, msg, l, c.host, nowSec);
+        r = book.committed(this.ctx.scopeFor(l.address, c).view, msg, l, c.host, nowSec, answer);
       if (r) (d.events ??= []).push(r);
     }
   }

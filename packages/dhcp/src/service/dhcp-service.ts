@@ -413,6 +413,7 @@ export class DhcpService {
     if (d.writes.length === 0) {
       if (d.log) for (const line of d.log) this.log.info(line);
       if (reply) this.send(reply.msg, reply.to, reply.maxSize, meta);
+      if (d.events) this.writer.runEvents(d.events);
       return;
     }
     // Group commit: writes queued while a sync is in flight share the next one. The reply waits for it, and so
