@@ -5,12 +5,14 @@
 // decides, as ISC does: the VIP holder answers every client only for traffic relayed to the VIP. Checked with real
 // clients of both hash halves (dhclient keys on its MAC, udhcpc and dhcpcd on their client identifier 01+MAC):
 // each is acknowledged by the router owning its hash alone (the DHCPACKs each router put on the wire, captured on
-// its own port), the other logs "load balance to peer"; the leases are in both stores. Then rta's daemon is killed:
+// its own port), the other logs "load balance to peer"; the leases are in both stores. With the failover link cut
+// alone (communications-interrupted, VRRP alive: no partner-down), both answer new clients, each from the addresses
+// it owns (rtb its BACKUP ones). After the heal, rta's daemon is killed:
 // rtb takes the VIP, goes partner-down on its own (no failover link and no advert for Master_Down_Interval, then
 // the safety delay), and answers every client, each keeping its address.
 //
 //   rta 10.0.0.2 --+
-//                  +-- lan0 --+-- cli1..cli6 (dhclient, udhcpc, dhcpcd; one of each per hash half)
+//                  +-- lan0 --+-- cli1..cli6 (dhclient, udhcpc, dhcpcd; one of each per hash half), cli7, cli8 (udhcpc)
 //   rtb 10.0.0.3 --+   (VIP 10.0.0.10 on the master)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -24,18 +26,22 @@ import {
   type LabProcess,
 } from './lib/index.js';
 import { logMessages, stats, stopHadhcp, tshark, until, type Hadhcp } from './lib/dhcp-helpers.js';
-import { activeLeases, balancedTo, DIRECT_POOL, macOn, pairConf } from './lib/failover-pair.js';
+import { activeLeases, allRecords, balancedTo, DIRECT_POOL, macOn, pairConf } from './lib/failover-pair.js';
 import {
   bothUntil,
+  CUT_647,
   directPairTopology,
+  doubleBound,
   holdsVip,
   macOf,
+  nftCut,
+  nftHeal,
   PAIR_VIP as VIP,
   startPairNode,
   type NodeStatus,
 } from './lib/pair-lab.js';
 
-const skip = requireRoot({ commands: ['dhclient', 'udhcpc', 'dhcpcd', 'tcpdump', 'tshark'] });
+const skip = requireRoot({ commands: ['dhclient', 'udhcpc', 'dhcpcd', 'tcpdump', 'tshark', 'nft'] });
 
 const NAME = 'lab-direct';
 const A = '10.0.0.2';
@@ -75,6 +81,12 @@ const PLAN = KINDS.flatMap((kind) =>
     mac: macOn(owner, kind !== 'dhclient', taken),
   })),
 );
+/** New clients while the failover link is cut, one per hash half. */
+const CUT_PLAN = (['primary', 'secondary'] as Side[]).map((owner) => ({
+  kind: 'udhcpc' as ClientKind,
+  owner,
+  mac: macOn(owner, true, taken, 3),
+}));
 
 const lastOctet = (ip: string): number => Number(ip.split('.')[3]);
 const inPool = (ip: string): boolean =>
@@ -95,6 +107,7 @@ describe.skipIf(skip)(
   () => {
     const lab = useLab();
     let clients: Client[] = [];
+    let cutClients: Client[] = [];
     let a: Hadhcp;
     let b: Hadhcp;
     const running: LabProcess[] = [];
@@ -102,12 +115,13 @@ describe.skipIf(skip)(
 
     beforeAll(async () => {
       // Each MAC really is on the side planned (the hash of the key the client sends).
-      for (const p of PLAN) expect(balancedTo(p.mac, p.kind !== 'dhclient')).toBe(p.owner);
+      for (const p of [...PLAN, ...CUT_PLAN]) expect(balancedTo(p.mac, p.kind !== 'dhclient')).toBe(p.owner);
       const spots = await directPairTopology(
         lab(),
-        PLAN.map((p) => p.mac),
+        [...PLAN, ...CUT_PLAN].map((p) => p.mac),
       );
       clients = PLAN.map((p, i) => ({ spot: spots[i]!, kind: p.kind, owner: p.owner }));
+      cutClients = CUT_PLAN.map((p, i) => ({ spot: spots[PLAN.length + i]!, kind: p.kind, owner: p.owner }));
       macs.a = await macOf(lab(), 'rta');
       macs.b = await macOf(lab(), 'rtb');
     });
@@ -118,10 +132,10 @@ describe.skipIf(skip)(
     });
 
     /** Runs every client once (the kinds in turn, both halves together); returns its address by MAC. */
-    async function bindAll(): Promise<Map<string, string>> {
+    async function bindAll(who: Client[] = clients): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       for (const kind of KINDS) {
-        const these = clients.filter((c) => c.kind === kind);
+        const these = who.filter((c) => c.kind === kind);
         const leases = await Promise.all(
           these.map((c) => runClient(kind, lab(), c.spot.ns, c.spot.ifName, { timeoutMs: 40_000 })),
         );
@@ -132,7 +146,7 @@ describe.skipIf(skip)(
       }
       // dhclient stays running to renew: stop every client before the next phase (SIGTERM: no release).
       for (const p of running.splice(0)) await p.stop(3000);
-      for (const c of clients) await lab().exec(c.spot.ns, 'ip', ['-4', 'addr', 'flush', 'dev', 'eth0']);
+      for (const c of who) await lab().exec(c.spot.ns, 'ip', ['-4', 'addr', 'flush', 'dev', 'eth0']);
       return out;
     }
 
@@ -149,7 +163,7 @@ describe.skipIf(skip)(
       return rows.map((r) => ({ chaddr: r[0]!.toLowerCase(), ip: r[1]!, sid: r[2]! }));
     }
 
-    it('each client is answered by the router owning its hash; after rta dies rtb answers them all', async () => {
+    it('each client is answered by the router owning its hash; cut, both answer from their own addresses; after rta dies rtb answers all', async () => {
       lab().step('start the pair: rta primary priority 150, rtb secondary priority 100, empty state');
       [a, b] = await Promise.all([
         startPairNode(lab(), 'rta', { dhcpd: CONF_A, priority: 150, name: 'direct-a', fresh: true }),
@@ -241,6 +255,76 @@ describe.skipIf(skip)(
             `${e.message}\nwant ${want.join(', ')}\nhave ${[...(await activeLeases(h))].join(', ')}`,
           );
         });
+
+      lab().step(
+        'failover link cut alone (TCP 647 at rta): both communications-interrupted, rta keeps the VIP',
+      );
+      // Who owns what, as each router saw it in normal: rtb may make new bindings only on its BACKUP addresses.
+      const owned = async (h: Hadhcp): Promise<Map<string, string>> =>
+        new Map((await allRecords(h)).map((l) => [l['ip-address'], l['binding-state']]));
+      const before = { a: await owned(a), b: await owned(b) };
+      await nftCut(lab(), 'rta', 'direct-cut647.nft', CUT_647);
+      await bothUntil(
+        a,
+        b,
+        'both in communications-interrupted, rta still VRRP master',
+        (sa, sb) =>
+          sa?.failover.state === 'communications-interrupted' &&
+          sb?.failover.state === 'communications-interrupted' &&
+          sa.vrrp.state === 'MASTER' &&
+          sb.vrrp.state === 'BACKUP',
+        30_000,
+      );
+      const pcapCut = { a: lab().file('direct-rta-cut.pcap'), b: lab().file('direct-rtb-cut.pcap') };
+      const capsCut = [
+        await startCapture(lab(), 'rta', 'eth0', pcapCut.a, ['udp', 'port', '67', 'or', 'udp', 'port', '68']),
+        await startCapture(lab(), 'rtb', 'eth0', pcapCut.b, ['udp', 'port', '67', 'or', 'udp', 'port', '68']),
+      ];
+      const boundCut = await bindAll(cutClients);
+      for (const c of capsCut) await stopCapture(c);
+      const acksCut = { a: await acksFrom(pcapCut.a, macs.a), b: await acksFrom(pcapCut.b, macs.b) };
+      for (const c of cutClients) {
+        const ip = boundCut.get(c.spot.mac)!;
+        const mine = [
+          ...acksCut.a.filter((x) => x.chaddr === c.spot.mac && x.ip === ip).map(() => 'rta'),
+          ...acksCut.b.filter((x) => x.chaddr === c.spot.mac && x.ip === ip).map(() => 'rtb'),
+        ];
+        const what = `${c.kind} ${c.spot.mac} (${c.owner}'s hash) bound ${ip} while cut`;
+        expect(inPool(ip), what).toBe(true);
+        expect(mine.length, `${what}: DHCPACKs from rta or rtb`).toBeGreaterThan(0);
+        // Each acknowledges only addresses it owns: the secondary its BACKUP ones, the primary the others.
+        if (mine.includes('rtb'))
+          expect(before.b.get(ip), `${what}: rtb's state of it before`).toBe('backup');
+        if (mine.includes('rta'))
+          expect(before.a.get(ip), `${what}: rta's state of it before`).not.toBe('backup');
+      }
+      expect(doubleBound([...acksCut.a, ...acksCut.b].map((x) => [x.ip, x.chaddr]))).toEqual([]);
+      // No load balancing while cut: each router offered to every new client, whatever its hash.
+      for (const [name, pcap, mac] of [
+        ['rta', pcapCut.a, macs.a],
+        ['rtb', pcapCut.b, macs.b],
+      ] as const) {
+        const offered = await tshark(lab(), pcap, `dhcp.option.dhcp == 2 && eth.src == ${mac}`, [
+          'dhcp.hw.mac_addr',
+        ]);
+        for (const c of cutClients)
+          expect(
+            offered.some((r) => r[0]!.toLowerCase() === c.spot.mac),
+            `${name} offered to ${c.spot.mac} (${c.owner}'s hash) while cut`,
+          ).toBe(true);
+      }
+      const cutStatus = await bothUntil(a, b, 'both answering', (sa, sb) => !!sa && !!sb, 5_000);
+      expect(cutStatus.b?.failover.state, 'no partner-down while rta advertises').toBe(
+        'communications-interrupted',
+      );
+      await nftHeal(lab(), 'rta');
+      await bothUntil(
+        a,
+        b,
+        'failover normal again after the heal',
+        (sa, sb) => normal(sa) && normal(sb),
+        60_000,
+      );
 
       lab().step('kill -9 of rta: rtb takes the VIP and goes partner-down by itself');
       await stopHadhcp(a, 'SIGKILL');
