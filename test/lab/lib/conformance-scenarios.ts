@@ -420,6 +420,29 @@ export const SCENARIOS: Scenario[] = [
     run: (ctx) => dora(ctx, 'relay', { mac: mac(42, 1), giaddr: '10.1.7.1', prl: [1, 3, 43, 175, 224] }),
   },
   {
+    name: 'option spaces: 125 asked, vendor.NAME = encapsulate (neither server builds 125 from it)',
+    run: async (ctx) => {
+      await ctx.relay('DISCOVER', {
+        mac: mac(49, 1),
+        giaddr: '10.1.7.1',
+        type: T.DISCOVER,
+        prl: [1, 3, 125, 43],
+      });
+    },
+  },
+  {
+    name: 'option spaces: 125 asked by a client that sends its own 125 (enterprise 4491): none either',
+    run: async (ctx) => {
+      await ctx.relay('DISCOVER', {
+        mac: mac(50, 1),
+        giaddr: '10.1.7.1',
+        type: T.DISCOVER,
+        prl: [1, 3, 125],
+        extra: [[125, [0, 0, 0x11, 0x8b, 3, 1, 1, 0x41]]],
+      });
+    },
+  },
+  {
     name: 'option spaces: a list without 43, 175 or 224 gets none of them',
     run: async (ctx) => {
       await ctx.relay('DISCOVER', {

@@ -213,6 +213,17 @@ describe('option space statements as dhcpd -t reads them', () => {
     expect(errors('option space x; option x.a code 256 = text;')[0]).toMatch(/^1:33 /);
   });
 
+  it('option vendor.NAME (RFC 3925 option 125) = encapsulate: read, with a warning that no 125 is built', () => {
+    // Measured in the conformance lab ("option spaces: 125 ..."): dhcpd 4.4.3 sends no option 125 from it, asked
+    // or not, with or without the client's own 125 naming the enterprise.
+    const r = read(
+      'option space cl; option cl.tftp code 2 = ip-address;\noption vendor.cl code 4491 = encapsulate cl;',
+    );
+    expect(r.config).toBeDefined();
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col}`)).toEqual(['warning 2:8']);
+    expect(r.diagnostics[0]!.hint).toContain('option vivso');
+  });
+
   it('warns, as a note ISC does not give, when vendor-option-space names no declared space', () => {
     const r = read('vendor-option-space nosuch;');
     expect(r.config).toBeDefined();
