@@ -1,5 +1,6 @@
 import type { Ip4 } from '@hadhcp/common';
 import type {
+  DataTest,
   DhcpServerConfig,
   EvalContext,
   Host,
@@ -145,6 +146,8 @@ export class ScopeView {
   private sortedOptions: Map<number, OptionSetting> | undefined;
   /** The context computed options (`option NAME = EXPR;`) read: set on the views ClassBook.resolve gives. */
   ev?: EvalContext;
+  /** This view's computed options by code (reply.ts fills it with the view's options); absent: none. */
+  computed?: Map<number, DataTest>;
 
   constructor(readonly scopes: Scope[]) {}
 

@@ -5,7 +5,7 @@ import { getMessageType, getOption, getRelayAgentInfo } from '../wire/accessors.
 import { zeroed } from '../wire/header.js';
 import { Opt } from '../wire/option-defs.js';
 import { BOOTREPLY, BROADCAST_FLAG, MessageType, type DhcpMessage, type DhcpOption } from '../wire/types.js';
-import type { DataTest, OptionSpace } from './config.js';
+import type { OptionSpace } from './config.js';
 import type { ScopeView } from './network.js';
 
 /** Codes the server computes itself; a scope setting for them is ignored (ISC does the same for most). */
@@ -94,8 +94,6 @@ export function iscHashBucket(code: number): number {
  * overriding an outer one) keeps its place (save_hashed_option). Computed once per view.
  */
 const offered = new WeakMap<ScopeView, Map<number, Uint8Array>>();
-/** A view's computed options (`option NAME = EXPR;`) by code; absent for views without any. */
-const computedOf = new WeakMap<ScopeView, Map<number, DataTest>>();
 
 function scopeOptions(view: ScopeView | undefined): Map<number, Uint8Array> | undefined {
   if (!view) return undefined;
@@ -114,9 +112,7 @@ function scopeOptions(view: ScopeView | undefined): Map<number, Uint8Array> | un
     for (const [code] of order) {
       const f = view.option(code)!.compute;
       if (!f) continue;
-      let c = computedOf.get(view);
-      if (!c) computedOf.set(view, (c = new Map()));
-      c.set(code, f);
+      (view.computed ??= new Map()).set(code, f);
     }
     addEncapsulations(view, m);
     offered.set(view, m);
@@ -180,7 +176,8 @@ export function encapsulate(view: ScopeView, sp: OptionSpace): Uint8Array {
 
 /** The value this reply may carry for `code`: the scopes', else the subnet mask or host name computed for it. */
 function availableValue(spec: ReplySpec, fromScopes: Map<number, Uint8Array> | undefined, code: number) {
-  const f = spec.scope && computedOf.get(spec.scope)?.get(code);
+  // A property read per code: nothing more for views without computed options.
+  const f = spec.scope?.computed?.get(code);
   if (f) {
     // Evaluated for this answer (the view's context holds the packet); a copy, as results are scratch views.
     const v = spec.scope!.ev ? f(spec.scope!.ev) : null;
