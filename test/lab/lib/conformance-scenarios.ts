@@ -416,8 +416,8 @@ export const SCENARIOS: Scenario[] = [
   },
   // Option spaces (issue 10 point 4), subnets 10.1.7.0/24 and 10.1.8.0/24 of the fixture.
   {
-    name: 'option spaces: 43 from vendor-option-space, 175 and a two-octet space, as asked',
-    run: (ctx) => dora(ctx, 'relay', { mac: mac(42, 1), giaddr: '10.1.7.1', prl: [1, 3, 43, 175, 224] }),
+    name: 'option spaces: 43 from vendor-option-space, 175, two- and four-octet spaces, as asked',
+    run: (ctx) => dora(ctx, 'relay', { mac: mac(42, 1), giaddr: '10.1.7.1', prl: [1, 3, 43, 175, 224, 225] }),
   },
   {
     name: 'option spaces: 125 asked, vendor.NAME = encapsulate (neither server builds 125 from it)',

@@ -79,6 +79,7 @@ const value = (opts: ReadonlyArray<readonly [number, string]>, code: number) =>
 const ISC_43 = '00066c61622d617020010701040a00000805090003666c6f6f722d33f1080a0000050a000006';
 const ISC_175 = 'b00101b103010203';
 const ISC_224 = '0002000177012c00040a000007';
+const ISC_225 = '00011170020102';
 
 describe('option spaces served as ISC dhcpd 4.4.3 sends them', () => {
   const core = serve(LAB_CONF);
@@ -87,12 +88,14 @@ describe('option spaces served as ISC dhcpd 4.4.3 sends them', () => {
     // 00 06 "lab-ap" | 20 01 07 | 01 04 10.0.0.8 | 05 09 0003 "floor-3" | f1 08 10.0.0.5 10.0.0.6: codes 0, then 32
     // and 1 (one bucket; 32 was set last so it comes first), then 5, then 241. The subnet's aplab.name replaces the
     // global one in place.
-    const o = discover(core, '10.1.7.1', [1, 3, 43, 175, 224]);
+    const o = discover(core, '10.1.7.1', [1, 3, 43, 175, 224, 225]);
     expect(value(o, 43)).toBe(ISC_43);
     expect(value(o, 175)).toBe(ISC_175);
     // Two-octet codes and lengths: 0002 0001 "w" | 012c 0004 10.0.0.7.
     expect(value(o, 224)).toBe(ISC_224);
-    expect(codes(o).slice(-3)).toEqual([43, 175, 224]);
+    // Four-octet code 70000 (00011170), one-octet length.
+    expect(value(o, 225)).toBe(ISC_225);
+    expect(codes(o).slice(-4)).toEqual([43, 175, 224, 225]);
   });
 
   it('a parameter request list without them gets none of them', () => {
@@ -102,7 +105,7 @@ describe('option spaces served as ISC dhcpd 4.4.3 sends them', () => {
 
   it('no parameter request list: the encapsulations in space order, then 43, last', () => {
     const o = discover(core, '10.1.7.1', undefined);
-    expect(codes(o).slice(-3)).toEqual([175, 224, 43]);
+    expect(codes(o).slice(-4)).toEqual([175, 224, 225, 43]);
     expect(value(o, 43)).toBe(ISC_43);
   });
 
