@@ -1,7 +1,7 @@
 // The three DHCP clients users run: ISC dhclient, busybox udhcpc, dhcpcd. Each is kept inside its namespace:
 // our own hook script only sets the interface address (no /etc/resolv.conf, no hostname), and dhcpcd's
 // hard-wired /run/dhcpcd and /var/lib/dhcpcd are replaced by lab folders in a private mount namespace.
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Lab } from '../lab.js';
 import type { LabProcess } from '../proc.js';
 
@@ -13,7 +13,29 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** dhcpcd only: keep its ARP probe of the offered address (RFC 5227; adds ~5 s). */
   arpProbe?: boolean;
+  /** Option 60, vendor class identifier (e.g. "PXEClient:Arch:00007:UNDI:003016"). */
+  vendorClass?: string;
+  /**
+   * Option 77, user class. dhclient and udhcpc send the bare text, as iPXE does ("iPXE"); dhcpcd knows only
+   * RFC 3004's form, each class prefixed by its length.
+   */
+  userClass?: string;
+  /** Option 93, RFC 4578 client system architecture (7: EFI x86-64). dhclient and udhcpc only. */
+  clientArch?: number;
+  /** Options asked for in option 55 on top of the client's own list, by code (dhclient: codes in DHCLIENT_NAMES). */
+  request?: number[];
 }
+
+/** ISC names for the codes `request` may hold with dhclient, whose dhclient.conf asks for options by name. */
+const DHCLIENT_NAMES: Record<number, string> = {
+  6: 'domain-name-servers',
+  15: 'domain-name',
+  43: 'vendor-encapsulated-options',
+  66: 'tftp-server-name',
+  67: 'bootfile-name',
+};
+
+const hex = (s: string): string => Buffer.from(s).toString('hex');
 
 export interface ClientLease {
   kind: ClientKind;
@@ -39,8 +61,11 @@ esac
 exit 0
 `;
 
+/** Written once per lab: rewriting it while another client's hook runs it fails with ETXTBSY (clients at once). */
 function hookScript(lab: Lab): string {
-  const p = lab.file('client-hook.sh', HOOK);
+  const p = lab.file('client-hook.sh');
+  if (existsSync(p)) return p;
+  lab.file('client-hook.sh', HOOK);
   chmodSync(p, 0o755);
   return p;
 }
@@ -57,6 +82,18 @@ export async function runDhclient(
   // Our own dhclient.conf: the packaged one would send the host's name.
   const conf = ['request subnet-mask, broadcast-address, routers, domain-name-servers;'];
   if (o.hostname) conf.push(`send host-name "${o.hostname}";`);
+  if (o.vendorClass !== undefined) conf.push(`send vendor-class-identifier "${o.vendorClass}";`);
+  if (o.userClass !== undefined) conf.push(`send user-class "${o.userClass}";`);
+  if (o.clientArch !== undefined)
+    conf.push(
+      'option lab-client-arch code 93 = unsigned integer 16;',
+      `send lab-client-arch ${o.clientArch};`,
+    );
+  for (const code of o.request ?? []) {
+    const name = DHCLIENT_NAMES[code];
+    if (!name) throw new Error(`runDhclient: no dhclient.conf name for option ${code}`);
+    conf.push(`also request ${name};`);
+  }
   args.push('-cf', lab.file(`${base}.conf`, conf.join('\n') + '\n'));
   args.push('-lf', lab.file(`${base}.leases`, ''), '-pf', lab.file(`${base}.pid`));
   args.push('-df', lab.file(`${base}.duid`));
@@ -75,6 +112,10 @@ export async function runUdhcpc(
 ): Promise<ClientLease> {
   const args = ['-f', '-q', '-n', '-i', ifName, '-s', hookScript(lab), '-t', '5', '-T', '2'];
   if (o.hostname) args.push('-x', `hostname:${o.hostname}`);
+  if (o.vendorClass !== undefined) args.push('-V', o.vendorClass);
+  if (o.userClass !== undefined) args.push('-x', `0x4d:${hex(o.userClass)}`);
+  if (o.clientArch !== undefined) args.push('-x', `0x5d:${o.clientArch.toString(16).padStart(4, '0')}`);
+  for (const code of o.request ?? []) args.push('-O', String(code));
   const proc = lab.spawn(ns, 'udhcpc', args);
   const m = await proc.waitForLine(/lease of (\d+\.\d+\.\d+\.\d+) obtained/, o.timeoutMs ?? 30_000);
   // udhcpc prints the line before it runs the hook that configures the address, and with -q exits right after
@@ -99,6 +140,8 @@ export async function runDhcpcd(
   o: ClientOptions = {},
 ): Promise<ClientLease> {
   const dir = lab.file(`dhcpcd-${ns}-${ifName}`);
+  // Each run starts from nothing, as runDhclient's empty lease file does: no lease of an earlier run to reboot into.
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(`${dir}/run`, { recursive: true });
   mkdirSync(`${dir}/db`, { recursive: true });
   // clientid (hardware address) instead of the packaged config's DUID, so no host state is created.
@@ -107,6 +150,10 @@ export async function runDhcpcd(
   dargs.push('-f', conf, '-c', '/bin/true');
   if (!o.arpProbe) dargs.push('-A');
   if (o.hostname) dargs.push('-h', o.hostname);
+  if (o.vendorClass !== undefined) dargs.push('-i', o.vendorClass);
+  if (o.userClass !== undefined) dargs.push('-u', o.userClass);
+  if (o.clientArch !== undefined) throw new Error('runDhcpcd: dhcpcd cannot send option 93');
+  for (const code of o.request ?? []) dargs.push('-o', String(code));
   dargs.push(ifName);
   const script = [
     'mkdir -p /run/dhcpcd',
