@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Counters, formatIp4, RateLimiter, systemClock, type Clock, type Ip4 } from '@hadhcp/common';
 import type { DialFailure, PeerConnection, PeerTransport } from './transport.js';
 
@@ -8,7 +9,19 @@ import type { DialFailure, PeerConnection, PeerTransport } from './transport.js'
  * port` from `address`. The listener takes connections from the peer's address only: ISC looks the remote
  * address up among its failover peers and closes the connection when none matches ("failover: listener: no
  * matching state"). That is also why our outgoing source must be the address the peer has as `peer address`.
+ *
+ * Beyond ISC: between two hadhcp nodes the link may run over TLS 1.3 with certificates both ways (`hadhcp-tls-*`
+ * in the peer block). Each side presents its certificate and accepts only one issued by the pair's CA; the
+ * peer's address is checked as before, so the certificate stands for "a node of this pair" and the address for
+ * which one. ISC dhcpd speaks only plain TCP: a TLS node cannot be paired with it.
  */
+
+/** PEM text of our certificate and key, and of the CA that issued the peer's. */
+export interface PeerTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca: string | Buffer;
+}
 
 export interface TcpTransportOptions {
   /** Our `address`: the listener's address and the source of our connections. */
@@ -23,6 +36,8 @@ export interface TcpTransportOptions {
   log: { info(msg: string): void; warn(msg: string): void };
   /** Context for log lines: `failover peer NAME`. */
   label: string;
+  /** TLS both ways (hadhcp to hadhcp only); plain TCP, as ISC, when absent. */
+  tls?: PeerTls;
 }
 
 /** errno codes of a connect() that failed on this host before reaching the network (ISC: immediate failure). */
@@ -51,24 +66,74 @@ export class TcpPeerTransport implements PeerTransport {
     this.peerEndpoint = `${this.peerIp}:${o.peerPort}`;
   }
 
+  /** Closes a connection from any address but the peer's (counted, logged once a minute); true if it stays. */
+  private admit(socket: Socket): boolean {
+    const from = plainIpv4(socket.remoteAddress ?? '');
+    if (from === this.peerIp) return true;
+    this.stats.inc('connections-refused.not-peer-address');
+    const held = this.refusedLog.allow(`refused`, this.clock.now());
+    if (held !== undefined)
+      this.o.log.warn(
+        `${this.o.label}: connection from ${from}:${socket.remotePort} closed: not the peer address ${this.peerIp}` +
+          (held > 0 ? ` (${held} more not logged)` : ''),
+      );
+    socket.on('error', () => undefined); // a reset racing the destroy must not become an uncaught error
+    socket.destroy();
+    return false;
+  }
+
+  /** A TLS connection from the peer's address whose handshake or certificate failed: counted, logged, closed. */
+  private refuseTls(socket: Socket, why: string, code: string): void {
+    this.stats.inc(`tls-refused.${code}`);
+    const held = this.refusedLog.allow('tls', this.clock.now());
+    if (held !== undefined)
+      this.o.log.warn(
+        `${this.o.label}: TLS handshake from ${this.peerIp} failed: ${why}` +
+          ' (is its certificate issued by our hadhcp-tls-ca, and does it run TLS at all?)' +
+          (held > 0 ? ` (${held} more not logged)` : ''),
+      );
+    socket.destroy();
+  }
+
   listen(onConnection: (c: PeerConnection) => void): Promise<void> {
-    const server = createServer((socket) => {
-      const from = plainIpv4(socket.remoteAddress ?? '');
-      if (from !== this.peerIp) {
-        this.stats.inc('connections-refused.not-peer-address');
-        const held = this.refusedLog.allow(`refused`, this.clock.now());
-        if (held !== undefined)
-          this.o.log.warn(
-            `${this.o.label}: connection from ${from}:${socket.remotePort} closed: not the peer address ${this.peerIp}` +
-              (held > 0 ? ` (${held} more not logged)` : ''),
-          );
-        socket.on('error', () => undefined); // a reset racing the destroy must not become an uncaught error
-        socket.destroy();
-        return;
-      }
+    const accept = (socket: Socket): void => {
       this.stats.inc('connections-accepted');
       onConnection(new TcpConnection(socket, 'in'));
-    });
+    };
+    const tls = this.o.tls;
+    let server: Server;
+    if (tls) {
+      // The address is checked on the raw connection, before any handshake. The certificate is verified by
+      // OpenSSL during the handshake; rejectUnauthorized is off so that a refused one reaches us with its reason
+      // (authorizationError) and the peer's address, for the log, instead of being dropped without a word.
+      const secure = createTlsServer({
+        ...tls,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.3',
+      });
+      secure.on('secureConnection', (socket: TLSSocket) => {
+        if (socket.authorized) return accept(socket);
+        const e = socket.authorizationError as unknown;
+        const why = e instanceof Error ? e.message : String(e ?? 'no certificate');
+        this.refuseTls(
+          socket,
+          why,
+          e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? 'unauthorized') : why,
+        );
+      });
+      secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) =>
+        this.refuseTls(socket, err.message, err.code ?? 'handshake'),
+      );
+      // Only the peer's connections are handed to TLS (a documented way to feed a TLS server).
+      server = createServer((socket) => {
+        if (this.admit(socket)) secure.emit('connection', socket);
+      });
+    } else {
+      server = createServer((socket) => {
+        if (this.admit(socket)) accept(socket);
+      });
+    }
     this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -84,7 +149,12 @@ export class TcpPeerTransport implements PeerTransport {
 
   dial(): Promise<PeerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: this.peerIp, port: this.o.peerPort, localAddress: this.localIp });
+      const tls = this.o.tls;
+      const target = { host: this.peerIp, port: this.o.peerPort, localAddress: this.localIp };
+      // The peer is known by its address; its certificate must come from the pair's CA (no name to check).
+      const socket: Socket = tls
+        ? tlsConnect({ ...target, ...tls, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined })
+        : connect(target);
       this.pending = socket;
       let done = false;
       const fail = (f: DialFailure): void => {
@@ -105,7 +175,7 @@ export class TcpPeerTransport implements PeerTransport {
         fail({ kind: LOCAL_FAILURES.has(code) ? 'local' : 'network', code, message: err.message });
       });
       socket.once('close', () => fail({ kind: 'network', code: 'ECONNRESET', message: 'closed' }));
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         if (done) return;
         done = true;
         clearTimeout(timer);
