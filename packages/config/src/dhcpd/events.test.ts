@@ -183,6 +183,15 @@ describe('events run on commit, release and expiry', () => {
     ]);
   });
 
+  it("a subclass's own on commit runs (a subclass with only events is not left out of the scopes)", () => {
+    const core = serve(
+      'class "per-mac" { match hardware; }\n' +
+        'subclass "per-mac" 1:08:00:27:d3:8f:2d { on commit { log(info, "known box"); } }\n' +
+        SUBNET(''),
+    );
+    expect(lines(dora(core))).toEqual(['info known box']);
+  });
+
   it('a configuration without events prepares none', () => {
     const core = serve(SUBNET(''));
     expect(dora(core).events).toBeUndefined();

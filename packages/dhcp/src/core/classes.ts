@@ -230,7 +230,9 @@ export class ClassBook {
           Object.keys(sc.params).length === 0 &&
           sc.options.size === 0 &&
           !sc.conditionals &&
-          !sc.spaceOptions
+          !sc.spaceOptions &&
+          !sc.statements &&
+          !sc.events
         )
           this.emptySubclass.add(sc);
       }
