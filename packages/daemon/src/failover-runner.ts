@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   failoverLeaseBook,
@@ -10,6 +11,7 @@ import {
   FailoverPeerService,
   FileStateStore,
   TcpPeerTransport,
+  type PeerTls,
   type FailoverPeerStatus,
   type PersistedFailoverState,
   type StateStore,
@@ -108,6 +110,7 @@ export class FailoverRunner {
           peerPort: p.peerPort,
           log: flog,
           label,
+          tls: readPeerTls(p),
         }),
         store,
         leases: failoverLeaseBook(dhcp, p.name),
@@ -164,4 +167,26 @@ export class FailoverRunner {
   async stop(): Promise<void> {
     await Promise.all([...this.services.values()].map((s) => s.stop()));
   }
+}
+
+/**
+ * The PEM files of `hadhcp-tls-cert`, `-key` and `-ca`, read at start as the daemon's user. An unreadable one stops
+ * the start with where the statement stands and what to do.
+ */
+function readPeerTls(p: FailoverPeerConfig): PeerTls | undefined {
+  if (!p.tls) return undefined;
+  const { pos } = p.tls;
+  const read = (what: 'cert' | 'key' | 'ca'): Buffer => {
+    const file = p.tls![what];
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new Error(
+        `${pos.file}:${pos.line}:${pos.col}: failover peer "${p.name}": cannot read hadhcp-tls-${what} ${file}: ` +
+          `${(e as NodeJS.ErrnoException).code ?? String(e)}; give a PEM file the daemon's user can read ` +
+          '(packages/failover/README.md, "Failover over TLS")',
+      );
+    }
+  };
+  return { cert: read('cert'), key: read('key'), ca: read('ca') };
 }

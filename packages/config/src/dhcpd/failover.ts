@@ -1,4 +1,5 @@
 import type { FailoverPeerConfig, SourcePos } from '@hadhcp/dhcp';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { Cursor, ParseError } from './cursor.js';
 import type { Tok } from './lexer.js';
 
@@ -13,6 +14,8 @@ export interface PeerDraft {
   lbTok?: Tok;
   /** Where `mclt` was written. */
   closeTok: Tok;
+  /** `hadhcp-tls-cert`, `-key`, `-ca` as written (all three or none, checked when the block closes). */
+  tls: Partial<Record<'cert' | 'key' | 'ca', { file: string; tok: Tok }>>;
 }
 
 export type Problem = { tok: Tok; message: string; hint: string };
@@ -33,7 +36,7 @@ export function parsePeerBlock(cur: Cursor, name: string, pos: SourcePos): PeerD
     maxBalance: 3600,
     pos,
   };
-  const d: PeerDraft = { peer, roleSet: false, closeTok: cur.peek() };
+  const d: PeerDraft = { peer, roleSet: false, closeTok: cur.peek(), tls: {} };
   const errors: ParseError[] = [];
   cur.expect('{', '`{`', `open the failover peer "${name}" block with {`);
   while (cur.peek().kind !== '}' && cur.peek().kind !== 'eof') {
@@ -47,6 +50,8 @@ export function parsePeerBlock(cur: Cursor, name: string, pos: SourcePos): PeerD
   }
   d.closeTok = cur.expect('}', '`}`', `close the failover peer "${name}" block with }`);
   if (errors.length) throw new AggregateError(errors);
+  const { cert, key, ca } = d.tls;
+  if (cert && key && ca) peer.tls = { cert: cert.file, key: key.file, ca: ca.file, pos: cur.pos(cert.tok) };
   return d;
 }
 
@@ -159,6 +164,15 @@ function peerStatement(cur: Cursor, d: PeerDraft): void {
       peer.lazyUpdates = b === 'true' || b === 'on';
       break;
     }
+    case 'hadhcp-tls-cert':
+    case 'hadhcp-tls-key':
+    case 'hadhcp-tls-ca': {
+      // hadhcp's own (ISC's dhcpd -t refuses them, and ISC speaks plain TCP): TLS between two hadhcp nodes.
+      const f = cur.expect('string', 'a quoted file name', `write \`${w} "/etc/hadhcp/tls/FILE.pem";\``);
+      const file = isAbsolute(f.text) ? f.text : resolve(dirname(cur.file), f.text);
+      d.tls[w.slice('hadhcp-tls-'.length) as 'cert' | 'key' | 'ca'] = { file, tok: t };
+      break;
+    }
     default:
       throw new ParseError(
         t,
@@ -187,6 +201,15 @@ export function peerProblems(d: PeerDraft, declTok: Tok): Problem[] {
       message: `${stmt}: peer address may not be omitted`,
       hint: 'add `peer address <the other server>;`',
     });
+  const given = (['cert', 'key', 'ca'] as const).filter((k) => d.tls[k]);
+  if (given.length > 0 && given.length < 3) {
+    const missing = (['cert', 'key', 'ca'] as const).filter((k) => !d.tls[k]).map((k) => `hadhcp-tls-${k}`);
+    out.push({
+      tok: d.tls[given[0]!]!.tok,
+      message: `${stmt}: TLS needs hadhcp-tls-cert, hadhcp-tls-key and hadhcp-tls-ca; ${missing.join(' and ')} missing`,
+      hint: `add ${missing.map((m) => `\`${m} "FILE";\``).join(' and ')}, or remove the hadhcp-tls-* lines for plain TCP (as ISC)`,
+    });
+  }
   if (peer.role === 'secondary' && d.lbTok)
     out.push({
       tok: d.lbTok,

@@ -206,6 +206,30 @@ subnet 10.0.0.0 netmask 255.255.255.0 { pool { failover peer "fo"; deny dynamic 
     expect(e!.message).toContain('expected true or false');
   });
 
+  it("hadhcp-tls-cert, -key and -ca (hadhcp's own) are read together, relative paths from the file's directory", () => {
+    const c = ok(
+      peerSrc(
+        'primary; peer address 10.0.0.3; mclt 60; split 128;\nhadhcp-tls-cert "tls/a.pem"; hadhcp-tls-key "/etc/hadhcp/a.key"; hadhcp-tls-ca "tls/ca.pem";',
+      ),
+    );
+    expect(c.failoverPeers[0]!.tls).toMatchObject({
+      cert: '/etc/dhcp/tls/a.pem',
+      key: '/etc/hadhcp/a.key',
+      ca: '/etc/dhcp/tls/ca.pem',
+      pos: { line: 3, col: 1 },
+    });
+    expect(ok(peerSrc('primary; peer address 10.0.0.3; mclt 60; split 128;')).failoverPeers[0]!.tls).toBe(
+      undefined,
+    );
+    const [e] = errors(
+      peerSrc('primary; peer address 10.0.0.3; mclt 60; split 128;\nhadhcp-tls-cert "a.pem";'),
+    );
+    expect(at(e!)).toBe('3:1');
+    expect(e!.message).toContain('hadhcp-tls-key and hadhcp-tls-ca missing');
+    const [u] = errors(peerSrc('primary; peer address 10.0.0.3; mclt 60; split 128;\nhadhcp-tls-ca ca.pem;'));
+    expect(u!.message).toContain('a quoted file name');
+  });
+
   it('split 37 sets buckets 0..36 LSB first', () => {
     const c = ok(peerSrc('primary; peer address 10.0.0.3; mclt 60; split 37;'));
     expect(Array.from(c.failoverPeers[0]!.hba!.subarray(0, 6))).toEqual([255, 255, 255, 255, 0x1f, 0]);

@@ -197,6 +197,12 @@ export interface FailoverPeerConfig {
    * waiting for the partner's BNDACK (ISC's behaviour). Default false: zero loss while the partner is reachable.
    */
   lazyUpdates?: boolean;
+  /**
+   * hadhcp's `hadhcp-tls-cert`, `hadhcp-tls-key` and `hadhcp-tls-ca` (not ISC's; all three or none): the failover
+   * link runs over TLS 1.3 with certificates both ways. Paths resolved against the dhcpd.conf's directory; the
+   * daemon reads them at start (`pos`: where hadhcp-tls-cert stands, for its error).
+   */
+  tls?: { cert: string; key: string; ca: string; pos: SourcePos };
   pos: SourcePos;
 }
 
