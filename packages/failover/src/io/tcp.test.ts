@@ -66,6 +66,28 @@ describe('TcpPeerTransport', () => {
     expect(us.counters()).toMatchObject({ 'dial-connected': 1 });
   });
 
+  it('the messages sent in one turn arrive together, in order, and what was sent before close() is delivered', async () => {
+    const us = transport('127.0.0.10', '127.0.0.11');
+    const peer = transport('127.0.0.11', '127.0.0.10');
+    const accepted = new Promise<PeerConnection>((resolve) => void peer.listen(resolve));
+    await new Promise((r) => setTimeout(r, 20));
+    const out = await us.dial();
+    const inc = await accepted;
+    const chunks: number[][] = [];
+    const closed = new Promise<void>((resolve) => inc.onClose(() => resolve()));
+    inc.onData((c) => chunks.push([...c]));
+    for (let i = 1; i <= 200; i++) out.send(Uint8Array.of(i, i));
+    out.send(Uint8Array.of(0));
+    out.close(); // in the same turn as the sends
+    await closed;
+    const all = chunks.flat();
+    expect(all).toHaveLength(401);
+    expect(all.slice(0, 4)).toEqual([1, 1, 2, 2]);
+    expect(all.at(-1)).toBe(0);
+    // One write: loopback delivers it in one read.
+    expect(chunks).toHaveLength(1);
+  });
+
   it('closes a connection from any other address, counts it and logs it once a minute', async () => {
     const us = transport('127.0.0.10', '127.0.0.11');
     let handed = 0;
