@@ -25,6 +25,8 @@
 //          --trace-gc (hadhcp's fixed-rate runs under node --trace-gc: GC pauses counted, longest printed)
 //          --only=ping: the ping-check rows alone (lib/ping-check.ts; in the default set too): hadhcp ping-check on vs
 //          off vs ISC dhcpd at --ping-rates=100,1000,5000 new clients/s, --ping-seconds=10 each
+//          --only=classes: the classes row alone (lib/classes.ts; in the default set too): hadhcp on the plain config
+//          vs ten classes + an iPXE if chain, --classes-rounds=3 alternating rounds at --classes-rate=25000 offered
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -49,6 +51,7 @@ import {
 import { readPackets } from './lib/pcap.js';
 import { topSelfTime } from './lib/cpuprofile.js';
 import { pingCheckRows } from './lib/ping-check.js';
+import { classesRows } from './lib/classes.js';
 
 const args = parseArgs();
 const QUICK = Boolean(args.quick);
@@ -64,7 +67,7 @@ const LATENCY_RATES = String(args['latency-rate'] ?? (QUICK ? 2000 : 10000))
   .split(',')
   .map(Number)
   .filter((r) => r > 0);
-const ONLY = new Set(String(args.only ?? 'throughput,latency,offers,ping').split(','));
+const ONLY = new Set(String(args.only ?? 'throughput,latency,offers,ping,classes').split(','));
 const PING_RATES = String(args['ping-rates'] ?? (QUICK ? '100,1000' : '100,1000,5000'))
   .split(',')
   .map(Number);
@@ -147,12 +150,12 @@ let instance = 0;
 async function startServer(
   lab: Lab,
   server: string,
-  { pingCheck = false, node = [] as string[] } = {},
+  { pingCheck = false, node = [] as string[], conf: hadhcpConf = undefined as string | undefined } = {},
 ): Promise<LabProcess> {
   const dir = lab.file(`${server}-${++instance}`);
   mkdirSync(dir);
   if (server === 'hadhcp') {
-    const conf = lab.file(`${server}-${instance}.conf`, dhcpdConf(pingCheck));
+    const conf = lab.file(`${server}-${instance}.conf`, hadhcpConf ?? dhcpdConf(pingCheck));
     const sock = `${dir}/control.sock`;
     // --server-id: perfdhcp's source address is its giaddr (a real relay sends from its server-side address,
     // which hadhcp uses to pick its identifier); the server's address on the relay-facing segment, as ISC does.
@@ -692,6 +695,22 @@ await withLab(30 * 60_000, async (lab) => {
             control: server === 'hadhcp' ? `${lab.file(`hadhcp-${instance}`)}/control.sock` : undefined,
           };
         },
+        serverCore: PIN ? SERVER_CORE : undefined,
+        generatorCore: PIN ? GENERATOR_CORE : undefined,
+        ns: 'pd',
+        giaddr: GIADDR,
+        serverIp: SERVER_IP,
+      }),
+    );
+  if (ONLY.has('classes') && SERVERS.includes('hadhcp'))
+    console.log(
+      await classesRows(lab, {
+        plain: dhcpdConf(false),
+        rate: Number(args['classes-rate'] ?? (QUICK ? 5000 : 25000)),
+        seconds: FINAL_S,
+        warmupSeconds: WARMUP_S,
+        rounds: Number(args['classes-rounds'] ?? (QUICK ? 1 : 3)),
+        start: (conf) => startServer(lab, 'hadhcp', { conf }),
         serverCore: PIN ? SERVER_CORE : undefined,
         generatorCore: PIN ? GENERATOR_CORE : undefined,
         ns: 'pd',
