@@ -3,6 +3,7 @@
 // tsx (node --import tsx) so the benchmarks share test/lab/lib's TypeScript helpers (see test/bench/README.md).
 //   dhcp     perfdhcp: hadhcp vs Kea 2.2 memfile vs ISC dhcpd 4.4; new-client OFFER latency with ping-check;
 //            ping-check under load, on vs off vs ISC (`pnpm bench dhcp --only=ping` runs just those rows)
+//            classes + an iPXE if chain vs the plain config (`pnpm bench dhcp --only=classes`)
 //   memory   hadhcp with 1,000,000 leases: start-up time and resident memory (journal or snapshot store)
 //   vrrp     takeover times (kill -9, SIGTERM) and 50 idle instances' CPU, hadhcp vs keepalived 2.2.7
 //   leases   the lease store against better-sqlite3 (test/bench/leases-store.mjs)
