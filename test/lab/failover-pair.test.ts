@@ -9,6 +9,7 @@
 //   rta 10.0.0.2 --+                                         +-- cli1..cli6 (udhcpc)
 //                  +-- lan0 -- relay 10.0.0.1 | 10.1.0.1 -- lan1
 //   rtb 10.0.0.3 --+           dhcrelay -> both routers      +-- load 10.2.0.1/16 (perfdhcp, giaddr set, broadcast)
+import { mkdirSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   relayTopology,
@@ -28,6 +29,7 @@ import {
   stopHadhcp,
   tshark,
   until,
+  waitForLog,
   type Hadhcp,
 } from './lib/dhcp-helpers.js';
 import {
@@ -42,6 +44,7 @@ import {
   type FailoverPeerStatus,
 } from './lib/failover-pair.js';
 import { addLoadSide, perfAcks, spawnPerfLoad } from './lib/load-side.js';
+import { makeCa } from '../../packages/failover/test-vectors/tls-certs.js';
 
 const skip = requireRoot({ commands: ['dhcrelay', 'udhcpc', 'perfdhcp', 'tcpdump', 'tshark', 'nft'] });
 
@@ -234,6 +237,54 @@ describe.skipIf(skip)('failover pair: two hadhcp nodes behind one relay, no VRRP
       );
       expect(seen - got.at, `ms from ${c.ns}'s bind to the lease on ${other.ns}`).toBeLessThan(1_000);
     }
+  });
+
+  it('over TLS (hadhcp-tls-*): the pair reaches normal and shares a lease; a node whose certificate another CA issued never links, and the node it reached logs why', async () => {
+    const dir = lab().file('tls');
+    mkdirSync(dir, { recursive: true });
+    const certs = { ...makeCa(dir, 'pair-ca', ['rta', 'rtb']), ...makeCa(dir, 'other-ca', ['stranger']) };
+    const tlsLines = (c: { cert: string; key: string; ca: string }): string[] => [
+      `hadhcp-tls-cert "${c.cert}";`,
+      `hadhcp-tls-key "${c.key}";`,
+      `hadhcp-tls-ca "${c.ca}";`,
+    ];
+    const conf = (base: string, c: { cert: string; key: string; ca: string }): string =>
+      base.replace(
+        /(failover peer "[^"]+" \{\n)/,
+        `$1${tlsLines(c)
+          .map((l) => `  ${l}\n`)
+          .join('')}`,
+      );
+    const start = async (b: { cert: string; key: string; ca: string }): Promise<Pair> => {
+      const names = { a: `pair${++n}-a`, b: `pair${n}-b` };
+      const [a, bb] = await Promise.all([
+        startHadhcp(lab(), 'rta', { conf: conf(CONF_A, certs.rta!.files), name: names.a, fresh: true }),
+        startHadhcp(lab(), 'rtb', { conf: conf(CONF_B, b), name: names.b, fresh: true }),
+      ]);
+      daemons.push(a, bb);
+      return { a, b: bb, names };
+    };
+
+    lab().step('both nodes with certificates from the pair CA');
+    const p = await start(certs.rtb!.files);
+    await bothUntil(p, 'both normal over TLS', settled, 60_000);
+    const c = topo.clients[0]!;
+    const got = await bind(c);
+    const other = got.server === A ? p.b : p.a;
+    await until(
+      `${got.address} active for ${c.mac} on ${other.ns}`,
+      async () => ((await leaseByIp(other, got.address))?.['binding-state'] === 'active' ? true : undefined),
+      3_000,
+    );
+    await Promise.all([stopHadhcp(p.a), stopHadhcp(p.b)]);
+
+    lab().step('rtb with a certificate from another CA (it trusts ours): no link, and rta says why');
+    const q = await start({ ...certs.stranger!.files, ca: certs.rta!.files.ca });
+    const why = await waitForLog(q.a, /TLS handshake from 10\.0\.0\.3 failed: /, 20_000);
+    console.log(`rta: ${why}`);
+    const [sa, sb] = [await status(q.a), await status(q.b)];
+    expect(sa.connected, describeStatus(sa)).toBe(false);
+    expect(sb.state, describeStatus(sb)).not.toBe('normal');
   });
 
   it('kill -9 of a serving node under perfdhcp load: every DHCPACK the clients saw is an ACTIVE lease on the survivor', async () => {

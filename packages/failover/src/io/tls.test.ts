@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseIp4 } from '@hadhcp/common';
+import { makeCa } from '../../test-vectors/tls-certs.js';
 import { TcpPeerTransport, type PeerTls } from './tcp.js';
 import { isDialFailure, type DialFailure, type PeerConnection } from './transport.js';
 
@@ -17,55 +17,14 @@ import { isDialFailure, type DialFailure, type PeerConnection } from './transpor
 const ip = (s: string) => parseIp4(s)!;
 const port = 40_000 + (process.pid % 20_000);
 let dir = '';
-const material: Record<string, PeerTls> = {};
-
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A CA (self-signed) and `nodes` certificates it issues, EC P-256, valid one day. */
-function makeCa(ca: string, nodes: string[]): void {
-  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${ca}.key`]);
-  openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    `${ca}.key`,
-    '-subj',
-    `/CN=${ca}`,
-    '-days',
-    '1',
-    '-out',
-    `${ca}.pem`,
-  ]);
-  for (const n of nodes) {
-    openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${n}.key`]);
-    openssl(['req', '-new', '-key', `${n}.key`, '-subj', `/CN=${n}`, '-out', `${n}.csr`]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      `${n}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-out',
-      `${n}.pem`,
-    ]);
-    const read = (f: string) => readFileSync(join(dir, f));
-    material[n] = { cert: read(`${n}.pem`), key: read(`${n}.key`), ca: read(`${ca}.pem`) };
-  }
-}
+let material: Record<string, PeerTls> = {};
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'hadhcp-tls-'));
-  makeCa('pair-ca', ['router-a', 'router-b']);
-  makeCa('other-ca', ['stranger']);
+  material = {
+    ...makeCa(dir, 'pair-ca', ['router-a', 'router-b']),
+    ...makeCa(dir, 'other-ca', ['stranger']),
+  };
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
