@@ -236,11 +236,15 @@ class TcpConnection implements PeerConnection {
     socket.on('error', (err) => {
       this.lastError = err.message;
     });
-    socket.on('close', () => {
+    const gone = (): void => {
       if (this.closed) return;
       this.closed = { why: this.lastError };
       this.closeHandler?.(this.lastError);
-    });
+    };
+    // The peer's FIN ('end') is the news: a killed peer's kernel sends it, and the death notice times the VIP move
+    // from it. Node closes our side after it (no half-open link), a few ms later under load ('close').
+    socket.on('end', gone);
+    socket.on('close', gone);
   }
 
   send(bytes: Uint8Array): void {
