@@ -17,8 +17,10 @@
 #include "udp.h"
 
 #define BATCH 64
-/* Largest datagram taken whole (a DHCP request is at most a few hundred bytes; jumbo frames stay below 9000). */
-#define SLOT 9216
+/* Room for the largest UDP datagram, so that none is cut (an oversized or malformed one must reach the decoder to
+   be counted under its drop reason). The slots are allocated untouched: only the bytes datagrams fill become
+   resident (a page or so per slot in service). */
+#define SLOT 65536
 /* recvmmsg calls per wake-up: 256 datagrams at most, so one busy socket cannot starve the loop. */
 #define ROUNDS 4
 
@@ -107,7 +109,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         napi_create_typedarray(env, napi_uint8_array, total, ab, 0, &arr) == napi_ok) {
       size_t off = 0;
       for (int i = 0; i < n; i++) {
-        if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* larger than SLOT: not a DHCP request */
+        if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* larger than SLOT: not possible for UDP/IPv4 */
         size_t len = u->msgs[i].msg_len;
         memcpy((unsigned char *)data + off, u->bufs[i], len);
         u->meta[k * 4] = (int32_t)off;

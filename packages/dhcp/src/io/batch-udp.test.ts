@@ -72,6 +72,20 @@ describe.skipIf(!addon)('BatchUdpSocket (@hadhcp/native recvmmsg/sendmmsg)', () 
     expect(got[0]!.data[0]).toBe(0);
   });
 
+  it('hands over the largest UDP datagram whole (an oversized request must reach the decoder to be counted)', async () => {
+    const { port, got } = await open();
+    const p = await peer();
+    cleanup.push(() => p.sock.close());
+    const huge = Buffer.alloc(65507, 0x61);
+    huge[65506] = 0x62;
+    p.sock.send(huge, port, '127.0.0.1');
+    p.sock.send(Buffer.from([1, 2, 3]), port, '127.0.0.1');
+    await until(() => got.length === 2);
+    expect(got[0]!.data.length).toBe(65507);
+    expect(got[0]!.data[65506]).toBe(0x62);
+    expect([...got[1]!.data]).toEqual([1, 2, 3]);
+  });
+
   it('sends the replies posted in one turn, in order, and reports each one sent', async () => {
     const { s } = await open();
     const p = await peer();
