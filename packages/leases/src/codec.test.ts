@@ -9,6 +9,7 @@ import {
   encodeRecord,
   FileKind,
   fileHeader,
+  leaseStringBilled,
   leaseStringEnds,
   leaseStringIds,
   leaseStringState,
@@ -33,6 +34,10 @@ const leaseArb: fc.Arbitrary<Lease> = fc.record(
     hwAddr: fc.uint8Array({ maxLength: 16 }),
     hostname: fc.string({ maxLength: 60 }),
     failoverPeer: fc.string({ maxLength: 30 }),
+    billing: fc.record(
+      { className: fc.string({ maxLength: 40 }), subclass: fc.uint8Array({ maxLength: 255 }) },
+      { requiredKeys: ['className'] },
+    ),
   },
   { requiredKeys: ['address', 'state', 'starts', 'ends', 'tstp', 'tsfp', 'atsfp', 'cltt', 'hwType'] },
 );
@@ -53,6 +58,7 @@ describe('lease codec', () => {
         expect(decodeLeaseString(s)).toEqual(l);
         expect(leaseStringState(s)).toBe(l.state);
         expect(leaseStringEnds(s)).toBe(l.ends);
+        expect(leaseStringBilled(s)).toBe(l.billing !== undefined);
         const sp = new Int32Array(4);
         leaseStringIds(s, sp);
         const bytes = (a: number, b: number) =>
@@ -89,6 +95,77 @@ describe('lease codec', () => {
         );
       }),
     );
+  });
+
+  it('reads a lease record written before billing was stored', () => {
+    // The body as the store wrote it until now: flags 1|2|4|8, no billing bits.
+    // prettier-ignore
+    const old = Buffer.from([
+      0x0a, 0x00, 0x00, 0x07, // address 10.0.0.7
+      0x02, // state ACTIVE
+      0x00, 0x00, 0x03, 0xe8, // starts 1000
+      0x00, 0x00, 0x07, 0xd0, // ends 2000
+      0x00, 0x00, 0x00, 0x00, // tstp
+      0x00, 0x00, 0x00, 0x00, // tsfp
+      0x00, 0x00, 0x00, 0x00, // atsfp
+      0x00, 0x00, 0x03, 0xe8, // cltt 1000
+      0x01, // hwType Ethernet
+      0x0f, // flags: client id, hardware address, hostname, failover peer
+      0x02, 0x01, 0x02, // client id 01:02
+      0x06, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, // hardware address
+      0x02, 0x70, 0x63, // hostname "pc"
+      0x01, 0x66, // failover peer "f"
+    ]);
+    const l: Lease = {
+      address: 0x0a000007,
+      state: BindingState.ACTIVE,
+      starts: 1000,
+      ends: 2000,
+      tstp: 0,
+      tsfp: 0,
+      atsfp: 0,
+      cltt: 1000,
+      hwType: 1,
+      clientId: Uint8Array.of(1, 2),
+      hwAddr: Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff),
+      hostname: 'pc',
+      failoverPeer: 'f',
+    };
+    expect(decodeLeaseBody(old)).toEqual(l);
+    expect(decodeLeaseString(old.toString('latin1'))).toEqual(l);
+    expect(leaseStringBilled(old.toString('latin1'))).toBe(false);
+    // And a lease without billing is still written byte for byte as before.
+    expect(encodeLeaseBody(l)).toEqual(old);
+  });
+
+  it('stores a billing class, and a billing subclass with its match value, after the other fields', () => {
+    const base: Lease = {
+      address: 0x0a000007,
+      state: BindingState.ACTIVE,
+      starts: 0,
+      ends: 0,
+      tstp: 0,
+      tsfp: 0,
+      atsfp: 0,
+      cltt: 0,
+      hwType: 1,
+    };
+    const cls = encodeLeaseBody({ ...base, billing: { className: 'x' } });
+    // prettier-ignore
+    expect([...cls.subarray(30)]).toEqual([
+      0x10, // flags: billing
+      0x01, 0x78, // class "x"
+    ]);
+    const sub = { ...base, billing: { className: 'cm', subclass: Uint8Array.of(1, 0, 0x5e) } };
+    const b = encodeLeaseBody(sub);
+    // prettier-ignore
+    expect([...b.subarray(30)]).toEqual([
+      0x30, // flags: billing, billing subclass
+      0x02, 0x63, 0x6d, // class "cm"
+      0x03, 0x01, 0x00, 0x5e, // the subclass's match value
+    ]);
+    expect(decodeLeaseBody(b)).toEqual(sub);
+    expect(decodeLeaseString(b.toString('latin1'))).toEqual(sub);
   });
 
   it('frames carry lease, delete and meta records in order', () => {

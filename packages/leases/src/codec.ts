@@ -42,6 +42,9 @@ const FLAG_CLIENT_ID = 1;
 const FLAG_HW_ADDR = 2;
 const FLAG_HOSTNAME = 4;
 const FLAG_PEER = 8;
+/** `billing`: the class name (text); with FLAG_BILLING_SUBCLASS also the subclass's match value (bytes). */
+const FLAG_BILLING = 16;
+const FLAG_BILLING_SUBCLASS = 32;
 /** address, state, six times, hwType, flags. */
 const LEASE_FIXED_LEN = 4 + 1 + 6 * 4 + 1 + 1;
 
@@ -73,13 +76,16 @@ export function encodeLeaseBody(l: Lease): Buffer {
   const hw = u8Field('hwAddr', l.hwAddr, 16);
   const host = textField('hostname', l.hostname);
   const peer = textField('failoverPeer', l.failoverPeer);
+  const billClass = textField('billing.className', l.billing?.className);
+  const billSub = billClass && u8Field('billing.subclass', l.billing?.subclass, 255);
   const times = [l.starts, l.ends, l.tstp, l.tsfp, l.atsfp, l.cltt];
   checkU32('address', l.address);
   for (const t of times) checkU32('time', t);
   if (l.state < BindingState.FREE || l.state > BindingState.BACKUP)
     throw new RangeError(`bad state ${l.state}`);
   let len = LEASE_FIXED_LEN;
-  for (const f of [cid, hw, host, peer]) if (f) len += 1 + f.length;
+  const fields = [cid, hw, host, peer, billClass, billSub];
+  for (const f of fields) if (f) len += 1 + f.length;
   const b = Buffer.allocUnsafe(len);
   b.writeUInt32BE(l.address >>> 0, 0);
   b[4] = l.state;
@@ -89,9 +95,11 @@ export function encodeLeaseBody(l: Lease): Buffer {
     (cid ? FLAG_CLIENT_ID : 0) |
     (hw ? FLAG_HW_ADDR : 0) |
     (host ? FLAG_HOSTNAME : 0) |
-    (peer ? FLAG_PEER : 0);
+    (peer ? FLAG_PEER : 0) |
+    (billClass ? FLAG_BILLING : 0) |
+    (billSub ? FLAG_BILLING_SUBCLASS : 0);
   let off = LEASE_FIXED_LEN;
-  for (const f of [cid, hw, host, peer]) {
+  for (const f of fields) {
     if (!f) continue;
     b[off] = f.length;
     b.set(f, off + 1);
@@ -137,6 +145,10 @@ export function decodeLeaseBody(body: Uint8Array): Lease {
   if (flags & FLAG_HW_ADDR) l.hwAddr = take();
   if (flags & FLAG_HOSTNAME) l.hostname = Buffer.from(take()).toString('utf8');
   if (flags & FLAG_PEER) l.failoverPeer = Buffer.from(take()).toString('utf8');
+  if (flags & FLAG_BILLING) {
+    l.billing = { className: Buffer.from(take()).toString('utf8') };
+    if (flags & FLAG_BILLING_SUBCLASS) l.billing.subclass = take();
+  }
   if (off !== body.length) throw new RecordError('trailing bytes in lease body');
   return l;
 }
@@ -186,6 +198,10 @@ export function decodeLeaseString(s: string): Lease {
   if (flags & FLAG_HW_ADDR) l.hwAddr = bytes(span());
   if (flags & FLAG_HOSTNAME) l.hostname = text(span());
   if (flags & FLAG_PEER) l.failoverPeer = text(span());
+  if (flags & FLAG_BILLING) {
+    l.billing = { className: text(span()) };
+    if (flags & FLAG_BILLING_SUBCLASS) l.billing.subclass = bytes(span());
+  }
   if (off !== s.length) throw new RecordError('trailing bytes in lease body');
   return l;
 }
@@ -203,6 +219,11 @@ function u32At(s: string, i: number): number {
 /** Binding state of a lease body string (no validation: the string came from encodeLeaseBody or a checked frame). */
 export function leaseStringState(s: string): BindingState {
   return s.charCodeAt(4);
+}
+
+/** Does a lease body string carry a billing (`Lease.billing`)? Read without decoding, for the start-up scan. */
+export function leaseStringBilled(s: string): boolean {
+  return (s.charCodeAt(30) & FLAG_BILLING) !== 0;
 }
 
 /** `ends` of a lease body string. */

@@ -55,6 +55,19 @@ export interface Lease {
   hostname?: string;
   /** The failover peer name of the pool this address belongs to, if any. */
   failoverPeer?: string;
+  /**
+   * The class an ACTIVE lease is billed to under dhcpd.conf `lease limit` (ISC's dhcpd.leases `billing class` /
+   * `billing subclass`), so a restart bills it again. Absent when no limited class holds it. The failover
+   * protocol does not carry it (ISC's BNDUPD does not either).
+   */
+  billing?: LeaseBilling;
+}
+
+/** ISC's lease billing: a class by name, or a subclass by its class's name and its match value (the hash). */
+export interface LeaseBilling {
+  className: string;
+  /** The subclass's match value (`billing subclass "NAME" DATA`); absent for `billing class "NAME"`. */
+  subclass?: Uint8Array;
 }
 
 export function isExpired(l: Lease, nowSec: number): boolean {
