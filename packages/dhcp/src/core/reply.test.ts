@@ -209,6 +209,24 @@ describe('buildReply', () => {
     expect(msg.sname).toHaveLength(64);
   });
 
+  it('a filename or server name too long for its field is cut, its last octet kept NUL', () => {
+    const long = new ScopeView([
+      makeScope(undefined, { filename: 'f'.repeat(200), serverName: 's'.repeat(80) }, {}),
+    ]);
+    const msg = buildReply({
+      ...base,
+      scope: long,
+      type: MessageType.OFFER,
+      req: clientMsg(MessageType.DISCOVER),
+      leaseTime: 600,
+    });
+    expect(new TextDecoder().decode(msg.file.subarray(0, 127))).toBe('f'.repeat(127));
+    expect(msg.file[127]).toBe(0);
+    expect(msg.file).toHaveLength(128);
+    expect(new TextDecoder().decode(msg.sname.subarray(0, 63))).toBe('s'.repeat(63));
+    expect(msg.sname[63]).toBe(0);
+  });
+
   it('NAK: no addresses, no configuration but its message, broadcast bit set when relayed (RFC 2131 4.3.2)', () => {
     const req = clientMsg(MessageType.REQUEST, { giaddr: '10.2.0.1', ciaddr: '10.2.0.9' });
     const msg = buildReply({

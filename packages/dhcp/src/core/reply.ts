@@ -64,7 +64,8 @@ function getParameterRequestListBytes(msg: DhcpMessage): Uint8Array | undefined 
 
 function fixedText(text: string | undefined, size: number): Uint8Array {
   const out = zeroed(size);
-  if (text) out.set(enc.encode(text).subarray(0, size - 1));
+  // Written in place, no copy: a class's or an if's filename is set on every reply (ISC keeps the last octet NUL).
+  if (text) enc.encodeInto(text, out.subarray(0, size - 1));
   return out;
 }
 
