@@ -59,9 +59,11 @@ interface Case {
   file: string;
   /** Options expected in the ACK, code -> text value. */
   text?: Record<number, string>;
+  /** Options configured for the client that it must not get (it did not ask for them). */
+  absent?: number[];
 }
 
-// In client order: cli1 .. cli7 (MACs 02:00:00:00:01:01 ..). cli5's MAC is the fixture's printer subclass.
+// In client order: cli1 .. cli8 (MACs 02:00:00:00:01:01 ..). cli5's MAC is the fixture's printer subclass.
 const CASES: Case[] = [
   {
     name: 'dhclient as iPXE on EFI (user class "iPXE" wins over arch 7)',
@@ -109,6 +111,15 @@ const CASES: Case[] = [
     pool: 'phones',
     file: '',
     text: { 66: 't46.tftp.lab.example' },
+  },
+  {
+    // Asks for neither 43 nor 66: only what it asks for, as ISC sends it.
+    name: 'udhcpc as an ACME phone (-V ACME-SIP-T48) that does not ask for option 43',
+    kind: 'udhcpc',
+    opts: { vendorClass: 'ACME-SIP-T48' },
+    pool: 'phones',
+    file: '',
+    absent: [43, 66],
   },
   {
     name: 'udhcpc with its own vendor class: no class, the general pool',
@@ -247,6 +258,7 @@ describe.skipIf(skip)('ISC dhcpd 4.4.3 and hadhcp serve one site-shaped dhcpd.co
       expect(a.file).toBe(k.file);
       for (const [code, value] of Object.entries(k.text ?? {}))
         expect(a.options, `option ${code}`).toContain(`${code}=${Buffer.from(value).toString('hex')}`);
+      for (const code of k.absent ?? []) expect(a.options.some((o) => o.startsWith(`${code}=`))).toBe(false);
 
       // The accepted difference: hadhcp's T1 and T2, where ISC sends none.
       const secs = Buffer.from(ours!.options.find((o) => o.code === 51)!.data).readUInt32BE(0);
