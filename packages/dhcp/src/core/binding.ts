@@ -1,5 +1,5 @@
 import type { Ip4 } from '@hadhcp/common';
-import { BindingState, type Lease } from '@hadhcp/leases';
+import { BindingState, type Lease, type LeaseBilling } from '@hadhcp/leases';
 
 /** The client a binding is made for (RFC 2131 4.2: option 61 when sent, else htype + chaddr). */
 export interface Holder {
@@ -24,6 +24,8 @@ export type BindingEvent =
       sameHolder: boolean;
       /** Failover (LeasePolicy.leaseTime, ISC's MCLT rule): the record's new tstp and tsfp; else prev's are kept. */
       times?: { tstp: number; tsfp: number };
+      /** The class a `lease limit` bills the lease to (classes.ts), stored so a restart bills it again. */
+      billing?: LeaseBilling;
     }
   /** RFC 2131 4.3.4 DHCPRELEASE: the binding ends now; the association is kept (the client gets it back first). */
   | { on: 'release' }
@@ -45,6 +47,9 @@ export type BindingEventName = BindingEvent['on'];
  *   ABANDONED   ACTIVE  -         ABANDONED  FREE, association cleared       FREE
  *   other       ACTIVE  -         ABANDONED  -                               FREE
  *
+ * A lease-limit billing lives only on an ACTIVE record (ISC unbills on release and expiry): a bind sets the one
+ * it is given, every other event leaves the record without one.
+ *
  * New records (bind, abandon) take the failover times of the one they replace (a bind in a failover pool: the
  * tstp/tsfp its lease time was granted with) and the pool's failover peer.
  */
@@ -62,7 +67,7 @@ export function nextBinding(
       return abandoned(prev, ip, nowSec, e.seconds, failoverPeer);
     case 'release':
       if (prev?.state !== BindingState.ACTIVE) return undefined;
-      return { ...prev, state: BindingState.RELEASED, ends: nowSec, cltt: nowSec };
+      return unbilled({ ...prev, state: BindingState.RELEASED, ends: nowSec, cltt: nowSec });
     case 'expire':
       return prev && expired(prev);
     case 'free':
@@ -94,6 +99,13 @@ function bound(
   const name = c.hostname ?? (sameHolder ? prev?.hostname : undefined);
   if (name !== undefined) l.hostname = name;
   if (failoverPeer !== undefined) l.failoverPeer = failoverPeer;
+  if (e.billing) l.billing = e.billing;
+  return l;
+}
+
+/** The record without its lease-limit billing (it left ACTIVE). */
+function unbilled(l: Lease): Lease {
+  if (l.billing) delete l.billing;
   return l;
 }
 
@@ -126,9 +138,9 @@ function abandoned(
  */
 function expired(l: Lease): Lease | undefined {
   if (l.state === BindingState.ACTIVE)
-    return { ...l, state: l.failoverPeer !== undefined ? BindingState.EXPIRED : BindingState.FREE };
+    return unbilled({ ...l, state: l.failoverPeer !== undefined ? BindingState.EXPIRED : BindingState.FREE });
   if (l.state !== BindingState.ABANDONED) return undefined;
-  const next = { ...l, state: BindingState.FREE };
+  const next = unbilled({ ...l, state: BindingState.FREE });
   delete next.clientId;
   delete next.hwAddr;
   delete next.hostname;

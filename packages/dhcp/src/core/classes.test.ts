@@ -186,4 +186,23 @@ describe('lease limits (ISC ack_lease billing)', () => {
     expect(next.bk.mayLease(ip('10.0.0.2'), [m2!])).toBe(false);
     expect(next.bk.mayLease(ip('10.0.0.1'), [m2!])).toBe(true);
   });
+  it('re-bills stored billings: a class by name, a subclass by class and value (spawned again), not a gone one', () => {
+    const all = klass('all', { matchIf: () => true, leaseLimit: 1 });
+    const spawning = klass('per-port', { match: vci, spawn: true, leaseLimit: 1 });
+    const fixed = klass('fixed', { match: vci, leaseLimit: 1 });
+    const declared = sub(fixed, text('a'));
+    const bk = book([all, spawning, fixed]);
+    expect(bk.rebill(ip('10.0.0.1'), { className: 'all' })).toBe(true);
+    expect(bk.rebill(ip('10.0.0.2'), { className: 'per-port', subclass: text('port1') })).toBe(true);
+    expect(bk.rebill(ip('10.0.0.3'), { className: 'fixed', subclass: text('a') })).toBe(true);
+    expect(bk.rebill(ip('10.0.0.4'), { className: 'fixed', subclass: text('b') })).toBe(false);
+    expect(bk.rebill(ip('10.0.0.5'), { className: 'gone' })).toBe(false);
+    expect([bk.billedCount(all), bk.billedCount(declared)]).toEqual([1, 1]);
+    // The subclass a packet classifies into is the one spawned for the billing: it is full.
+    const [m] = bk.classify(withVci('port1')).filter((x) => 'parent' in x && x.parent === spawning);
+    expect(bk.billedCount(m!)).toBe(1);
+    expect(bk.mayLease(ip('10.0.0.9'), [m!])).toBe(false);
+    expect(bk.billingOf(ip('10.0.0.2'))).toEqual({ className: 'per-port', subclass: text('port1') });
+    expect(bk.billingOf(ip('10.0.0.4'))).toBeUndefined();
+  });
 });

@@ -18,7 +18,7 @@
  * refilled for each packet: a configuration without classes or `if` never touches it.
  */
 import { writeIp4, type Ip4 } from '@hadhcp/common';
-import { BindingState } from '@hadhcp/leases';
+import { BindingState, type LeaseBilling } from '@hadhcp/leases';
 import { getOption } from '../wire/accessors.js';
 import type { DhcpMessage } from '../wire/types.js';
 import {
@@ -213,6 +213,10 @@ export class ClassBook {
   /** Lease limits: which class each address is billed to, and how many each class holds. */
   private readonly billedTo = new Map<Ip4, Membership>();
   private readonly billed = new Map<Membership, number>();
+  /** Each billed class's LeaseBilling, made once: the record of every lease billed to it carries it. */
+  private readonly billings = new WeakMap<Membership, LeaseBilling>();
+  /** Some class or subclass has a `lease limit`: only then are billings read back from the lease records. */
+  readonly limited: boolean;
 
   constructor(
     config: DhcpServerConfig,
@@ -223,6 +227,9 @@ export class ClassBook {
     this.active = this.classes.length > 0 || this.hasConditionals;
     this.denyBooting = this.active && setAnywhere(config, 'booting');
     this.emptySubclass.add(SPAWNED);
+    this.limited = this.classes.some(
+      (c) => c.leaseLimit !== undefined || [...c.subclasses.values()].some((s) => s.leaseLimit !== undefined),
+    );
     for (const cls of this.classes)
       for (const sub of cls.subclasses.values()) {
         const sc = sub.scope;
@@ -327,8 +334,7 @@ export class ClassBook {
     const b = this.billing(ip, members);
     if (typeof b !== 'object') return;
     this.unbill(ip);
-    this.billedTo.set(ip >>> 0, b);
-    this.billed.set(b, (this.billed.get(b) ?? 0) + 1);
+    this.charge(ip >>> 0, b);
   }
 
   /** A lease left ACTIVE: its billing ends (ISC unbills on release and expiry). */
@@ -339,24 +345,62 @@ export class ClassBook {
   /**
    * After a reload: the leases billed under the previous configuration stay billed to the class of the same name
    * (a subclass: of the same class and value; a spawned one is spawned again), so a reload does not reopen full
-   * classes. Classes that are gone take their billing with them.
+   * classes. Classes that are gone take their billing with them. A lease this book billed already (from its
+   * record, rebill()) is left as it is.
    */
   carryOver(prev: ClassBook): void {
     for (const [ip, m] of prev.billedTo) {
+      if (this.billedTo.has(ip)) continue;
       const now = this.counterpart(m);
-      if (!now) continue;
-      this.billedTo.set(ip, now);
-      this.billed.set(now, (this.billed.get(now) ?? 0) + 1);
+      if (now) this.charge(ip, now);
     }
+  }
+
+  /** The billing to store with ip's record: the class it is billed to now, if any. */
+  billingOf(ip: Ip4): LeaseBilling | undefined {
+    const m = this.billedTo.get(ip >>> 0);
+    if (!m) return undefined;
+    let b = this.billings.get(m);
+    if (!b) {
+      b = isSubclass(m) ? { className: m.parent.name, subclass: m.data } : { className: m.name };
+      this.billings.set(m, b);
+    }
+    return b;
+  }
+
+  /**
+   * At start (ISC reading dhcpd.leases): an ACTIVE lease whose record says it was billed is billed again, to the
+   * class of that name, or to the subclass of that class and value (a spawning class spawns it again, as a packet
+   * would). Counted even past the limit: the leases exist. False when the configuration has no such class (or no
+   * such subclass, and the class does not spawn): the billing is dropped.
+   */
+  rebill(ip: Ip4, b: LeaseBilling): boolean {
+    const cls = this.classes.find((c) => c.name === b.className);
+    if (!cls) return false;
+    const m = b.subclass ? this.subclassOf(cls, b.subclass) : cls;
+    if (!m) return false;
+    this.unbill(ip);
+    this.charge(ip >>> 0, m);
+    return true;
+  }
+
+  private charge(ip: Ip4, m: Membership): void {
+    this.billedTo.set(ip, m);
+    this.billed.set(m, (this.billed.get(m) ?? 0) + 1);
   }
 
   private counterpart(m: Membership): Membership | undefined {
     const name = isSubclass(m) ? m.parent.name : m.name;
     const cls = this.classes.find((c) => c.name === name);
     if (!cls || !isSubclass(m)) return cls;
-    const key = dataKey(m.data);
+    return this.subclassOf(cls, m.data);
+  }
+
+  /** The subclass of cls for this match value: declared, spawned already, or spawned now when cls spawns. */
+  private subclassOf(cls: ClientClass, data: Uint8Array): SubClass | undefined {
+    const key = dataKey(data);
     const sub = cls.subclasses.get(key) ?? this.spawned.get(cls)?.get(key);
-    return sub ?? (cls.spawn ? this.spawn(cls, key, m.data) : undefined);
+    return sub ?? (cls.spawn ? this.spawn(cls, key, data) : undefined);
   }
 
   /** Leases billed to a class now (status, tests). */
@@ -385,6 +429,16 @@ export class ClassBook {
     }
     return limited ? 'full' : 'none';
   }
+}
+
+/** Are two lease billings the same class (a record need not be rewritten for it)? */
+export function sameBilling(a: LeaseBilling | undefined, b: LeaseBilling | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.className !== b.className) return false;
+  const x = a.subclass;
+  const y = b.subclass;
+  if (!x || !y) return x === y;
+  return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
 /** Does a class, a subclass or an `if` body anywhere in the configuration set this parameter? */

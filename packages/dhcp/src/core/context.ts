@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Counters, type Ip4 } from '@hadhcp/common';
-import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import { BindingState, INFINITE, type Lease, type LeaseBilling } from '@hadhcp/leases';
 import { getClientId, getHostName, hwAddress } from '../wire/accessors.js';
 import type { DhcpMessage, MessageType } from '../wire/types.js';
 import { isCandidate, PoolAllocator } from './allocate.js';
@@ -126,6 +126,33 @@ export class CoreContext {
     table.forEachBrief(note);
     for (const h of heaps) h.restoreOrder();
     table.setListener(note);
+    if (this.classBook.limited) this.rebill();
+  }
+
+  /**
+   * What the core has to tell the operator about the lease table it started over (log it once): leases whose
+   * billing names a class the configuration no longer has.
+   */
+  readonly notices: string[] = [];
+
+  /**
+   * ISC re-bills the leases of dhcpd.leases that say `billing class|subclass` as it reads them: the ACTIVE
+   * records that carry a billing are billed again (ClassBook.rebill), so a restart does not reopen a class at
+   * its lease limit. Only for a configuration with a lease limit; the records are checked for the billing flag
+   * without decoding, and only those with one are decoded.
+   */
+  private rebill(): void {
+    const gone = new Map<string, number>();
+    for (const l of this.table.billed()) {
+      if (l.state !== BindingState.ACTIVE || this.classBook.rebill(l.address, l.billing!)) continue;
+      const cls = `class "${l.billing!.className}"`;
+      const name = l.billing!.subclass ? `a subclass of ${cls}` : cls;
+      gone.set(name, (gone.get(name) ?? 0) + 1);
+    }
+    for (const [name, n] of gone)
+      this.notices.push(
+        `lease limit: ${n} active lease${n === 1 ? '' : 's'} billed to ${name}, which the configuration no longer has: billing dropped`,
+      );
   }
 
   get global() {
@@ -550,13 +577,15 @@ export class CoreContext {
 
   /**
    * The bind event for c (ISC keeps the recorded host name when the client no longer sends one). `times`: the
-   * failover times the policy granted the lease with (else the record keeps its own).
+   * failover times the policy granted the lease with (else the record keeps its own). `billing`: the class a
+   * lease limit bills the lease to.
    */
   bindFor(
     prev: Lease | undefined,
     c: Client,
     ends: number,
     times?: { tstp: number; tsfp: number },
+    billing?: LeaseBilling,
   ): BindingEvent {
     const e: BindingEvent = {
       on: 'bind',
@@ -565,6 +594,7 @@ export class CoreContext {
       sameHolder: prev !== undefined && this.owns(prev, c),
     };
     if (times) e.times = times;
+    if (billing) e.billing = billing;
     return e;
   }
 

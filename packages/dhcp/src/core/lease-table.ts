@@ -3,6 +3,7 @@ import {
   BINDING_STATE_NAMES,
   BindingState,
   LeaseRecords,
+  leaseStringBilled,
   leaseStringEnds,
   leaseStringIds,
   leaseStringState,
@@ -161,6 +162,12 @@ export class LeaseTable {
   forEachBrief(fn: LeaseListener): void {
     for (const [key, rec] of this.records.entries())
       fn(key >>> 0, leaseStringState(rec), leaseStringEnds(rec));
+  }
+
+  /** Every lease whose record carries a lease-limit billing, decoding only those (in no particular order). */
+  *billed(): IterableIterator<Lease> {
+    for (const [key, rec] of this.records.entries())
+      if (leaseStringBilled(rec)) yield this.records.get(key >>> 0)!;
   }
 
   /** Every lease, decoded one at a time (in no particular order). */

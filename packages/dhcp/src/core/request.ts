@@ -1,5 +1,5 @@
 import { formatIp4, type Ip4 } from '@hadhcp/common';
-import { BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import { BindingState, INFINITE, type Lease, type LeaseBilling } from '@hadhcp/leases';
 import {
   getLeaseTime,
   getMaxMessageSize,
@@ -9,6 +9,7 @@ import {
 } from '../wire/accessors.js';
 import { MessageType, type DhcpMessage } from '../wire/types.js';
 import { replyDestination } from './addressing.js';
+import { sameBilling } from './classes.js';
 import { PARAM_DEFAULTS, type Subnet } from './config.js';
 import type { ScopeView } from './network.js';
 import { nowSeconds, type Client, type CoreContext } from './context.js';
@@ -134,13 +135,16 @@ export function ack(
   const { view, subnet } = ctx.scopeFor(ip, c);
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
+  let billing: LeaseBilling | undefined;
   if (record && c.classes.length > 0) {
     if (!ctx.classBook.mayLease(ip, c.classes)) return ctx.leaseLimitReached(c, line);
     ctx.classBook.bill(ip, c.classes);
+    billing = ctx.classBook.billingOf(ip);
   }
   const nowSec = nowSeconds(nowMs);
   const prev = record ? ctx.table.get(ip) : undefined;
-  const kept = prev && reusable(prev, c, view, ctx, nowSec);
+  // A record whose stored billing is not the lease's now is written again, so a restart bills it right.
+  const kept = prev && reusable(prev, c, view, ctx, nowSec) && sameBilling(prev.billing, billing);
   const grant = kept
     ? { leaseTime: prev.ends - nowSec }
     : ctx.grantedLease(view, getLeaseTime(msg), ip, nowMs);
@@ -148,7 +152,7 @@ export function ack(
   const writes: Lease[] = [];
   if (record && !kept) {
     const ends = leaseTime === INFINITE ? INFINITE : nowSec + leaseTime;
-    writes.push(ctx.change(prev, ip, ctx.bindFor(prev, c, ends, grant.times), nowSec)!);
+    writes.push(ctx.change(prev, ip, ctx.bindFor(prev, c, ends, grant.times, billing), nowSec)!);
   }
   ctx.releaseHold(c.key);
   ctx.probes.forget(ip);

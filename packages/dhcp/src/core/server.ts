@@ -55,6 +55,11 @@ export class DhcpServerCore {
     return this.ctx.table;
   }
 
+  /** What the core found in the lease table it started over that the operator should hear of once (warnings). */
+  get notices(): readonly string[] {
+    return this.ctx.notices;
+  }
+
   /**
    * A core built for a reloaded configuration takes over its predecessor's counters, offers in flight and probe
    * answers (the leases themselves are in the shared table already).

@@ -122,6 +122,7 @@ export class DhcpService {
     // The table is a view over the store's live records (one copy of each lease in memory) plus its indexes.
     this.table = new LeaseTable(store.records);
     this.core = new DhcpServerCore(config, this.table, this.coreOptions(opts.serverId));
+    for (const n of this.core.notices) this.log.warn(n);
     this.writer = new LeaseWriter({
       store,
       log: this.log,
@@ -230,6 +231,7 @@ export class DhcpService {
       this.coreOptions(this.preferredServerIds[0] ?? this.opts.serverId),
     );
     this.core.carryOver(prev);
+    for (const n of this.core.notices) this.log.warn(n);
   }
 
   /**
