@@ -176,3 +176,59 @@ describe('parseIscLeases on hand-written edge cases', () => {
     expect(() => parseIscLeases('}}}{{{;;')).not.toThrow();
   });
 });
+
+describe('parseIscLeases: lease-limit billing (ISC db.c write_billing_class)', () => {
+  // Written by ISC dhcpd 4.4.3-P1 for fixtures/isc-billing.conf (fixtures/isc-billing.sh): a spawned subclass
+  // with a printable value, one with a value printed as colon hex, and a class billed by name.
+  const r = parseIscLeases(fixture('isc-billing.dhcpd.leases'), 'isc-billing.dhcpd.leases');
+  const text = (s: string) => new TextEncoder().encode(s);
+
+  it('reads billing class and both forms of billing subclass into the lease', () => {
+    expect(r.diagnostics).toEqual([]);
+    expect(find(r.leases, '10.77.0.10')!.billing).toEqual({ className: 'cm', subclass: text('modem-1') });
+    expect(find(r.leases, '10.77.0.11')!.billing).toEqual({
+      className: 'hex',
+      subclass: Uint8Array.of(0x01, 0x52, 0x54),
+    });
+    expect(find(r.leases, '10.77.0.12')!.billing).toEqual({
+      className: 'cm',
+      subclass: text('udhcp 1.35.0'),
+    });
+    expect(find(r.leases, '10.77.0.13')!.billing).toEqual({ className: 'named' });
+  });
+
+  it('the store keeps the billing of imported leases', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hadhcp-import-'));
+    try {
+      const store = await LeaseStore.open(dir);
+      await store.write(r.leases);
+      await store.close();
+      const again = await LeaseStore.open(dir);
+      expect(again.get(parseIp4('10.77.0.11')!)!.billing).toEqual(find(r.leases, '10.77.0.11')!.billing);
+      expect(again.get(parseIp4('10.77.0.13')!)!.billing).toEqual({ className: 'named' });
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a malformed billing statement is skipped with a warning, and the lease is kept without billing', () => {
+    const lease = (stmt: string) => `lease 10.0.0.1 {\n  binding state active;\n  ${stmt}\n}\n`;
+    for (const stmt of [
+      'billing;',
+      'billing group "x";',
+      'billing class x;',
+      'billing subclass "cm";',
+      'billing subclass "cm" zz:01;',
+    ]) {
+      const out = parseIscLeases(lease(stmt), 'b.leases');
+      expect(out.leases, stmt).toHaveLength(1);
+      expect(out.leases[0]!.billing, stmt).toBeUndefined();
+      expect(out.leases[0]!.state, stmt).toBe(BindingState.ACTIVE);
+      expect(
+        out.diagnostics.map((d) => `${d.line} ${d.severity}`),
+        stmt,
+      ).toEqual(['3 warning']);
+    }
+  });
+});

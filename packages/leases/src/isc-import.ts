@@ -1,5 +1,5 @@
 import { parseIp4, parseMac } from '@hadhcp/common';
-import { BindingState, INFINITE, type Lease } from './lease.js';
+import { BindingState, INFINITE, type Lease, type LeaseBilling } from './lease.js';
 import { Lexer, type Token } from './isc-lexer.js';
 
 /** A lease as read from dhcpd.leases; the extra fields are ISC's and are not stored by LeaseStore. */
@@ -284,6 +284,8 @@ function parseLease(p: Parser, at: Token): IscLease | undefined {
       if (h.kind === 'string') l.hostname = Buffer.from(h.bytes).toString('utf8');
       else p.error(h, 'client-hostname must be a quoted string');
       p.endStatement('client-hostname');
+    } else if (kw === 'billing') {
+      parseBilling(p, l, t);
     } else if (kw === 'on' || IGNORED_IN_LEASE.has(kw)) {
       p.skipStatement();
     } else {
@@ -295,6 +297,46 @@ function parseLease(p: Parser, at: Token): IscLease | undefined {
   l.nextState = next ?? l.state;
   l.rewindState = rewind ?? l.state;
   return l;
+}
+
+/**
+ * After `billing`: `class "NAME";` or `subclass "CLASS" VALUE;`, the class a lease limit billed the lease to
+ * (ISC db.c write_billing_class: the subclass's value as a quoted string when every byte is printable ASCII,
+ * else as colon-separated hex). The daemon bills the lease again at start.
+ */
+function parseBilling(p: Parser, l: Lease, at: Token): void {
+  // Peek before taking: a malformed statement is skipped up to its ';', never past the lease's '}'.
+  const skip = (t: Token, message: string): void => {
+    p.error(t, `${message}; statement skipped`, 'warning');
+    p.skipStatement();
+  };
+  const kind = p.lex.peek();
+  const isSub = p.isWord(kind, 'subclass');
+  if (!isSub && !p.isWord(kind, 'class')) return skip(kind, "expected 'class' or 'subclass' after 'billing'");
+  p.lex.next();
+  const name = p.lex.peek();
+  if (name.kind !== 'string') return skip(name, 'billing class name must be a quoted string');
+  p.lex.next();
+  const b: LeaseBilling = { className: Buffer.from(name.bytes).toString('utf8') };
+  if (isSub) {
+    const v = p.lex.peek();
+    const data = v.kind === 'string' ? v.bytes : v.kind === 'word' ? parseColonHex(v.text) : undefined;
+    if (!data || data.length === 0)
+      return skip(v, 'billing subclass value must be a quoted string or colon-separated hex');
+    p.lex.next();
+    b.subclass = data;
+  }
+  p.endStatement('billing');
+  // The store holds up to 255 bytes of each (an ISC match value is rarely more than a few dozen).
+  if (Buffer.byteLength(b.className) > 255 || (b.subclass?.length ?? 0) > 255) {
+    p.error(
+      at,
+      'billing class name or subclass value longer than 255 bytes; billing not imported',
+      'warning',
+    );
+    return;
+  }
+  l.billing = b;
 }
 
 /** `lease-id-format hex` writes uids as colon-separated hex; client ids run to 255 bytes, unlike MACs. */
