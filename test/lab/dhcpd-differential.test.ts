@@ -1,7 +1,8 @@
 // Issue 10's differential lab with real clients: one dhcpd.conf as a site writes it (lib/fixtures/differential/
 // dhcpd.conf: classes by vendor class and by MAC, pools per class, an iPXE `if` chain, an option space sent as
 // option 43, a computed option, `set` in pools and `on commit { log(...) }`) is served by ISC dhcpd 4.4.3 and then by
-// hadhcp, fresh, on the same address (10.1.0.1) in the same namespaces. The same dhclient, udhcpc and dhcpcd clients,
+// hadhcp, fresh, on the same address in the same namespaces: directly attached (10.1.0.1), then behind ISC dhcrelay
+// (10.0.0.2, giaddr 10.1.0.1). The same dhclient, udhcpc and dhcpcd clients,
 // sending vendor classes, user classes and client architectures, get a lease from each. tcpdump in the server's
 // namespace records the replies; each client's DHCPACK from ISC and from hadhcp are compared field by field and option
 // by option (wire order and bytes), and so are the `on commit` log lines.
@@ -23,6 +24,7 @@ import {
 import { sleep, startHadhcp, stopHadhcp, until } from './lib/dhcp-helpers.js';
 import {
   directTopology,
+  relayTopology,
   requireRoot,
   runClient,
   startCapture,
@@ -36,7 +38,7 @@ import {
   type Lab,
 } from './lib/index.js';
 
-const skip = requireRoot({ commands: ['dhcpd', 'dhclient', 'udhcpc', 'dhcpcd', 'tcpdump'] });
+const skip = requireRoot({ commands: ['dhcpd', 'dhcrelay', 'dhclient', 'udhcpc', 'dhcpcd', 'tcpdump'] });
 const CONF = readFileSync(new URL('./lib/fixtures/differential/dhcpd.conf', import.meta.url), 'utf8');
 
 /** The fixture's pools, by the name its `set pool-name` gives them. */
@@ -210,86 +212,103 @@ async function runClients(lab: Lab, clients: ClientSpot[], tag: string): Promise
   }
 }
 
-describe.skipIf(skip)('ISC dhcpd 4.4.3 and hadhcp serve one site-shaped dhcpd.conf to real clients', () => {
-  const lab = useLab();
-  let clients: ClientSpot[] = [];
-  const runs: Record<'isc' | 'hadhcp', Run> = {} as never;
+/**
+ * Both shapes of a site: clients on the server's own segment (server 10.1.0.1), and clients behind ISC dhcrelay
+ * (server 10.0.0.2, giaddr 10.1.0.1), the relay left running while the servers change behind it.
+ */
+const SHAPES = {
+  direct: async (lab: Lab): Promise<ClientSpot[]> =>
+    (await directTopology(lab, { clients: CASES.length })).clients,
+  'through ISC dhcrelay': async (lab: Lab): Promise<ClientSpot[]> =>
+    (await relayTopology(lab, { clients: CASES.length })).clients,
+};
 
-  beforeAll(async () => {
-    ({ clients } = await directTopology(lab(), { clients: CASES.length }));
+for (const [shape, topology] of Object.entries(SHAPES))
+  describe.skipIf(skip)(
+    `ISC dhcpd 4.4.3 and hadhcp serve one site-shaped dhcpd.conf to real clients, ${shape}`,
+    () => {
+      const lab = useLab();
+      let clients: ClientSpot[] = [];
+      const runs: Record<'isc' | 'hadhcp', Run> = {} as never;
 
-    lab().step('ISC dhcpd: fresh, every client');
-    const dhcpd = await startDhcpd(lab(), 'srv', { conf: CONF, interfaces: ['eth0'] });
-    const isc = await runClients(lab(), clients, 'isc');
-    runs.isc = { ...isc, commits: commitLines(dhcpd.proc.output()) };
-    await dhcpd.proc.stop(3000);
+      beforeAll(async () => {
+        clients = await topology(lab());
 
-    lab().step('hadhcp: fresh, every client');
-    const h = await startHadhcp(lab(), 'srv', { conf: CONF, fresh: true });
-    const ours = await runClients(lab(), clients, 'hadhcp');
-    // Events run once the ACK's lease is on disk, after the reply.
-    const commits = await until(
-      'hadhcp on commit lines',
-      async () => {
-        const l = commitLines(h.proc.output());
-        return l.length >= runs.isc.commits.length ? l : undefined;
-      },
-      10_000,
-    ).catch(() => commitLines(h.proc.output()));
-    runs.hadhcp = { ...ours, commits };
-    await stopHadhcp(h);
-  }, 240_000);
+        lab().step('ISC dhcpd: fresh, every client');
+        const dhcpd = await startDhcpd(lab(), 'srv', { conf: CONF, interfaces: ['eth0'] });
+        const isc = await runClients(lab(), clients, 'isc');
+        runs.isc = { ...isc, commits: commitLines(dhcpd.proc.output()) };
+        await dhcpd.proc.stop(3000);
 
-  for (const [i, k] of CASES.entries()) {
-    it(k.name, () => {
-      const mac = clients[i]!.mac;
-      const isc = runs.isc.acks.get(mac);
-      const ours = runs.hadhcp.acks.get(mac);
-      expect(isc, 'ISC sent no DHCPACK').toBeDefined();
-      expect(ours, 'hadhcp sent no DHCPACK').toBeDefined();
-      // The clients bound what was acknowledged.
-      expect(runs.isc.leases[i]!.address).toBe(formatIp4(isc!.yiaddr));
-      expect(runs.hadhcp.leases[i]!.address).toBe(formatIp4(ours!.yiaddr));
+        lab().step('hadhcp: fresh, every client');
+        const h = await startHadhcp(lab(), 'srv', { conf: CONF, fresh: true });
+        const ours = await runClients(lab(), clients, 'hadhcp');
+        // Events run once the ACK's lease is on disk, after the reply.
+        const commits = await until(
+          'hadhcp on commit lines',
+          async () => {
+            const l = commitLines(h.proc.output());
+            return l.length >= runs.isc.commits.length ? l : undefined;
+          },
+          10_000,
+        ).catch(() => commitLines(h.proc.output()));
+        runs.hadhcp = { ...ours, commits };
+        await stopHadhcp(h);
+      }, 240_000);
 
-      const a = view(isc!);
-      const b = view(ours!);
-      // What the fixture means, as ISC serves it.
-      expect(a.pool).toBe(k.pool);
-      expect(a.file).toBe(k.file);
-      for (const [code, value] of Object.entries(k.text ?? {}))
-        expect(a.options, `option ${code}`).toContain(`${code}=${Buffer.from(value).toString('hex')}`);
-      for (const code of k.absent ?? []) expect(a.options.some((o) => o.startsWith(`${code}=`))).toBe(false);
+      for (const [i, k] of CASES.entries()) {
+        it(k.name, () => {
+          const mac = clients[i]!.mac;
+          const isc = runs.isc.acks.get(mac);
+          const ours = runs.hadhcp.acks.get(mac);
+          expect(isc, 'ISC sent no DHCPACK').toBeDefined();
+          expect(ours, 'hadhcp sent no DHCPACK').toBeDefined();
+          // The clients bound what was acknowledged.
+          expect(runs.isc.leases[i]!.address).toBe(formatIp4(isc!.yiaddr));
+          expect(runs.hadhcp.leases[i]!.address).toBe(formatIp4(ours!.yiaddr));
 
-      // The accepted difference: hadhcp's T1 and T2, where ISC sends none.
-      const secs = Buffer.from(ours!.options.find((o) => o.code === 51)!.data).readUInt32BE(0);
-      for (const [code, t] of [
-        [58, Math.floor(secs * 0.5)],
-        [59, Math.floor(secs * 0.875)],
-      ] as const) {
-        if (a.options.some((o) => o.startsWith(`${code}=`))) continue;
-        const at = b.options.findIndex((o) => o.startsWith(`${code}=`));
-        expect(at, `hadhcp's option ${code}`).toBeGreaterThanOrEqual(0);
-        expect(b.options.splice(at, 1)[0]).toBe(`${code}=${t.toString(16).padStart(8, '0')}`);
+          const a = view(isc!);
+          const b = view(ours!);
+          // What the fixture means, as ISC serves it.
+          expect(a.pool).toBe(k.pool);
+          expect(a.giaddr).toBe(shape === 'direct' ? '0.0.0.0' : '10.1.0.1');
+          expect(a.file).toBe(k.file);
+          for (const [code, value] of Object.entries(k.text ?? {}))
+            expect(a.options, `option ${code}`).toContain(`${code}=${Buffer.from(value).toString('hex')}`);
+          for (const code of k.absent ?? [])
+            expect(a.options.some((o) => o.startsWith(`${code}=`))).toBe(false);
+
+          // The accepted difference: hadhcp's T1 and T2, where ISC sends none.
+          const secs = Buffer.from(ours!.options.find((o) => o.code === 51)!.data).readUInt32BE(0);
+          for (const [code, t] of [
+            [58, Math.floor(secs * 0.5)],
+            [59, Math.floor(secs * 0.875)],
+          ] as const) {
+            if (a.options.some((o) => o.startsWith(`${code}=`))) continue;
+            const at = b.options.findIndex((o) => o.startsWith(`${code}=`));
+            expect(at, `hadhcp's option ${code}`).toBeGreaterThanOrEqual(0);
+            expect(b.options.splice(at, 1)[0]).toBe(`${code}=${t.toString(16).padStart(8, '0')}`);
+          }
+          expect(b).toEqual(a);
+        });
       }
-      expect(b).toEqual(a);
-    });
-  }
 
-  it('the phone gets option 43 built from the ACME space', () => {
-    const i = CASES.findIndex((k) => k.pool === 'phones');
-    const ack = runs.hadhcp.acks.get(clients[i]!.mac)!;
-    const o43 = ack.options.find((o) => o.code === 43);
-    // ACME.tftp (1) 10.1.0.5, ACME.config (2) "acme-phone.cfg", ACME.vlan (3) 42, in whichever order both send.
-    const hex = Buffer.from(o43?.data ?? []).toString('hex');
-    expect(hex).toContain('01040a010005');
-    expect(hex).toContain(`020e${Buffer.from('acme-phone.cfg').toString('hex')}`);
-    expect(hex).toContain('0302002a');
-    expect(hex.length).toBe(2 * (6 + 16 + 4));
-  });
+      it('the phone gets option 43 built from the ACME space', () => {
+        const i = CASES.findIndex((k) => k.pool === 'phones');
+        const ack = runs.hadhcp.acks.get(clients[i]!.mac)!;
+        const o43 = ack.options.find((o) => o.code === 43);
+        // ACME.tftp (1) 10.1.0.5, ACME.config (2) "acme-phone.cfg", ACME.vlan (3) 42, in whichever order both send.
+        const hex = Buffer.from(o43?.data ?? []).toString('hex');
+        expect(hex).toContain('01040a010005');
+        expect(hex).toContain(`020e${Buffer.from('acme-phone.cfg').toString('hex')}`);
+        expect(hex).toContain('0302002a');
+        expect(hex.length).toBe(2 * (6 + 16 + 4));
+      });
 
-  it('on commit logs the same lines from both servers', () => {
-    expect(runs.isc.commits).toHaveLength(CASES.length);
-    expect(runs.isc.commits).toContain('lab-commit 2:0:0:0:1:5 pool=printers vendor=none');
-    expect(runs.hadhcp.commits).toEqual(runs.isc.commits);
-  });
-});
+      it('on commit logs the same lines from both servers', () => {
+        expect(runs.isc.commits).toHaveLength(CASES.length);
+        expect(runs.isc.commits).toContain('lab-commit 2:0:0:0:1:5 pool=printers vendor=none');
+        expect(runs.hadhcp.commits).toEqual(runs.isc.commits);
+      });
+    },
+  );
