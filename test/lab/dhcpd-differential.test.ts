@@ -81,6 +81,8 @@ const CASES: Case[] = [
     opts: { vendorClass: PXE_EFI, clientArch: 7, request: [66, 67] },
     pool: 'pxe',
     file: 'ipxe.efi',
+    // Its host declaration (no fixed address) gives the domain name, over the pxe pool's; named by its MAC.
+    text: { 15: 'efi-box.lab.example', 12: 'pc-0-1-2' },
   },
   {
     name: 'udhcpc as iPXE on BIOS (-x 0x4d:"iPXE", arch 0)',
