@@ -186,6 +186,15 @@ describe('lease limits (ISC ack_lease billing)', () => {
     expect(next.bk.mayLease(ip('10.0.0.2'), [m2!])).toBe(false);
     expect(next.bk.mayLease(ip('10.0.0.1'), [m2!])).toBe(true);
   });
+  it('an address that changes hands to a client outside its class stops counting against that class', () => {
+    const small = klass('small', { matchIf: () => true, leaseLimit: 1 });
+    const bk = book([small]);
+    bk.bill(ip('10.0.0.1'), [small]);
+    expect(bk.mayLease(ip('10.0.0.2'), [small])).toBe(false);
+    bk.bill(ip('10.0.0.1'), []); // ACKed to a client in no limited class
+    expect(bk.billingOf(ip('10.0.0.1'))).toBeUndefined();
+    expect(bk.mayLease(ip('10.0.0.2'), [small])).toBe(true);
+  });
   it('re-bills stored billings: a class by name, a subclass by class and value (spawned again), not a gone one', () => {
     const all = klass('all', { matchIf: () => true, leaseLimit: 1 });
     const spawning = klass('per-port', { match: vci, spawn: true, leaseLimit: 1 });

@@ -329,10 +329,18 @@ export class ClassBook {
     return this.billing(ip, members) !== 'full';
   }
 
-  /** Bills ip (now leased to a client in these classes) as mayLease() allowed. */
+  /**
+   * Bills ip (now leased to a client in these classes) as mayLease() allowed. A billing to a class the client is
+   * not in ends (ISC ack_lease: the address changed hands, or the client left the class).
+   */
   bill(ip: Ip4, members: readonly Membership[]): void {
     const b = this.billing(ip, members);
-    if (typeof b !== 'object') return;
+    if (b === 'full') return;
+    if (b === 'none') {
+      const was = this.billedTo.get(ip >>> 0);
+      if (was && !members.includes(was)) this.unbill(ip);
+      return;
+    }
     this.unbill(ip);
     this.charge(ip >>> 0, b);
   }

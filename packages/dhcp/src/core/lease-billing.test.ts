@@ -140,6 +140,23 @@ describe('lease limit billing survives a restart (ISC dhcpd.leases billing)', ()
     expect(await second.lease('52:54:00:00:00:04', 'cm-2', T0 + 602_000)).toMatch(/^10\.1\.0\./);
   });
 
+  it('an address ACKed to a client outside the class is stored without billing, and frees the class', async () => {
+    const dir = await tempDir();
+    const first = await server(dir, [byModem()]);
+    expect(await first.lease('52:54:00:00:00:01', 'cm-1')).toBe('10.1.0.50');
+    // The lease runs out with no tick in between; a client with no vendor class (no modem) asks for the address.
+    const m = clientMsg(MessageType.REQUEST, {
+      mac: '52:54:00:00:00:09',
+      requested: '10.1.0.50',
+      serverId: SID,
+    });
+    const d = first.core.handle(m, direct(), T0 + 700_000);
+    await first.store.write(d.writes);
+    expect(d.reply?.msg.yiaddr).toBe(ip('10.1.0.50'));
+    expect(first.store.get(ip('10.1.0.50'))!.billing).toBeUndefined();
+    expect(await first.lease('52:54:00:00:00:02', 'cm-1', T0 + 700_000)).toMatch(/^10\.1\.0\./);
+  });
+
   it('an ACTIVE lease whose time ran out while the server was down is unbilled when the first tick expires it', async () => {
     const dir = await tempDir();
     const first = await server(dir, [byModem()]);

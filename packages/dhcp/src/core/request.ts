@@ -136,7 +136,9 @@ export function ack(
   const serverId = ctx.serverIdFor(view, meta);
   if (serverId === undefined) return ctx.drop('no-server-id', 'no server identifier to answer with', [line]);
   let billing: LeaseBilling | undefined;
-  if (record && c.classes.length > 0) {
+  // Only a configuration with a lease limit bills; then every ACK does, so an address changing hands ends its
+  // billing to the previous holder's class.
+  if (record && ctx.classBook.limited) {
     if (!ctx.classBook.mayLease(ip, c.classes)) return ctx.leaseLimitReached(c, line);
     ctx.classBook.bill(ip, c.classes);
     billing = ctx.classBook.billingOf(ip);
