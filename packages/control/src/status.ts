@@ -175,6 +175,11 @@ export interface LeaseJson {
   tstp?: number | 'never';
   tsfp?: number | 'never';
   atsfp?: number | 'never';
+  /**
+   * The class a dhcpd.conf `lease limit` bills the lease to, in dhcpd.leases words: `class "NAME"` or
+   * `subclass "NAME" "value"` (colon hex when the value is not printable). Absent when none does.
+   */
+  billing?: string;
 }
 
 /** The `arguments` of each command's successful answer. */

@@ -1,6 +1,6 @@
 import { formatIp4, formatMac } from '@hadhcp/common';
 import type { LeaseJson } from '@hadhcp/control';
-import { BINDING_STATE_NAMES, BindingState, INFINITE, type Lease } from '@hadhcp/leases';
+import { BINDING_STATE_NAMES, BindingState, INFINITE, type Lease, type LeaseBilling } from '@hadhcp/leases';
 
 /**
  * A lease as the control socket shows it: Kea's lease4 field names where Kea has one (so existing scripts
@@ -25,7 +25,19 @@ export function leaseToJson(l: Lease): LeaseJson {
     tstp: failoverTime(l.tstp),
     tsfp: failoverTime(l.tsfp),
     atsfp: failoverTime(l.atsfp),
+    billing: l.billing && billingText(l.billing),
   };
+}
+
+/** ISC db.c write_billing_class's words: the value quoted when every byte is printable ASCII, else colon hex. */
+export function billingText(b: LeaseBilling): string {
+  if (!b.subclass) return `class "${b.className}"`;
+  const v = b.subclass;
+  const printable = v.every((c) => c >= 0x20 && c < 0x7f);
+  const value = printable
+    ? `"${String.fromCharCode(...v)}"`
+    : [...v].map((c) => c.toString(16).padStart(2, '0')).join(':');
+  return `subclass "${b.className}" ${value}`;
 }
 
 function failoverTime(t: number): number | 'never' | undefined {
