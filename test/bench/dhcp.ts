@@ -29,7 +29,7 @@
 //          vs ten classes + an iPXE if chain, --classes-rounds=5 alternating rounds at --classes-rate=8000 offered,
 //          compared by exchanges per server CPU second (the server is pinned to one core)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -50,7 +50,7 @@ import {
   type LabProcess,
 } from './lib/bench.js';
 import { readPackets } from './lib/pcap.js';
-import { topSelfTime } from './lib/cpuprofile.js';
+import { profileIn } from './lib/cpuprofile.js';
 import { pingCheckRows } from './lib/ping-check.js';
 import { classesRows } from './lib/classes.js';
 
@@ -370,12 +370,9 @@ async function measure(
   } finally {
     await p.stop(3000);
     // The profile is written when the process exits; it covers the warm-up too.
-    const f =
-      profDir && existsSync(profDir)
-        ? readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'))
-        : undefined;
-    if (f && result) {
-      result.profile = topSelfTime(`${profDir}/${f}`, 25);
+    const profile = profileIn(profDir);
+    if (profile && result) {
+      result.profile = profile;
       process.stderr.write(
         `  ${server} at ${rate}/s, node --cpu-prof (warm-up included):\n${result.profile}\n`,
       );

@@ -11,9 +11,8 @@
 // each MAC up in its 50 subclasses; the pool's `deny members of` is checked per address; the `if` chain runs per
 // reply and sets the boot filename.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { cpuSeconds, median, table, type Lab, type LabProcess } from './bench.js';
-import { topSelfTime } from './cpuprofile.js';
+import { cpuSeconds, fmtMs, median, pct, table, type Lab, type LabProcess } from './bench.js';
+import { profileIn } from './cpuprofile.js';
 import { perfdhcp, type PerfRun } from './perfdhcp.js';
 
 /** Ten classes, an iPXE `if` chain and a pool that refuses two of the classes, as a PXE boot site writes them. */
@@ -117,16 +116,11 @@ async function row(lab: Lab, o: ClassesBenchOptions, config: Row['config'], roun
     return { config, round, run, cpu, load: loadavg() };
   } finally {
     await proc.stop(3000);
-    const f =
-      profDir && existsSync(profDir)
-        ? readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'))
-        : undefined;
-    if (f) process.stderr.write(`${topSelfTime(`${profDir}/${f}`, 25)}\n`);
+    const profile = profileIn(profDir);
+    if (profile) process.stderr.write(`${profile}\n`);
   }
 }
 
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
-const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 0) : '-');
 const usPer = (r: Row): number => (r.run.done ? (r.cpu / r.run.done) * 1e6 : NaN);
 /** Exchanges per second of one core of server CPU: the pinned server's rate at saturation. */
 const perCore = (r: Row): number => 1e6 / usPer(r);
@@ -177,8 +171,8 @@ export async function classesRows(lab: Lab, o: ClassesBenchOptions): Promise<str
         r.config,
         r.run.completedPerS.toFixed(0),
         pct(r.run.fail),
-        `${ms(r.run.offer.p50)} / ${ms(r.run.offer.p99)}`,
-        `${ms(r.run.ack.p50)} / ${ms(r.run.ack.p99)}`,
+        `${fmtMs(r.run.offer.p50)} / ${fmtMs(r.run.offer.p99)}`,
+        `${fmtMs(r.run.ack.p50)} / ${fmtMs(r.run.ack.p99)}`,
         usPer(r).toFixed(1),
         perCore(r).toFixed(0),
         r.load,

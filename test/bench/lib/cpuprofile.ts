@@ -1,6 +1,6 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and lists where the time went: self time per function (file:line),
 // and the share of the profile that was idle, GC or the program itself. Enough to say "where the time goes".
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { table } from './bench.js';
@@ -52,4 +52,10 @@ export function topSelfTime(file: string, top = 15): string {
     `profile ${(total / 1000).toFixed(1)} s, busy ${(busy / 1000).toFixed(2)} s (idle ${(idle / 1000).toFixed(1)} s)\n` +
     table(['function (self time)', 'ms', 'of busy'], rows)
   );
+}
+
+/** topSelfTime of the profile a `node --cpu-prof --cpu-prof-dir=dir` process wrote on exit, if it wrote one. */
+export function profileIn(dir: string | undefined, top = 25): string | undefined {
+  const f = dir && existsSync(dir) ? readdirSync(dir).find((n) => n.endsWith('.cpuprofile')) : undefined;
+  return f ? topSelfTime(`${dir}/${f}`, top) : undefined;
 }

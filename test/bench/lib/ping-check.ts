@@ -9,10 +9,9 @@
 //   waited for a 1 s probe is later than that, one that did not leaves in milliseconds).
 // - on / off: completed exchanges/s with ping-check on against off at the same offered rate (target >= 0.9).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { controlRequest } from '../../../packages/control/dist/index.js';
-import { cpuSeconds, table, type Lab, type LabProcess } from './bench.js';
-import { topSelfTime } from './cpuprofile.js';
+import { cpuSeconds, fmtMs, pct, table, type Lab, type LabProcess } from './bench.js';
+import { profileIn } from './cpuprofile.js';
 import { perfdhcp, type PerfRun } from './perfdhcp.js';
 
 /** An OFFER later than this waited for a probe (ping-timeout 1 s); hadhcp's others leave within milliseconds. */
@@ -91,16 +90,11 @@ async function row(lab: Lab, o: PingBenchOptions, server: string, ping: boolean,
     return { server, ping, rate, run, cpu, waited, probesPerOffer, load };
   } finally {
     await proc.stop(3000);
-    const f =
-      profDir && existsSync(profDir)
-        ? readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'))
-        : undefined;
-    if (f) process.stderr.write(`${topSelfTime(`${profDir}/${f}`, 25)}\n`);
+    const profile = profileIn(profDir);
+    if (profile) process.stderr.write(`${profile}\n`);
   }
 }
 
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
-const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 0) : '-');
 const share = ([ready, waited]: [number, number]): number => ready / (ready + waited);
 
 /** Runs the rows (every server of one rate before the next rate) and returns the section to print. */
@@ -114,7 +108,7 @@ export async function pingCheckRows(lab: Lab, o: PingBenchOptions): Promise<stri
       process.stderr.write(`[dhcp] ping-check ${ping ? 'on' : 'off'} at ${rate} new clients/s: ${server}\n`);
       const r = await row(lab, o, server, ping, rate);
       process.stderr.write(
-        `  ${r.run.completedPerS.toFixed(0)}/s done, ${pct(r.run.fail)} failed, OFFER p50 ${ms(r.run.offer.p50)} ms (min ${ms(r.run.offerMs[0] ?? NaN)}, ${r.run.offerMs.length} OFFERs of ${r.run.sent})` +
+        `  ${r.run.completedPerS.toFixed(0)}/s done, ${pct(r.run.fail)} failed, OFFER p50 ${fmtMs(r.run.offer.p50)} ms (min ${fmtMs(r.run.offerMs[0] ?? NaN)}, ${r.run.offerMs.length} OFFERs of ${r.run.sent})` +
           (r.waited ? `, no wait ${pct(share(r.waited.run))} (warm-up ${pct(share(r.waited.warmup))})` : '') +
           `, load ${r.load}\n`,
       );
@@ -148,7 +142,7 @@ export async function pingCheckRows(lab: Lab, o: PingBenchOptions): Promise<stri
           r.rate,
           r.run.completedPerS.toFixed(0),
           pct(r.run.fail),
-          `${ms(r.run.offer.p50)} / ${ms(r.run.offer.p99)}`,
+          `${fmtMs(r.run.offer.p50)} / ${fmtMs(r.run.offer.p99)}`,
           pct(r.run.offerMs.filter((x) => x >= 0 && x < WAITED_MS).length / r.run.sent),
           r.waited
             ? `${pct(share(r.waited.run))} (${r.waited.run[1]} waited) / ${pct(share(r.waited.warmup))} (${r.waited.warmup[1]})`
