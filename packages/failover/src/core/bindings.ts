@@ -315,6 +315,9 @@ export function applyUpdate(
   if (clientId !== undefined) next.clientId = clientId;
   if (hostname !== undefined) next.hostname = hostname;
   next.failoverPeer = ctx.peerName;
+  // ISC applies the update to a copy of its own lease (lease_copy), so a lease-limit billing (which BNDUPD does
+  // not carry) stays with a lease that stays ACTIVE: the DHCP core still counts it, and a restart bills it again.
+  if (ours.billing !== undefined && next.state === BindingState.ACTIVE) next.billing = ours.billing;
   return supersedesPending ? { accept: true, lease: next, supersedesPending } : { accept: true, lease: next };
 }
 
