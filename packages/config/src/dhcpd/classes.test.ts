@@ -7,58 +7,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatIp4, parseIp4 } from '@hadhcp/common';
-import {
-  BOOTREQUEST,
-  DhcpServerCore,
-  LeaseTable,
-  MessageType,
-  type DhcpMessage,
-  type DhcpOption,
-} from '@hadhcp/dhcp';
-import { formatDiagnostics, readDhcpdConf } from './index.js';
+import { type DhcpServerCore, type DhcpMessage, type DhcpOption } from '@hadhcp/dhcp';
+import { clientMsg, MessageType, readConf, serveConf } from '../../test-vectors/serve.js';
 
 const T0 = 1_700_000_000_000;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b).replace(/\0+$/, '');
 
 /** ping-check off: an OFFER at once rather than a probe first. */
-function serve(conf: string): DhcpServerCore {
-  const src = `ping-check false;\n${conf}`;
-  const r = readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
-  expect(r.config, formatDiagnostics(r.diagnostics)).toBeDefined();
-  return new DhcpServerCore(r.config!, new LeaseTable(), {
-    serverId: parseIp4('10.0.0.1')!,
-    hostname: 'dhcp1',
-  });
-}
+const serve = (conf: string): DhcpServerCore => serveConf(`ping-check false;\n${conf}`);
 
 function msg(type: MessageType, mac: string, options: DhcpOption[] = [], requested?: string): DhcpMessage {
-  const chaddr = new Uint8Array(16);
-  chaddr.set(mac.split(':').map((h) => parseInt(h, 16)));
-  const opts: DhcpOption[] = [{ code: 53, data: Uint8Array.of(type) }, ...options];
-  if (requested) {
-    const a = parseIp4(requested)!;
-    opts.push({ code: 50, data: Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255) });
-    opts.push({ code: 54, data: Uint8Array.of(10, 0, 0, 1) });
-  }
-  return {
-    op: BOOTREQUEST,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
-    xid: 0x1234,
-    secs: 0,
-    flags: 0,
-    ciaddr: 0,
-    yiaddr: 0,
-    siaddr: 0,
-    giaddr: 0,
-    chaddr,
-    sname: new Uint8Array(64),
-    file: new Uint8Array(128),
-    hasCookie: true,
-    options: opts,
-  };
+  return clientMsg(type, { mac, xid: 0x1234, requested, serverId: requested && '10.0.0.1', extra: options });
 }
 
 const meta = { receivedOn: { iface: 'eth0', localIp: parseIp4('10.0.0.1')! }, srcIp: 0, srcPort: 68 };
@@ -398,14 +358,13 @@ describe("lease-time in an `if`: what is left of the client's lease", () => {
 });
 
 describe('reading classes and conditionals: errors at file:line:col', () => {
-  const read = (src: string) => readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
   const errs = (src: string) =>
-    read(src)
+    readConf(src)
       .diagnostics.filter((d) => d.severity !== 'note')
       .map((d) => `${d.severity} ${d.line}:${d.col} ${d.message}`);
 
   it('a file without classes or `if` carries nothing for them (the core then skips them)', () => {
-    const c = read('subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; }').config!;
+    const c = readConf('subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; }').config!;
     expect([c.classes, c.hasConditionals]).toEqual([undefined, undefined]);
   });
 
@@ -455,7 +414,7 @@ describe('reading classes and conditionals: errors at file:line:col', () => {
   });
 
   it('a statement after an `if` leaves the branch only what it still decides', () => {
-    const c = read(`
+    const c = readConf(`
       filename "a";
       if exists host-name { filename "b"; option domain-name "b"; if known { filename "c"; } }
       filename "d";

@@ -6,54 +6,26 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseIp4 } from '@hadhcp/common';
-import { BOOTREQUEST, DhcpServerCore, LeaseTable, MessageType, type DhcpOption } from '@hadhcp/dhcp';
-import { formatDiagnostics, readDhcpdConf } from './index.js';
+import type { DhcpOption, DhcpServerCore } from '@hadhcp/dhcp';
+import { clientMsg, MessageType, readConf, RELAYED, serveConf } from '../../test-vectors/serve.js';
 
 const LAB_CONF = readFileSync(
   new URL('../../../../test/lab/lib/fixtures/conformance/dhcpd.conf', import.meta.url),
   'utf8',
 );
 
-function serve(src: string): DhcpServerCore {
-  const r = readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
-  expect(r.config, formatDiagnostics(r.diagnostics)).toBeDefined();
-  return new DhcpServerCore(r.config!, new LeaseTable(), {
-    serverId: parseIp4('10.0.0.2')!,
-    hostname: 'dhcp1',
-  });
-}
+const serve = (src: string): DhcpServerCore => serveConf(src, '10.0.0.2');
 
 function discover(core: DhcpServerCore, giaddr: string, extra: DhcpOption[] = []) {
-  const chaddr = new Uint8Array(16);
-  chaddr.set([2, 0, 0, 1, 47, 1]);
   const d = core.handle(
-    {
-      op: BOOTREQUEST,
-      htype: 1,
-      hlen: 6,
-      hops: 1,
+    clientMsg(MessageType.DISCOVER, {
+      mac: '02:00:00:01:2f:01',
       xid: 7,
-      secs: 0,
-      flags: 0,
-      ciaddr: 0,
-      yiaddr: 0,
-      siaddr: 0,
-      giaddr: parseIp4(giaddr)!,
-      chaddr,
-      sname: new Uint8Array(64),
-      file: new Uint8Array(128),
-      hasCookie: true,
-      options: [
-        { code: 53, data: Uint8Array.of(MessageType.DISCOVER) },
-        { code: 55, data: Uint8Array.of(1, 3, 12, 15, 17) },
-        ...extra,
-      ],
-    },
-    {
-      receivedOn: { iface: 'eth1', localIp: parseIp4('10.0.0.2')! },
-      srcIp: parseIp4('10.0.0.1')!,
-      srcPort: 67,
-    },
+      giaddr,
+      prl: [1, 3, 12, 15, 17],
+      extra,
+    }),
+    RELAYED,
     1_700_000_000_000,
   );
   const opts = d.reply!.msg.options;
@@ -85,10 +57,7 @@ describe('computed options as ISC dhcpd 4.4.3 sends them', () => {
   });
 
   it('names the option in errors; sub-options are not computed', () => {
-    const r = readDhcpdConf('dhcpd.conf', {
-      readFile: () => 'option space s; option s.a code 1 = text;\noption s.a = "x";',
-      cwd: '/etc/dhcp',
-    });
+    const r = readConf('option space s; option s.a code 1 = text;\noption s.a = "x";');
     expect(r.config).toBeUndefined();
     expect(`${r.diagnostics[0]!.line}:${r.diagnostics[0]!.col}`).toBe('2:8');
     expect(r.diagnostics[0]!.hint).toContain('option s.a VALUE;');

@@ -9,59 +9,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseIp4 } from '@hadhcp/common';
-import {
-  BOOTREQUEST,
-  DhcpServerCore,
-  LeaseTable,
-  MessageType,
-  type Decision,
-  type DhcpMessage,
-  type DhcpOption,
-} from '@hadhcp/dhcp';
-import { formatDiagnostics, readDhcpdConf } from './index.js';
+import { type DhcpServerCore, type Decision, type DhcpMessage, type DhcpOption } from '@hadhcp/dhcp';
+import { clientMsg, MessageType, readConf, serveConf } from '../../test-vectors/serve.js';
 
 const T0 = 1_700_000_000_000;
 
-function read(src: string) {
-  return readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
-}
-
-function serve(src: string): DhcpServerCore {
-  const r = read(`ping-check false;\n${src}`);
-  expect(r.config, formatDiagnostics(r.diagnostics)).toBeDefined();
-  return new DhcpServerCore(r.config!, new LeaseTable(), {
-    serverId: parseIp4('10.0.0.1')!,
-    hostname: 'dhcp1',
-  });
-}
+const serve = (src: string): DhcpServerCore => serveConf(`ping-check false;\n${src}`);
 
 function msg(type: MessageType, extra: DhcpOption[] = [], requested?: string): DhcpMessage {
-  const chaddr = new Uint8Array(16);
-  chaddr.set([0x08, 0, 0x27, 0xd3, 0x8f, 0x2d]);
-  const options: DhcpOption[] = [{ code: 53, data: Uint8Array.of(type) }, ...extra];
-  if (requested) {
-    const a = parseIp4(requested)!;
-    options.push({ code: 50, data: Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255) });
-    options.push({ code: 54, data: Uint8Array.of(10, 0, 0, 1) });
-  }
-  return {
-    op: BOOTREQUEST,
-    htype: 1,
-    hlen: 6,
-    hops: 0,
+  return clientMsg(type, {
+    mac: '08:00:27:d3:8f:2d',
     xid: 9,
-    secs: 0,
-    flags: 0,
-    ciaddr: 0,
-    yiaddr: 0,
-    siaddr: 0,
-    giaddr: 0,
-    chaddr,
-    sname: new Uint8Array(64),
-    file: new Uint8Array(128),
-    hasCookie: true,
-    options,
-  };
+    requested,
+    serverId: requested && '10.0.0.1',
+    extra,
+  });
 }
 
 const meta = { receivedOn: { iface: 'eth0', localIp: parseIp4('10.0.0.1')! }, srcIp: 0, srcPort: 68 };
@@ -200,7 +162,7 @@ describe('events run on commit, release and expiry', () => {
 
 describe('event statements as dhcpd -t reads them', () => {
   it('accepts execute with a warning that it never runs', () => {
-    const r = read(
+    const r = readConf(
       'on commit { execute("/usr/local/bin/notify", "commit", binary-to-ascii(10, 8, ".", leased-address)); }',
     );
     expect(r.config).toBeDefined();
@@ -209,13 +171,13 @@ describe('event statements as dhcpd -t reads them', () => {
   });
 
   it('refuses a missing semicolon as dhcpd -t does ("semicolon expected")', () => {
-    const r = read('on commit { log(info, "a") }');
+    const r = readConf('on commit { log(info, "a") }');
     expect(r.config).toBeUndefined();
     expect(r.diagnostics[0]!.line).toBe(1);
   });
 
   it('refuses an unknown event with the three ISC has', () => {
-    const r = read('on renew { log("x"); }');
+    const r = readConf('on renew { log("x"); }');
     expect(r.config).toBeUndefined();
     expect(r.diagnostics[0]!.message).toContain('expecting commit, release or expiry');
   });

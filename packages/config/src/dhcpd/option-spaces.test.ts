@@ -7,16 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseIp4 } from '@hadhcp/common';
-import {
-  BOOTREQUEST,
-  DhcpServerCore,
-  LeaseTable,
-  MessageType,
-  type DhcpMessage,
-  type DhcpOption,
-} from '@hadhcp/dhcp';
-import { formatDiagnostics, readDhcpdConf } from './index.js';
+import type { DhcpOption, DhcpServerCore } from '@hadhcp/dhcp';
+import { clientMsg, MessageType, readConf, RELAYED, serveConf } from '../../test-vectors/serve.js';
+import { formatDiagnostics } from './index.js';
 
 const T0 = 1_700_000_000_000;
 const LAB_CONF = readFileSync(
@@ -24,49 +17,12 @@ const LAB_CONF = readFileSync(
   'utf8',
 );
 
-function read(src: string) {
-  return readDhcpdConf('dhcpd.conf', { readFile: () => src, cwd: '/etc/dhcp' });
-}
-
-function serve(src: string): DhcpServerCore {
-  const r = read(src);
-  expect(r.config, formatDiagnostics(r.diagnostics)).toBeDefined();
-  return new DhcpServerCore(r.config!, new LeaseTable(), {
-    serverId: parseIp4('10.0.0.2')!,
-    hostname: 'dhcp1',
-  });
-}
+const serve = (src: string): DhcpServerCore => serveConf(src, '10.0.0.2');
 
 /** A relayed DISCOVER (giaddr), as the lab's relay sends it; the reply's options as code -> hex. */
 function discover(core: DhcpServerCore, giaddr: string, prl: number[] | undefined, extra: DhcpOption[] = []) {
-  const chaddr = new Uint8Array(16);
-  chaddr.set([2, 0, 0, 1, 42, 1]);
-  const options: DhcpOption[] = [{ code: 53, data: Uint8Array.of(MessageType.DISCOVER) }, ...extra];
-  if (prl) options.push({ code: 55, data: Uint8Array.from(prl) });
-  const m: DhcpMessage = {
-    op: BOOTREQUEST,
-    htype: 1,
-    hlen: 6,
-    hops: 1,
-    xid: 0x4242,
-    secs: 0,
-    flags: 0,
-    ciaddr: 0,
-    yiaddr: 0,
-    siaddr: 0,
-    giaddr: parseIp4(giaddr)!,
-    chaddr,
-    sname: new Uint8Array(64),
-    file: new Uint8Array(128),
-    hasCookie: true,
-    options,
-  };
-  const meta = {
-    receivedOn: { iface: 'eth1', localIp: parseIp4('10.0.0.2')! },
-    srcIp: parseIp4('10.0.0.1')!,
-    srcPort: 67,
-  };
-  const d = core.handle(m, meta, T0);
+  const m = clientMsg(MessageType.DISCOVER, { mac: '02:00:00:01:2a:01', xid: 0x4242, giaddr, prl, extra });
+  const d = core.handle(m, RELAYED, T0);
   expect(d.reply, JSON.stringify(d.drop)).toBeDefined();
   return d.reply!.msg.options.map((o) => [o.code, Buffer.from(o.data).toString('hex')] as const);
 }
@@ -147,12 +103,12 @@ describe('option spaces served as ISC dhcpd 4.4.3 sends them', () => {
 
 describe('option space statements as dhcpd -t reads them', () => {
   const errors = (src: string) =>
-    read(src)
+    readConf(src)
       .diagnostics.filter((d) => d.severity === 'error')
       .map((d) => `${d.line}:${d.col} ${d.message}`);
 
   it('accepts the forms ISC accepts', () => {
-    const r = read(
+    const r = readConf(
       [
         'option space ubnt code width 1 length width 1 hash size 3;',
         'option ubnt.unifi-address code 1 = ip-address;',
@@ -206,7 +162,7 @@ describe('option space statements as dhcpd -t reads them', () => {
   });
 
   it('names an undeclared space, with the declaration to add', () => {
-    const r = read('option nosuch.a code 1 = text;');
+    const r = readConf('option nosuch.a code 1 = text;');
     expect(r.config).toBeUndefined();
     expect(r.diagnostics[0]!.message).toContain('no option space named "nosuch"');
     expect(r.diagnostics[0]!.hint).toContain('option space nosuch;');
@@ -219,7 +175,7 @@ describe('option space statements as dhcpd -t reads them', () => {
   it('option vendor.NAME (RFC 3925 option 125) = encapsulate: read, with a warning that no 125 is built', () => {
     // Measured in the conformance lab ("option spaces: 125 ..."): dhcpd 4.4.3 sends no option 125 from it, asked
     // or not, with or without the client's own 125 naming the enterprise.
-    const r = read(
+    const r = readConf(
       'option space cl; option cl.tftp code 2 = ip-address;\noption vendor.cl code 4491 = encapsulate cl;',
     );
     expect(r.config).toBeDefined();
@@ -228,7 +184,7 @@ describe('option space statements as dhcpd -t reads them', () => {
   });
 
   it('warns, as a note ISC does not give, when vendor-option-space names no declared space', () => {
-    const r = read('vendor-option-space nosuch;');
+    const r = readConf('vendor-option-space nosuch;');
     expect(r.config).toBeDefined();
     expect(r.diagnostics.map((d) => d.severity)).toEqual(['warning']);
   });
