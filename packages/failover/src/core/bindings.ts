@@ -228,7 +228,8 @@ export function applyUpdate(
     );
 
   // The new record's fields are worked out first and the record built once at the end, in one shape: a copy of
-  // ours changed field by field (and `delete`d from) cost a resync ~5 us per update in slow property stores.
+  // ours changed field by field (and `delete`d from) cost a resync ~5 us per update in slow property stores. So a
+  // field added to Lease is not carried over by itself: say below what an update does to it (as for billing).
   let hwType = ours.hwType;
   let hwAddr = ours.hwAddr;
   let chaddrChanged = false;
