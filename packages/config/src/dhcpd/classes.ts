@@ -11,7 +11,7 @@ import {
   type Scope,
   type SubClass,
 } from '@hadhcp/dhcp';
-import { ParseError, describe } from './cursor.js';
+import { ParseError, describe, ifChain } from './cursor.js';
 import { compileBoolean, compileData } from './expr-eval.js';
 import { ExprLexer } from './expr-lexer.js';
 import { optionsFromDefs, parseBoolean, parseData, type ExprParseOptions } from './expr-parse.js';
@@ -67,24 +67,10 @@ function condition(p: DhcpdParser): BoolExpr {
 export function parseIf(p: DhcpdParser, t: Tok, ctx: Ctx): void {
   const cur = p.cur;
   const cond: Conditional = { branches: [], pos: cur.pos(t) };
-  let at = t;
-  for (;;) {
-    const test = compileBoolean(condition(p));
-    cond.branches.push({ test, scope: branch(p, ctx, at), pos: cur.pos(at) });
-    // `elsif EXPR {` and `else if EXPR {` continue the chain; `else {` ends it.
-    if (cur.isWord('elsif')) {
-      at = cur.next();
-      continue;
-    }
-    if (!cur.isWord('else')) break;
-    at = cur.next();
-    if (cur.isWord('if')) {
-      cur.next();
-      continue;
-    }
-    cond.branches.push({ scope: branch(p, ctx, at), pos: cur.pos(at) });
-    break;
-  }
+  ifChain(cur, t, (at, conditional) => {
+    const test = conditional ? compileBoolean(condition(p)) : undefined;
+    cond.branches.push({ ...(test && { test }), scope: branch(p, ctx, at), pos: cur.pos(at) });
+  });
   (ctx.scope.conditionals ??= []).push(cond);
   p.config.hasConditionals = true;
   // `log` / `set` / `unset` in the branches run where the `if` stands among the scope's statements (ISC runs a

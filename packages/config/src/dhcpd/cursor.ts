@@ -178,3 +178,27 @@ function isHostName(text: string): boolean {
     !/^[\d.]+$/.test(text)
   );
 }
+
+/**
+ * An `if` chain after its `if` keyword `t`, as ISC reads it: `EXPR { ... }`, then any `elsif EXPR { ... }` or
+ * `else if EXPR { ... }`, then at most one `else { ... }`. `arm(at, conditional)` reads one arm: its condition and
+ * block (conditional), or the final else block; `at` is the keyword that opened the arm (`else` for `else if`).
+ */
+export function ifChain(cur: Cursor, t: Tok, arm: (at: Tok, conditional: boolean) => void): void {
+  let at = t;
+  for (;;) {
+    arm(at, true);
+    if (cur.isWord('elsif')) {
+      at = cur.next();
+      continue;
+    }
+    if (!cur.isWord('else')) return;
+    at = cur.next();
+    if (cur.isWord('if')) {
+      cur.next();
+      continue;
+    }
+    arm(at, false);
+    return;
+  }
+}

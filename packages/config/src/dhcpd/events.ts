@@ -9,7 +9,7 @@
  * hadhcp runs no commands from dhcpd.conf (a warning says so; see the config README).
  */
 import type { EventStatement, ScopeEvents } from '@hadhcp/dhcp';
-import { ParseError, describe } from './cursor.js';
+import { ParseError, describe, ifChain } from './cursor.js';
 import { compileBoolean, compileData } from './expr-eval.js';
 import { ExprLexer } from './expr-lexer.js';
 import { optionsFromDefs, parseBoolean, parseData, type ExprParseOptions } from './expr-parse.js';
@@ -155,23 +155,11 @@ function statement(p: DhcpdParser): EventStatement {
     }
     case 'if': {
       const branches: Array<{ test?: ReturnType<typeof compileBoolean>; body: EventStatement[] }> = [];
-      let at = t;
-      for (;;) {
+      ifChain(cur, t, (at, conditional) => {
+        if (!conditional) return void branches.push({ body: block(p, `else block at line ${at.line}`) });
         const test = compileBoolean(onBoundary(p, lx, (o) => parseBoolean(lx, o)));
         branches.push({ test, body: block(p, `${at.text} block at line ${at.line}`) });
-        if (cur.isWord('elsif')) {
-          at = cur.next();
-          continue;
-        }
-        if (!cur.isWord('else')) break;
-        at = cur.next();
-        if (cur.isWord('if')) {
-          cur.next();
-          continue;
-        }
-        branches.push({ body: block(p, `else block at line ${at.line}`) });
-        break;
-      }
+      });
       return { kind: 'if', branches, pos };
     }
   }
