@@ -219,6 +219,8 @@ export class DhcpService {
   reconfigure(config: DhcpServerConfig): void {
     this.config = config;
     this.replaceCore(config);
+    // Said at start and for each new configuration, not again when failover or a store recovery rebuilds the core.
+    for (const n of this.core.notices) this.log.warn(n);
     this.log.info('DHCP configuration replaced; leases, counters and offers in flight kept');
   }
 
@@ -231,7 +233,6 @@ export class DhcpService {
       this.coreOptions(this.preferredServerIds[0] ?? this.opts.serverId),
     );
     this.core.carryOver(prev);
-    for (const n of this.core.notices) this.log.warn(n);
   }
 
   /**
