@@ -214,4 +214,12 @@ describe('lease limits (ISC ack_lease billing)', () => {
     expect(bk.billingOf(ip('10.0.0.2'))).toEqual({ className: 'per-port', subclass: text('port1') });
     expect(bk.billingOf(ip('10.0.0.4'))).toBeUndefined();
   });
+  it('a subclass value too long for the lease record is billed, but not stored', () => {
+    const c = klass('c', { match: vci, spawn: true, leaseLimit: 1 });
+    const bk = book([c]);
+    const [m] = bk.classify(withVci('x'.repeat(256)));
+    bk.bill(ip('10.0.0.1'), [m!]);
+    expect(bk.mayLease(ip('10.0.0.2'), [m!])).toBe(false);
+    expect(bk.billingOf(ip('10.0.0.1'))).toBeUndefined();
+  });
 });

@@ -214,7 +214,7 @@ export class ClassBook {
   private readonly billedTo = new Map<Ip4, Membership>();
   private readonly billed = new Map<Membership, number>();
   /** Each billed class's LeaseBilling, made once: the record of every lease billed to it carries it. */
-  private readonly billings = new WeakMap<Membership, LeaseBilling>();
+  private readonly billings = new WeakMap<Membership, LeaseBilling | null>();
   /** Some class or subclass has a `lease limit`: only then are billings read back from the lease records. */
   readonly limited: boolean;
 
@@ -364,16 +364,22 @@ export class ClassBook {
     }
   }
 
-  /** The billing to store with ip's record: the class it is billed to now, if any. */
+  /**
+   * The billing to store with ip's record: the class it is billed to now, if any. A class name or subclass value
+   * longer than the lease record holds (255 bytes each) is billed in memory only, and counts again from 0 after
+   * a restart.
+   */
   billingOf(ip: Ip4): LeaseBilling | undefined {
     const m = this.billedTo.get(ip >>> 0);
     if (!m) return undefined;
     let b = this.billings.get(m);
-    if (!b) {
-      b = isSubclass(m) ? { className: m.parent.name, subclass: m.data } : { className: m.name };
+    if (b === undefined) {
+      const name = isSubclass(m) ? m.parent.name : m.name;
+      const fits = enc.encode(name).length <= 255 && (!isSubclass(m) || m.data.length <= 255);
+      b = !fits ? null : isSubclass(m) ? { className: name, subclass: m.data } : { className: name };
       this.billings.set(m, b);
     }
-    return b;
+    return b ?? undefined;
   }
 
   /**
