@@ -27,7 +27,16 @@ import {
   type LabProcess,
   type RelayTopology,
 } from './lib/index.js';
-import { ctl, logMessages, sleep, stopHadhcp, tshark, until, type Hadhcp } from './lib/dhcp-helpers.js';
+import {
+  ctl,
+  enableForwarding,
+  logMessages,
+  sleep,
+  stopHadhcp,
+  tshark,
+  until,
+  type Hadhcp,
+} from './lib/dhcp-helpers.js';
 import { addLoadSide, DHCP_FILTER, spawnPerfLoad } from './lib/load-side.js';
 import { pairConf } from './lib/failover-pair.js';
 import { hadhcpLogTimes, watchVipChanges } from './lib/migration-lab.js';
@@ -115,10 +124,10 @@ async function dhcpPackets(lab: Parameters<typeof tshark>[0], pcap: string): Pro
 }
 
 /**
- * No request lost by the daemons, none anywhere away from the move. At the instant the VIP moves (within 100 ms of
- * it appearing on the new holder), a request already on its way to the old holder's MAC when the address left it
- * is dropped by that kernel, not by either daemon (their drop counters say none): the relay's ARP entry moves with
- * the new holder's gratuitous ARP. Up to 2 such of ~1,500 requests are allowed and printed (CI saw 1 once).
+ * No request lost, by the daemons or on the wire, the instant of the move included. A request already on its way
+ * to the old holder's MAC when the VIP leaves it (before the new holder's gratuitous ARP reaches the relay) is
+ * forwarded by that router to the new holder, as routers forward (beforeAll). Misses within 100 ms of the VIP
+ * appearing on the new holder are listed apart, to say where a loss happened.
  */
 function expectNoLoss(
   misses: string[],
@@ -129,7 +138,7 @@ function expectNoLoss(
   const atMove = misses.filter((m) => Math.abs(at(m)) <= 100);
   const elsewhere = misses.filter((m) => !(Math.abs(at(m)) <= 100));
   expect.soft(elsewhere, 'requests without an answer away from the VIP move').toEqual([]);
-  expect.soft(atMove.length, 'requests lost at the instant of the VIP move (ARP)').toBeLessThanOrEqual(2);
+  expect.soft(atMove, 'requests lost at the instant of the VIP move').toEqual([]);
   for (const [i, name] of ['rta', 'rtb'].entries())
     expect.soft(daemonDrops[i], `${name}: requests dropped by the daemon`).toBe('none');
   expect
@@ -189,6 +198,10 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
   beforeAll(async () => {
     topo = await relayTopology(lab(), { routers: ['rta', 'rtb'], relayTo: [VIP], clients: 2 });
     await addLoadSide(lab(), topo);
+    // The two are the site's routers, and routers forward: a request the relay still sends to the old holder's MAC
+    // in the instant the VIP moves (before the new holder's gratuitous ARP reaches the relay) is forwarded to
+    // the VIP's new holder instead of being dropped there.
+    for (const r of topo.routers) await enableForwarding(lab(), r.ns);
   });
 
   afterEach(async () => {
