@@ -39,6 +39,10 @@ program
     '--metrics-listen <address:port>',
     'serve Prometheus metrics at http://ADDRESS:PORT/metrics, e.g. 127.0.0.1:9647 (default: off)',
   )
+  .option(
+    '--enable-execute',
+    "run dhcpd.conf's execute(...) commands (off by default, as ISC builds dhcpd): without a shell, after the lease is on disk, at most 4 at once",
+  )
   .option('--pretty', 'human-readable log lines instead of JSON')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .addHelpText(

@@ -20,6 +20,7 @@ interface RunOpts {
   interface?: string[];
   serverId?: string;
   metricsListen?: string;
+  enableExecute?: boolean;
   pretty?: boolean;
   logLevel: string;
 }
@@ -87,6 +88,7 @@ async function serve(o: RunOpts, log: Logger): Promise<number> {
         socketPath: o.socket,
         interfaces: o.interface,
         serverId,
+        enableExecute: o.enableExecute === true,
       },
       log,
     );

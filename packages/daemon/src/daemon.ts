@@ -8,6 +8,7 @@ import { LeaseStore } from '@hadhcp/leases';
 import type { KeepalivedConfig } from '@hadhcp/vrrp';
 import { registerCommands } from './commands.js';
 import { EventLog } from './events.js';
+import { commandRunner } from './execute.js';
 import { FailoverRunner } from './failover-runner.js';
 import { ConfigError, loadConfigs, VERSION } from './load-config.js';
 import type { Logger } from './logger.js';
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   /** Interfaces on which directly attached clients are served; default: every interface with a declared subnet. */
   interfaces?: string[];
   serverId?: Ip4;
+  /** Run dhcpd.conf's `execute(...)` (off by default, as in ISC's default build): execute.ts. */
+  enableExecute?: boolean;
 }
 
 export { ConfigError, loadConfigs, VERSION } from './load-config.js';
@@ -74,7 +77,7 @@ export class Daemon {
         dhcp = new DhcpService(
           cfg.dhcp,
           store,
-          { log },
+          { log, ...(opts.enableExecute && { execute: commandRunner(log) }) },
           {
             interfaces: opts.interfaces,
             serverId: opts.serverId,

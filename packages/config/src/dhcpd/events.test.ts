@@ -161,13 +161,39 @@ describe('events run on commit, release and expiry', () => {
 });
 
 describe('event statements as dhcpd -t reads them', () => {
-  it('accepts execute with a warning that it never runs', () => {
+  it('accepts execute with a warning that it runs only with --enable-execute; the command and its argument expressions are kept', () => {
     const r = readConf(
       'on commit { execute("/usr/local/bin/notify", "commit", binary-to-ascii(10, 8, ".", leased-address)); }',
     );
     expect(r.config).toBeDefined();
     expect(r.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col}`)).toEqual(['warning 1:13']);
-    expect(r.diagnostics[0]!.message).toContain('never run');
+    expect(r.diagnostics[0]!.message).toContain('--enable-execute');
+    const [x] = r.config!.global.events!.commit!;
+    expect(x).toMatchObject({ kind: 'execute', command: '/usr/local/bin/notify' });
+    expect((x as { args: unknown[] }).args).toHaveLength(2);
+  });
+
+  it('refuses an execute whose command is not a quoted string', () => {
+    const r = readConf('on commit { execute(notify, "x"); }');
+    expect(r.config).toBeUndefined();
+    expect(r.diagnostics[0]!.message).toContain('expected the command as a quoted string');
+  });
+
+  it('runs execute on commit: the command, then each argument as text, a null one empty (hadhcp runs it only when enabled)', () => {
+    const core = serve(
+      SUBNET(
+        '  on commit { execute("/usr/local/bin/notify", "commit", binary-to-ascii(10, 8, ".", leased-address), option host-name); }',
+      ),
+    );
+    const runs = dora(core).events ?? [];
+    const out = runs.flatMap((r) => r());
+    expect(out).toEqual([
+      {
+        level: 'execute',
+        text: '/usr/local/bin/notify commit 10.0.0.50 ',
+        argv: ['/usr/local/bin/notify', 'commit', '10.0.0.50', ''],
+      },
+    ]);
   });
 
   it('refuses a missing semicolon as dhcpd -t does ("semicolon expected")', () => {

@@ -8,7 +8,7 @@
  * ExprParseOptions.variables). `execute` is read and never run: ISC builds it only with --enable-execute, and
  * hadhcp runs no commands from dhcpd.conf (a warning says so; see the config README).
  */
-import type { EventStatement, ScopeEvents } from '@hadhcp/dhcp';
+import type { DataTest, EventStatement, ScopeEvents } from '@hadhcp/dhcp';
 import { ParseError, describe, ifChain } from './cursor.js';
 import { compileBoolean, compileData } from './expr-eval.js';
 import { ExprLexer } from './expr-lexer.js';
@@ -134,24 +134,33 @@ function statement(p: DhcpdParser): EventStatement {
       return { kind: 'unset', name, pos };
     }
     case 'execute': {
+      // execute("COMMAND", ARG, ...): the command as written, each argument a data expression (dhcp-eval(5)).
       punct('(', 'write `execute("/path/to/command", ARG, ...);`');
-      let depth = 1;
-      while (depth > 0) {
-        const x = lx.next();
-        if (x.kind === 'eof')
-          throw new ParseError(x, 'unexpected end of file in `execute(...)`', 'close it with `);`');
-        if (x.text === '(') depth++;
-        else if (x.text === ')') depth--;
+      const c = lx.next();
+      if (c.kind !== 'string')
+        throw new ParseError(
+          c,
+          `\`execute\`: expected the command as a quoted string, found ${describe(c)}`,
+          'write `execute("/path/to/command", ARG, ...);`',
+        );
+      const args: DataTest[] = [];
+      while (lx.peek().text === ',') {
+        lx.next();
+        args.push(compileData(parseData(lx, exprOpts(p))));
       }
+      punct(')', 'close the execute statement with `)`');
+      if (!lx.atBoundary)
+        throw new ParseError(lx.peek(), `unexpected ${describe(lx.peek())}`, 'end with `);`');
       cur.semi('execute');
       p.note(
         t,
         'warning',
-        '`execute` is read but never run by hadhcp (ISC runs it only when built with --enable-execute)',
-        'log what the command needs with `log(info, ...)` and act on the log line, or run the command from a ' +
-          'watcher of the lease file; see "Refused, and why" in the config README',
+        '`execute` runs only when hadhcp runs with --enable-execute (off by default; ISC runs it only when built ' +
+          'with --enable-execute)',
+        'start the daemon with `hadhcp run --enable-execute` to run it (after the lease is on disk, never ' +
+          'delaying the reply), or log what the command needs with `log(info, ...)`',
       );
-      return { kind: 'execute', pos };
+      return { kind: 'execute', command: c.text, args, pos };
     }
     case 'if': {
       const branches: Array<{ test?: ReturnType<typeof compileBoolean>; body: EventStatement[] }> = [];

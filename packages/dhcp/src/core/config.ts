@@ -125,8 +125,11 @@ export type EventStatement =
   | { kind: 'log'; level: 'fatal' | 'error' | 'info' | 'debug'; text: DataTest; pos: SourcePos }
   | { kind: 'set'; name: string; value: DataTest; pos: SourcePos }
   | { kind: 'unset'; name: string; pos: SourcePos }
-  /** `execute(...)`: read, never run (hadhcp runs no commands from dhcpd.conf; see the config README). */
-  | { kind: 'execute'; pos: SourcePos }
+  /**
+   * `execute("COMMAND", ARG, ...)`: run (no shell) only when the daemon runs with --enable-execute, after the lease
+   * is on disk; each argument's value as text, a null one as an empty string.
+   */
+  | { kind: 'execute'; command: string; args: DataTest[]; pos: SourcePos }
   | { kind: 'if'; branches: Array<{ test?: BoolTest; body: EventStatement[] }>; pos: SourcePos };
 
 /** One `if EXPR { } elsif EXPR { } else { }` statement. */

@@ -17,10 +17,14 @@ import type { EventStatement, Host, Scope } from './config.js';
 import type { EvalContext } from './eval-context.js';
 import type { ScopeView } from './network.js';
 
-/** One line an event logs, at ISC's priority (fatal is logged as an error: nothing stops). */
+/**
+ * One line an event logs, at ISC's priority (fatal is logged as an error: nothing stops), or a command it
+ * executes (`argv`: the command, then its arguments; `text`: them joined, for logs).
+ */
 export interface EventLine {
-  level: 'fatal' | 'error' | 'info' | 'debug';
+  level: 'fatal' | 'error' | 'info' | 'debug' | 'execute';
   text: string;
+  argv?: string[];
 }
 /** A prepared event: runs its statements and returns what they logged. */
 export type EventRun = () => EventLine[];
@@ -141,8 +145,11 @@ function run(body: readonly EventStatement[], c: EventEval, out: EventLine[]): v
       case 'unset':
         c.vars.delete(s.name);
         break;
-      case 'execute':
+      case 'execute': {
+        const argv = [s.command, ...s.args.map((a) => latin1(a(c) ?? new Uint8Array(0)))];
+        out.push({ level: 'execute', text: argv.join(' '), argv });
         break;
+      }
       case 'if':
         for (const b of s.branches) {
           if (b.test && b.test(c) !== true) continue;

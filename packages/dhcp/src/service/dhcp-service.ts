@@ -47,6 +47,8 @@ export interface DhcpServiceDeps {
   sync?: LeaseSync;
   /** Whom the core serves, what it allocates, how long it grants (default: standalonePolicy). Also setFailover(). */
   policy?: LeasePolicy;
+  /** Runs the events' `execute(...)` commands (default: none; execute is off unless the daemon enables it). */
+  execute?: (argv: string[]) => void;
 }
 
 type Meta = RequestMeta;
@@ -130,6 +132,7 @@ export class DhcpService {
       sync: deps.sync,
       recovered: () => this.replaceCore(this.config),
       internalError: (where, e) => this.internalError(where, e),
+      ...(deps.execute && { execute: deps.execute }),
     });
     this.queue = new AdmissionQueue(opts.queue);
     this.links = new DhcpLinks({

@@ -187,4 +187,19 @@ describe('LeaseWriter.runEvents (dhcpd.conf on commit|release|expiry)', () => {
     expect(events).toEqual(['internal-error on commit/release/expiry']);
     await store.close();
   });
+  it("hands an execute line's argv to the executor; with none (execute off) skips and counts it", async () => {
+    const ran: string[][] = [];
+    const on = await writer({ execute: (argv) => void ran.push(argv) });
+    const line = { level: 'execute' as const, text: '/bin/notify a', argv: ['/bin/notify', 'a'] };
+    on.w.runEvents([() => [line]]);
+    await expect.poll(() => ran.length, soon).toBe(1);
+    expect(ran[0]).toEqual(['/bin/notify', 'a']);
+    expect(on.lines).toEqual([]);
+    await on.store.close();
+    const off = await writer();
+    off.w.runEvents([() => [line]]);
+    await expect.poll(() => off.counters.toJSON()['events.execute-off'], soon).toBe(1);
+    expect(off.lines).toEqual([]);
+    await off.store.close();
+  });
 });

@@ -34,6 +34,8 @@ export interface LeaseWriterDeps {
   recovered: () => void;
   /** A throw from the partner's hook or a caller's callback: counted and logged by the service, never fatal. */
   internalError: (where: string, e: unknown) => void;
+  /** Runs an event's `execute(...)` (argv: command, arguments); absent: execute is off and the command is skipped. */
+  execute?: (argv: string[]) => void;
 }
 
 /**
@@ -109,7 +111,10 @@ export class LeaseWriter {
       for (const r of runs)
         this.guard('on commit/release/expiry', () => {
           for (const l of r()) {
-            if (l.level === 'debug') log.debug(l.text);
+            if (l.level === 'execute') {
+              if (this.deps.execute) this.deps.execute(l.argv!);
+              else this.deps.counters.inc('events.execute-off');
+            } else if (l.level === 'debug') log.debug(l.text);
             else if (l.level === 'info') log.info(l.text);
             else log.error(l.text);
           }
