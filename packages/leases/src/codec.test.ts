@@ -15,7 +15,7 @@ import {
   leaseStringState,
   RecordType,
 } from './codec.js';
-import { BindingState, type Lease } from './lease.js';
+import { blankLease, BindingState, type Lease } from './lease.js';
 import { readStoreFile, StoreCorruptError } from './reader.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -139,17 +139,7 @@ describe('lease codec', () => {
   });
 
   it('stores a billing class, and a billing subclass with its match value, after the other fields', () => {
-    const base: Lease = {
-      address: 0x0a000007,
-      state: BindingState.ACTIVE,
-      starts: 0,
-      ends: 0,
-      tstp: 0,
-      tsfp: 0,
-      atsfp: 0,
-      cltt: 0,
-      hwType: 1,
-    };
+    const base = blankLease(0x0a000007, BindingState.ACTIVE);
     const cls = encodeLeaseBody({ ...base, billing: { className: 'x' } });
     // prettier-ignore
     expect([...cls.subarray(30)]).toEqual([
@@ -169,17 +159,7 @@ describe('lease codec', () => {
   });
 
   it('frames carry lease, delete and meta records in order', () => {
-    const l: Lease = {
-      address: 1,
-      state: BindingState.FREE,
-      starts: 0,
-      ends: 0,
-      tstp: 0,
-      tsfp: 0,
-      atsfp: 0,
-      cltt: 0,
-      hwType: 1,
-    };
+    const l = blankLease(1);
     const frame = encodeFrame([
       encodeRecord({ type: RecordType.LEASE, body: encodeLeaseBody(l) }),
       encodeRecord({ type: RecordType.DELETE, address: 0xffffffff }),

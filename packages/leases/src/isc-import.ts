@@ -1,5 +1,5 @@
 import { parseIp4, parseMac } from '@hadhcp/common';
-import { BindingState, INFINITE, type Lease, type LeaseBilling } from './lease.js';
+import { blankLease, BindingState, INFINITE, type Lease, type LeaseBilling } from './lease.js';
 import { Lexer, type Token } from './isc-lexer.js';
 
 /** A lease as read from dhcpd.leases; the extra fields are ISC's and are not stored by LeaseStore. */
@@ -217,17 +217,9 @@ function parseLease(p: Parser, at: Token): IscLease | undefined {
   }
   p.lex.next();
   const l: IscLease = {
-    address,
-    state: BindingState.FREE,
+    ...blankLease(address),
     nextState: BindingState.FREE,
     rewindState: BindingState.FREE,
-    starts: 0,
-    ends: 0,
-    tstp: 0,
-    tsfp: 0,
-    atsfp: 0,
-    cltt: 0,
-    hwType: 1,
     line: at.line,
   };
   let next: BindingState | undefined;

@@ -1,6 +1,6 @@
 import { parseIp4, parseMac } from '@hadhcp/common';
 import type { IscLeaseDiagnostic } from './isc-import.js';
-import { BindingState, type Lease } from './lease.js';
+import { blankLease, BindingState, type Lease } from './lease.js';
 
 /**
  * Kea's memfile lease file for DHCPv4 (`kea-leases4.csv`), for `hadhcp leases import` when a site leaves Kea
@@ -87,17 +87,7 @@ export function parseKeaLeases4(
     } else if (kstate === 2) {
       lease.state = BindingState.FREE;
     } else if (valid === 0) {
-      byIp.set(ip, {
-        address: ip,
-        state: BindingState.FREE,
-        starts: expire,
-        ends: 0,
-        tstp: 0,
-        tsfp: 0,
-        atsfp: 0,
-        cltt: 0,
-        hwType: 1,
-      });
+      byIp.set(ip, { ...blankLease(ip), starts: expire });
       continue;
     } else if (kstate !== 0) {
       bad(i + 1, `unknown lease state ${f[c.state]}: read as an active lease`, 'warning');

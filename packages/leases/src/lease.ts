@@ -70,6 +70,11 @@ export interface LeaseBilling {
   subclass?: Uint8Array;
 }
 
+/** A binding with nothing known yet: `state` (FREE unless said), every time 0, Ethernet, no client. */
+export function blankLease(address: number, state: BindingState = BindingState.FREE): Lease {
+  return { address, state, starts: 0, ends: 0, tstp: 0, tsfp: 0, atsfp: 0, cltt: 0, hwType: 1 };
+}
+
 export function isExpired(l: Lease, nowSec: number): boolean {
   return l.state === BindingState.ACTIVE && l.ends !== INFINITE && l.ends <= nowSec;
 }

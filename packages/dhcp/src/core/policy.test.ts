@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BindingState, type Lease } from '@hadhcp/leases';
+import { BindingState, blankLease, type Lease } from '@hadhcp/leases';
 import { getMessageType } from '../wire/accessors.js';
 import { LeaseTable } from './lease-table.js';
 import { standalonePolicy, type LeasePolicy } from './policy.js';
@@ -48,17 +48,7 @@ const request = (addr: string) =>
   clientMsg(MessageType.REQUEST, { mac: A, requested: addr, serverId: '10.1.0.1' });
 
 function backupAt(n: number): Lease {
-  return {
-    address: ip(`10.1.0.${n}`),
-    state: BindingState.BACKUP,
-    starts: S0 - 10,
-    ends: 0,
-    tstp: 0,
-    tsfp: 0,
-    atsfp: 0,
-    cltt: 0,
-    hwType: 1,
-  };
+  return { ...blankLease(ip(`10.1.0.${n}`), BindingState.BACKUP), starts: S0 - 10 };
 }
 
 describe('standalonePolicy', () => {

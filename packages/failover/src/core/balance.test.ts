@@ -1,5 +1,5 @@
 import { formatIp4, parseIp4 } from '@hadhcp/common';
-import { BindingState as B, type Lease } from '@hadhcp/leases';
+import { BindingState as B, blankLease, type Lease } from '@hadhcp/leases';
 import { describe, expect, it } from 'vitest';
 import { ServerState as S } from '../wire/constants.js';
 import { primaryServesBucket, splitToHba } from '../wire/hba.js';
@@ -37,18 +37,7 @@ const ctx = (role: Role, myState: S = S.NORMAL): BindingContext => ({
 });
 
 function lease(i: number, state: B, over: Partial<Lease> = {}): Lease {
-  return {
-    address: BASE + i,
-    state,
-    starts: 0,
-    ends: 0,
-    tstp: 0,
-    tsfp: 0,
-    atsfp: 0,
-    cltt: 0,
-    hwType: 1,
-    ...over,
-  };
+  return { ...blankLease(BASE + i, state), ...over };
 }
 
 /** 40 addresses; `stateOf(i)` undefined = no record (a pristine FREE address). */

@@ -1,5 +1,5 @@
 import { formatIp4, parseIp4 } from '@hadhcp/common';
-import { BindingState as B, type Lease } from '@hadhcp/leases';
+import { BindingState as B, blankLease, type Lease } from '@hadhcp/leases';
 import { describe, expect, it } from 'vitest';
 import { capturedMessages } from '../../test-vectors/captures.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
@@ -112,17 +112,7 @@ describe('bndUpdFor: ISC dhcp_failover_send_bind_update field mapping', () => {
   });
 
   it('a pristine FREE lease: IP, status and the three times (0), as ISC sends during recovery; no cltt, chaddr, client id', () => {
-    const l: Lease = {
-      address: IP,
-      state: B.FREE,
-      starts: 0,
-      ends: 0,
-      tstp: 0,
-      tsfp: 0,
-      atsfp: 0,
-      cltt: 0,
-      hwType: 1,
-    };
+    const l = blankLease(IP);
     expect(bndUpdFor(l, 0, 1)).toEqual({
       type: MessageType.BNDUPD,
       time: 0,

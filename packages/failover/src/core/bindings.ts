@@ -1,5 +1,5 @@
 import { formatIp4 } from '@hadhcp/common';
-import { BINDING_STATE_NAMES, BindingState, isExpired, type Lease } from '@hadhcp/leases';
+import { BINDING_STATE_NAMES, BindingState, blankLease, isExpired, type Lease } from '@hadhcp/leases';
 import { IpFlags, MessageType, RejectReason, ServerState } from '../wire/constants.js';
 import type { BndUpdMessage } from '../wire/types.js';
 import { bytesEqual, chaddrOf, copyOf } from '../wire/values.js';
@@ -78,17 +78,7 @@ export type UpdateVerdict =
 
 /** A pristine address of the pool: FREE, no times, no client. */
 export function freshLease(address: number, peerName?: string): Lease {
-  const l: Lease = {
-    address,
-    state: BindingState.FREE,
-    starts: 0,
-    ends: 0,
-    tstp: 0,
-    tsfp: 0,
-    atsfp: 0,
-    cltt: 0,
-    hwType: 1,
-  };
+  const l = blankLease(address);
   if (peerName !== undefined) l.failoverPeer = peerName;
   return l;
 }
