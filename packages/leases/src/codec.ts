@@ -352,13 +352,19 @@ export function encodeFrame(records: Buffer[]): Buffer {
   if (len > MAX_FRAME_PAYLOAD)
     throw new RangeError(`one write of ${len} bytes exceeds ${MAX_FRAME_PAYLOAD}: split it`);
   const b = Buffer.allocUnsafe(FRAME_HEADER_LEN + len);
-  b.writeUInt32BE(FRAME_MAGIC, 0);
-  b.writeUInt32BE(len, 4);
   let off = FRAME_HEADER_LEN;
   for (const r of records) {
     b.set(r, off);
     off += r.length;
   }
+  return sealFrame(b);
+}
+
+/** Writes the frame header (magic, length, checksum) of a buffer whose payload starts at FRAME_HEADER_LEN. */
+export function sealFrame(b: Buffer): Buffer {
+  const len = b.length - FRAME_HEADER_LEN;
+  b.writeUInt32BE(FRAME_MAGIC, 0);
+  b.writeUInt32BE(len, 4);
   b.writeUInt32BE(frameCrc(b, 4, len), 8);
   return b;
 }

@@ -110,6 +110,28 @@ describe('LeaseStore', () => {
     await expect(s.write([lease(2)])).resolves.toBeUndefined();
   });
 
+  it('writeRecorded stores what the live records hold (a later put in the same turn wins; none: deleted)', async () => {
+    const dir = await tempDir();
+    const s = await openStore(dir);
+    await s.write([lease(7), lease(8)]);
+    const full = lease(5, { clientId: new Uint8Array([1, 2, 3]), hostname: 'pc-ü1', failoverPeer: 'campus' });
+    // The DHCP core's way: it puts into the live records, then hands the same leases to the store.
+    s.records.put(full);
+    s.records.put(lease(6, { ends: 10 }));
+    s.records.put(lease(6, { ends: 20 }));
+    s.records.delete(7);
+    await s.writeRecorded([full, lease(6, { ends: 10 }), lease(7)]);
+    expect(s.get(6)?.ends).toBe(20);
+    await s.close();
+
+    const r = await openStore(dir);
+    expect(r.get(5)).toEqual(full);
+    expect(r.get(6)?.ends).toBe(20);
+    expect(r.get(7)).toBeUndefined();
+    expect(r.get(8)).toEqual(lease(8));
+    expect(r.size).toBe(3);
+  });
+
   it('group commit: writes requested during a sync share the next sync and resolve only after it', async () => {
     const gates: { promise: Promise<void>; resolve: () => void }[] = [];
     let syncs = 0;

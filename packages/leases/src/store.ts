@@ -15,11 +15,13 @@ import {
   FILE_HEADER_LEN,
   FRAME_HEADER_LEN,
   FileKind,
+  MAX_FRAME_PAYLOAD,
   RecordType,
   encodeFrame,
   encodeLeaseBody,
   encodeRecord,
   fileHeader,
+  sealFrame,
   type RecordVisitor,
   type StoreRecord,
 } from './codec.js';
@@ -281,6 +283,45 @@ export class LeaseStore {
     return this.commit(records);
   }
 
+  /**
+   * Makes durable the live records of these leases' addresses as they are now: for a writer that put them into
+   * `records` in this turn (the DHCP core's lease table does), so each goes to the journal from the bytes already
+   * held in memory instead of being encoded a second time. An address without a record is written as deleted:
+   * what reaches the disk is always what memory holds. Atomic and resolved as write().
+   */
+  writeRecorded(leases: readonly { address: Ip4 }[]): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    const live = this.state.leases;
+    const raws: Array<string | undefined> = new Array(leases.length);
+    let len = 0;
+    for (let i = 0; i < leases.length; i++) {
+      const raw = live.raw(leases[i]!.address);
+      raws[i] = raw;
+      len += raw === undefined ? 5 : 3 + raw.length;
+    }
+    if (len > MAX_FRAME_PAYLOAD)
+      return Promise.reject(new RangeError(`one write of ${len} bytes exceeds ${MAX_FRAME_PAYLOAD}: split it`));
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_LEN + len);
+    let off = FRAME_HEADER_LEN;
+    for (let i = 0; i < leases.length; i++) {
+      const raw = raws[i];
+      if (raw === undefined) {
+        frame[off] = RecordType.DELETE;
+        frame.writeUInt32BE(leases[i]!.address >>> 0, off + 1);
+        off += 5;
+      } else {
+        frame[off] = RecordType.LEASE;
+        frame.writeUInt16BE(raw.length, off + 1);
+        frame.write(raw, off + 3, 'latin1');
+        off += 3 + raw.length;
+      }
+    }
+    sealFrame(frame);
+    // Memory holds these records already (that is where they were read from).
+    return this.enqueue(frame);
+  }
+
   delete(address: Ip4): Promise<void> {
     return this.commit([{ type: RecordType.DELETE, address }]);
   }
@@ -361,6 +402,10 @@ export class LeaseStore {
     // Memory follows journal order. If the append fails, the store fails and reloads what is on disk, which
     // these records then are not (see reload()).
     for (const r of records) applyRecord(this.state, r);
+    return this.enqueue(frame);
+  }
+
+  private enqueue(frame: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ frame, resolve, reject });
       this.kick();

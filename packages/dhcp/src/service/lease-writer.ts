@@ -41,7 +41,8 @@ export interface LeaseWriterDeps {
 /**
  * The one path of a lease change after the core decided it. The core has applied the change to the lease table
  * (a view over the store's live records, in the same turn); the writer:
- * 1. makes it durable (`store.write`: group commit, resolved once fdatasync'd),
+ * 1. makes it durable (`store.writeRecorded`: the records as the table holds them; group commit, resolved once
+ *    fdatasync'd),
  * 2. tells the partner (`LeaseSync.committed`), unless the partner made the change,
  * 3. releases what waited for it once the partner released it (the reply: it leaves only after the write is on
  *    disk and the partner has it, never when the write failed),
@@ -81,7 +82,9 @@ export class LeaseWriter {
    * caller: a busy server commits thousands of replies a second, and the store's own Promise is enough.
    */
   commit(leases: readonly Lease[], cause: LeaseCause, done?: (refused: Error | undefined) => void): void {
-    this.deps.store.write(leases).then(
+    // The core (or applyLeases) put these leases into the store's live records in this turn: the store writes
+    // them from there, encoded once.
+    this.deps.store.writeRecorded(leases).then(
       () => {
         let released = false;
         const release = (): void => {
