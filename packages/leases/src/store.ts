@@ -301,7 +301,9 @@ export class LeaseStore {
       len += raw === undefined ? 5 : 3 + raw.length;
     }
     if (len > MAX_FRAME_PAYLOAD)
-      return Promise.reject(new RangeError(`one write of ${len} bytes exceeds ${MAX_FRAME_PAYLOAD}: split it`));
+      return Promise.reject(
+        new RangeError(`one write of ${len} bytes exceeds ${MAX_FRAME_PAYLOAD}: split it`),
+      );
     const frame = Buffer.allocUnsafe(FRAME_HEADER_LEN + len);
     let off = FRAME_HEADER_LEN;
     for (let i = 0; i < leases.length; i++) {
