@@ -761,12 +761,17 @@ for (const ours of ['primary', 'secondary'] as const) {
             return !(m && crossingTexts.has(m[1]!));
           })
           .filter((l) => {
-            // Ours, beyond ISC: a stale EXPIRED (ISC's record ended before the renewal we had sent it) is refused
-            // with 16. Fine when the wire shows our ACTIVE update of that address with the later end.
+            // Ours, beyond ISC: a stale EXPIRED (ISC's record ended before the renewal we had sent it), or a stale
+            // FREE/BACKUP (ISC let go a binding we renewed while it could not hear of it), is refused with 16.
+            // Fine when the wire shows our ACTIVE update of that address with the later end.
+            const free =
+              /^bind update on (\S+) from \S+ rejected: (?:FREE|BACKUP) for a binding we hold ACTIVE to (\d+), renewed since the peer last heard of it$/.exec(
+                l,
+              );
             const m =
               /^bind update on (\S+) from \S+ rejected: EXPIRED for a binding that ended at (\d+), ours runs to (\d+): the client renewed since$/.exec(
                 l,
-              );
+              ) ?? (free ? [free[0], free[1], '0', free[2]] : null);
             if (!m) return true;
             const [ip, ended, ours] = [m[1]!, Number(m[2]), Number(m[3])];
             const sent = msgs.some(

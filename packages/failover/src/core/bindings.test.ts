@@ -347,6 +347,39 @@ describe('applyUpdate: dueling updates (ISC failover_lease_is_better, reject 16)
     ).toBe('accept');
   });
 
+  it('beyond ISC: their FREE/BACKUP of a binding we renewed since they last heard of it is stale: reject 16, in flight or queued', () => {
+    // The ISC lab's race: we (secondary) renewed a client while ISC was down; ISC, restarted from its file, let
+    // the older binding end and rewound it to BACKUP, and sent that while our renewal waited in our queue.
+    const renewed = lease(B.ACTIVE, { cltt: NOW - 20, ends: NOW + 10, tstp: NOW - 20, atsfp: NOW - 35 });
+    for (const theirs of [B.FREE, B.BACKUP])
+      for (const pending of [renewed, undefined]) {
+        const v = applyUpdate(
+          upd(theirs, { potentialExpiry: NOW - 5 }),
+          renewed,
+          true,
+          pending,
+          ctx('secondary'),
+        );
+        expect(reasonOf(v), `${B[theirs]} ${pending ? 'in flight' : 'queued'}`).toBe(
+          RejectReason.LESS_CRIT_BIND_INFO,
+        );
+      }
+    // The partner had acknowledged our binding (nothing of ours it has not heard): ISC's rule, taken.
+    const acked = { ...renewed, atsfp: NOW - 20 };
+    expect(
+      reasonOf(
+        applyUpdate(upd(B.BACKUP, { potentialExpiry: NOW - 5 }), acked, true, undefined, ctx('secondary')),
+      ),
+    ).toBe('accept');
+    // Our binding has ended: taken, as ISC.
+    const ended = { ...renewed, ends: NOW - 1 };
+    expect(
+      reasonOf(
+        applyUpdate(upd(B.FREE, { potentialExpiry: NOW - 5 }), ended, true, undefined, ctx('secondary')),
+      ),
+    ).toBe('accept');
+  });
+
   it('any other pair goes to the primary (our ACTIVE against their RELEASED included)', () => {
     for (const ours of [B.ACTIVE, B.FREE, B.BACKUP, B.EXPIRED])
       for (const theirs of [B.FREE, B.RELEASED, B.RESET, B.BACKUP]) {
