@@ -364,13 +364,15 @@ describe('applyUpdate: dueling updates (ISC failover_lease_is_better, reject 16)
           RejectReason.LESS_CRIT_BIND_INFO,
         );
       }
-    // The partner had acknowledged our binding (nothing of ours it has not heard): ISC's rule, taken.
+    // Acknowledged, but the partner's record ended before ours (it missed a renewal): stale too.
     const acked = { ...renewed, atsfp: NOW - 20 };
-    expect(
-      reasonOf(
-        applyUpdate(upd(B.BACKUP, { potentialExpiry: NOW - 5 }), acked, true, undefined, ctx('secondary')),
-      ),
-    ).toBe('accept');
+    const older = upd(B.BACKUP, { potentialExpiry: NOW - 5, leaseExpiry: NOW - 10 });
+    expect(reasonOf(applyUpdate(older, acked, true, undefined, ctx('secondary')))).toBe(
+      RejectReason.LESS_CRIT_BIND_INFO,
+    );
+    // Acknowledged and the partner names our end (nothing of ours it has not heard): ISC's rule, taken.
+    const same = upd(B.BACKUP, { potentialExpiry: NOW - 5, leaseExpiry: NOW + 10 });
+    expect(reasonOf(applyUpdate(same, acked, true, undefined, ctx('secondary')))).toBe('accept');
     // Our binding has ended: taken, as ISC.
     const ended = { ...renewed, ends: NOW - 1 };
     expect(

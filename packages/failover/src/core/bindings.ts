@@ -287,17 +287,17 @@ export function applyUpdate(
       RejectReason.FATAL_CONFLICT,
       `${formatIp4(msg.assignedIp)}: invalid state transition: ${stateName(ours.state)} to ${stateName(status)}`,
     );
-  // Beyond ISC: a FREE or BACKUP for a binding we hold ACTIVE and unexpired, whose latest version the partner has
-  // not acknowledged (our update of it is queued or in flight), is stale: the partner let the binding go without
-  // hearing that we renewed it (it was down or cut off then), and our update tells it. ISC's secondary takes it
-  // in normal when the partner says the lease expired (potential expiry past), and the address becomes free to
-  // hand out while its client still holds it (the ISC lab saw ISC's primary, restarted, rewind such a lease to
-  // BACKUP after our renewal of it had waited in our queue).
+  // Beyond ISC: a FREE or BACKUP for a binding we hold ACTIVE and unexpired is stale when the partner has not
+  // acknowledged our latest version of it (our update is queued or in flight) or names an end before ours: the
+  // partner let the binding go without hearing that we renewed it (it was down or cut off then), and our update
+  // tells it. ISC's secondary takes it in normal when the partner says the lease expired (potential expiry
+  // past), and the address becomes free to hand out while its client still holds it (the ISC lab saw us, as
+  // secondary, take such a BACKUP from ISC, restarted after we had renewed the client while it was down).
   if (
     (status === BindingState.FREE || status === BindingState.BACKUP) &&
     ours.state === BindingState.ACTIVE &&
     !isExpired(ours, ctx.nowSec) &&
-    (pendingAck !== undefined || ours.tstp > ours.atsfp)
+    (pendingAck !== undefined || ours.tstp > ours.atsfp || (msg.leaseExpiry ?? 0) < ours.ends)
   )
     return reject(
       RejectReason.LESS_CRIT_BIND_INFO,
