@@ -179,50 +179,64 @@ interface RejectSeen {
   text: string;
 }
 
+/** Every DHCPACK a server logged (ISC's and our log say `DHCPACK on A to MAC`), with when it was printed. */
+function acksLogged(procs: LabProcess[]): { ip: string; at: number }[] {
+  return procs
+    .flatMap((p) =>
+      p.recent(p.lineCount).flatMap((l) => {
+        const m = /DHCPACK on (\d+\.\d+\.\d+\.\d+) to/.exec(l.text);
+        return m ? [{ ip: m[1]!, at: l.at }] : [];
+      }),
+    )
+    .sort((a, b) => a.at - b.at);
+}
+
 /**
- * Every DHCPACK a server logged (ISC's and our log say `DHCPACK on A to MAC`), with when it was printed. `reused`:
- * ISC said within 50 ms that it answered A with its existing lease unaltered (`reuse_lease: ... existing lease
- * for A`; ISC prints it around the DHCPACK of the same exchange, heard directly and through the relay).
+ * Until when (ms, 2 s of slack for clocks read a moment apart) the client of `ack` holds its lease: the end the
+ * server granted, else MCLT, the lease time both configs ask for. The granted end is what the server's record of
+ * that binding says: the update `freeing` itself when its CLTT is the ACK's, else the server's own ACTIVE update
+ * nearest the ACK (within 2 s). A server in communications-interrupted grants less (ISC's renewals there ran 13 s
+ * of the 30 asked; once ISC 4.4.3 answered a renewal with its lease 'unaltered' (reuse_lease) as that lease ended,
+ * and sent EXPIRED for it in the same second), and its client no longer holds the address past that end.
  */
-function acksLogged(procs: LabProcess[]): { ip: string; at: number; reused: boolean }[] {
-  return procs.flatMap((p) => {
-    const lines = p.recent(p.lineCount);
-    const reuses = lines.flatMap((l) => {
-      const m = /^reuse_lease: .* existing lease for (\S+)$/.exec(l.text);
-      return m ? [{ ip: m[1]!, at: l.at }] : [];
-    });
-    return lines.flatMap((l) => {
-      const m = /DHCPACK on (\d+\.\d+\.\d+\.\d+) to/.exec(l.text);
-      if (!m) return [];
-      const reused = reuses.some((r) => r.ip === m[1] && Math.abs(r.at - l.at) <= 50);
-      return [{ ip: m[1]!, at: l.at, reused }];
-    });
-  });
+function heldUntil(
+  msgs: WireMessage[],
+  from: string,
+  ack: { ip: string; at: number },
+  freeing: WireMessage,
+): number {
+  const f = freeing.m as { cltt?: number; leaseExpiry?: number };
+  let granted: number | undefined;
+  if (f.cltt !== undefined && f.leaseExpiry !== undefined && Math.abs(f.cltt * 1000 - ack.at) <= 2000)
+    granted = f.leaseExpiry;
+  else {
+    let best = Infinity;
+    for (const w of msgs) {
+      const b = w.m as { bindingStatus?: number; leaseExpiry?: number };
+      if (w.from !== from || w.m.type !== MessageType.BNDUPD || b.bindingStatus !== 2 || ipOf(w) !== ack.ip)
+        continue;
+      const d = Math.abs(w.m.time * 1000 - ack.at);
+      if (d <= 2000 && d < best && b.leaseExpiry !== undefined) [best, granted] = [d, b.leaseExpiry];
+    }
+  }
+  const asked = ack.at + MCLT * 1000;
+  return Math.min(asked, granted !== undefined ? granted * 1000 : asked) - 2000;
 }
 
 /**
  * BNDUPDs in which a server tells its partner that an address is FREE, EXPIRED, RELEASED or BACKUP while a client
- * still holds the lease that same server acknowledged (every lease here is MCLT long; 2 s of slack for clocks read
- * a moment apart). Nobody released anything, so such an update is wrong whoever sent it.
+ * still holds the lease that same server acknowledged (until heldUntil). Nobody released anything, so such an
+ * update is wrong whoever sent it.
  */
-function freedWhileHeld(
-  msgs: WireMessage[],
-  from: string,
-  acks: { ip: string; at: number; reused: boolean }[],
-): string[] {
+function freedWhileHeld(msgs: WireMessage[], from: string, acks: { ip: string; at: number }[]): string[] {
   const out: string[] = [];
   for (const w of msgs.filter((x) => x.from === from && x.m.type === MessageType.BNDUPD)) {
     const b = w.m as { bindingStatus?: number; cltt?: number; leaseExpiry?: number };
     if (b.bindingStatus === undefined || b.bindingStatus === 2 || b.bindingStatus === 5) continue;
     const at = w.m.time * 1000;
-    const held = acks.filter((a) => a.ip === ipOf(w) && a.at <= at && at < a.at + (MCLT - 2) * 1000).at(-1);
-    // ISC 4.4.3's own doing, which no partner can prevent. Seen in CI (ISC primary in communications-interrupted
-    // after our kill -9, our daemon starting again): ISC answered a renewal with its existing lease "unaltered"
-    // (reuse_lease, lease age under its 25 % threshold) and in that same second sent EXPIRED then BACKUP for it,
-    // with cltt = ends = that second: its record of the lease ended as it reused it. Only that shape is excused:
-    // an update whose end lies past the second after ISC's reused ACK still counts.
-    if (held?.reused && b.leaseExpiry !== undefined && b.leaseExpiry <= Math.floor(held.at / 1000) + 1)
-      continue;
+    // The client's latest DHCPACK from this server decides how long it holds the address.
+    const last = acks.filter((a) => a.ip === ipOf(w) && a.at <= at).at(-1);
+    const held = last && at < heldUntil(msgs, from, last, w) ? last : undefined;
     if (held)
       out.push(
         `${from === ISC ? 'ISC' : 'hadhcp'} sent ${ipOf(w)} status ${b.bindingStatus} (cltt ${b.cltt ?? '-'}, ends ${b.leaseExpiry ?? '-'}) ` +
