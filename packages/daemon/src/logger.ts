@@ -1,6 +1,7 @@
 import { isatty } from 'node:tty';
 import { pino, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type * as PinoPretty from 'pino-pretty';
 import { LogDestination } from './log-destination.js';
 
 export type { Logger };
@@ -33,6 +34,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 }
 
 function prettyLines(fd: number): (line: string) => string {
+  // Loaded here, for --pretty only: JSON logs (the daemon's default) do without it, and loading it cost every
+  // start ~40 ms.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const pretty = prettyFactory({
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',

@@ -3,7 +3,9 @@ import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { SERVER_STATE_NAMES, type FailoverPeerStatus } from '@hadhcp/failover';
 import { BINDING_STATE_NAMES, type LeaseStoreStats } from '@hadhcp/leases';
 import type { InstanceStatus } from '@hadhcp/vrrp';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
 /**
@@ -82,7 +84,17 @@ type Fill = (put: (labels: Labels, value: number) => void) => void;
  * when the process (or, for VRRP, a reconfigured instance set) restarts, which Prometheus' rate() handles as a
  * counter reset.
  */
+/**
+ * prom-client, loaded when a registry is first built: only a daemon with a metrics listen address needs it, and
+ * loading it (with its OpenTelemetry dependency) cost every daemon start and every CLI command ~45 ms.
+ */
+let promClient: typeof PromClient | undefined;
+function prom(): typeof PromClient {
+  return (promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient);
+}
+
 export function buildRegistry(src: MetricsSource, version: string): Registry {
+  const { collectDefaultMetrics, Counter, Gauge, Registry } = prom();
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[], fill: Fill) =>
     new Gauge({
