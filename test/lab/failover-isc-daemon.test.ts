@@ -801,7 +801,7 @@ for (const ours of ['primary', 'secondary'] as const) {
             // FREE/BACKUP (ISC let go a binding we renewed while it could not hear of it), is refused with 16.
             // Fine when the wire shows our ACTIVE update of that address with the later end.
             const free =
-              /^bind update on (\S+) from \S+ rejected: (?:FREE|BACKUP) for a binding we hold ACTIVE to (\d+), renewed since the peer last heard of it$/.exec(
+              /^bind update on (\S+) from \S+ rejected: (?:FREE|BACKUP) for a binding we hold ACTIVE to (\d+): the client still holds it$/.exec(
                 l,
               );
             const m =

@@ -364,15 +364,26 @@ describe('applyUpdate: dueling updates (ISC failover_lease_is_better, reject 16)
           RejectReason.LESS_CRIT_BIND_INFO,
         );
       }
-    // Acknowledged, but the partner's record ended before ours (it missed a renewal): stale too.
+    // Acknowledged, yet the partner's record still names an end (an older one, or ours): stale too. ISC did
+    // that: it acknowledged our renewal, then sent BACKUP with our end in it.
     const acked = { ...renewed, atsfp: NOW - 20 };
-    const older = upd(B.BACKUP, { potentialExpiry: NOW - 5, leaseExpiry: NOW - 10 });
-    expect(reasonOf(applyUpdate(older, acked, true, undefined, ctx('secondary')))).toBe(
-      RejectReason.LESS_CRIT_BIND_INFO,
-    );
-    // Acknowledged and the partner names our end (nothing of ours it has not heard): ISC's rule, taken.
-    const same = upd(B.BACKUP, { potentialExpiry: NOW - 5, leaseExpiry: NOW + 10 });
-    expect(reasonOf(applyUpdate(same, acked, true, undefined, ctx('secondary')))).toBe('accept');
+    for (const leaseExpiry of [NOW - 10, NOW + 10]) {
+      const v = applyUpdate(
+        upd(B.BACKUP, { potentialExpiry: NOW - 5, leaseExpiry }),
+        acked,
+        true,
+        undefined,
+        ctx('secondary'),
+      );
+      expect(v, `BACKUP ending ${leaseExpiry - NOW}`).toMatchObject({
+        accept: false,
+        reason: RejectReason.LESS_CRIT_BIND_INFO,
+        tellOurs: true,
+      });
+    }
+    // Acknowledged and the partner's record has no end (a binding it deleted: lease4-del): ISC's rule, taken.
+    const deleted = upd(B.FREE, { potentialExpiry: NOW - 5, leaseExpiry: 0 });
+    expect(reasonOf(applyUpdate(deleted, acked, true, undefined, ctx('secondary')))).toBe('accept');
     // Our binding has ended: taken, as ISC.
     const ended = { ...renewed, ends: NOW - 1 };
     expect(

@@ -74,7 +74,16 @@ export type UpdateVerdict =
        */
       supersedesPending?: boolean;
     }
-  | { accept: false; reason: RejectReason; message: string };
+  | {
+      accept: false;
+      reason: RejectReason;
+      message: string;
+      /**
+       * Our record stands and the partner's is stale: send ours again (the partner drops a rejected update and
+       * keeps its own record, which would otherwise disagree with ours until the binding changes).
+       */
+      tellOurs?: true;
+    };
 
 /** A pristine address of the pool: FREE, no times, no client. */
 export function freshLease(address: number, peerName?: string): Lease {
@@ -85,6 +94,11 @@ export function freshLease(address: number, peerName?: string): Lease {
 
 function reject(reason: RejectReason, message: string): UpdateVerdict {
   return { accept: false, reason, message };
+}
+
+/** A reject 16 of a stale update about a binding we hold ACTIVE: ours goes to the partner again. */
+function staleUpdate(message: string): UpdateVerdict {
+  return { accept: false, reason: RejectReason.LESS_CRIT_BIND_INFO, message, tellOurs: true };
 }
 
 /**
@@ -212,8 +226,7 @@ export function applyUpdate(
     msg.leaseExpiry !== undefined &&
     msg.leaseExpiry < ours.ends
   )
-    return reject(
-      RejectReason.LESS_CRIT_BIND_INFO,
+    return staleUpdate(
       `EXPIRED for a binding that ended at ${msg.leaseExpiry}, ours runs to ${ours.ends}: the client renewed since`,
     );
 
@@ -287,21 +300,21 @@ export function applyUpdate(
       RejectReason.FATAL_CONFLICT,
       `${formatIp4(msg.assignedIp)}: invalid state transition: ${stateName(ours.state)} to ${stateName(status)}`,
     );
-  // Beyond ISC: a FREE or BACKUP for a binding we hold ACTIVE and unexpired is stale when the partner has not
-  // acknowledged our latest version of it (our update is queued or in flight) or names an end before ours: the
-  // partner let the binding go without hearing that we renewed it (it was down or cut off then), and our update
-  // tells it. ISC's secondary takes it in normal when the partner says the lease expired (potential expiry
-  // past), and the address becomes free to hand out while its client still holds it (the ISC lab saw us, as
-  // secondary, take such a BACKUP from ISC, restarted after we had renewed the client while it was down).
+  // Beyond ISC: a FREE or BACKUP for a binding we hold ACTIVE and unexpired is stale, unless the partner has
+  // acknowledged our latest version of it (nothing of ours queued or in flight) and its record has no end (0:
+  // a binding it deleted, e.g. lease4-del). ISC's secondary takes it in normal when the partner says the lease
+  // expired (potential expiry past), and the address becomes free to hand out while its client still holds it.
+  // The ISC lab saw both kinds: ISC, restarted from its file, rewound a lease we had renewed while it was down;
+  // and ISC acknowledged our renewal, then moved the lease to BACKUP with our end still in it (its own pool
+  // timer from before the renewal, it seems). Our ACTIVE goes to the partner again (tellOurs).
   if (
     (status === BindingState.FREE || status === BindingState.BACKUP) &&
     ours.state === BindingState.ACTIVE &&
     !isExpired(ours, ctx.nowSec) &&
-    (pendingAck !== undefined || ours.tstp > ours.atsfp || (msg.leaseExpiry ?? 0) < ours.ends)
+    (pendingAck !== undefined || ours.tstp > ours.atsfp || (msg.leaseExpiry ?? 0) !== 0)
   )
-    return reject(
-      RejectReason.LESS_CRIT_BIND_INFO,
-      `${status === BindingState.FREE ? 'FREE' : 'BACKUP'} for a binding we hold ACTIVE to ${ours.ends}, renewed since the peer last heard of it`,
+    return staleUpdate(
+      `${status === BindingState.FREE ? 'FREE' : 'BACKUP'} for a binding we hold ACTIVE to ${ours.ends}: the client still holds it`,
     );
 
   const next: Lease = {

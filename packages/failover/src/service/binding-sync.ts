@@ -311,6 +311,10 @@ export class BindingSync {
         `${this.host.label}: BNDUPD ${at} rejected: ${rejectReasonText(verdict.reason)} (${verdict.message})`,
       );
       this.host.send(link, bndAckFor(m, verdict, this.host.nowSec()));
+      if (verdict.tellOurs && ip !== undefined) {
+        this.outbox.add(ip);
+        this.pump();
+      }
       return;
     }
     const lease = verdict.lease;

@@ -167,4 +167,30 @@ describe('a store that refuses the write', () => {
     expect(released).toBe(false);
     expect(a.svc.status().updates.unacked).toBe(1);
   });
+
+  it('a BACKUP for a binding the secondary holds ACTIVE is refused, and the secondary sends its ACTIVE back', async () => {
+    // ISC 4.4.3 did this in the ISC lab: it acknowledged the secondary's renewal, then moved the lease to BACKUP
+    // with the renewal's end still in it. Taken, the address would be free on both while its client holds it.
+    const { a, b, sched, clock } = await pair();
+    await sched.advance(1_000);
+    const now = Math.floor(clock.now() / 1000);
+    const l = ack(b, '10.0.0.107', now, 7);
+    await sched.advance(0);
+    await a.svc.settle();
+    await sched.advance(100);
+    expect(a.leases.get(l.address)).toMatchObject({ state: BindingState.ACTIVE, ends: l.ends });
+    // Its potential expiry is past: ISC's own transition check would let it through.
+    const stale: Lease = { ...a.leases.get(l.address)!, state: BindingState.BACKUP, tstp: now };
+    a.leases.leases.set(l.address, stale);
+    a.svc.committed([stale]);
+    for (let i = 0; i < 5; i++) {
+      await sched.advance(100);
+      await a.svc.settle();
+      await b.svc.settle();
+    }
+    expect(b.leases.get(l.address)).toMatchObject({ state: BindingState.ACTIVE, ends: l.ends });
+    expect(a.leases.get(l.address)).toMatchObject({ state: BindingState.ACTIVE, ends: l.ends });
+    expect(b.svc.status().updates).toMatchObject({ queued: 0, unacked: 0 });
+    expect(b.svc.status().counters).toMatchObject({ 'bndupd.rejected.16': 1 });
+  });
 });
