@@ -305,11 +305,22 @@ function classifyRejects(msgs: WireMessage[]): RejectSeen[] {
           w.frame > a.frame &&
           ((w.m as { cltt?: number }).cltt ?? 0) >= uCltt,
       );
+    // ISC's rule, not a fault: its primary alone ends an ACTIVE lease (normal_binding_state_transition_check: the
+    // secondary may only report a DHCPRELEASE), so our EXPIRED, sent as our record's end passed, is refused with
+    // 2 while ISC's record (or the longer lease ISC gave its client in communications-interrupted) still runs.
+    const ub = u?.m as { bindingStatus?: number; leaseExpiry?: number } | undefined;
+    const expiryRace =
+      a.from === ISC &&
+      rejectOf(a) === 2 &&
+      /invalid state transition: active to expired/.test(message ? Buffer.from(message).toString() : '') &&
+      ub?.bindingStatus === 3 &&
+      ub.leaseExpiry !== undefined &&
+      ub.leaseExpiry <= u!.m.time;
     out.push({
       from: a.from,
       ip,
       reason: rejectOf(a)!,
-      crossing: crossing || renewed || newerQueued,
+      crossing: crossing || renewed || newerQueued || expiryRace,
       text:
         `${a.from === ISC ? 'ISC' : 'hadhcp'} rejected ${ip} (reason ${rejectOf(a)}: ${message ? Buffer.from(message).toString() : ''}) ` +
         `update ${desc(u)}; its own last update ${desc(own.at(-1))}${crossing ? ' [crossing]' : ''}`,
