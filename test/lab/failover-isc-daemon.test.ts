@@ -815,10 +815,16 @@ for (const ours of ['primary', 'secondary'] as const) {
               /^bind update on (\S+) from \S+ rejected: (?:FREE|BACKUP) for a binding we hold ACTIVE to (\d+): the client still holds it$/.exec(
                 l,
               );
+            const early =
+              /^bind update on (\S+) from \S+ rejected: EXPIRED sent at \d+ for a binding that ends at (\d+): it has not ended$/.exec(
+                l,
+              );
             const m =
               /^bind update on (\S+) from \S+ rejected: EXPIRED for a binding that ended at (\d+), ours runs to (\d+): the client renewed since$/.exec(
                 l,
-              ) ?? (free ? [free[0], free[1], '0', free[2]] : null);
+              ) ??
+              (free ? [free[0], free[1], '0', free[2]] : null) ??
+              (early ? [early[0], early[1], '0', early[2]] : null);
             if (!m) return true;
             const [ip, ended, ours] = [m[1]!, Number(m[2]), Number(m[3])];
             const sent = msgs.some(

@@ -60,7 +60,8 @@ function upd(status: number, over: Partial<BndUpdMessage> = {}): BndUpdMessage {
     xid: 7,
     assignedIp: IP,
     bindingStatus: status,
-    leaseExpiry: NOW + 900,
+    // An EXPIRED names the end that passed (here: the end of lease() below); any other update a later one.
+    leaseExpiry: status === B.EXPIRED ? NOW - 1000 : NOW + 900,
     potentialExpiry: NOW,
     stos: NOW - 5,
   };
@@ -318,9 +319,8 @@ describe('applyUpdate: dueling updates (ISC failover_lease_is_better, reject 16)
 
   it('our ACTIVE against their EXPIRED: theirs; their ACTIVE against our FREE/RELEASED...: theirs, both roles', () => {
     const active = lease(B.ACTIVE, { ends: NOW - 100 });
-    expect(reasonOf(applyUpdate(upd(B.EXPIRED), active, true, active, ctx('primary', S.RECOVER)))).toBe(
-      'accept',
-    );
+    const expired = upd(B.EXPIRED, { leaseExpiry: NOW - 100 });
+    expect(reasonOf(applyUpdate(expired, active, true, active, ctx('primary', S.RECOVER)))).toBe('accept');
     for (const ours of [B.FREE, B.EXPIRED, B.RELEASED, B.ABANDONED, B.RESET, B.BACKUP])
       for (const role of ['primary', 'secondary'] as const) {
         const l = lease(ours);
@@ -391,6 +391,23 @@ describe('applyUpdate: dueling updates (ISC failover_lease_is_better, reject 16)
         applyUpdate(upd(B.FREE, { potentialExpiry: NOW - 5 }), ended, true, undefined, ctx('secondary')),
       ),
     ).toBe('accept');
+  });
+
+  it('beyond ISC: their EXPIRED whose own end is after the time they sent it is refused (16) and ours sent again', () => {
+    // The ISC lab: ISC took our renewal (ends +88) and in the same second sent EXPIRED with that end at time +60.
+    const renewed = lease(B.ACTIVE, { cltt: NOW - 2, ends: NOW + 28 });
+    for (const role of ['primary', 'secondary'] as const) {
+      const v = applyUpdate(upd(B.EXPIRED, { leaseExpiry: NOW + 28 }), renewed, true, undefined, ctx(role));
+      expect(v, role).toMatchObject({
+        accept: false,
+        reason: RejectReason.LESS_CRIT_BIND_INFO,
+        tellOurs: true,
+      });
+    }
+    // Sent once that end had passed by the partner's clock: ISC's rules decide (here: taken).
+    const ended = lease(B.ACTIVE, { ends: NOW - 3 });
+    const v = applyUpdate(upd(B.EXPIRED, { leaseExpiry: NOW - 3 }), ended, true, undefined, ctx('secondary'));
+    expect(reasonOf(v)).toBe('accept');
   });
 
   it('any other pair goes to the primary (our ACTIVE against their RELEASED included)', () => {
@@ -482,10 +499,11 @@ describe('applyUpdate: transitions in normal (ISC normal_binding_state_transitio
   });
 
   it('ACTIVE -> EXPIRED (from the primary) only once our end less 65 s is not after now', () => {
+    // The partner's clock is ahead of ours: by its clock the binding has ended (time = ends).
     const at = (ends: number) =>
       reasonOf(
         applyUpdate(
-          upd(B.EXPIRED, { leaseExpiry: ends }),
+          upd(B.EXPIRED, { leaseExpiry: ends, time: ends }),
           lease(B.ACTIVE, { ends }),
           true,
           undefined,
@@ -513,12 +531,14 @@ describe('applyUpdate: outside normal (ISC conflict_binding_state_transition_che
           expect(reasonOf(applyUpdate(upd(to), active(NOW - 999), true, undefined, ctx(role, my)))).toBe(
             RejectReason.FATAL_CONFLICT,
           );
-        expect(reasonOf(applyUpdate(upd(B.EXPIRED), active(NOW + 66), true, undefined, ctx(role, my)))).toBe(
-          RejectReason.FATAL_CONFLICT,
-        );
-        expect(reasonOf(applyUpdate(upd(B.EXPIRED), active(NOW + 65), true, undefined, ctx(role, my)))).toBe(
-          'accept',
-        );
+        // The partner's clock ahead of ours: by its clock the binding has ended.
+        const expiredAt = (ends: number) => upd(B.EXPIRED, { leaseExpiry: ends, time: ends });
+        expect(
+          reasonOf(applyUpdate(expiredAt(NOW + 66), active(NOW + 66), true, undefined, ctx(role, my))),
+        ).toBe(RejectReason.FATAL_CONFLICT);
+        expect(
+          reasonOf(applyUpdate(expiredAt(NOW + 65), active(NOW + 65), true, undefined, ctx(role, my))),
+        ).toBe('accept');
         for (const to of [B.RELEASED, B.RESET, B.ABANDONED, B.ACTIVE])
           expect(
             reasonOf(applyUpdate(upd(to, { cltt: NOW }), active(NOW + 999), true, undefined, ctx(role, my))),

@@ -1,5 +1,12 @@
 import { formatIp4 } from '@hadhcp/common';
-import { BINDING_STATE_NAMES, BindingState, blankLease, isExpired, type Lease } from '@hadhcp/leases';
+import {
+  BINDING_STATE_NAMES,
+  BindingState,
+  blankLease,
+  INFINITE,
+  isExpired,
+  type Lease,
+} from '@hadhcp/leases';
 import { IpFlags, MessageType, RejectReason, ServerState } from '../wire/constants.js';
 import type { BndUpdMessage } from '../wire/types.js';
 import { bytesEqual, chaddrOf, copyOf } from '../wire/values.js';
@@ -228,6 +235,20 @@ export function applyUpdate(
   )
     return staleUpdate(
       `EXPIRED for a binding that ended at ${msg.leaseExpiry}, ours runs to ${ours.ends}: the client renewed since`,
+    );
+  // Beyond ISC: nor an EXPIRED whose own end lies after the time the partner sent it (both read from the
+  // partner's clock, so no skew enters). ISC 4.4.3 did that in the daemon-vs-ISC lab: it took our renewal and in
+  // the same second sent EXPIRED, then BACKUP, with our renewal's end in them (its expiry of the record it had
+  // before, it seems). ISC's check takes it (only 65 s of skew fudge) and the address would be free while held.
+  if (
+    status === BindingState.EXPIRED &&
+    ours.state === BindingState.ACTIVE &&
+    msg.leaseExpiry !== undefined &&
+    msg.leaseExpiry !== INFINITE &&
+    msg.leaseExpiry > msg.time
+  )
+    return staleUpdate(
+      `EXPIRED sent at ${msg.time} for a binding that ends at ${msg.leaseExpiry}: it has not ended`,
     );
 
   // The new record's fields are worked out first and the record built once at the end, in one shape: a copy of
