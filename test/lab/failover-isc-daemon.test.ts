@@ -249,24 +249,27 @@ function freedWhileHeld(msgs: WireMessage[], from: string, acks: { ip: string; a
 /** Every BNDACK with a reject, with the BNDUPD it answers and whether the rejecter's own update crossed it. */
 function classifyRejects(msgs: WireMessage[]): RejectSeen[] {
   const out: RejectSeen[] = [];
+  // Order on the wire, within a frame too: a sender's update and its reject may share one TCP segment.
+  const pos = new Map(msgs.map((w, i) => [w, i]));
+  const at = (w: WireMessage): number => pos.get(w)!;
   for (const a of msgs.filter((w) => w.m.type === MessageType.BNDACK && rejectOf(w) !== undefined)) {
     const other = a.from === ISC ? OURS : ISC;
     const u = msgs
       .filter(
-        (w) =>
-          w.from === other && w.m.type === MessageType.BNDUPD && w.m.xid === a.m.xid && w.frame <= a.frame,
+        (w) => w.from === other && w.m.type === MessageType.BNDUPD && w.m.xid === a.m.xid && at(w) < at(a),
       )
       .at(-1);
     const ip = ipOf(a);
     const own = msgs.filter(
-      (w) => w.from === a.from && w.m.type === MessageType.BNDUPD && ipOf(w) === ip && w.frame < a.frame,
+      (w) => w.from === a.from && w.m.type === MessageType.BNDUPD && ipOf(w) === ip && at(w) < at(a),
     );
+    // The rejecter's own update of the address left before its reject, and the other side had not acknowledged
+    // it when it sent the update refused: both were in flight at once.
     const crossing = own.some((o) => {
       const ack = msgs.find(
-        (w) =>
-          w.from === other && w.m.type === MessageType.BNDACK && w.m.xid === o.m.xid && w.frame > o.frame,
+        (w) => w.from === other && w.m.type === MessageType.BNDACK && w.m.xid === o.m.xid && at(w) > at(o),
       );
-      return u !== undefined && o.frame <= a.frame && (ack === undefined || ack.frame >= u.frame);
+      return u !== undefined && (ack === undefined || at(ack) > at(u));
     });
     const desc = (w: WireMessage | undefined): string => {
       if (!w) return 'not on the wire';
