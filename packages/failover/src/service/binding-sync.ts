@@ -390,7 +390,9 @@ export class BindingSync {
         trigger,
       );
       for (const line of r.log) this.host.log.info(line);
-      moves.push(...r.moves);
+      // Not push(...r.moves): a pool of 262,144 moves 131,072 leases, past V8's limit on spread arguments (the
+      // balance threw and a fresh pair on such a pool never balanced).
+      for (const l of r.moves) moves.push(l);
       poolReq ||= r.poolReq;
     }
     if (moves.length > 0) {
