@@ -347,6 +347,15 @@ describe.skipIf(skip)(
         logAt(new RegExp(`^failover peer ${NAME}: I move from \\S+ to normal$`)) ?? normalAt!;
       const bothNormalAt = logAt(new RegExp(`^failover peer ${NAME}: Both servers normal$`)) ?? normalAt!;
       const masterAt = logAt(/^\(VI_1\) Entering MASTER STATE/);
+      // The watcher polls `ip addr` on its own and prints through a pipe: it may report the VIP the status poll just
+      // saw a moment later (CI: the status saw it at +4,591 ms and the watcher had not printed it yet). Wait for
+      // it; if it never comes, the expectation below says so.
+      const watched = (): boolean => vipWatch.changes().some((x) => x.held && x.at >= startAt);
+      await until(
+        'the VIP watcher on rta to report the VIP',
+        async () => (watched() ? true : undefined),
+        5000,
+      ).catch(() => undefined);
       // The watch started before the daemon: a VIP it finds at once is the one kill -9 left behind (step 2).
       const grabs = vipWatch.changes().filter((x) => x.held && x.at >= startAt);
       const firstVip = grabs[0]?.at;
