@@ -9,6 +9,15 @@ import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
 /**
+ * prom-client, loaded when a registry is first built: only a daemon with a metrics listen address needs it, and
+ * loading it (with its OpenTelemetry dependency) cost every daemon start and every CLI command ~45 ms.
+ */
+let promClient: typeof PromClient | undefined;
+function prom(): typeof PromClient {
+  return (promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient);
+}
+
+/**
  * What the endpoint reads of the daemon, at scrape time only (the Daemon has this shape; tests pass a fake).
  * Nothing here is touched per packet: every value is one the control socket's status and statistics show.
  */
@@ -84,15 +93,6 @@ type Fill = (put: (labels: Labels, value: number) => void) => void;
  * when the process (or, for VRRP, a reconfigured instance set) restarts, which Prometheus' rate() handles as a
  * counter reset.
  */
-/**
- * prom-client, loaded when a registry is first built: only a daemon with a metrics listen address needs it, and
- * loading it (with its OpenTelemetry dependency) cost every daemon start and every CLI command ~45 ms.
- */
-let promClient: typeof PromClient | undefined;
-function prom(): typeof PromClient {
-  return (promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient);
-}
-
 export function buildRegistry(src: MetricsSource, version: string): Registry {
   const { collectDefaultMetrics, Counter, Gauge, Registry } = prom();
   const registry = new Registry();
