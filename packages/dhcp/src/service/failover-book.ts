@@ -25,6 +25,8 @@ export interface FailoverLeaseBook {
   pools(): Array<{ label: string; addresses: Ip4[] }>;
   /** The partner's leases: DhcpService.applyLeases (durable when it resolves, never told back to the partner). */
   apply(leases: Lease[]): Promise<void>;
+  /** apply in its two steps: DhcpService.applyLeasesNow (in the table at once, durable later). */
+  applyNow(leases: Lease[]): { applied: number; durable: Promise<void> };
 }
 
 /** The ranges (start, end as u32, sorted, merged when they touch) of `peerName`'s pools. */
@@ -101,5 +103,6 @@ export function failoverLeaseBook(service: DhcpService, peerName: string): Failo
     },
     pools: () => poolsOf(service.configuration, peerName),
     apply: (leases) => service.applyLeases(leases),
+    applyNow: (leases) => service.applyLeasesNow(leases),
   };
 }

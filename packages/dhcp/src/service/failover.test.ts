@@ -232,6 +232,33 @@ describe("applyLeases: the partner's leases", () => {
   });
 });
 
+describe('applyLeasesNow: the two steps of applyLeases (failover in recover acknowledges after the first)', () => {
+  it('in the table when it returns, durable when `durable` resolves; a record the store cannot hold stops the batch', async () => {
+    const segment = new FakeSegment();
+    const n = await node(segment, 1, 'primary', new FakeClock(S0 * 1000));
+    const unstorable: Lease = { ...backup('10.9.0.53'), ends: -1 }; // not a u32: the store's format cannot hold it
+    const r = n.svc.applyLeasesNow([
+      backup('10.9.0.51'),
+      backup('10.9.0.52'),
+      unstorable,
+      backup('10.9.0.54'),
+    ]);
+    expect(r.applied).toBe(2);
+    // Readable at once, before the write is durable.
+    expect(n.svc.table.get(ip('10.9.0.52'))?.state).toBe(BindingState.BACKUP);
+    expect(n.svc.table.get(ip('10.9.0.53'))).toBeUndefined();
+    expect(n.svc.table.get(ip('10.9.0.54'))).toBeUndefined();
+    await expect(r.durable).rejects.toThrow(/not a u32/);
+    // What was applied is durable all the same.
+    expect(n.store.get(ip('10.9.0.51'))?.state).toBe(BindingState.BACKUP);
+    expect(n.store.get(ip('10.9.0.52'))?.state).toBe(BindingState.BACKUP);
+    const ok = n.svc.applyLeasesNow([backup('10.9.0.54')]);
+    expect(ok.applied).toBe(1);
+    await expect(ok.durable).resolves.toBeUndefined();
+    expect(n.store.get(ip('10.9.0.54'))?.state).toBe(BindingState.BACKUP);
+  });
+});
+
 describe('failoverLeaseBook', () => {
   it("is the service's leases as relationship f sees them", async () => {
     const segment = new FakeSegment();

@@ -58,6 +58,8 @@ export interface BindingSyncHost {
   send(link: Link, m: FailoverMessage): void;
   sendOnLink(m: FailoverMessage): void;
   header(): { time: number; xid: number };
+  /** Ends THE link (after what was sent), as a malformed message would: the machine hears "disconnected". */
+  dropLink(why: string): void;
   nextXid(): number;
   nowSec(): number;
   enqueue(job: () => Promise<void> | void): Promise<void>;
@@ -100,6 +102,8 @@ export class BindingSync {
 
   /** The link is gone: nothing in flight will be acknowledged now; sent again after the next connect. */
   linkLost(): void {
+    // A failed early acknowledgement is answered by this loss: the next link starts with UPDREQALL again.
+    this.early.failed = undefined;
     this.outbox.releaseAll();
     this.outbox.requeue();
     this.outbox.dropRequests();
@@ -337,6 +341,9 @@ export class BindingSync {
    * apply is refused, each is stored on its own, so that one record the store cannot take (or a failed store)
    * leaves unacknowledged only what was not stored, as one apply per update did. Runs before any other apply of
    * ours, so they land in the order they were decided.
+   *
+   * In recover, a BNDACK leaves once the record is in the book, before it is durable (see earlyAcksSettled): a
+   * resync is then paced by the partner's window and not by one disk sync per window's worth of updates.
    */
   private storeUpdates(): void {
     const batch = this.updates;
@@ -348,23 +355,75 @@ export class BindingSync {
       this.host.counters.inc('bndupd.acked');
       if (u.link.phase === 'up') this.host.send(u.link, bndAckFor(u.m, { accept: true }, this.host.nowSec()));
     };
+    const oneByOne = (rest: typeof batch): void => {
+      for (const u of rest)
+        book.apply([u.lease]).then(
+          () => acked(u),
+          (err: unknown) => {
+            this.host.counters.inc('bndupd.store-failed');
+            this.host.noteBadInput(
+              'bndupd-store-failed',
+              'error',
+              `${this.host.label}: cannot store the peer's update of ${formatIp4(u.lease.address)}, not acknowledged: ${msg(err)}`,
+            );
+          },
+        );
+    };
+    if (book.applyNow && this.host.core().my === ServerState.RECOVER) {
+      const { applied, durable } = book.applyNow(batch.map((u) => u.lease));
+      for (let i = 0; i < applied; i++) acked(batch[i]!);
+      this.host.counters.inc('bndupd.acked-before-durable', applied);
+      this.early.pending++;
+      durable.then(
+        () => this.earlySettled(undefined),
+        (err: unknown) => this.earlySettled(applied > 0 ? err : undefined),
+      );
+      // A record the book could not take stopped the batch: it and those after it go the one-by-one way.
+      if (applied < batch.length) oneByOne(batch.slice(applied));
+      return;
+    }
     book.apply(batch.map((u) => u.lease)).then(
       () => batch.forEach(acked),
-      () => {
-        for (const u of batch)
-          book.apply([u.lease]).then(
-            () => acked(u),
-            (err: unknown) => {
-              this.host.counters.inc('bndupd.store-failed');
-              this.host.noteBadInput(
-                'bndupd-store-failed',
-                'error',
-                `${this.host.label}: cannot store the peer's update of ${formatIp4(u.lease.address)}, not acknowledged: ${msg(err)}`,
-              );
-            },
-          );
-      },
+      () => oneByOne(batch),
     );
+  }
+
+  /**
+   * Updates acknowledged in recover before they were durable. Safe because a node in recover serves no client and
+   * comes back in recover after a crash (its state is recorded), asking for everything again; what must hold is
+   * that it leaves recover only once they are durable (the peer service asks earlyAcksSettled before each step of
+   * its machine in recover), and that a failed write is asked for again: the link is dropped, and the next one
+   * starts with UPDREQALL, as recover does.
+   */
+  private early = { pending: 0, failed: undefined as unknown, waiters: [] as Array<() => void> };
+
+  private earlySettled(err: unknown): void {
+    this.early.pending--;
+    if (err !== undefined && this.early.failed === undefined) {
+      this.early.failed = err;
+      this.host.counters.inc('bndupd.store-failed');
+      this.host.noteBadInput(
+        'bndupd-store-failed',
+        'error',
+        `${this.host.label}: cannot store the peer's updates acknowledged in recover: ${msg(err)}; dropping the link to ask for every lease again`,
+      );
+      this.host.dropLink('updates acknowledged in recover were not stored');
+    }
+    if (this.early.pending === 0) for (const w of this.early.waiters.splice(0)) w();
+  }
+
+  /** Stores now the partner's updates accepted this turn (storeUpdates), before the machine takes a step. */
+  storeStaged(): void {
+    this.storeUpdates();
+  }
+
+  /**
+   * Resolves once every update acknowledged in recover is durable: true, or false when one was not (the link is
+   * being dropped; the machine must not leave recover on what that link said). At once when none is pending.
+   */
+  async earlyAcksSettled(): Promise<boolean> {
+    if (this.early.pending > 0) await new Promise<void>((r) => this.early.waiters.push(r));
+    return this.early.failed === undefined;
   }
 
   /**

@@ -13,6 +13,9 @@ export class MemoryLeaseBook implements LeaseBook {
   applied = 0;
   /** Makes apply() fail (a store that refuses writes), for tests. */
   failWith: Error | undefined;
+  /** While set, what applyNow() stores becomes durable only at releaseDurable() (a slow disk), for tests. */
+  holdDurable = false;
+  private held: Array<(err?: Error) => void> = [];
 
   constructor(
     private readonly ranges: Array<{ start: Ip4; end: Ip4 }>,
@@ -49,11 +52,32 @@ export class MemoryLeaseBook implements LeaseBook {
 
   apply(leases: Lease[]): Promise<void> {
     if (this.failWith) return Promise.reject(this.failWith);
+    this.put(leases);
+    return Promise.resolve();
+  }
+
+  applyNow(leases: Lease[]): { applied: number; durable: Promise<void> } {
+    if (this.failWith) return { applied: 0, durable: Promise.reject(this.failWith) };
+    this.put(leases);
+    if (!this.holdDurable) return { applied: leases.length, durable: Promise.resolve() };
+    const durable = new Promise<void>((resolve, reject) =>
+      this.held.push((err) => (err ? reject(err) : resolve())),
+    );
+    return { applied: leases.length, durable };
+  }
+
+  /** What applyNow() stored while holdDurable was set becomes durable now, or fails with `err`. */
+  releaseDurable(err?: Error): void {
+    const held = this.held;
+    this.held = [];
+    for (const settle of held) settle(err);
+  }
+
+  private put(leases: Lease[]): void {
     for (const l of leases) {
       this.leases.set(l.address, l);
       this.applied++;
       this.onApply?.(l);
     }
-    return Promise.resolve();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BindingStatus, MessageType, RejectReason } from '../wire/constants.js';
+import { BindingStatus, MessageType, RejectReason, ServerState } from '../wire/constants.js';
 import { splitToHba } from '../wire/hba.js';
 import type { ConnectAckMessage, ConnectMessage } from '../wire/types.js';
 import { bytesOf, text } from '../wire/values.js';
@@ -481,6 +481,88 @@ describe('messages on the link', () => {
     expect(acks.find((m) => m.xid === 61)?.rejectReason).toBeUndefined();
     expect(acks.find((m) => m.xid === 62)?.rejectReason).toBe(RejectReason.LESS_CRIT_BIND_INFO);
     expect(b.leases.leases.get(addr)).toMatchObject({ state: BindingStatus.ACTIVE, ends: t + 600 });
+  });
+
+  /** A fresh secondary (empty store: recover) linked to the test as its primary in partner-down; B asked for all. */
+  async function recoveringSecondary() {
+    const w = await secondaryAndRawPrimary();
+    w.b.leases.holdDurable = true; // a slow disk: nothing B stores is durable until releaseDurable()
+    await handshake(w.raw, w.sched, w.nowSec());
+    w.raw.send({
+      type: MessageType.STATE,
+      time: w.nowSec(),
+      xid: 200,
+      serverState: ServerState.PARTNER_DOWN,
+      serverFlags: 0,
+      stos: w.nowSec(),
+    });
+    await w.sched.advance(0);
+    expect(state(w.b)).toBe('recover');
+    expect(w.raw.ofType(MessageType.UPDREQALL).length).toBeGreaterThan(0);
+    const backup = (xid: number, last: number) =>
+      w.raw.send({
+        type: MessageType.BNDUPD,
+        time: w.nowSec(),
+        xid,
+        assignedIp: ip(`10.0.0.${last}`),
+        bindingStatus: BindingStatus.BACKUP,
+        leaseExpiry: 0,
+        potentialExpiry: 0,
+        stos: w.nowSec(),
+      });
+    return { ...w, backup };
+  }
+
+  it('in recover, BNDACKs leave before the updates are durable, and recover is left (UPDDONE) only once they are', async () => {
+    const { b, raw, sched, nowSec, backup } = await recoveringSecondary();
+    for (let i = 0; i < 5; i++) backup(300 + i, 130 + i);
+    await sched.advance(0);
+    // Acknowledged at once (a resync is paced by the window, not by a disk sync per window), and readable.
+    expect(raw.ofType(MessageType.BNDACK).map((m) => m.xid)).toEqual([300, 301, 302, 303, 304]);
+    expect(raw.ofType(MessageType.BNDACK).every((m) => m.rejectReason === undefined)).toBe(true);
+    expect(b.leases.leases.get(ip('10.0.0.134'))?.state).toBe(BindingStatus.BACKUP);
+    raw.send({ type: MessageType.UPDDONE, time: nowSec(), xid: 400 });
+    await sched.advance(1000);
+    // Not durable yet: B stays in recover (a crash now brings it back in recover, asking for everything again).
+    expect(state(b)).toBe('recover');
+    expect(b.store.record?.my).toBe(ServerState.RECOVER);
+    b.leases.releaseDurable();
+    await sched.advance(0);
+    expect(state(b)).toBe('recover-wait');
+    expect(b.svc.status().counters).toMatchObject({ 'bndupd.acked': 5, 'bndupd.acked-before-durable': 5 });
+  });
+
+  it('in recover, updates acknowledged but then not stored: the link is dropped, recover is kept, and the next link asks for everything again', async () => {
+    const { b, raw, sched, nowSec, backup, net, clock } = await recoveringSecondary();
+    backup(310, 135);
+    backup(311, 136);
+    await sched.advance(0);
+    expect(raw.ofType(MessageType.BNDACK).map((m) => m.xid)).toEqual([310, 311]);
+    raw.send({ type: MessageType.UPDDONE, time: nowSec(), xid: 401 });
+    await sched.advance(0);
+    b.leases.releaseDurable(new Error('EIO: i/o error, fdatasync'));
+    await sched.advance(0);
+    expect(raw.closedByOther).toBe(true);
+    expect(state(b)).toBe('recover');
+    expect(b.store.record?.my).toBe(ServerState.RECOVER);
+    expect(b.svc.status().counters).toMatchObject({ 'bndupd.store-failed': 1 });
+    expect(b.messages().join('\n')).toMatch(/acknowledged in recover.*EIO.*dropping the link/);
+    // The primary connects again: B, still in recover, asks for every lease again.
+    b.leases.holdDurable = false;
+    const raw2 = net.connect(A, B, clock);
+    await sched.advance(0);
+    await handshake(raw2, sched, nowSec());
+    raw2.send({
+      type: MessageType.STATE,
+      time: nowSec(),
+      xid: 201,
+      serverState: ServerState.PARTNER_DOWN,
+      serverFlags: 0,
+      stos: nowSec(),
+    });
+    await sched.advance(0);
+    expect(raw2.ofType(MessageType.UPDREQALL).length).toBeGreaterThan(0);
+    expect(state(b)).toBe('recover');
   });
 
   it('UPDREQALL and UPDREQ -> UPDDONE with their xid; POOLREQ -> POOLRESP 0', async () => {

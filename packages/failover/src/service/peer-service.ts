@@ -187,6 +187,11 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
       send: (link, m) => this.send(link, m),
       sendOnLink: (m) => this.sendOnLink(m),
       header: () => this.header(),
+      dropLink: (why) =>
+        void this.enqueue(() => {
+          const l = this.linked;
+          if (l) return this.lose(l, why, true);
+        }),
       nextXid: () => this.nextXid(),
       nowSec: () => this.nowSec(),
       enqueue: (job) => this.enqueue(job),
@@ -341,6 +346,16 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   }
 
   private async feed(event: FailoverEvent): Promise<void> {
+    // In recover, the partner's updates are acknowledged before they are durable (binding-sync.ts): no step of
+    // the machine (leaving recover above all) is taken before they are. When one was not stored, the link is
+    // being dropped, and what it said no longer counts: only the disconnect is heard.
+    if (this.core.my === ServerState.RECOVER && event.type !== 'disconnected') {
+      this.sync.storeStaged(); // the updates of this turn first (an UPDDONE follows the last of them)
+      if (!(await this.sync.earlyAcksSettled())) {
+        this.deps.log.warn(`${this.label}: ${event.type} not acted on: the link is being dropped`);
+        return;
+      }
+    }
     const before = this.core;
     const r = step(before, event, this.clock.now());
     this.core = r.state;
