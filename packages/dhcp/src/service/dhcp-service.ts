@@ -262,18 +262,22 @@ export class DhcpService {
    * partner. Resolves once on disk; rejects with the store's error when refused, at once while the store is failed.
    */
   async applyLeases(leases: Lease[]): Promise<void> {
-    await this.applyLeasesNow(leases).durable;
+    const r = this.applyLeasesNow(leases);
+    await r.durable;
+    if (r.applied < leases.length) throw r.bad;
   }
 
   /**
    * applyLeases in its two steps: the records are in the table when this returns (`applied`: how many, in order;
-   * fewer than given when one cannot be stored, which stops the batch), and durable once `durable` resolves (it
-   * rejects when the store refused them, or for the record that stopped the batch). The failover peer in recover
-   * acknowledges the partner's updates after the first step (@hadhcp/failover, binding-sync.ts).
+   * fewer than given when one cannot be stored, `bad` saying why, which stops the batch), and durable once
+   * `durable` resolves (it rejects when the store refused them). The failover peer in recover acknowledges the
+   * partner's updates after the first step (@hadhcp/failover, binding-sync.ts).
    */
-  applyLeasesNow(leases: Lease[]): { applied: number; durable: Promise<void> } {
-    if (this.writer.failed)
-      return { applied: 0, durable: Promise.reject(new Error(`lease store failed: ${this.writer.failed}`)) };
+  applyLeasesNow(leases: Lease[]): { applied: number; durable: Promise<void>; bad?: unknown } {
+    if (this.writer.failed) {
+      const err = new Error(`lease store failed: ${this.writer.failed}`);
+      return { applied: 0, durable: Promise.reject(err), bad: err };
+    }
     if (leases.length === 0) return { applied: 0, durable: Promise.resolve() };
     // The store's rule for its live records: whoever puts a lease in them writes it in the same turn. A record
     // the store's format cannot hold (table.put throws, changing nothing) stops the batch after those before it.
@@ -289,12 +293,11 @@ export class DhcpService {
       }
     }
     this.core.partnerApplied(put, this.clock.now());
-    const written = put.length > 0 ? this.writer.settled(put, 'partner') : Promise.resolve(undefined);
-    const durable = written.then((refused) => {
+    if (put.length === 0) return { applied: 0, durable: Promise.resolve(), bad };
+    const durable = this.writer.settled(put, 'partner').then((refused) => {
       if (refused) throw refused;
-      if (bad !== undefined) throw bad;
     });
-    return { applied: put.length, durable };
+    return { applied: put.length, durable, bad };
   }
 
   /** lease4-del: the core frees the address; durable before the command answers. */

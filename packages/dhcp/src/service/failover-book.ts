@@ -26,7 +26,7 @@ export interface FailoverLeaseBook {
   /** The partner's leases: DhcpService.applyLeases (durable when it resolves, never told back to the partner). */
   apply(leases: Lease[]): Promise<void>;
   /** apply in its two steps: DhcpService.applyLeasesNow (in the table at once, durable later). */
-  applyNow(leases: Lease[]): { applied: number; durable: Promise<void> };
+  applyNow(leases: Lease[]): { applied: number; durable: Promise<void>; bad?: unknown };
 }
 
 /** The ranges (start, end as u32, sorted, merged when they touch) of `peerName`'s pools. */

@@ -233,9 +233,17 @@ describe("applyLeases: the partner's leases", () => {
 });
 
 describe('applyLeasesNow: the two steps of applyLeases (failover in recover acknowledges after the first)', () => {
-  it('in the table when it returns, durable when `durable` resolves; a record the store cannot hold stops the batch', async () => {
+  it('in the table when it returns, durable only when `durable` resolves; a record the store cannot hold stops the batch and is reported apart', async () => {
     const segment = new FakeSegment();
-    const n = await node(segment, 1, 'primary', new FakeClock(S0 * 1000));
+    // A slow disk: each sync waits for the test.
+    const syncs: Array<() => void> = [];
+    const io: LeaseStoreOptions['io'] = {
+      datasync: async (fh) => {
+        await new Promise<void>((r) => syncs.push(r));
+        await fh.datasync();
+      },
+    };
+    const n = await node(segment, 1, 'primary', new FakeClock(S0 * 1000), io);
     const unstorable: Lease = { ...backup('10.9.0.53'), ends: -1 }; // not a u32: the store's format cannot hold it
     const r = n.svc.applyLeasesNow([
       backup('10.9.0.51'),
@@ -244,17 +252,24 @@ describe('applyLeasesNow: the two steps of applyLeases (failover in recover ackn
       backup('10.9.0.54'),
     ]);
     expect(r.applied).toBe(2);
-    // Readable at once, before the write is durable.
+    expect(String(r.bad)).toMatch(/not a u32/);
+    // Readable at once, while the write waits for its sync.
     expect(n.svc.table.get(ip('10.9.0.52'))?.state).toBe(BindingState.BACKUP);
     expect(n.svc.table.get(ip('10.9.0.53'))).toBeUndefined();
     expect(n.svc.table.get(ip('10.9.0.54'))).toBeUndefined();
-    await expect(r.durable).rejects.toThrow(/not a u32/);
-    // What was applied is durable all the same.
-    expect(n.store.get(ip('10.9.0.51'))?.state).toBe(BindingState.BACKUP);
+    let durable = false;
+    void r.durable.then(() => (durable = true));
+    await expect.poll(() => syncs.length).toBe(1);
+    expect(durable).toBe(false);
+    syncs.shift()!();
+    // The records applied are durable; the one that stopped the batch is not the durable promise's business.
+    await expect(r.durable).resolves.toBeUndefined();
     expect(n.store.get(ip('10.9.0.52'))?.state).toBe(BindingState.BACKUP);
-    const ok = n.svc.applyLeasesNow([backup('10.9.0.54')]);
-    expect(ok.applied).toBe(1);
-    await expect(ok.durable).resolves.toBeUndefined();
+    // applyLeases (one step) still rejects for that record.
+    const whole = n.svc.applyLeases([backup('10.9.0.54'), unstorable]);
+    await expect.poll(() => syncs.length).toBe(1);
+    syncs.shift()!();
+    await expect(whole).rejects.toThrow(/not a u32/);
     expect(n.store.get(ip('10.9.0.54'))?.state).toBe(BindingState.BACKUP);
   });
 });

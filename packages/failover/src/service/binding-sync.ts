@@ -374,9 +374,10 @@ export class BindingSync {
       for (let i = 0; i < applied; i++) acked(batch[i]!);
       this.host.counters.inc('bndupd.acked-before-durable', applied);
       this.early.pending++;
+      const link = batch[0]!.link;
       durable.then(
-        () => this.earlySettled(undefined),
-        (err: unknown) => this.earlySettled(applied > 0 ? err : undefined),
+        () => this.earlySettled(undefined, link),
+        (err: unknown) => this.earlySettled(applied > 0 ? err : undefined, link),
       );
       // A record the book could not take stopped the batch: it and those after it go the one-by-one way.
       if (applied < batch.length) oneByOne(batch.slice(applied));
@@ -397,17 +398,22 @@ export class BindingSync {
    */
   private early = { pending: 0, failed: undefined as unknown, waiters: [] as Array<() => void> };
 
-  private earlySettled(err: unknown): void {
+  private earlySettled(err: unknown, link: Link): void {
     this.early.pending--;
-    if (err !== undefined && this.early.failed === undefined) {
-      this.early.failed = err;
+    if (err !== undefined) {
       this.host.counters.inc('bndupd.store-failed');
+      // Acknowledged on a link that is gone: the next link asks for everything anyway (we are in recover). On
+      // THE link: it is dropped, and what it says until then is not acted on.
+      const current = link === this.host.linked() && link.phase === 'up';
+      if (current && this.early.failed === undefined) {
+        this.early.failed = err;
+        this.host.dropLink('updates acknowledged in recover were not stored');
+      }
       this.host.noteBadInput(
         'bndupd-store-failed',
         'error',
-        `${this.host.label}: cannot store the peer's updates acknowledged in recover: ${msg(err)}; dropping the link to ask for every lease again`,
+        `${this.host.label}: cannot store the peer's updates acknowledged in recover: ${msg(err)}; ${current ? 'dropping the link to ask for every lease again' : 'their link is gone, the next one asks for every lease again'}`,
       );
-      this.host.dropLink('updates acknowledged in recover were not stored');
     }
     if (this.early.pending === 0) for (const w of this.early.waiters.splice(0)) w();
   }

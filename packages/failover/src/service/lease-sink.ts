@@ -13,7 +13,7 @@ export class MemoryLeaseBook implements LeaseBook {
   applied = 0;
   /** Makes apply() fail (a store that refuses writes), for tests. */
   failWith: Error | undefined;
-  /** While set, what applyNow() stores becomes durable only at releaseDurable() (a slow disk), for tests. */
+  /** While set, what apply() and applyNow() store becomes durable only at releaseDurable() (a slow disk), for tests. */
   holdDurable = false;
   private held: Array<(err?: Error) => void> = [];
 
@@ -53,17 +53,18 @@ export class MemoryLeaseBook implements LeaseBook {
   apply(leases: Lease[]): Promise<void> {
     if (this.failWith) return Promise.reject(this.failWith);
     this.put(leases);
-    return Promise.resolve();
+    return this.hold();
   }
 
   applyNow(leases: Lease[]): { applied: number; durable: Promise<void> } {
     if (this.failWith) return { applied: 0, durable: Promise.reject(this.failWith) };
     this.put(leases);
-    if (!this.holdDurable) return { applied: leases.length, durable: Promise.resolve() };
-    const durable = new Promise<void>((resolve, reject) =>
-      this.held.push((err) => (err ? reject(err) : resolve())),
-    );
-    return { applied: leases.length, durable };
+    return { applied: leases.length, durable: this.hold() };
+  }
+
+  private hold(): Promise<void> {
+    if (!this.holdDurable) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.held.push((err) => (err ? reject(err) : resolve())));
   }
 
   /** What applyNow() stored while holdDurable was set becomes durable now, or fails with `err`. */

@@ -565,6 +565,57 @@ describe('messages on the link', () => {
     expect(state(b)).toBe('recover');
   });
 
+  it('outside recover (startup here), a BNDACK waits for the disk', async () => {
+    const { b, raw, sched, nowSec } = await secondaryAndRawPrimary();
+    b.leases.holdDurable = true;
+    await handshake(raw, sched, nowSec());
+    expect(state(b)).toBe('startup');
+    raw.send({
+      type: MessageType.BNDUPD,
+      time: nowSec(),
+      xid: 320,
+      assignedIp: ip('10.0.0.130'),
+      bindingStatus: BindingStatus.BACKUP,
+      leaseExpiry: 0,
+      potentialExpiry: 0,
+      stos: nowSec(),
+    });
+    await sched.advance(100);
+    expect(raw.ofType(MessageType.BNDACK)).toEqual([]);
+    b.leases.releaseDurable();
+    await sched.advance(0);
+    expect(raw.ofType(MessageType.BNDACK).map((m) => m.xid)).toEqual([320]);
+  });
+
+  it('in recover, a failed write of updates acknowledged on a link already gone: recover goes on with the next link', async () => {
+    const { b, raw, sched, nowSec, backup, net, clock } = await recoveringSecondary();
+    backup(330, 137);
+    await sched.advance(0);
+    expect(raw.ofType(MessageType.BNDACK).map((m) => m.xid)).toEqual([330]);
+    raw.close(); // the primary goes away first
+    await sched.advance(0);
+    b.leases.releaseDurable(new Error('EIO: i/o error, fdatasync'));
+    await sched.advance(0);
+    expect(b.messages().join('\n')).toMatch(/acknowledged in recover.*EIO.*their link is gone/);
+    // The primary is back: B asks for everything, and its UPDDONE ends recover.
+    const raw2 = net.connect(A, B, clock);
+    await sched.advance(0);
+    await handshake(raw2, sched, nowSec());
+    raw2.send({
+      type: MessageType.STATE,
+      time: nowSec(),
+      xid: 202,
+      serverState: ServerState.PARTNER_DOWN,
+      serverFlags: 0,
+      stos: nowSec(),
+    });
+    await sched.advance(0);
+    expect(raw2.ofType(MessageType.UPDREQALL).length).toBeGreaterThan(0);
+    raw2.send({ type: MessageType.UPDDONE, time: nowSec(), xid: 402 });
+    await sched.advance(0);
+    expect(state(b)).toBe('recover-wait');
+  });
+
   it('UPDREQALL and UPDREQ -> UPDDONE with their xid; POOLREQ -> POOLRESP 0', async () => {
     const { raw, sched, nowSec } = await secondaryAndRawPrimary();
     await handshake(raw, sched, nowSec());
