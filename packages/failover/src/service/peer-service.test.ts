@@ -484,19 +484,24 @@ describe('messages on the link', () => {
   });
 
   /** A fresh secondary (empty store: recover) linked to the test as its primary in partner-down; B asked for all. */
-  async function recoveringSecondary() {
-    const w = await secondaryAndRawPrimary();
-    w.b.leases.holdDurable = true; // a slow disk: nothing B stores is durable until releaseDurable()
-    await handshake(w.raw, w.sched, w.nowSec());
-    w.raw.send({
+  /** The test, as a primary in partner-down, links to B over `raw` (CONNECT, then STATE partner-down). */
+  async function linkInPartnerDown(raw: RawPeer, sched: { advance(ms: number): Promise<void> }, now: number) {
+    await handshake(raw, sched, now);
+    raw.send({
       type: MessageType.STATE,
-      time: w.nowSec(),
+      time: now,
       xid: 200,
       serverState: ServerState.PARTNER_DOWN,
       serverFlags: 0,
-      stos: w.nowSec(),
+      stos: now,
     });
-    await w.sched.advance(0);
+    await sched.advance(0);
+  }
+
+  async function recoveringSecondary() {
+    const w = await secondaryAndRawPrimary();
+    w.b.leases.holdDurable = true; // a slow disk: nothing B stores is durable until releaseDurable()
+    await linkInPartnerDown(w.raw, w.sched, w.nowSec());
     expect(state(w.b)).toBe('recover');
     expect(w.raw.ofType(MessageType.UPDREQALL).length).toBeGreaterThan(0);
     const backup = (xid: number, last: number) =>
@@ -551,16 +556,7 @@ describe('messages on the link', () => {
     b.leases.holdDurable = false;
     const raw2 = net.connect(A, B, clock);
     await sched.advance(0);
-    await handshake(raw2, sched, nowSec());
-    raw2.send({
-      type: MessageType.STATE,
-      time: nowSec(),
-      xid: 201,
-      serverState: ServerState.PARTNER_DOWN,
-      serverFlags: 0,
-      stos: nowSec(),
-    });
-    await sched.advance(0);
+    await linkInPartnerDown(raw2, sched, nowSec());
     expect(raw2.ofType(MessageType.UPDREQALL).length).toBeGreaterThan(0);
     expect(state(b)).toBe('recover');
   });
@@ -600,16 +596,7 @@ describe('messages on the link', () => {
     // The primary is back: B asks for everything, and its UPDDONE ends recover.
     const raw2 = net.connect(A, B, clock);
     await sched.advance(0);
-    await handshake(raw2, sched, nowSec());
-    raw2.send({
-      type: MessageType.STATE,
-      time: nowSec(),
-      xid: 202,
-      serverState: ServerState.PARTNER_DOWN,
-      serverFlags: 0,
-      stos: nowSec(),
-    });
-    await sched.advance(0);
+    await linkInPartnerDown(raw2, sched, nowSec());
     expect(raw2.ofType(MessageType.UPDREQALL).length).toBeGreaterThan(0);
     raw2.send({ type: MessageType.UPDDONE, time: nowSec(), xid: 402 });
     await sched.advance(0);
