@@ -343,9 +343,10 @@ export class BindingSync {
    * ours, so they land in the order they were decided.
    *
    * In recover, a BNDACK leaves once the record is in the book, before it is durable (see earlyAcksSettled): a
-   * resync is then paced by the partner's window and not by one disk sync per window's worth of updates.
+   * resync is then paced by the partner's window and not by one disk sync per window's worth of updates. The peer
+   * service calls this before each step of its machine, so updates are stored under the state that accepted them.
    */
-  private storeUpdates(): void {
+  storeUpdates(): void {
     const batch = this.updates;
     if (batch.length === 0) return;
     this.updates = [];
@@ -416,11 +417,6 @@ export class BindingSync {
       );
     }
     if (this.early.pending === 0) for (const w of this.early.waiters.splice(0)) w();
-  }
-
-  /** Stores now the partner's updates accepted this turn (storeUpdates), before the machine takes a step. */
-  storeStaged(): void {
-    this.storeUpdates();
   }
 
   /**

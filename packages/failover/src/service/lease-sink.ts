@@ -67,7 +67,7 @@ export class MemoryLeaseBook implements LeaseBook {
     return new Promise<void>((resolve, reject) => this.held.push((err) => (err ? reject(err) : resolve())));
   }
 
-  /** What applyNow() stored while holdDurable was set becomes durable now, or fails with `err`. */
+  /** What apply() and applyNow() stored while holdDurable was set becomes durable now, or fails with `err`. */
   releaseDurable(err?: Error): void {
     const held = this.held;
     this.held = [];

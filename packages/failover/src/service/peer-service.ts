@@ -346,12 +346,11 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
   }
 
   private async feed(event: FailoverEvent): Promise<void> {
-    // In recover, the partner's updates are acknowledged before they are durable (binding-sync.ts): no step of
-    // the machine (leaving recover above all) is taken before they are. When one was not stored, the link is
-    // being dropped, and what it said no longer counts: only the disconnect is heard.
-    // The partner's updates of this turn are stored first, under the state they were accepted in (an UPDDONE
-    // follows the last of them; a step into recover must not acknowledge early what came before it).
-    this.sync.storeStaged();
+    // The partner's updates of this turn are stored first, under the state that accepted them (an UPDDONE follows
+    // the last of them; a step into recover must not acknowledge early what came before it). In recover they are
+    // acknowledged before they are durable (binding-sync.ts), so no step is taken (leaving recover above all)
+    // before they are; when one was not stored, the link is being dropped and only its disconnect is heard.
+    this.sync.storeUpdates();
     if (this.core.my === ServerState.RECOVER && event.type !== 'disconnected') {
       if (!(await this.sync.earlyAcksSettled())) {
         this.deps.log.warn(`${this.label}: ${event.type} not acted on: the link is being dropped`);

@@ -164,9 +164,10 @@ export interface LeaseBook {
   apply(leases: Lease[]): Promise<void>;
   /**
    * apply in its two steps, optional: the first `applied` records (in order) are read back by get() when this
-   * returns, and durable once `durable` resolves (it rejects when they are not: the store refused them, or one
-   * could not be stored and stopped the batch). A node in recover acknowledges the partner's updates after the
-   * first step (binding-sync.ts); without it, each BNDACK waits for apply().
+   * returns, and durable once `durable` resolves (it rejects when the store refused them). Fewer than given:
+   * one could not be stored (`bad` says why) and stopped the batch; `durable` is about the applied ones only.
+   * A node in recover acknowledges the partner's updates after the first step (binding-sync.ts); without it,
+   * each BNDACK waits for apply().
    */
-  applyNow?(leases: Lease[]): { applied: number; durable: Promise<void> };
+  applyNow?(leases: Lease[]): { applied: number; durable: Promise<void>; bad?: unknown };
 }
