@@ -10,7 +10,7 @@ export {
   leaseStringIds,
   leaseStringState,
 } from './codec.js';
-export type { LeaseStoreOptions, LeaseStoreStats } from './store.js';
+export type { LeaseStoreOptions, LeaseStoreStats, WriteOptions } from './store.js';
 export type { StoreIo } from './files.js';
 export { StoreCorruptError } from './reader.js';
 export type { CorruptionPolicy } from './reader.js';

@@ -194,6 +194,66 @@ describe('LeaseStore', () => {
     expect(z.stats().syncs).toBe(5); // no window: one sync per write when writes come one at a time
     await z.close();
   });
+
+  it('lazy writes wait up to lazySyncMs and share one sync; an eager write, a full batch or close() ends the wait', async () => {
+    const syncedAt: number[] = [];
+    const io = {
+      datasync: async (fh: Parameters<typeof nodeIo.datasync>[0]) => {
+        syncedAt.push(performance.now());
+        await nodeIo.datasync(fh);
+      },
+    };
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const settled = (p: Promise<void>): { done: boolean } => {
+      const f = { done: false };
+      void p.then(() => (f.done = true));
+      return f;
+    };
+
+    // The lazy window: ten writes in ten turns, one sync once the first has waited lazySyncMs.
+    const s = await openStore(await tempDir(), { lazySyncMs: 300, io });
+    const t0 = performance.now();
+    const lazy: Promise<void>[] = [];
+    for (let i = 0; i < 10; i++) {
+      lazy.push(s.write([lease(10 + i)], { lazy: true }));
+      await turn();
+    }
+    await Promise.all(lazy);
+    expect(syncedAt.length).toBe(1);
+    expect(syncedAt[0]! - t0).toBeGreaterThanOrEqual(290); // timers may fire a ms early
+    expect(s.stats()).toMatchObject({ syncs: 1, commits: 10 });
+
+    // An eager write takes the lazy ones queued before it into its own (prompt) sync.
+    const waiting = settled(s.write([lease(30)], { lazy: true }));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(waiting.done).toBe(false);
+    const t1 = performance.now();
+    await s.write([lease(31)]);
+    expect(performance.now() - t1).toBeLessThan(250); // not the 300 ms window: the eager write's own
+    await expect.poll(() => waiting.done).toBe(true);
+    expect(s.stats()).toMatchObject({ syncs: 2, commits: 12 });
+
+    // LAZY_BATCH_BYTES (1 MiB) queued: synced without waiting (the window here is a minute).
+    const big = await openStore(await tempDir(), { lazySyncMs: 60_000, io });
+    const n0 = syncedAt.length;
+    const many: Promise<void>[] = [];
+    for (let i = 0; i < 20_000 && big.stats().syncs === 0; i++) {
+      many.push(big.write([lease(1000 + i)], { lazy: true }));
+      if (i % 500 === 499) await turn();
+    }
+    await Promise.all(many);
+    expect(syncedAt.length).toBeGreaterThan(n0);
+
+    // close() syncs what is queued at once, and what it acknowledged is there after a reopen.
+    const dir = await tempDir();
+    const c = await openStore(dir, { lazySyncMs: 60_000 });
+    const last = settled(c.write([lease(77)], { lazy: true }));
+    await turn();
+    await c.close();
+    expect(last.done).toBe(true);
+    const again = await openStore(dir);
+    expect(byAddress(again).has(lease(77).address)).toBe(true);
+  });
   it('a failed sync rejects its writes and every later one, and says so; acknowledged data survives', async () => {
     const dir = await tempDir();
     let failNext = false;

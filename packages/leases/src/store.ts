@@ -59,6 +59,12 @@ export interface LeaseStoreOptions {
    */
   syncIntervalMs?: number;
   /**
+   * Longest a lazy write (`{ lazy: true }`: nobody waits for it soon) waits for its sync, in ms. Lazy writes
+   * queued together share one sync when the oldest of them is this old, or sooner when an eager write is
+   * queued or LAZY_BATCH_BYTES are waiting. Default 20.
+   */
+  lazySyncMs?: number;
+  /**
    * After a failure, the store retries by itself: first after this many ms, then doubling up to retryMaxMs.
    * Default 1000.
    */
@@ -118,6 +124,14 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** How a write wants its sync: `lazy`, it may wait up to lazySyncMs (see LeaseStoreOptions). */
+export interface WriteOptions {
+  lazy?: boolean;
+}
+
+/** Queued lazy bytes that are synced without waiting longer (bounds the memory a lazy stream holds). */
+const LAZY_BATCH_BYTES = 1 << 20;
+
 interface Loaded {
   leases: LeaseRecords;
   meta: Map<string, string>;
@@ -133,6 +147,7 @@ type Settings = Required<
     | 'compactMinBytes'
     | 'log'
     | 'syncIntervalMs'
+    | 'lazySyncMs'
     | 'onCorruption'
     | 'retryFirstMs'
     | 'retryMaxMs'
@@ -178,6 +193,10 @@ export class LeaseStore {
   private closed = false;
   private nextAutoCompactAt = 0;
   private lastSyncAt = -Infinity;
+  /** What the queue holds: any eager write, when its first lazy write came (0: none), its bytes. */
+  private queued = { eager: false, lazySince: 0, bytes: 0 };
+  /** Ends untilDue()'s wait early (set while it waits). */
+  private wake: (() => void) | undefined;
   private readonly counters = { commits: 0, syncs: 0, compactions: 0, recoveries: 0 };
   private readonly healthListeners: Array<(failure: StoreFailedError | undefined) => void> = [];
   /** Recovery from a failure: backoff, attempts, the pending timer (see fail()). */
@@ -222,6 +241,7 @@ export class LeaseStore {
           compactRatio: options.compactRatio ?? 4,
           compactMinBytes: options.compactMinBytes ?? 4 * 1024 * 1024,
           syncIntervalMs: options.syncIntervalMs ?? 1,
+          lazySyncMs: options.lazySyncMs ?? 20,
           log,
           onCorruption: policy,
           retryFirstMs: options.retryFirstMs ?? 1000,
@@ -272,15 +292,18 @@ export class LeaseStore {
     return this.state.meta.get(key);
   }
 
-  /** Stores the leases atomically (all or none survive a crash); resolves once they are durable. */
-  write(leases: readonly Lease[]): Promise<void> {
+  /**
+   * Stores the leases atomically (all or none survive a crash); resolves once they are durable. `lazy`: no one
+   * waits for that soon, the sync may wait up to lazySyncMs to be shared with more writes.
+   */
+  write(leases: readonly Lease[], opts?: WriteOptions): Promise<void> {
     let records: StoreRecord[];
     try {
       records = leases.map((l) => ({ type: RecordType.LEASE, body: encodeLeaseBody(l) }));
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.commit(records);
+    return this.commit(records, opts);
   }
 
   /**
@@ -289,7 +312,7 @@ export class LeaseStore {
    * held in memory instead of being encoded a second time. An address without a record is written as deleted:
    * what reaches the disk is always what memory holds. Atomic and resolved as write().
    */
-  writeRecorded(leases: readonly { address: Ip4 }[]): Promise<void> {
+  writeRecorded(leases: readonly { address: Ip4 }[], opts?: WriteOptions): Promise<void> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     const live = this.state.leases;
@@ -321,7 +344,7 @@ export class LeaseStore {
     }
     sealFrame(frame);
     // Memory holds these records already (that is where they were read from).
-    return this.enqueue(frame);
+    return this.enqueue(frame, opts);
   }
 
   delete(address: Ip4): Promise<void> {
@@ -380,6 +403,7 @@ export class LeaseStore {
     if (this.closed) return;
     this.closed = true;
     this.retry.cancel?.();
+    this.wake?.(); // lazy writes queued: synced now
     while (this.loop) await this.loop;
     while (this.recovering) await this.recovering;
     await this.journal.close().catch(() => undefined);
@@ -392,7 +416,7 @@ export class LeaseStore {
     return undefined;
   }
 
-  private commit(records: StoreRecord[]): Promise<void> {
+  private commit(records: StoreRecord[], opts?: WriteOptions): Promise<void> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     let frame: Buffer;
@@ -404,14 +428,44 @@ export class LeaseStore {
     // Memory follows journal order. If the append fails, the store fails and reloads what is on disk, which
     // these records then are not (see reload()).
     for (const r of records) applyRecord(this.state, r);
-    return this.enqueue(frame);
+    return this.enqueue(frame, opts);
   }
 
-  private enqueue(frame: Buffer): Promise<void> {
+  private enqueue(frame: Buffer, opts: WriteOptions | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
+      const q = this.queued;
+      if (opts?.lazy) {
+        if (q.lazySince === 0) q.lazySince = performance.now();
+      } else q.eager = true;
+      q.bytes += frame.length;
       this.queue.push({ frame, resolve, reject });
+      if (q.eager || q.bytes >= LAZY_BATCH_BYTES) this.wake?.();
       this.kick();
     });
+  }
+
+  /**
+   * Waits until the queued writes are due for their sync: syncIntervalMs after the last sync began; when every
+   * queued write is lazy, also until the oldest has waited lazySyncMs (cut short by an eager write, by
+   * LAZY_BATCH_BYTES queued, or by close()).
+   */
+  private async untilDue(): Promise<void> {
+    for (;;) {
+      if (this.closed) return;
+      const q = this.queued;
+      let due = this.lastSyncAt + this.opts.syncIntervalMs;
+      if (!q.eager && q.bytes < LAZY_BATCH_BYTES) due = Math.max(due, q.lazySince + this.opts.lazySyncMs);
+      const wait = due - performance.now();
+      if (wait <= 0) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => this.wake?.(), wait);
+        this.wake = () => {
+          clearTimeout(t);
+          this.wake = undefined;
+          resolve();
+        };
+      });
+    }
   }
 
   private kick(): void {
@@ -436,9 +490,9 @@ export class LeaseStore {
         return;
       }
       if (this.queue.length > 0) {
-        const wait = this.lastSyncAt + this.opts.syncIntervalMs - performance.now();
-        if (wait > 0 && !this.closed) await new Promise((r) => setTimeout(r, wait));
+        await this.untilDue();
         this.lastSyncAt = performance.now();
+        this.queued = { eager: false, lazySince: 0, bytes: 0 };
         await this.append(this.queue.splice(0));
       }
       if (this.failure) continue;

@@ -7,7 +7,7 @@ import {
   type Clock,
   type Ip4,
 } from '@hadhcp/common';
-import type { Lease, LeaseStore } from '@hadhcp/leases';
+import type { Lease, LeaseStore, WriteOptions } from '@hadhcp/leases';
 import { peekMessageType } from '../wire/codec.js';
 import { MessageType, type DhcpMessage } from '../wire/types.js';
 import type { DhcpServerConfig } from '../core/config.js';
@@ -271,9 +271,13 @@ export class DhcpService {
    * applyLeases in its two steps: the records are in the table when this returns (`applied`: how many, in order;
    * fewer than given when one cannot be stored, `bad` saying why, which stops the batch), and durable once
    * `durable` resolves (it rejects when the store refused them). The failover peer in recover acknowledges the
-   * partner's updates after the first step (@hadhcp/failover, binding-sync.ts).
+   * partner's updates after the first step (@hadhcp/failover, binding-sync.ts). `lazy`: nobody waits on `durable`
+   * soon (a node in recover serves no client), so the store may hold their sync up to its lazySyncMs.
    */
-  applyLeasesNow(leases: Lease[]): { applied: number; durable: Promise<void>; bad?: unknown } {
+  applyLeasesNow(
+    leases: Lease[],
+    opts?: WriteOptions,
+  ): { applied: number; durable: Promise<void>; bad?: unknown } {
     if (this.writer.failed) {
       const err = new Error(`lease store failed: ${this.writer.failed}`);
       return { applied: 0, durable: Promise.reject(err), bad: err };
@@ -294,7 +298,7 @@ export class DhcpService {
     }
     this.core.partnerApplied(put, this.clock.now());
     if (put.length === 0) return { applied: 0, durable: Promise.resolve(), bad };
-    const durable = this.writer.settled(put, 'partner').then((refused) => {
+    const durable = this.writer.settled(put, 'partner', opts).then((refused) => {
       if (refused) throw refused;
     });
     return { applied: put.length, durable, bad };

@@ -25,7 +25,10 @@ export interface FailoverLeaseBook {
   pools(): Array<{ label: string; addresses: Ip4[] }>;
   /** The partner's leases: DhcpService.applyLeases (durable when it resolves, never told back to the partner). */
   apply(leases: Lease[]): Promise<void>;
-  /** apply in its two steps: DhcpService.applyLeasesNow (in the table at once, durable later). */
+  /**
+   * apply in its two steps: DhcpService.applyLeasesNow (in the table at once, durable later). Lazily: the store
+   * may hold the sync up to its lazySyncMs, to share it (the caller is a node in recover, which serves no client).
+   */
   applyNow(leases: Lease[]): { applied: number; durable: Promise<void>; bad?: unknown };
 }
 
@@ -103,6 +106,6 @@ export function failoverLeaseBook(service: DhcpService, peerName: string): Failo
     },
     pools: () => poolsOf(service.configuration, peerName),
     apply: (leases) => service.applyLeases(leases),
-    applyNow: (leases) => service.applyLeasesNow(leases),
+    applyNow: (leases) => service.applyLeasesNow(leases, { lazy: true }),
   };
 }

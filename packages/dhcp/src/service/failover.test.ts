@@ -297,4 +297,21 @@ describe('failoverLeaseBook', () => {
     expect([...n.book.addresses()].map(formatIp4)).toEqual(['10.9.0.80', '10.9.0.81']);
     expect(n.book.inRelationship(ip('10.9.0.50'))).toBe(false);
   });
+
+  it('applyNow (recover) writes lazily: batches of separate turns share one sync', async () => {
+    const segment = new FakeSegment();
+    const n = await node(segment, 1, 'secondary', new FakeClock(S0 * 1000));
+    const before = n.store.stats().syncs;
+    const durable: Promise<void>[] = [];
+    for (const a of ['10.9.0.51', '10.9.0.52', '10.9.0.53']) {
+      const r = n.book.applyNow([backup(a)]);
+      expect(r.applied).toBe(1);
+      durable.push(r.durable);
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(durable);
+    // An eager write would have synced the first batch at once, alone.
+    expect(n.store.stats().syncs - before).toBe(1);
+    expect(n.store.get(ip('10.9.0.53'))?.state).toBe(BindingState.BACKUP);
+  });
 });

@@ -1,5 +1,5 @@
 import type { Counters } from '@hadhcp/common';
-import type { Lease, LeaseStore, StoreFailedError } from '@hadhcp/leases';
+import type { Lease, LeaseStore, StoreFailedError, WriteOptions } from '@hadhcp/leases';
 import type { EventRun } from '../core/events.js';
 import type { DhcpLogger } from './types.js';
 
@@ -81,10 +81,15 @@ export class LeaseWriter {
    * internal error and releases at once: a bug there must not hold replies forever. No Promise is made for the
    * caller: a busy server commits thousands of replies a second, and the store's own Promise is enough.
    */
-  commit(leases: readonly Lease[], cause: LeaseCause, done?: (refused: Error | undefined) => void): void {
+  commit(
+    leases: readonly Lease[],
+    cause: LeaseCause,
+    done?: (refused: Error | undefined) => void,
+    opts?: WriteOptions,
+  ): void {
     // The core (or applyLeases) put these leases into the store's live records in this turn: the store writes
     // them from there, encoded once.
-    this.deps.store.writeRecorded(leases).then(
+    this.deps.store.writeRecorded(leases, opts).then(
       () => {
         let released = false;
         const release = (): void => {
@@ -126,8 +131,8 @@ export class LeaseWriter {
   }
 
   /** commit() for callers that wait: resolves with the refusal, or undefined once stored and released. */
-  settled(leases: readonly Lease[], cause: LeaseCause): Promise<Error | undefined> {
-    return new Promise((resolve) => this.commit(leases, cause, resolve));
+  settled(leases: readonly Lease[], cause: LeaseCause, opts?: WriteOptions): Promise<Error | undefined> {
+    return new Promise((resolve) => this.commit(leases, cause, resolve, opts));
   }
 
   /** ' (retrying: ...)' while the store recovers, for the status line. */

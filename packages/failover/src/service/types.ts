@@ -167,7 +167,8 @@ export interface LeaseBook {
    * returns, and durable once `durable` resolves (it rejects when the store refused them). Fewer than given:
    * one could not be stored (`bad` says why) and stopped the batch; `durable` is about the applied ones only.
    * A node in recover acknowledges the partner's updates after the first step (binding-sync.ts); without it,
-   * each BNDACK waits for apply().
+   * each BNDACK waits for apply(). Nothing waits on `durable` but the next step of the machine, so it may come
+   * late (the DHCP book lets the store share one sync among up to lazySyncMs of them).
    */
   applyNow?(leases: Lease[]): { applied: number; durable: Promise<void>; bad?: unknown };
 }
