@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BindingStatus, MessageType, RejectReason, ServerState } from '../wire/constants.js';
 import { splitToHba } from '../wire/hba.js';
 import type { ConnectAckMessage, ConnectMessage } from '../wire/types.js';
+import { encodeMessage } from '../wire/codec.js';
 import { bytesOf, text } from '../wire/values.js';
 import {
   A,
@@ -398,6 +399,31 @@ describe('messages on the link', () => {
     expect(text(acks[1]!.message)).toBe('binding update lacks required options');
     expect(b.leases.leases.get(lease)?.state).toBe(BindingStatus.BACKUP);
     expect(b.svc.status().counters).toMatchObject({ 'bndupd.acked': 1, 'bndupd.rejected.3': 1 });
+  });
+
+  it('one chunk of three BNDUPDs: an internal error while handling the second is logged and counted, the first and third are handled', async () => {
+    const { b, raw, sched, nowSec } = await secondaryAndRawPrimary();
+    await handshake(raw, sched, nowSec());
+    const upd = (xid: number, addr: string): Uint8Array =>
+      encodeMessage({
+        type: MessageType.BNDUPD,
+        time: nowSec(),
+        xid,
+        assignedIp: ip(addr),
+        bindingStatus: BindingStatus.BACKUP,
+        leaseExpiry: 0,
+        potentialExpiry: 0,
+        stos: nowSec(),
+      });
+    b.svc.on('update', (e: { ip?: number }) => {
+      if (e.ip === ip('10.0.0.131')) throw new Error('a listener bug');
+    });
+    raw.sendBytes([...upd(51, '10.0.0.130'), ...upd(52, '10.0.0.131'), ...upd(53, '10.0.0.132')]);
+    await sched.advance(0);
+    expect(raw.ofType(MessageType.BNDACK).map((a) => a.xid)).toEqual([51, 53]);
+    expect(b.svc.status().counters['internal-errors']).toBe(1);
+    expect(b.messages().join('\n')).toMatch(/internal error: Error: a listener bug/);
+    expect(b.leases.leases.get(ip('10.0.0.132'))?.state).toBe(BindingStatus.BACKUP);
   });
 
   it("the partner's updates of one turn are stored by one apply, in order; when it is refused each is stored alone, and only the refused one goes unacknowledged", async () => {

@@ -335,14 +335,16 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
 
   /** Runs `job` after everything queued before it. A job that throws is logged, never rethrown. */
   private enqueue(job: () => Promise<void> | void): Promise<void> {
-    const run = this.queue.then(job).catch((err: unknown) => {
-      this.counters.inc('internal-errors');
-      this.deps.log.error(
-        `${this.label}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : msg(err)}`,
-      );
-    });
+    const run = this.queue.then(job).catch((err: unknown) => this.internalError(err));
     this.queue = run;
     return run;
+  }
+
+  private internalError(err: unknown): void {
+    this.counters.inc('internal-errors');
+    this.deps.log.error(
+      `${this.label}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : msg(err)}`,
+    );
   }
 
   private async feed(event: FailoverEvent): Promise<void> {
@@ -479,18 +481,47 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     }
   }
 
-  /** Cuts the stream into messages here, in arrival order; each is handled in the queue. */
+  /** Cuts the stream into messages here, in arrival order; they are handled in the queue, as one job. */
   private onBytes(link: Link, chunk: Uint8Array): void {
     if (link.phase === 'closed') return;
     const r = link.take(chunk);
-    for (const m of r.messages) void this.enqueue(() => this.onMessage(link, m));
+    if (r.messages.length > 0) {
+      const ms = r.messages;
+      void this.enqueue(() => this.onMessages(link, ms, 0));
+    }
     if (r.error) {
       const err = r.error;
       void this.enqueue(() => this.malformed(link, err));
     }
   }
 
-  private async onMessage(link: Link, bytes: Uint8Array): Promise<void> {
+  /**
+   * ms[from..] in order, each as if it were its own job of the queue (an internal error is logged and the next is
+   * handled), without a promise for those handled at once: a resync's chunk carries hundreds of BNDUPDs or BNDACKs,
+   * and a job each was a promise and a turn of the microtask queue each. One that waits (a step of the machine)
+   * holds the rest until it is done.
+   */
+  private onMessages(link: Link, ms: Uint8Array[], from: number): Promise<void> | void {
+    for (let i = from; i < ms.length; i++) {
+      let r: Promise<void> | void;
+      try {
+        r = this.onMessage(link, ms[i]!);
+      } catch (err) {
+        this.internalError(err);
+        continue;
+      }
+      if (r)
+        return r.then(
+          () => this.onMessages(link, ms, i + 1),
+          (err: unknown) => {
+            this.internalError(err);
+            return this.onMessages(link, ms, i + 1);
+          },
+        );
+    }
+  }
+
+  private onMessage(link: Link, bytes: Uint8Array): Promise<void> | void {
     if (link.phase === 'closed') return;
     const m = decodeMessage(bytes);
     if (isFailoverWireError(m)) return this.malformed(link, m);
@@ -607,7 +638,7 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
 
   // ---- messages on the link ----
 
-  private async onLinkMessage(link: Link, m: FailoverMessage): Promise<void> {
+  private onLinkMessage(link: Link, m: FailoverMessage): Promise<void> | void {
     switch (m.type) {
       case MessageType.STATE:
         if (m.serverState === undefined) {
