@@ -6,6 +6,7 @@ import {
   decodeRecords,
   encodeFrame,
   encodeLeaseBody,
+  encodeLeaseString,
   encodeRecord,
   FileKind,
   fileHeader,
@@ -66,6 +67,46 @@ describe('lease codec', () => {
         expect(bytes(sp[0]!, sp[1]!)).toEqual(l.clientId);
         expect(bytes(sp[2]!, sp[3]!)).toEqual(l.hwAddr);
       }),
+    );
+  });
+
+  it('encodeLeaseString is the body as Latin-1; text fields of any script up to 255 UTF-8 bytes, longer refused', () => {
+    const unicode = fc.string({ unit: 'binary', maxLength: 140 });
+    const arb = fc.tuple(leaseArb, unicode, unicode, unicode);
+    fc.assert(
+      fc.property(arb, ([base, hostname, failoverPeer, className]) => {
+        const l: Lease = { ...base, hostname, failoverPeer, billing: { className } };
+        const fits = [hostname, failoverPeer, className].every((t) => Buffer.byteLength(t) <= 255);
+        if (!fits) {
+          expect(() => encodeLeaseBody(l)).toThrow(RangeError);
+          expect(() => encodeLeaseString(l)).toThrow(/is \d+ bytes, max 255/);
+          return;
+        }
+        const s = encodeLeaseString(l);
+        expect(s).toBe(encodeLeaseBody(l).toString('latin1'));
+        expect(decodeLeaseString(s)).toEqual(l);
+      }),
+    );
+    const base: Lease = {
+      address: 1,
+      state: BindingState.ACTIVE,
+      starts: 0,
+      ends: 0,
+      tstp: 0,
+      tsfp: 0,
+      atsfp: 0,
+      cltt: 0,
+      hwType: 1,
+    };
+    expect(decodeLeaseString(encodeLeaseString({ ...base, hostname: 'é'.repeat(127) + 'a' })).hostname).toBe(
+      'é'.repeat(127) + 'a',
+    ); // 255 bytes
+    expect(() => encodeLeaseString({ ...base, hostname: 'é'.repeat(127) + 'ab' })).toThrow(/256 bytes/);
+    expect(
+      decodeLeaseString(encodeLeaseString({ ...base, hostname: 'a'.repeat(255) })).hostname,
+    ).toHaveLength(255);
+    expect(() => encodeLeaseString({ ...base, failoverPeer: 'a'.repeat(256) })).toThrow(
+      /failoverPeer is 256 bytes/,
     );
   });
 

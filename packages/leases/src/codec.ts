@@ -61,8 +61,12 @@ function u8Field(name: string, v: Uint8Array | undefined, max: number): Uint8Arr
   return v;
 }
 
-function textField(name: string, v: string | undefined): Uint8Array | undefined {
-  return v === undefined ? undefined : u8Field(name, Buffer.from(v, 'utf8'), 255);
+function checkText(name: string, v: string | undefined): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: a string of up to 85 units fits without counting.
+  if (v !== undefined && v.length > 85) {
+    const n = Buffer.byteLength(v, 'utf8');
+    if (n > 255) throw new RangeError(`lease ${name} is ${n} bytes, max 255`);
+  }
 }
 
 function checkU32(name: string, v: number): void {
@@ -70,42 +74,80 @@ function checkU32(name: string, v: number): void {
     throw new RangeError(`lease ${name} ${v} is not a u32`);
 }
 
-/** Encodes a lease (without record type byte). Throws RangeError for values that do not fit the format. */
-export function encodeLeaseBody(l: Lease): Buffer {
+/**
+ * Where encodeLease builds a body: the longest fits (31 fixed bytes and six fields of at most 256), so encoding
+ * allocates only its result. The process is single-threaded and encodeLease does not re-enter.
+ */
+const scratch = Buffer.allocUnsafe(2048);
+
+/** Encodes `l` into `scratch`, returning the length. Throws RangeError (having checked before writing) when a value
+ * does not fit the format. */
+function encodeLease(l: Lease): number {
   const cid = u8Field('clientId', l.clientId, 255);
   const hw = u8Field('hwAddr', l.hwAddr, 16);
-  const host = textField('hostname', l.hostname);
-  const peer = textField('failoverPeer', l.failoverPeer);
-  const billClass = textField('billing.className', l.billing?.className);
-  const billSub = billClass && u8Field('billing.subclass', l.billing?.subclass, 255);
-  const times = [l.starts, l.ends, l.tstp, l.tsfp, l.atsfp, l.cltt];
+  checkText('hostname', l.hostname);
+  checkText('failoverPeer', l.failoverPeer);
+  const billClass = l.billing?.className;
+  checkText('billing.className', billClass);
+  const billSub = billClass !== undefined ? u8Field('billing.subclass', l.billing?.subclass, 255) : undefined;
   checkU32('address', l.address);
-  for (const t of times) checkU32('time', t);
+  checkU32('time', l.starts);
+  checkU32('time', l.ends);
+  checkU32('time', l.tstp);
+  checkU32('time', l.tsfp);
+  checkU32('time', l.atsfp);
+  checkU32('time', l.cltt);
   if (l.state < BindingState.FREE || l.state > BindingState.BACKUP)
     throw new RangeError(`bad state ${l.state}`);
-  let len = LEASE_FIXED_LEN;
-  const fields = [cid, hw, host, peer, billClass, billSub];
-  for (const f of fields) if (f) len += 1 + f.length;
-  const b = Buffer.allocUnsafe(len);
+  const b = scratch;
   b.writeUInt32BE(l.address >>> 0, 0);
   b[4] = l.state;
-  times.forEach((t, i) => b.writeUInt32BE(t, 5 + i * 4));
+  b.writeUInt32BE(l.starts, 5);
+  b.writeUInt32BE(l.ends, 9);
+  b.writeUInt32BE(l.tstp, 13);
+  b.writeUInt32BE(l.tsfp, 17);
+  b.writeUInt32BE(l.atsfp, 21);
+  b.writeUInt32BE(l.cltt, 25);
   b[29] = l.hwType & 255;
   b[30] =
     (cid ? FLAG_CLIENT_ID : 0) |
     (hw ? FLAG_HW_ADDR : 0) |
-    (host ? FLAG_HOSTNAME : 0) |
-    (peer ? FLAG_PEER : 0) |
-    (billClass ? FLAG_BILLING : 0) |
+    (l.hostname !== undefined ? FLAG_HOSTNAME : 0) |
+    (l.failoverPeer !== undefined ? FLAG_PEER : 0) |
+    (billClass !== undefined ? FLAG_BILLING : 0) |
     (billSub ? FLAG_BILLING_SUBCLASS : 0);
   let off = LEASE_FIXED_LEN;
-  for (const f of fields) {
-    if (!f) continue;
-    b[off] = f.length;
-    b.set(f, off + 1);
-    off += 1 + f.length;
-  }
-  return b;
+  if (cid) off = putBytes(b, off, cid);
+  if (hw) off = putBytes(b, off, hw);
+  if (l.hostname !== undefined) off = putText(b, off, l.hostname);
+  if (l.failoverPeer !== undefined) off = putText(b, off, l.failoverPeer);
+  if (billClass !== undefined) off = putText(b, off, billClass);
+  if (billSub) off = putBytes(b, off, billSub);
+  return off;
+}
+
+function putBytes(b: Buffer, off: number, v: Uint8Array): number {
+  b[off] = v.length;
+  b.set(v, off + 1);
+  return off + 1 + v.length;
+}
+
+function putText(b: Buffer, off: number, v: string): number {
+  const n = b.write(v, off + 1, 'utf8'); // checkText made sure it is at most 255 bytes
+  b[off] = n;
+  return off + 1 + n;
+}
+
+/** Encodes a lease (without record type byte). Throws RangeError for values that do not fit the format. */
+export function encodeLeaseBody(l: Lease): Buffer {
+  const n = encodeLease(l);
+  return Buffer.from(scratch.subarray(0, n));
+}
+
+/** encodeLeaseBody as a Latin-1 string (how the live records hold it), without the Buffer in between. */
+export function encodeLeaseString(l: Lease): string {
+  const n = encodeLease(l);
+  return scratch.toString('latin1', 0, n);
 }
 
 /** Address of an encoded lease body, without decoding the rest. */
@@ -177,33 +219,59 @@ export function decodeLeaseString(s: string): Lease {
   };
   const flags = s.charCodeAt(30);
   let off = LEASE_FIXED_LEN;
-  const span = (): [number, number] => {
-    const n = s.charCodeAt(off);
-    if (Number.isNaN(n) || off + 1 + n > s.length) throw new RecordError('lease field overruns body');
-    const start = off + 1;
-    off = start + n;
-    return [start, start + n];
-  };
-  const bytes = ([a, b]: [number, number]): Uint8Array => {
-    const out = new Uint8Array(b - a);
-    for (let i = a; i < b; i++) out[i - a] = s.charCodeAt(i);
-    return out;
-  };
-  const text = ([a, b]: [number, number]): string => {
-    const t = s.substring(a, b);
-    // ASCII (nearly every hostname) is its own UTF-8; anything else goes through the real decoder.
-    return /^[\x00-\x7f]*$/.test(t) ? t : Buffer.from(t, 'latin1').toString('utf8');
-  };
-  if (flags & FLAG_CLIENT_ID) l.clientId = bytes(span());
-  if (flags & FLAG_HW_ADDR) l.hwAddr = bytes(span());
-  if (flags & FLAG_HOSTNAME) l.hostname = text(span());
-  if (flags & FLAG_PEER) l.failoverPeer = text(span());
+  // Field by field without closures or tuples: a resync or a busy server decodes one record per lookup.
+  if (flags & FLAG_CLIENT_ID) {
+    const n = fieldLength(s, off);
+    l.clientId = bytesAt(s, off + 1, n);
+    off += 1 + n;
+  }
+  if (flags & FLAG_HW_ADDR) {
+    const n = fieldLength(s, off);
+    l.hwAddr = bytesAt(s, off + 1, n);
+    off += 1 + n;
+  }
+  if (flags & FLAG_HOSTNAME) {
+    const n = fieldLength(s, off);
+    l.hostname = textAt(s, off + 1, n);
+    off += 1 + n;
+  }
+  if (flags & FLAG_PEER) {
+    const n = fieldLength(s, off);
+    l.failoverPeer = textAt(s, off + 1, n);
+    off += 1 + n;
+  }
   if (flags & FLAG_BILLING) {
-    l.billing = { className: text(span()) };
-    if (flags & FLAG_BILLING_SUBCLASS) l.billing.subclass = bytes(span());
+    const n = fieldLength(s, off);
+    l.billing = { className: textAt(s, off + 1, n) };
+    off += 1 + n;
+    if (flags & FLAG_BILLING_SUBCLASS) {
+      const m = fieldLength(s, off);
+      l.billing.subclass = bytesAt(s, off + 1, m);
+      off += 1 + m;
+    }
   }
   if (off !== s.length) throw new RecordError('trailing bytes in lease body');
   return l;
+}
+
+/** The length byte of the field at `off`, checked against the end of the record. */
+function fieldLength(s: string, off: number): number {
+  const n = s.charCodeAt(off);
+  if (Number.isNaN(n) || off + 1 + n > s.length) throw new RecordError('lease field overruns body');
+  return n;
+}
+
+function bytesAt(s: string, a: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(a + i);
+  return out;
+}
+
+function textAt(s: string, a: number, n: number): string {
+  const t = s.substring(a, a + n);
+  // ASCII (nearly every hostname) is its own UTF-8; anything else goes through the real decoder.
+  for (let i = 0; i < n; i++) if (t.charCodeAt(i) > 0x7f) return Buffer.from(t, 'latin1').toString('utf8');
+  return t;
 }
 
 function u32At(s: string, i: number): number {

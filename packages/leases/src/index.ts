@@ -5,6 +5,7 @@ export type { RecordObserver } from './records.js';
 export {
   decodeLeaseString,
   encodeLeaseBody,
+  encodeLeaseString,
   leaseStringBilled,
   leaseStringEnds,
   leaseStringIds,

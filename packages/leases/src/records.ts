@@ -1,5 +1,5 @@
 import type { Ip4 } from '@hadhcp/common';
-import { decodeLeaseString, encodeLeaseBody } from './codec.js';
+import { decodeLeaseString, encodeLeaseString } from './codec.js';
 import type { Lease } from './lease.js';
 
 /**
@@ -86,7 +86,7 @@ export class LeaseRecords {
   /** Encodes and stores a lease for its address, in memory only. Throws RangeError (and changes nothing) when the
    * lease does not fit the format. */
   put(lease: Lease): void {
-    this.setRaw(lease.address | 0, encodeLeaseBody(lease).toString('latin1'));
+    this.setRaw(lease.address | 0, encodeLeaseString(lease));
   }
 
   /** Stores an encoded record (from a store file or a write). Re-storing the same bytes changes nothing. */
