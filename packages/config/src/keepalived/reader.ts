@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { globSync } from 'tinyglobby';
+import { createRequire } from 'node:module';
+import type { globSync as GlobSync } from 'tinyglobby';
 import { processIdentity, type KeepalivedConfig, type ProcessIdentity, type VrrpScript } from '@hadhcp/vrrp';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import { type Ctx, error } from './ctx.js';
@@ -57,8 +58,12 @@ export function machineInterfaces(): string[] {
   }
 }
 
+/** tinyglobby, loaded for the first include with a wildcard (most configurations have none). */
+let globSync: typeof GlobSync | undefined;
+
 function defaultGlob(pattern: string): string[] {
   if (!/[*?[{]/.test(pattern)) return fs.existsSync(pattern) ? [pattern] : [];
+  globSync ??= (createRequire(import.meta.url)('tinyglobby') as { globSync: typeof GlobSync }).globSync;
   return globSync(pattern, { absolute: true, onlyFiles: true, expandDirectories: false }).sort();
 }
 

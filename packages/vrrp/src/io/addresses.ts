@@ -1,11 +1,18 @@
 import { EventEmitter } from 'node:events';
-import netlink from 'netlink';
+import { createRequire } from 'node:module';
+import type netlinkModule from 'netlink';
 import { readIp4, type Ip4 } from '@hadhcp/common';
 
 /**
  * Interface addresses and link state through rtnetlink (the `netlink` package). Mechanics only: add, remove, list,
  * and a stream of kernel notifications. Which addresses to add or remove is the service's business.
  */
+
+/** The `netlink` package, loaded on first use: a daemon without VRRP never needs it (~40 ms of its start-up). */
+let loaded: typeof netlinkModule | undefined;
+function netlink(): typeof netlinkModule {
+  return (loaded ??= createRequire(import.meta.url)('netlink') as typeof netlinkModule);
+}
 
 const AF_INET = 2;
 // linux/rtnetlink.h message types, to tell additions from removals in notifications.
@@ -64,8 +71,8 @@ const ip4Bytes = (ip: Ip4): Buffer => {
   return b;
 };
 
-type LinkMsg = { data: netlink.rt.Link; attrs: netlink.ifla.LinkAttrs };
-type AddrMsg = { data: netlink.rt.Address; attrs: netlink.rt.AddressAttrs };
+type LinkMsg = { data: netlinkModule.rt.Link; attrs: netlinkModule.ifla.LinkAttrs };
+type AddrMsg = { data: netlinkModule.rt.Address; attrs: netlinkModule.rt.AddressAttrs };
 
 function toLink(m: LinkMsg): LinkInfo {
   const f = m.data.flags ?? {};
@@ -94,8 +101,8 @@ function toAddr(m: AddrMsg): AddressInfo | undefined {
 const rejected = (err: unknown, code: string): boolean => err instanceof Error && err.message.includes(code);
 
 export class Addresses extends EventEmitter implements AddressPort {
-  private readonly req = netlink.createRtNetlink();
-  private events: ReturnType<typeof netlink.createRtNetlink> | undefined;
+  private readonly req = netlink().createRtNetlink();
+  private events: ReturnType<typeof netlinkModule.createRtNetlink> | undefined;
 
   async links(): Promise<LinkInfo[]> {
     return (await this.req.getLinks()).map(toLink);
@@ -112,7 +119,10 @@ export class Addresses extends EventEmitter implements AddressPort {
 
   /** Adds the address; false when it was there already (EEXIST), so a restart over leftovers is not an error. */
   async add(spec: AddressSpec): Promise<boolean> {
-    const attrs: netlink.rt.AddressAttrs = { local: ip4Bytes(spec.address), address: ip4Bytes(spec.address) };
+    const attrs: netlinkModule.rt.AddressAttrs = {
+      local: ip4Bytes(spec.address),
+      address: ip4Bytes(spec.address),
+    };
     if (spec.label !== undefined) attrs.label = spec.label;
     if (spec.brd !== undefined) attrs.broadcast = ip4Bytes(spec.brd);
     try {
@@ -141,7 +151,7 @@ export class Addresses extends EventEmitter implements AddressPort {
   /** Subscribes to RTMGRP_LINK and RTMGRP_IPV4_IFADDR; events arrive as 'event'. */
   watch(): void {
     if (this.events) return;
-    const ev = netlink.createRtNetlink();
+    const ev = netlink().createRtNetlink();
     ev.addMembership('LINK');
     ev.addMembership('IPV4_IFADDR');
     // The parsed rtnetlink stream drops the message type, and with it new-versus-del: read the raw messages.
@@ -159,10 +169,10 @@ export class Addresses extends EventEmitter implements AddressPort {
     let e: NetEvent | undefined;
     try {
       if (type === RTM_NEWLINK || type === RTM_DELLINK) {
-        const link = toLink(netlink.rt.parseLinkMessage(data));
+        const link = toLink(netlink().rt.parseLinkMessage(data));
         e = { kind: 'link', op: type === RTM_NEWLINK ? 'new' : 'del', link };
       } else if (type === RTM_NEWADDR || type === RTM_DELADDR) {
-        const addr = toAddr(netlink.rt.parseAddressMessage(data));
+        const addr = toAddr(netlink().rt.parseAddressMessage(data));
         if (addr) e = { kind: 'address', op: type === RTM_NEWADDR ? 'new' : 'del', addr };
       }
     } catch {
