@@ -166,7 +166,11 @@ export class BindingSync {
       const window = this.host.partnerMaxUnacked() ?? 0;
       // sent() takes each address off the queue before the next is chosen (a duplicate entry is then stale).
       const time = this.host.nowSec();
-      for (const ip of this.outbox.sendable(window)) {
+      for (
+        let ip = this.outbox.nextSendable(window);
+        ip !== undefined;
+        ip = this.outbox.nextSendable(window)
+      ) {
         const rec = this.lease(ip);
         const xid = this.host.nextXid();
         if (rec) this.host.send(link, bndUpdFor(rec, time, xid));

@@ -37,6 +37,8 @@ interface Request {
   left: Set<Ip4>;
 }
 
+const NONE_DONE: ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> = [];
+
 export class Outbox {
   private readonly queue = new Map<Ip4, Queued>();
   private readonly flying = new Map<number, Flying>();
@@ -95,22 +97,23 @@ export class Outbox {
   }
 
   /**
-   * The next addresses to send, at most `window - unacked`, skipping those whose update still flies. The caller
-   * builds and sends each BNDUPD and then calls `sent`.
+   * The next address to send, or undefined when none may go now: at most `window` BNDUPDs fly unacknowledged,
+   * and an address whose update still flies waits. The caller builds and sends its BNDUPD, then calls `sent`
+   * before asking again. (A method, not a generator: a resync asks once per BNDACK, 100,000+ times.)
    */
-  *sendable(window: number): Generator<Ip4> {
-    let room = window - this.flying.size;
-    while (room > 0 && this.readyHead < this.ready.length) {
-      const ip = this.ready[this.readyHead++]!;
-      // Stale: sent since, superseded, or its update flies again (it comes back when that is acknowledged).
-      if (!this.queue.has(ip) || this.flyingByIp.has(ip)) continue;
-      yield ip;
-      room--;
-    }
+  nextSendable(window: number): Ip4 | undefined {
     if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
       this.ready = this.ready.slice(this.readyHead);
       this.readyHead = 0;
     }
+    if (this.flying.size >= window) return undefined;
+    while (this.readyHead < this.ready.length) {
+      const ip = this.ready[this.readyHead++]!;
+      // Stale: sent since, superseded, or its update flies again (it comes back when that is acknowledged).
+      if (!this.queue.has(ip) || this.flyingByIp.has(ip)) continue;
+      return ip;
+    }
+    return undefined;
   }
 
   /** `ip`'s BNDUPD went out with `xid`, carrying `record`. An address with no record (pristine) is just dropped. */
@@ -212,7 +215,10 @@ export class Outbox {
   }
 
   /** Requests whose every address has been acknowledged, oldest first; removed from here. */
-  takeDone(): Array<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> {
+  takeDone(): ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> {
+    let any = false;
+    for (const r of this.requests) if (r.left.size === 0) any = true;
+    if (!any) return NONE_DONE; // asked after every BNDACK: no array made for nothing
     const done = this.requests.filter((r) => r.left.size === 0);
     if (done.length > 0) this.requests = this.requests.filter((r) => r.left.size > 0);
     return done.map(({ xid, kind }) => ({ xid, kind }));
