@@ -87,17 +87,7 @@ describe('lease codec', () => {
         expect(decodeLeaseString(s)).toEqual(l);
       }),
     );
-    const base: Lease = {
-      address: 1,
-      state: BindingState.ACTIVE,
-      starts: 0,
-      ends: 0,
-      tstp: 0,
-      tsfp: 0,
-      atsfp: 0,
-      cltt: 0,
-      hwType: 1,
-    };
+    const base = blankLease(1, BindingState.ACTIVE);
     expect(decodeLeaseString(encodeLeaseString({ ...base, hostname: 'é'.repeat(127) + 'a' })).hostname).toBe(
       'é'.repeat(127) + 'a',
     ); // 255 bytes

@@ -218,57 +218,44 @@ export function decodeLeaseString(s: string): Lease {
     hwType: s.charCodeAt(29),
   };
   const flags = s.charCodeAt(30);
-  let off = LEASE_FIXED_LEN;
-  // Field by field without closures or tuples: a resync or a busy server decodes one record per lookup.
-  if (flags & FLAG_CLIENT_ID) {
-    const n = fieldLength(s, off);
-    l.clientId = bytesAt(s, off + 1, n);
-    off += 1 + n;
-  }
-  if (flags & FLAG_HW_ADDR) {
-    const n = fieldLength(s, off);
-    l.hwAddr = bytesAt(s, off + 1, n);
-    off += 1 + n;
-  }
-  if (flags & FLAG_HOSTNAME) {
-    const n = fieldLength(s, off);
-    l.hostname = textAt(s, off + 1, n);
-    off += 1 + n;
-  }
-  if (flags & FLAG_PEER) {
-    const n = fieldLength(s, off);
-    l.failoverPeer = textAt(s, off + 1, n);
-    off += 1 + n;
-  }
+  at = LEASE_FIXED_LEN;
+  if (flags & FLAG_CLIENT_ID) l.clientId = nextBytes(s);
+  if (flags & FLAG_HW_ADDR) l.hwAddr = nextBytes(s);
+  if (flags & FLAG_HOSTNAME) l.hostname = nextText(s);
+  if (flags & FLAG_PEER) l.failoverPeer = nextText(s);
   if (flags & FLAG_BILLING) {
-    const n = fieldLength(s, off);
-    l.billing = { className: textAt(s, off + 1, n) };
-    off += 1 + n;
-    if (flags & FLAG_BILLING_SUBCLASS) {
-      const m = fieldLength(s, off);
-      l.billing.subclass = bytesAt(s, off + 1, m);
-      off += 1 + m;
-    }
+    l.billing = { className: nextText(s) };
+    if (flags & FLAG_BILLING_SUBCLASS) l.billing.subclass = nextBytes(s);
   }
-  if (off !== s.length) throw new RecordError('trailing bytes in lease body');
+  if (at !== s.length) throw new RecordError('trailing bytes in lease body');
   return l;
 }
 
-/** The length byte of the field at `off`, checked against the end of the record. */
-function fieldLength(s: string, off: number): number {
-  const n = s.charCodeAt(off);
-  if (Number.isNaN(n) || off + 1 + n > s.length) throw new RecordError('lease field overruns body');
+/**
+ * decodeLeaseString's read position: field by field without closures or tuples (a resync or a busy server decodes
+ * one record per lookup). Module state: the decoder is synchronous and never re-entered.
+ */
+let at = 0;
+
+/** The length byte of the field at `at`, checked against the end of the record. */
+function nextLength(s: string): number {
+  const n = s.charCodeAt(at);
+  if (Number.isNaN(n) || at + 1 + n > s.length) throw new RecordError('lease field overruns body');
   return n;
 }
 
-function bytesAt(s: string, a: number, n: number): Uint8Array {
+function nextBytes(s: string): Uint8Array {
+  const n = nextLength(s);
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(a + i);
+  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(at + 1 + i);
+  at += 1 + n;
   return out;
 }
 
-function textAt(s: string, a: number, n: number): string {
-  const t = s.substring(a, a + n);
+function nextText(s: string): string {
+  const n = nextLength(s);
+  const t = s.substring(at + 1, at + 1 + n);
+  at += 1 + n;
   // ASCII (nearly every hostname) is its own UTF-8; anything else goes through the real decoder.
   for (let i = 0; i < n; i++) if (t.charCodeAt(i) > 0x7f) return Buffer.from(t, 'latin1').toString('utf8');
   return t;
