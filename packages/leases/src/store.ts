@@ -444,6 +444,12 @@ export class LeaseStore {
     });
   }
 
+  /** Everything queued, taken off the queue (its bookkeeping starts over). */
+  private takeQueue(): Pending[] {
+    this.queued = { eager: false, lazySince: 0, bytes: 0 };
+    return this.queue.splice(0);
+  }
+
   /**
    * Waits until the queued writes are due for their sync: syncIntervalMs after the last sync began; when every
    * queued write is lazy, also until the oldest has waited lazySyncMs (cut short by an eager write, by
@@ -485,15 +491,14 @@ export class LeaseStore {
   private async run(): Promise<void> {
     while (this.queue.length > 0 || this.compactWaiters.length > 0) {
       if (this.failure) {
-        for (const p of this.queue.splice(0)) p.reject(this.failure);
+        for (const p of this.takeQueue()) p.reject(this.failure);
         for (const p of this.compactWaiters.splice(0)) p.reject(this.failure);
         return;
       }
       if (this.queue.length > 0) {
         await this.untilDue();
         this.lastSyncAt = performance.now();
-        this.queued = { eager: false, lazySince: 0, bytes: 0 };
-        await this.append(this.queue.splice(0));
+        await this.append(this.takeQueue());
       }
       if (this.failure) continue;
       const due = this.journalBytes > this.compactThreshold() && this.journalBytes >= this.nextAutoCompactAt;
