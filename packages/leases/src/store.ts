@@ -434,12 +434,14 @@ export class LeaseStore {
   private enqueue(frame: Buffer, opts: WriteOptions | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
       const q = this.queued;
+      const wasDue = q.eager || q.bytes >= LAZY_BATCH_BYTES;
       if (opts?.lazy) {
         if (q.lazySince === 0) q.lazySince = performance.now();
       } else q.eager = true;
       q.bytes += frame.length;
       this.queue.push({ frame, resolve, reject });
-      if (q.eager || q.bytes >= LAZY_BATCH_BYTES) this.wake?.();
+      // Only the write that ends a lazy wait wakes the flusher (a wait for syncIntervalMs is not restarted).
+      if (!wasDue && (q.eager || q.bytes >= LAZY_BATCH_BYTES)) this.wake?.();
       this.kick();
     });
   }
@@ -462,7 +464,7 @@ export class LeaseStore {
       let due = this.lastSyncAt + this.opts.syncIntervalMs;
       if (!q.eager && q.bytes < LAZY_BATCH_BYTES) due = Math.max(due, q.lazySince + this.opts.lazySyncMs);
       const wait = due - performance.now();
-      if (wait <= 0) return;
+      if (!(wait > 0)) return; // NaN too (a bad option): sync at once rather than never
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => this.wake?.(), wait);
         this.wake = () => {
