@@ -23,11 +23,28 @@ export interface Flying {
   ip: Ip4;
   /** The record as sent. */
   sent: Lease;
+  /** NO_WAITERS (shared, never changed) or an array of this update's own. */
   waiters: Array<() => void>;
 }
 
-interface Queued {
-  waiters: Array<() => void>;
+/**
+ * The waiters of an update nobody waits for, shared by all of them: a resync queues 100,000+ such addresses, and an
+ * object and an array each were most of what answering UPDREQALL allocated. Never pushed to: `withWaiter` makes an
+ * array of the update's own. Frozen, so a push by mistake throws instead of waking strangers.
+ */
+const NO_WAITERS: Array<() => void> = Object.freeze([]) as unknown as Array<() => void>;
+
+/** `waiters` with `w` added: the same array, or a new one in place of NO_WAITERS. */
+function withWaiter(waiters: Array<() => void>, w: () => void): Array<() => void> {
+  if (waiters === NO_WAITERS) return [w];
+  waiters.push(w);
+  return waiters;
+}
+
+/** Runs each waiter once (the array is emptied first: a waiter may add to the outbox). */
+function release(waiters: Array<() => void>): void {
+  if (waiters.length === 0) return;
+  for (const w of waiters.splice(0)) w();
 }
 
 interface Request {
@@ -40,7 +57,8 @@ interface Request {
 const NONE_DONE: ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> = [];
 
 export class Outbox {
-  private readonly queue = new Map<Ip4, Queued>();
+  /** Address -> the waiters of its queued change (NO_WAITERS when none). */
+  private readonly queue = new Map<Ip4, Array<() => void>>();
   private readonly flying = new Map<number, Flying>();
   private readonly flyingByIp = new Map<Ip4, number>();
   private requests: Request[] = [];
@@ -83,17 +101,18 @@ export class Outbox {
       const xid = this.flyingByIp.get(ip);
       const f = xid === undefined ? undefined : this.flying.get(xid);
       if (f && f.sent === record) {
-        if (waiter) f.waiters.push(waiter);
+        if (waiter) f.waiters = withWaiter(f.waiters, waiter);
         return;
       }
     }
-    let q = this.queue.get(ip);
-    if (!q) {
-      q = { waiters: [] };
-      this.queue.set(ip, q);
+    const q = this.queue.get(ip);
+    if (q === undefined) {
+      this.queue.set(ip, waiter ? [waiter] : NO_WAITERS);
       if (!this.flyingByIp.has(ip)) this.ready.push(ip);
+    } else if (waiter) {
+      const next = withWaiter(q, waiter);
+      if (next !== q) this.queue.set(ip, next);
     }
-    if (waiter) q.waiters.push(waiter);
   }
 
   /**
@@ -122,11 +141,11 @@ export class Outbox {
     this.queue.delete(ip);
     if (!record) {
       // Nothing to tell: it counts as acknowledged for the requests that wanted it.
-      for (const w of q?.waiters ?? []) w();
+      if (q) release(q);
       this.settleRequests(ip);
       return;
     }
-    this.flying.set(xid, { xid, ip, sent: record, waiters: q?.waiters ?? [] });
+    this.flying.set(xid, { xid, ip, sent: record, waiters: q ?? NO_WAITERS });
     this.flyingByIp.set(ip, xid);
   }
 
@@ -142,7 +161,7 @@ export class Outbox {
     if (this.flyingByIp.get(f.ip) === xid) this.flyingByIp.delete(f.ip);
     // A change made while this update flew may go now.
     if (this.queue.has(f.ip)) this.ready.push(f.ip);
-    for (const w of f.waiters) w();
+    release(f.waiters);
     this.settleRequests(f.ip);
     return f;
   }
@@ -159,18 +178,18 @@ export class Outbox {
     this.flyingByIp.delete(ip);
     this.overtaken.add(xid);
     if (this.queue.has(ip)) this.ready.push(ip);
-    for (const w of f.waiters) w();
+    release(f.waiters);
     this.settleRequests(ip);
   }
 
   /** ISC's requeue on leaving a sending state or losing the link: what flies is sent again. */
   requeue(): void {
     if (this.flying.size === 0) return;
-    const again = new Map<Ip4, Queued>();
-    for (const f of this.flying.values()) again.set(f.ip, { waiters: f.waiters });
+    const again = new Map<Ip4, Array<() => void>>();
+    for (const f of this.flying.values()) again.set(f.ip, f.waiters);
     for (const [ip, q] of this.queue) {
       const a = again.get(ip);
-      if (a) a.waiters.push(...q.waiters);
+      if (a) again.set(ip, q.length === 0 ? a : a.length === 0 ? q : [...a, ...q]);
       else again.set(ip, q);
     }
     this.queue.clear();
@@ -190,14 +209,14 @@ export class Outbox {
     const q = this.queue.get(ip);
     if (!q) return;
     this.queue.delete(ip);
-    for (const w of q.waiters) w();
+    release(q);
     this.settleRequests(ip);
   }
 
   /** Releases every waiter (the partner cannot be waited for: link lost, or a state that sends nothing). */
   releaseAll(): void {
-    for (const q of this.queue.values()) q.waiters.splice(0).forEach((w) => w());
-    for (const f of this.flying.values()) f.waiters.splice(0).forEach((w) => w());
+    for (const q of this.queue.values()) release(q);
+    for (const f of this.flying.values()) release(f.waiters);
   }
 
   /**
