@@ -356,9 +356,9 @@ export class BindingSync {
     this.updates = [];
     this.staged.clear();
     const book = this.host.leases;
-    const acked = (u: { link: Link; m: BndUpdMessage }): void => {
+    const acked = (u: { link: Link; m: BndUpdMessage }, time = this.host.nowSec()): void => {
       this.host.counters.inc('bndupd.acked');
-      if (u.link.phase === 'up') this.host.send(u.link, bndAckFor(u.m, { accept: true }, this.host.nowSec()));
+      if (u.link.phase === 'up') this.host.send(u.link, bndAckFor(u.m, { accept: true }, time));
     };
     const oneByOne = (rest: typeof batch): void => {
       for (const u of rest)
@@ -376,7 +376,8 @@ export class BindingSync {
     };
     if (book.applyNow && this.host.core().my === ServerState.RECOVER) {
       const { applied, durable } = book.applyNow(batch.map((u) => u.lease));
-      for (let i = 0; i < applied; i++) acked(batch[i]!);
+      const now = this.host.nowSec(); // one clock read for the batch's BNDACKs, which leave in this turn
+      for (let i = 0; i < applied; i++) acked(batch[i]!, now);
       this.host.counters.inc('bndupd.acked-before-durable', applied);
       this.early.pending++;
       const link = batch[0]!.link;
@@ -389,7 +390,7 @@ export class BindingSync {
       return;
     }
     book.apply(batch.map((u) => u.lease)).then(
-      () => batch.forEach(acked),
+      () => batch.forEach((u) => acked(u)),
       () => oneByOne(batch),
     );
   }

@@ -502,13 +502,18 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
    * holds the rest until it is done.
    */
   private onMessages(link: Link, ms: Uint8Array[], from: number): Promise<void> | void {
+    // The peer is heard once per run of messages handled at once (one instant: the silence timer is re-armed
+    // from the same time by each), not once per message: two clock reads each, thousands a second in a resync.
+    let heard = false;
     for (let i = from; i < ms.length; i++) {
       let r: Promise<void> | void;
       try {
-        r = this.onMessage(link, ms[i]!);
+        r = this.onMessage(link, ms[i]!, heard);
       } catch (err) {
         this.internalError(err);
         continue;
+      } finally {
+        heard ||= link === this.linked;
       }
       if (r)
         return r.then(
@@ -521,13 +526,14 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     }
   }
 
-  private onMessage(link: Link, bytes: Uint8Array): Promise<void> | void {
+  /** `heard`: the peer was heard at this instant already (onMessages). */
+  private onMessage(link: Link, bytes: Uint8Array, heard = false): Promise<void> | void {
     if (link.phase === 'closed') return;
     const m = decodeMessage(bytes);
     if (isFailoverWireError(m)) return this.malformed(link, m);
     this.counters.inc(IN_COUNTER[m.type] ?? `in.${m.type}`);
     for (const s of m.skipped ?? []) this.counters.inc(`skipped.${s.why}`);
-    if (link === this.linked) this.heard();
+    if (link === this.linked && !heard) this.heard();
     if (m.type === MessageType.CONNECT) return this.onConnect(link, m);
     if (m.type === MessageType.CONNECTACK) return this.onConnectAck(link, m);
     if (m.type === MessageType.DISCONNECT) return this.onDisconnect(link, m);
