@@ -28,7 +28,12 @@
 //    recover-wait, recover-done, normal. `--profile`: both nodes run with node --cpu-prof; the top self-time
 //    functions of the restarted secondary (and of the primary over the whole part) are printed.
 //
-// Options: --pairs=hadhcp,lazy,kea  --parts=throughput,fixed,resync  --seconds=10  --step-seconds=3
+// 4. Alone (`--parts=alone`, not in the default set): the resync's halves. The secondary restarted empty against a
+//    scripted primary (lib/fake-failover-peer.mjs) that holds the same leases pre-encoded, and the primary against a
+//    scripted secondary that acknowledges each BNDUPD unread, each pair on the server core: how much of a resync is
+//    each node's own work (--resync-runs times).
+//
+// Options: --pairs=hadhcp,lazy,kea  --parts=throughput,fixed,resync,alone  --seconds=10  --step-seconds=3
 //          --warmup-seconds=2  --rate=1000  --leases=100000  --max-unacked=10 (hadhcp's max-unacked-updates,
 //          the seeds' value)  --ramp-steps=N  --pin=false  --profile  --profile-out=DIR (keep the resync's profiles)
 //          --resync-cores=one|two (two: the restarted secondary on the generator's core, idle then, as on two
@@ -710,6 +715,92 @@ async function resync(lab: Lab): Promise<Resync> {
   return { leases: RESYNC_N, poolSize: hi! - lo! + 1, firstSyncMs, runs, profile };
 }
 
+// --- each node alone ------------------------------------------------------------------------------------------------
+
+/** lib/fake-failover-peer.mjs: a scripted partner that costs next to nothing per lease. */
+const FAKE_PEER = new URL('./lib/fake-failover-peer.mjs', import.meta.url).pathname;
+
+interface AloneRun {
+  /** The secondary against a fake primary: ms from its spawn to leaving recover, its CPU s, the fake's CPU s. */
+  secondaryMs: number;
+  secondaryCpu: number;
+  fakePrimaryCpu: number;
+  /** The primary against a fake secondary: ms from UPDREQALL to UPDDONE, the primary's CPU s meanwhile. */
+  primaryMs: number;
+  primaryCpu: number;
+  fakeSecondaryCpu: number;
+}
+
+function fakeReport(p: LabProcess): { cpuS: number; msToUpdDone?: number } {
+  const m = /^FAKE (.*)$/m.exec(p.output());
+  if (!m) throw new Error(`the fake peer said nothing:\n${p.tail()}`);
+  return JSON.parse(m[1]!) as { cpuS: number; msToUpdDone?: number };
+}
+
+/**
+ * The resync's two halves, each hadhcp node on the server core against a scripted partner on the same core that
+ * costs next to nothing per lease: how much of a resync each node's own work is. The same leases, window and
+ * configs as the resync part.
+ */
+async function resyncAlone(lab: Lab): Promise<AloneRun[]> {
+  const dirA = lab.file('alone-a0');
+  log(`[failover] alone: writing ${RESYNC_N} leases into the primary's store`);
+  await writeLeases(dirA, RESYNC_N);
+  const confA = hadhcpConf({ role: 'primary', lazy: false, range: RESYNC_RANGE, mclt: 60 });
+  const confB = hadhcpConf({ role: 'secondary', lazy: false, range: RESYNC_RANGE });
+  const env = { ...process.env, FAKE_RELATIONSHIP: REL };
+  const runs: AloneRun[] = [];
+  for (let k = 0; k < RESYNC_RUNS; k++) {
+    // The secondary alone: a fake primary holding RESYNC_N leases.
+    const fp = lab.spawn(
+      'a',
+      ...split(pinned([process.execPath, FAKE_PEER, 'primary', A, B, String(RESYNC_N)])),
+      { env },
+    );
+    await fp.waitForLine(/^ready$/, 120_000);
+    const dirB = lab.file(`alone-b${k}`);
+    const b = await startHadhcpNode(lab, 'b', confB, dirB, { logLevel: 'info' });
+    const leave = /I move from recover to (recover-wait|recover-done|normal)/;
+    await b.proc.waitForLine(leave, 600_000);
+    const at = b.proc.recent(b.proc.lineCount).find((l) => leave.test(l.text))!.at;
+    const secondaryCpu = cpuSeconds(b.proc.pid);
+    await b.proc.stop(5000);
+    await fp.stop(5000);
+    const fakePrimary = fakeReport(fp);
+    // The primary alone: its store of RESYNC_N leases, a fake secondary asking for all of them.
+    const dirAk = lab.file(`alone-a${k + 1}`);
+    mkdirSync(dirAk);
+    for (const f of readdirSync(dirA)) copyFileSync(`${dirA}/${f}`, `${dirAk}/${f}`);
+    const a = await startHadhcpNode(lab, 'a', confA, dirAk, { logLevel: 'info' });
+    await sleep(1000);
+    const cpu0 = cpuSeconds(a.proc.pid);
+    const fs = lab.spawn(
+      'b',
+      ...split(pinned([process.execPath, FAKE_PEER, 'secondary', B, A, String(MAX_UNACKED)])),
+      { env },
+    );
+    await fs.waitForLine(/^FAKE /, 600_000);
+    const primaryCpu = cpuSeconds(a.proc.pid) - cpu0;
+    await fs.stop(5000);
+    await a.proc.stop(5000);
+    const fakeSecondary = fakeReport(fs);
+    runs.push({
+      secondaryMs: at - b.proc.startedAt,
+      secondaryCpu,
+      fakePrimaryCpu: fakePrimary.cpuS,
+      primaryMs: fakeSecondary.msToUpdDone ?? NaN,
+      primaryCpu,
+      fakeSecondaryCpu: fakeSecondary.cpuS,
+    });
+    log(
+      `[failover] alone ${k + 1} of ${RESYNC_RUNS}: secondary ${runs.at(-1)!.secondaryMs} ms, primary ${Math.round(runs.at(-1)!.primaryMs)} ms`,
+    );
+  }
+  return runs;
+}
+
+const split = ([cmd, ...rest]: string[]): [string, string[]] => [cmd!, rest];
+
 // --- main ----------------------------------------------------------------------------------------------------------
 
 await withLab(90 * 60_000, async (lab) => {
@@ -740,6 +831,7 @@ await withLab(90 * 60_000, async (lab) => {
       fixed.push(await measure(lab, k, FIXED_RATE, FINAL_S));
     }
   const rs = PARTS.includes('resync') ? await resync(lab) : undefined;
+  const alone = PARTS.includes('alone') ? await resyncAlone(lab) : undefined;
 
   const label = (kind: string): string => {
     const { base, unacked } = kindOf(kind);
@@ -858,6 +950,30 @@ await withLab(90 * 60_000, async (lab) => {
         ` (target < 3,000 ms: ${median < 3000 ? 'met' : 'MISSED'})`,
     );
     if (rs.profile) console.log(`\n## CPU profiles (self time)\n${rs.profile}`);
+  }
+  if (alone) {
+    console.log(
+      `\n## The resync's halves: each node alone against a scripted partner (lib/fake-failover-peer.mjs) on the ` +
+        `same core (${PIN ? `core ${SERVER_CORE}` : 'not pinned'}), ${RESYNC_N} leases, window ${MAX_UNACKED}`,
+    );
+    console.log(
+      table(
+        [
+          'run',
+          'secondary: spawn -> leaving recover, ms',
+          'secondary CPU s (fake primary)',
+          'primary: UPDREQALL -> UPDDONE, ms',
+          'primary CPU s (fake secondary)',
+        ],
+        alone.map((r, k) => [
+          k + 1,
+          r.secondaryMs,
+          `${r.secondaryCpu.toFixed(2)} (${r.fakePrimaryCpu.toFixed(2)})`,
+          Math.round(r.primaryMs),
+          `${r.primaryCpu.toFixed(2)} (${r.fakeSecondaryCpu.toFixed(2)})`,
+        ]),
+      ),
+    );
   }
   console.log(`\nlongest status-get while settling a pair: ${statusCostMs.toFixed(0)} ms`);
   console.log(`\n(bench took ${((Date.now() - t0) / 1000).toFixed(0)} s; ${new Date().toISOString()})`);
