@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseIp4 } from '@hadhcp/common';
 import { Result } from '@hadhcp/control';
 import {
@@ -11,6 +12,7 @@ import {
   type Logger,
   type MetricsListen,
 } from '@hadhcp/daemon';
+import { gcThreadsNote } from './gc-threads.js';
 
 interface RunOpts {
   dhcpd?: string;
@@ -37,6 +39,7 @@ export const EXIT_INTERNAL_ERROR = 70;
  */
 export async function runDaemonCommand(o: RunOpts): Promise<number> {
   const log = createLogger({ level: o.logLevel, pretty: o.pretty });
+  log.info(gcThreadsNote(process.execArgv, availableParallelism()));
   const fatal = (what: string) => (e: unknown) => {
     try {
       log.fatal({ err: e }, `${what}: ${e instanceof Error ? e.message : String(e)}; exiting`);
