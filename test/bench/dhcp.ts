@@ -176,7 +176,9 @@ async function startServer(
         '--log-level',
         'warn',
       ],
-      { probe: true, node },
+      // Started on the server core (measure() pins all its threads there again): it starts as a daemon with one
+      // CPU, as bin/hadhcp then runs it (node --single-threaded-gc).
+      { probe: true, node, core: PIN ? SERVER_CORE : undefined },
     );
     const t0 = Date.now();
     while (!existsSync(sock)) {

@@ -48,12 +48,12 @@ import { controlRequest } from '../../packages/control/dist/index.js';
 import { BindingState, LeaseStore, type Lease } from '../../packages/leases/dist/index.js';
 import type { FailoverPeerStatus } from '../../packages/failover/dist/index.js';
 import {
-  HADHCP_CLI,
   allowedCpus,
   cpuSeconds,
   machineBusySeconds,
   parseArgs,
   sleep,
+  spawnHadhcp,
   table,
   withLab,
   type Lab,
@@ -207,28 +207,25 @@ async function startHadhcpNode(
   const sock = `${dir}/control.sock`;
   rmSync(sock, { force: true });
   const confPath = lab.file(`${ns}-${++instance}.conf`, conf);
-  const node = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  const node = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
   const ip = ns === 'a' ? A : B;
-  const proc = lab.spawn(
+  // Through bin/hadhcp, started pinned: a node with one CPU, as operators' units start it (--single-threaded-gc).
+  const proc = spawnHadhcp(
+    lab,
     ns,
-    ...(([cmd, ...rest]) => [cmd!, rest] as const)(
-      (o.core && PIN ? (argv: string[]) => ['taskset', '-c', o.core!, ...argv] : pinned)([
-        process.execPath,
-        ...node,
-        HADHCP_CLI,
-        'run',
-        '--dhcpd',
-        confPath,
-        '--state-dir',
-        dir,
-        '--socket',
-        sock,
-        '--server-id',
-        ip,
-        '--log-level',
-        o.logLevel ?? 'warn',
-      ]),
-    ),
+    [
+      '--dhcpd',
+      confPath,
+      '--state-dir',
+      dir,
+      '--socket',
+      sock,
+      '--server-id',
+      ip,
+      '--log-level',
+      o.logLevel ?? 'warn',
+    ],
+    { node, core: PIN ? (o.core ?? SERVER_CORE) : undefined },
   );
   const t0 = Date.now();
   while (!existsSync(sock)) {

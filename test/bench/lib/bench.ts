@@ -46,19 +46,29 @@ export async function withLab<T>(deadlineMs: number, main: (lab: Lab) => Promise
   }
 }
 
+/** The command operators run (the systemd unit's ExecStart): it picks node's flags (bin/hadhcp). */
+export const HADHCP_BIN = fileURLToPath(new URL('../../../packages/cli/bin/hadhcp', import.meta.url));
+
 /**
- * `hadhcp run ARGS` from the built CLI in namespace `ns`. `probe`: preloaded with lib/probe.mjs (see memprobe());
- * `gc`: node --expose-gc, so the probe reports after a full GC. `node`: more node options (--cpu-prof, --trace-gc).
+ * `hadhcp run ARGS` in namespace `ns`, started as operators start it (bin/hadhcp, which gives node
+ * --single-threaded-gc on one CPU). `core`: started pinned to that CPU (taskset -c), so it starts as a daemon that
+ * has one CPU. `probe`: preloaded with lib/probe.mjs (see memprobe()); `gc`: node --expose-gc, so the probe reports
+ * after a full GC. `node`: more node flags (--cpu-prof, --trace-gc), through HADHCP_NODE_OPTIONS (no spaces
+ * inside a flag).
  */
 export function spawnHadhcp(
   lab: Lab,
   ns: string,
   args: string[],
-  o: { probe?: boolean; gc?: boolean; node?: string[] } = {},
+  o: { probe?: boolean; gc?: boolean; node?: string[]; core?: string } = {},
 ): LabProcess {
   const node = [...(o.gc ? ['--expose-gc'] : []), ...(o.node ?? [])];
-  if (o.probe) node.push('--import', fileURLToPath(new URL('probe.mjs', import.meta.url)));
-  return lab.spawn(ns, process.execPath, [...node, HADHCP_CLI, 'run', ...args]);
+  if (o.probe) node.push(`--import=${fileURLToPath(new URL('probe.mjs', import.meta.url))}`);
+  const env = { ...process.env, HADHCP_NODE_OPTIONS: node.join(' ') };
+  const argv = [HADHCP_BIN, 'run', ...args];
+  return o.core === undefined
+    ? lab.spawn(ns, HADHCP_BIN, argv.slice(1), { env })
+    : lab.spawn(ns, 'taskset', ['-c', o.core, ...argv], { env });
 }
 
 /**
