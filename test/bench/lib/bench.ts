@@ -54,7 +54,7 @@ export const HADHCP_BIN = fileURLToPath(new URL('../../../packages/cli/bin/hadhc
  * --single-threaded-gc on one CPU). `core`: started pinned to that CPU (taskset -c), so it starts as a daemon that
  * has one CPU. `probe`: preloaded with lib/probe.mjs (see memprobe()); `gc`: node --expose-gc, so the probe reports
  * after a full GC. `node`: more node flags (--cpu-prof, --trace-gc), through HADHCP_NODE_OPTIONS (no spaces
- * inside a flag).
+ * inside a flag), after the bench's own HADHCP_NODE_OPTIONS.
  */
 export function spawnHadhcp(
   lab: Lab,
@@ -64,7 +64,11 @@ export function spawnHadhcp(
 ): LabProcess {
   const node = [...(o.gc ? ['--expose-gc'] : []), ...(o.node ?? [])];
   if (o.probe) node.push(`--import=${fileURLToPath(new URL('probe.mjs', import.meta.url))}`);
-  const env = { ...process.env, HADHCP_NODE_OPTIONS: node.join(' ') };
+  // The caller's own HADHCP_NODE_OPTIONS first (e.g. --single-threaded-gc, to compare).
+  const env = {
+    ...process.env,
+    HADHCP_NODE_OPTIONS: [process.env.HADHCP_NODE_OPTIONS ?? '', ...node].join(' ').trim(),
+  };
   const argv = [HADHCP_BIN, 'run', ...args];
   return o.core === undefined
     ? lab.spawn(ns, HADHCP_BIN, argv.slice(1), { env })
