@@ -15,7 +15,8 @@
 // 2-core machine its receiver thread spins on a second core: Kea then measured ~12,000/s, the generator's
 // ceiling, not Kea's (~33,000/s with -g single). Then the OFFER latency for new clients with ping-check on (hadhcp, ISC dhcpd).
 //
-// Options: --servers=null,hadhcp,kea,dhcpd  --seconds=10 (final run)  --step-seconds=3 (ramp)  --new-clients=20
+// Options: --servers=null,hadhcp,kea,dhcpd (and null-node: lib/null-dhcp.mjs, the same responder in node, for the
+//          fixed-rate part: node's own floor per exchange)  --seconds=10 (final run)  --step-seconds=3 (ramp)  --new-clients=20
 //          --ramp-steps=N (at most N rising steps)  --quick (a smoke run: --seconds=2 --step-seconds=1
 //          --new-clients=4 --ramp-steps=2 unless given)  --warmup-seconds=3  --perfdhcp-threads=single|multi
 //          --pin=false (do not pin perfdhcp and the server to separate cores)  --latency-rate=10000 (0: skip; a list
@@ -93,9 +94,11 @@ const RAMP: Record<string, [number, number]> = {
   kea: [2000, 40000],
   dhcpd: [40, 5000],
   null: [2000, 120000],
+  'null-node': [2000, 120000],
 };
 const RAMP_FACTOR = 1.35;
 const NULL_SERVER_SRC = fileURLToPath(new URL('lib/null-dhcp.c', import.meta.url));
+const NULL_NODE_SERVER = fileURLToPath(new URL('lib/null-dhcp.mjs', import.meta.url));
 
 /**
  * ~1,000,000 addresses, so that tens of thousands of new clients a second do not run the pool dry during a run.
@@ -217,6 +220,17 @@ async function startServer(
     while (!/listening/.test(p.output())) {
       if (!p.running) throw new Error(`null-dhcp exited:\n${p.tail()}`);
       if (Date.now() - t0 > 10_000) throw new Error(`null-dhcp not ready:\n${p.tail()}`);
+      await sleep(20);
+    }
+    return p;
+  }
+  if (server === 'null-node') {
+    // lib/null-dhcp.mjs: the same in node (node:dgram), one CPU as hadhcp: node's own floor per exchange.
+    const p = lab.spawn('srv', 'taskset', ['-c', SERVER_CORE, process.execPath, NULL_NODE_SERVER, SERVER_IP]);
+    const t0 = Date.now();
+    while (!/listening/.test(p.output())) {
+      if (!p.running) throw new Error(`null-dhcp.mjs exited:\n${p.tail()}`);
+      if (Date.now() - t0 > 10_000) throw new Error(`null-dhcp.mjs not ready:\n${p.tail()}`);
       await sleep(20);
     }
     return p;
@@ -555,7 +569,9 @@ await withLab(30 * 60_000, async (lab) => {
   // shared machine.
   const sameLoad: Array<Run & { server: string; at: number }> = [];
   for (const rate of ONLY.has('latency') ? LATENCY_RATES : []) {
-    for (const s of SERVERS.filter((x) => x === 'hadhcp' || x === 'kea' || x === 'null')) {
+    for (const s of SERVERS.filter(
+      (x) => x === 'hadhcp' || x === 'kea' || x === 'null' || x === 'null-node',
+    )) {
       process.stderr.write(`[dhcp] latency at ${rate}/s: ${s}\n`);
       const r = await measure(lab, s, FINAL_S, rate, { profile: PROFILE, traceGc: TRACE_GC });
       process.stderr.write(
