@@ -225,8 +225,8 @@ async function startServer(
     return p;
   }
   if (server === 'null-node') {
-    // lib/null-dhcp.mjs: the same in node (node:dgram), one CPU as hadhcp: node's own floor per exchange.
-    const p = lab.spawn('srv', 'taskset', ['-c', SERVER_CORE, process.execPath, NULL_NODE_SERVER, SERVER_IP]);
+    // lib/null-dhcp.mjs: the same in node (node:dgram); pinned by measure() like every server: node's own floor.
+    const p = lab.spawn('srv', process.execPath, [NULL_NODE_SERVER, SERVER_IP]);
     const t0 = Date.now();
     while (!/listening/.test(p.output())) {
       if (!p.running) throw new Error(`null-dhcp.mjs exited:\n${p.tail()}`);

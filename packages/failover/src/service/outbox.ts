@@ -41,6 +41,13 @@ function withWaiter(waiters: Array<() => void>, w: () => void): Array<() => void
   return waiters;
 }
 
+/** The waiters of both lists, in order; one of them as it is when the other is empty (NO_WAITERS stays shared). */
+function joined(a: Array<() => void>, b: Array<() => void>): Array<() => void> {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return [...a, ...b];
+}
+
 /** Runs each waiter once (the array is emptied first: a waiter may add to the outbox). */
 function release(waiters: Array<() => void>): void {
   if (waiters.length === 0) return;
@@ -189,7 +196,7 @@ export class Outbox {
     for (const f of this.flying.values()) again.set(f.ip, f.waiters);
     for (const [ip, q] of this.queue) {
       const a = again.get(ip);
-      if (a) again.set(ip, q.length === 0 ? a : a.length === 0 ? q : [...a, ...q]);
+      if (a) again.set(ip, joined(a, q));
       else again.set(ip, q);
     }
     this.queue.clear();
