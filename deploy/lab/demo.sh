@@ -17,7 +17,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 SERVER=${SERVER:-hadhcp}
-CLI="$ROOT/packages/cli/dist/main.js"
+# The command operators run (the systemd unit's ExecStart), which picks node's flags and the one-file build.
+CLI="$ROOT/packages/cli/bin/hadhcp"
 P="hdemo$(($$ % 1000))"
 WORK=$(mktemp -d "/tmp/hadhcp-demo-XXXX")
 PIDS=()
@@ -46,7 +47,7 @@ trap 'exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (network namespaces)" >&2; exit 1; }
 case "$SERVER" in
-  hadhcp) [ -f "$CLI" ] || { echo "no $CLI: run pnpm build (or SERVER=dhcpd)" >&2; exit 1; } ;;
+  hadhcp) [ -f "$ROOT/packages/cli/dist/main.js" ] || { echo "hadhcp is not built: run pnpm build (or SERVER=dhcpd)" >&2; exit 1; } ;;
   dhcpd) ;;
   *) echo "SERVER must be hadhcp or dhcpd" >&2; exit 2 ;;
 esac
@@ -116,7 +117,7 @@ start_router() { # a|b [keep: a restart, the lease database kept]
   case "$SERVER" in
     hadhcp)
       mkdir -p "$WORK/state-$r"
-      bg "rt$r" "server_$r" node "$CLI" run --dhcpd "$HERE/dhcpd-$r.conf" --keepalived "$HERE/keepalived-$r.conf" \
+      bg "rt$r" "server_$r" "$CLI" run --dhcpd "$HERE/dhcpd-$r.conf" --keepalived "$HERE/keepalived-$r.conf" \
         --state-dir "$WORK/state-$r" --socket "$WORK/hadhcp-$r.sock" --pretty
       for ((i = 0; i < 100; i++)); do
         [ -S "$WORK/hadhcp-$r.sock" ] && return 0
@@ -189,7 +190,7 @@ dhcpcd_on cli3 && show cli3 dhcpcd
 
 show_leases() { # a|b
   if [ "$SERVER" = hadhcp ]; then
-    node "$CLI" leases --socket "$WORK/hadhcp-$1.sock" || true
+    "$CLI" leases --socket "$WORK/hadhcp-$1.sock" || true
   else
     grep -E '^DHCPACK' "$WORK/server_$1.log" | sed 's/^/  /' || true
   fi
@@ -201,7 +202,7 @@ addr_of() { ip -n "$(ns "$1")" -4 -o addr show dev eth0 | awk '{print $4}' | cut
 mac_of() { ip -n "$(ns "$1")" link show dev eth0 | awk '/link\/ether/ {print $2}'; }
 knows() { # a|b ip mac: does router $1 hold an active lease of ip for mac?
   if [ "$SERVER" = hadhcp ]; then
-    node "$CLI" ctl --socket "$WORK/hadhcp-$1.sock" lease4-get "{\"ip-address\": \"$2\"}" 2>/dev/null |
+    "$CLI" ctl --socket "$WORK/hadhcp-$1.sock" lease4-get "{\"ip-address\": \"$2\"}" 2>/dev/null |
       tr -d ' \n' | grep -q "\"hw-address\":\"$3\".*\"binding-state\":\"active\""
   else # ISC's dhcpd.leases: the last entry for an address wins
     awk -v ip="$2" -v mac="$3;" '$1 == "lease" && $2 == ip { in_l = 1; act = 0; hw = 0; next }
@@ -269,7 +270,7 @@ fi
 
 active_of() { # a|b: "ip mac" of every active lease, sorted
   if [ "$SERVER" = hadhcp ]; then
-    node "$CLI" ctl --socket "$WORK/hadhcp-$1.sock" lease4-get-all 2>/dev/null | node -e '
+    "$CLI" ctl --socket "$WORK/hadhcp-$1.sock" lease4-get-all 2>/dev/null | node -e '
       let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
         const r = JSON.parse(s); const ls = (r.arguments ?? r[0]?.arguments ?? {}).leases ?? [];
         for (const l of ls) if (l["binding-state"] === "active") console.log(l["ip-address"], l["hw-address"]);

@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -48,5 +51,61 @@ describe('bin/hadhcp', () => {
     });
     expect(r.out).toContain('preloaded:--import=data:text/javascript');
     expect(r.out).not.toContain('single-threaded-gc');
+  });
+
+  /*
+   * Which build it runs: dist/hadhcp.mjs (one file, scripts/bundle.mjs) unless a package was compiled after it.
+   * A copy of the script in a tree of its own, whose two builds say which one ran.
+   */
+  describe('the one-file build', () => {
+    /** `info`: a package's build record (dhcp's); the cli's own is dated long ago. */
+    const tree = (): { root: string; bin: string; info: string; bundle: string } => {
+      const root = mkdtempSync(join(tmpdir(), 'hadhcp-bin-'));
+      const cli = join(root, 'packages/cli');
+      mkdirSync(join(cli, 'bin'), { recursive: true });
+      mkdirSync(join(cli, 'dist'));
+      mkdirSync(join(root, 'packages/dhcp/dist'), { recursive: true });
+      copyFileSync(BIN, join(cli, 'bin/hadhcp'));
+      writeFileSync(join(cli, 'dist/main.js'), "console.log('ran main.js')\n");
+      const info = join(root, 'packages/dhcp/dist/.tsbuildinfo');
+      writeFileSync(info, '{}');
+      writeFileSync(join(cli, 'dist/.tsbuildinfo'), '{}');
+      utimesSync(join(cli, 'dist/.tsbuildinfo'), 1_000, 1_000);
+      return { root, bin: join(cli, 'bin/hadhcp'), info, bundle: join(cli, 'dist/hadhcp.mjs') };
+    };
+    const at = (file: string, sec: number): void => utimesSync(file, sec, sec);
+
+    it('runs main.js while there is no one-file build', () => {
+      const t = tree();
+      try {
+        expect(run(['sh', t.bin, 'status']).out).toBe('ran main.js\n');
+      } finally {
+        rmSync(t.root, { recursive: true, force: true });
+      }
+    });
+
+    it('runs the one-file build made after every package was compiled', () => {
+      const t = tree();
+      try {
+        writeFileSync(t.bundle, "console.log('ran hadhcp.mjs')\n");
+        at(t.info, 1_000_000);
+        at(t.bundle, 1_000_001);
+        expect(run(['sh', t.bin, 'status']).out).toBe('ran hadhcp.mjs\n');
+      } finally {
+        rmSync(t.root, { recursive: true, force: true });
+      }
+    });
+
+    it('runs main.js when a package was compiled after the one-file build (`tsc -b` alone)', () => {
+      const t = tree();
+      try {
+        writeFileSync(t.bundle, "console.log('ran hadhcp.mjs')\n");
+        at(t.bundle, 1_000_000);
+        at(t.info, 1_000_001);
+        expect(run(['sh', t.bin, 'status']).out).toBe('ran main.js\n');
+      } finally {
+        rmSync(t.root, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -1,5 +1,5 @@
 // Server starters for the topologies: the same test can run against ISC dhcpd, Kea or hadhcp.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from './lab.js';
 import type { LabProcess } from './proc.js';
@@ -7,7 +7,24 @@ import { startDhcpd, startKea, type DhcpdHandle, type KeaHandle } from './peers/
 import { sampleDhcpdConf, type RouterSpot, type ServerStarter } from './topology.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const HADHCP_CLI = `${REPO_ROOT}packages/cli/dist/main.js`;
+/**
+ * What bin/hadhcp runs, operators' command: packages/cli/dist/hadhcp.mjs, the one-file build (scripts/bundle.mjs),
+ * unless a package was compiled after it; then dist/main.js, the same code module by module. In CI (pnpm build)
+ * the one-file build, so every lab test runs what operators run.
+ */
+export const HADHCP_CLI = currentCli();
+
+function currentCli(): string {
+  const dist = `${REPO_ROOT}packages/cli/dist/`;
+  const bundle = `${dist}hadhcp.mjs`;
+  if (!existsSync(bundle)) return `${dist}main.js`;
+  const made = statSync(bundle).mtimeMs;
+  for (const p of readdirSync(`${REPO_ROOT}packages`)) {
+    const info = `${REPO_ROOT}packages/${p}/dist/.tsbuildinfo`;
+    if (existsSync(info) && statSync(info).mtimeMs > made) return `${dist}main.js`;
+  }
+  return bundle;
+}
 
 export function dhcpdStarter(conf: string = sampleDhcpdConf()): ServerStarter<DhcpdHandle> {
   return (lab: Lab, at: RouterSpot) => startDhcpd(lab, at.ns, { conf, interfaces: [at.ifName] });
