@@ -151,4 +151,19 @@ describe('encodeMessage', () => {
       { numRuns: 3000 },
     );
   });
+
+  // It encodes into memory from Node's Buffer pool, which holds whatever was there before: every byte must be the
+  // message's. The same message after the pool was filled with 0x00 and with 0xff is the same bytes.
+  it('every byte is written: the same bytes whatever the pooled memory held', () => {
+    const poisoned = (fill: number, m: FailoverMessage): Uint8Array => {
+      for (let i = 0; i < 64; i++) Buffer.allocUnsafe(128).fill(fill);
+      return Uint8Array.from(encodeMessage(m));
+    };
+    fc.assert(
+      fc.property(message, (m) => {
+        expect(poisoned(0x00, m)).toEqual(poisoned(0xff, m));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
