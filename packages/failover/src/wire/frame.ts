@@ -21,7 +21,11 @@ export interface FrameResult {
 const EMPTY = new Uint8Array(0);
 
 export function takeMessages(rest: Uint8Array, chunk: Uint8Array): FrameResult {
-  const buf = new Uint8Array(rest.length + chunk.length);
+  // From Node's Buffer pool (below 4 KiB, a resync's chunk of ten BNDUPDs): no malloc'd memory of its own per
+  // chunk for the garbage collector to sweep. Both sets below write every byte of it.
+  const pooled = Buffer.allocUnsafe(rest.length + chunk.length);
+  // Plain Uint8Array views, not Buffers (whose slice() would be a view too, not a copy).
+  const buf = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
   buf.set(rest, 0);
   buf.set(chunk, rest.length);
   const messages: Uint8Array[] = [];
@@ -34,8 +38,11 @@ export function takeMessages(rest: Uint8Array, chunk: Uint8Array): FrameResult {
     }
     if (buf.length - off < len) break;
     // buf is ours and never written again: views into it are safe to hand out.
-    messages.push(buf.subarray(off, off + len));
+    messages.push(new Uint8Array(buf.buffer, buf.byteOffset + off, len));
     off += len;
   }
-  return { messages, rest: off === buf.length ? EMPTY : buf.slice(off) };
+  return {
+    messages,
+    rest: off === buf.length ? EMPTY : new Uint8Array(buf.buffer, buf.byteOffset + off, buf.length - off),
+  };
 }
