@@ -58,5 +58,8 @@ if (!rest.includes('--no-build')) {
   }
 }
 const node = ['--import', 'tsx', ...(b.node ?? [])];
-const r = spawnSync(process.execPath, [...node, join(root, b.file), ...args], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, [...node, join(root, b.file), ...args], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? (r.signal ? 130 : 1));
