@@ -10,7 +10,7 @@
 // the module's own compiled file, so each still resolves its dependencies from its own package, as before.
 import { build } from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,15 +30,14 @@ function fromBundle(path) {
   return r.startsWith('.') ? r : `./${r}`;
 }
 
-/** The root directory of the package that `file` belongs to (the nearest package.json up from it). */
+/** The root directory of the package that `file` belongs to: the nearest package.json up from it with a name (a
+ * package may hold others without one, such as dist/package.json saying only its module type). */
 function packageRoot(file) {
-  let d = dirname(file);
-  while (!existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) return undefined;
-    d = up;
+  for (let d = dirname(file); ; d = dirname(d)) {
+    const manifest = join(d, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name) return d;
+    if (dirname(d) === d) return undefined;
   }
-  return d;
 }
 
 const ownDist = join(root, 'packages') + sep;
@@ -62,7 +61,7 @@ try {
         setup(b) {
           // A package with a native addon stays a file of its own: its loader finds the .node file next to itself.
           b.onResolve({ filter: /^[^./]/ }, (args) => {
-            if (args.path.startsWith('node:') || !args.importer) return undefined;
+            if (isBuiltin(args.path) || !args.importer) return undefined;
             let resolved;
             try {
               resolved = createRequire(args.importer).resolve(args.path);
