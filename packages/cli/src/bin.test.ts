@@ -74,34 +74,25 @@ describe('bin/hadhcp', () => {
     };
     const at = (file: string, sec: number): void => utimesSync(file, sec, sec);
 
-    it('runs main.js while there is no one-file build', () => {
+    // [what runs when, the one-file build's time (none: absent), dhcp's build record's time, what runs]
+    it.each([
+      ['main.js while there is no one-file build', undefined, 1_000_000, 'main.js'],
+      ['the one-file build made after every package was compiled', 1_000_001, 1_000_000, 'hadhcp.mjs'],
+      [
+        'main.js when a package was compiled after the one-file build (`tsc -b` alone)',
+        1_000_000,
+        1_000_001,
+        'main.js',
+      ],
+    ] as const)('runs %s', (_case, bundleAt, infoAt, runs) => {
       const t = tree();
       try {
-        expect(run(['sh', t.bin, 'status']).out).toBe('ran main.js\n');
-      } finally {
-        rmSync(t.root, { recursive: true, force: true });
-      }
-    });
-
-    it('runs the one-file build made after every package was compiled', () => {
-      const t = tree();
-      try {
-        writeFileSync(t.bundle, "console.log('ran hadhcp.mjs')\n");
-        at(t.info, 1_000_000);
-        at(t.bundle, 1_000_001);
-        expect(run(['sh', t.bin, 'status']).out).toBe('ran hadhcp.mjs\n');
-      } finally {
-        rmSync(t.root, { recursive: true, force: true });
-      }
-    });
-
-    it('runs main.js when a package was compiled after the one-file build (`tsc -b` alone)', () => {
-      const t = tree();
-      try {
-        writeFileSync(t.bundle, "console.log('ran hadhcp.mjs')\n");
-        at(t.bundle, 1_000_000);
-        at(t.info, 1_000_001);
-        expect(run(['sh', t.bin, 'status']).out).toBe('ran main.js\n');
+        if (bundleAt !== undefined) {
+          writeFileSync(t.bundle, "console.log('ran hadhcp.mjs')\n");
+          at(t.bundle, bundleAt);
+        }
+        at(t.info, infoAt);
+        expect(run(['sh', t.bin, 'status']).out).toBe(`ran ${runs}\n`);
       } finally {
         rmSync(t.root, { recursive: true, force: true });
       }
