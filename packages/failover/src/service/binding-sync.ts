@@ -87,7 +87,7 @@ export class BindingSync {
    * read of ours) see them.
    */
   private updates: Array<{ link: Link; m: BndUpdMessage; lease: Lease }> = [];
-  private readonly staged = new Map<Ip4, Lease>();
+  private staged = new Map<Ip4, Lease>();
   private readonly balanceSettings: BalanceSettings;
 
   constructor(private readonly host: BindingSyncHost) {
@@ -354,7 +354,11 @@ export class BindingSync {
     const batch = this.updates;
     if (batch.length === 0) return;
     this.updates = [];
-    this.staged.clear();
+    // A new Map, not clear(): V8's clear() leaves the old table holding its entries, linked to the new one. Once one
+    // such table had been promoted, the chain from it kept every staged record (and the client id and chaddr bytes
+    // they share with their messages) alive through each scavenge: a resync of 100,000 updates promoted 42-46 MB
+    // and spent 210-230 ms in scavenges; with a Map per batch, 10-11 MB and 100-120 ms (--trace-gc-nvp).
+    this.staged = new Map();
     const book = this.host.leases;
     const acked = (u: { link: Link; m: BndUpdMessage }, time = this.host.nowSec()): void => {
       this.host.counters.inc('bndupd.acked');
