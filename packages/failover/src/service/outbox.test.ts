@@ -118,6 +118,33 @@ describe('Outbox waiters', () => {
     expect(o.takeDone()).toEqual([{ xid: 99, kind: 'UPDREQALL' }]);
   });
 
+  it('updates in flight while thousands are acknowledged keep their records and waiters (the maps are renewed)', () => {
+    const o = new Outbox();
+    const runs = new Map<number, number>();
+    const n = 3000;
+    for (let ip = 1; ip <= n; ip++) o.add(ip, () => runs.set(ip, (runs.get(ip) ?? 0) + 1));
+    const inFlight: Array<[number, number]> = [];
+    const xid = { n: 0 };
+    let acked = 0;
+    while (acked < n) {
+      for (let ip = o.nextSendable(10); ip !== undefined; ip = o.nextSendable(10)) {
+        o.sent(ip, ++xid.n, rec(ip, 5000 + ip));
+        inFlight.push([xid.n, ip]);
+      }
+      // Half the window is acknowledged each round: the other half flies on across each renewal.
+      for (const [x, ip] of inFlight.splice(0, 5)) {
+        expect(o.flyingRecord(ip)?.ends).toBe(5000 + ip);
+        const f = o.acked(x, ip);
+        expect(f !== undefined && f !== 'superseded' && f.sent.ends).toBe(5000 + ip);
+        acked++;
+      }
+      expect(o.unacked).toBe(inFlight.length);
+    }
+    expect(runs.size).toBe(n);
+    expect([...runs.values()].every((c) => c === 1)).toBe(true);
+    expect(o.pending).toBe(0);
+  });
+
   it('overtaken and superseded updates release their waiters once', () => {
     const o = new Outbox();
     const runs: string[] = [];

@@ -61,13 +61,18 @@ interface Request {
   left: Set<Ip4>;
 }
 
+/** How many updates leave `flying` between two renewals of its maps (Outbox.landed). */
+const FLYING_RENEW = 256;
+
 const NONE_DONE: ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> = [];
 
 export class Outbox {
   /** Address -> the waiters of its queued change (NO_WAITERS when none). */
   private readonly queue = new Map<Ip4, Array<() => void>>();
-  private readonly flying = new Map<number, Flying>();
-  private readonly flyingByIp = new Map<Ip4, number>();
+  private flying = new Map<number, Flying>();
+  private flyingByIp = new Map<Ip4, number>();
+  /** Updates taken off `flying` since both maps were last made anew (see landed). */
+  private landings = 0;
   private requests: Request[] = [];
   /** xids of updates the partner's own update overtook: their BNDACK is expected and ignored. */
   private readonly overtaken = new Set<number>();
@@ -166,6 +171,7 @@ export class Outbox {
     if (!f || (ip !== undefined && ip !== f.ip)) return undefined;
     this.flying.delete(xid);
     if (this.flyingByIp.get(f.ip) === xid) this.flyingByIp.delete(f.ip);
+    this.landed();
     // A change made while this update flew may go now.
     if (this.queue.has(f.ip)) this.ready.push(f.ip);
     release(f.waiters);
@@ -183,10 +189,26 @@ export class Outbox {
     const f = this.flying.get(xid)!;
     this.flying.delete(xid);
     this.flyingByIp.delete(ip);
+    this.landed();
     this.overtaken.add(xid);
     if (this.queue.has(ip)) this.ready.push(ip);
     release(f.waiters);
     this.settleRequests(ip);
+  }
+
+  /**
+   * An update left `flying`. Every FLYING_RENEW of them, both maps are made anew (they hold at most a window's worth).
+   * V8 moves a Map whose entries come and go to a new table every few entries and leaves the old table linked to
+   * the new one, still holding what it held. Once one of those tables has been promoted (the Map sat through two
+   * scavenges, idle between bursts), the chain from it kept every update sent since, with the record it carries,
+   * alive through each scavenge until the next full GC: a resync of 100,000 leases spent 80 ms in scavenges on the
+   * primary instead of 11, its heap 64 MB at the end instead of 37 (--trace-gc).
+   */
+  private landed(): void {
+    if (++this.landings < FLYING_RENEW) return;
+    this.landings = 0;
+    this.flying = new Map(this.flying);
+    this.flyingByIp = new Map(this.flyingByIp);
   }
 
   /** ISC's requeue on leaving a sending state or losing the link: what flies is sent again. */
@@ -201,8 +223,8 @@ export class Outbox {
     }
     this.queue.clear();
     for (const [ip, q] of again) this.queue.set(ip, q);
-    this.flying.clear();
-    this.flyingByIp.clear();
+    this.flying = new Map();
+    this.flyingByIp = new Map();
     this.overtaken.clear();
     this.ready = [...this.queue.keys()];
     this.readyHead = 0;
