@@ -138,10 +138,7 @@ export class FailoverRunner {
     });
     for (const s of all) {
       await s.start();
-      const st = s.status();
-      this.log.info(
-        `failover peer ${st.name}: ${st.role}, listening on ${st.link?.local ?? 'its address'}; state ${st.state}`,
-      );
+      this.log.info(s.startLine());
     }
   }
 
