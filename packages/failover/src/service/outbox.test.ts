@@ -115,7 +115,85 @@ describe('Outbox waiters', () => {
       }
     }
     expect(seen.size).toBe(1000);
-    expect(o.takeDone()).toEqual([{ xid: 99, kind: 'UPDREQALL' }]);
+    expect(o.takeDone()).toEqual([{ xid: 99, kind: 'UPDREQALL', reached: 1000 }]);
+  });
+
+  it('UPDREQALL is walked as the window opens: records added or removed meanwhile are seen as they are then', () => {
+    const o = new Outbox();
+    const book = new Set(Array.from({ length: 50 }, (_, i) => i + 1));
+    // As binding-sync's walk: the book's addresses that have a record when the walk reaches them.
+    function* walk(): Generator<number> {
+      for (let ip = 1; ip <= 100; ip++) if (book.has(ip)) yield ip;
+    }
+    o.request(7, 'UPDREQALL', walk());
+    expect(o.pending).toBe(1); // nothing queued up front; the walk counts as pending
+    const sent = new Map<number, number>();
+    const xid = { n: 0 };
+    sendAll(o, sent, xid);
+    expect([...sent.values()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    book.delete(30); // gone before the walk reaches it: never sent
+    book.add(80); // new, ahead of the walk: sent
+    const seen: number[] = [...sent.values()];
+    while (o.pending > 0) {
+      for (const [x, ip] of sent) o.acked(x, ip);
+      sent.clear();
+      sendAll(o, sent, xid);
+      seen.push(...sent.values());
+    }
+    expect(seen).toEqual([...Array.from({ length: 50 }, (_, i) => i + 1).filter((ip) => ip !== 30), 80]);
+    expect(o.takeDone()).toEqual([{ xid: 7, kind: 'UPDREQALL', reached: 50 }]);
+  });
+
+  it('UPDREQALL: our own queued changes go first; one also reached by the walk goes once, and waits for it', () => {
+    const o = new Outbox();
+    const runs: string[] = [];
+    o.add(3, () => runs.push('ack of 3'));
+    o.request(8, 'UPDREQALL', [1, 2, 3, 4]);
+    const sent = new Map<number, number>();
+    const xid = { n: 0 };
+    sendAll(o, sent, xid);
+    expect([...sent.values()]).toEqual([3, 1, 2, 4]);
+    expect(o.takeDone()).toEqual([]);
+    for (const [x, ip] of sent) if (ip !== 3) o.acked(x, ip);
+    expect(o.takeDone()).toEqual([]); // 3 is not acknowledged yet
+    const x3 = [...sent].find(([, ip]) => ip === 3)![0];
+    o.acked(x3, 3);
+    expect(runs).toEqual(['ack of 3']);
+    expect(o.takeDone()).toEqual([{ xid: 8, kind: 'UPDREQALL', reached: 4 }]);
+  });
+
+  it('UPDREQALL reaching an address whose update flies: that BNDACK settles it, and it is sent again after', () => {
+    // As when the request queued every address up front: the update in flight carries the record.
+    const o = new Outbox();
+    o.add(5);
+    const sent = new Map<number, number>();
+    const xid = { n: 0 };
+    sendAll(o, sent, xid); // 5 flies
+    o.request(9, 'UPDREQALL', [5, 6]);
+    const first = new Map(sent);
+    sent.clear();
+    sendAll(o, sent, xid);
+    expect([...sent.values()]).toEqual([6]);
+    for (const [x, ip] of sent) o.acked(x, ip);
+    expect(o.takeDone()).toEqual([]);
+    for (const [x, ip] of first) o.acked(x, ip);
+    expect(o.takeDone()).toEqual([{ xid: 9, kind: 'UPDREQALL', reached: 2 }]);
+    sent.clear();
+    sendAll(o, sent, xid);
+    expect([...sent.values()]).toEqual([5]);
+  });
+
+  it('an UPDREQALL with nothing to send is done at once, even with the window full; a lost link drops a walk', () => {
+    const o = new Outbox();
+    for (let ip = 1; ip <= 10; ip++) o.add(ip);
+    sendAll(o, new Map(), { n: 0 }); // the window is full
+    o.request(10, 'UPDREQALL', []);
+    expect(o.takeDone()).toEqual([{ xid: 10, kind: 'UPDREQALL', reached: 0 }]);
+    o.request(11, 'UPDREQALL', [20, 21]);
+    expect(o.pending).toBe(11);
+    o.dropRequests();
+    expect(o.pending).toBe(10);
+    expect(o.requestsOpen).toBe(0);
   });
 
   it('updates in flight while thousands are acknowledged keep their records and waiters (the maps are renewed)', () => {

@@ -13,7 +13,9 @@ import type { Lease } from '@hadhcp/leases';
  * - waiters: what is held until the partner has the record (the DHCPACK that made it, zero loss), released on
  *   the BNDACK of an update that carries that change or a later one, on a reject, or when the link is lost.
  * - requests: an UPDREQ / UPDREQALL answered by the updates queued for it; its UPDDONE goes once every address
- *   of it has been acknowledged.
+ *   of it has been acknowledged. An UPDREQALL walks the book as the window opens instead of queuing every record
+ *   up front: a resync of 100,000 leases queued them all (a Map, a FIFO and a Set of 100,000+ entries each) before
+ *   its first BNDUPD could leave.
  *
  * Pure bookkeeping: sending and the clock are the caller's (peer-service.ts).
  */
@@ -57,14 +59,22 @@ function release(waiters: Array<() => void>): void {
 interface Request {
   xid: number;
   kind: 'UPDREQ' | 'UPDREQALL';
-  /** Addresses still to be acknowledged for it. */
+  /** Addresses still to be acknowledged for it: all of an UPDREQ's; those an UPDREQALL's walk has reached. */
   left: Set<Ip4>;
+  /** UPDREQALL: the walk over the records not reached yet, `next` its address after the last one taken. */
+  walk?: Iterator<Ip4>;
+  next?: Ip4;
+  /** Addresses the walk has reached. */
+  reached: number;
 }
 
 /** How many updates leave `flying` between two renewals of its maps (Outbox.landed). */
 const FLYING_RENEW = 256;
 
-const NONE_DONE: ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> = [];
+/** Every address of the request reached and acknowledged. */
+const isDone = (r: Request): boolean => r.left.size === 0 && r.walk === undefined;
+
+const NONE_DONE: ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL'; reached: number }> = [];
 
 export class Outbox {
   /** Address -> the waiters of its queued change (NO_WAITERS when none). */
@@ -92,9 +102,11 @@ export class Outbox {
     return this.flying.size;
   }
 
-  /** BNDUPDs queued or awaiting a BNDACK (SIGTERM's "updates pending"). */
+  /** BNDUPDs queued or awaiting a BNDACK, and one per UPDREQALL still walking (SIGTERM's "updates pending"). */
   get pending(): number {
-    return this.queue.size + this.flying.size;
+    let walking = 0;
+    for (const r of this.requests) if (r.walk) walking++;
+    return this.queue.size + this.flying.size + walking;
   }
 
   /** Our own update of `ip` sent and not yet acknowledged (ISC's "lease on the ack queue"), as sent. */
@@ -144,7 +156,32 @@ export class Outbox {
       if (!this.queue.has(ip) || this.flyingByIp.has(ip)) continue;
       return ip;
     }
+    // Then the next records of an UPDREQALL, once our own changes have gone.
+    for (const r of this.requests) {
+      for (let ip = this.walkNext(r); ip !== undefined; ip = this.walkNext(r)) {
+        r.left.add(ip);
+        // Queued already: it goes from `ready`, or once its update in flight lands; that BNDACK settles it.
+        if (this.queue.has(ip)) continue;
+        this.queue.set(ip, NO_WAITERS);
+        // Its update flies: sent again when that one is acknowledged (acked() readies it), as add() does.
+        if (this.flyingByIp.has(ip)) continue;
+        return ip;
+      }
+    }
     return undefined;
+  }
+
+  /** The next address of `r`'s walk, or undefined (and the walk ended) when it has reached every record. */
+  private walkNext(r: Request): Ip4 | undefined {
+    const ip = r.next;
+    if (ip === undefined) return undefined;
+    r.reached++;
+    const n = r.walk!.next();
+    if (n.done) {
+      r.walk = undefined;
+      r.next = undefined;
+    } else r.next = n.value;
+    return ip;
   }
 
   /** `ip`'s BNDUPD went out with `xid`, carrying `record`. An address with no record (pristine) is just dropped. */
@@ -249,27 +286,40 @@ export class Outbox {
   }
 
   /**
-   * An UPDREQ(ALL) from the partner, answered by `addresses` (queued here; an UPDREQ also waits for what already
-   * flies). Its UPDDONE is due (takeDone) once all of them are acknowledged: at once when there are none.
+   * An UPDREQ(ALL) from the partner, answered by `addresses`: an UPDREQ's are queued here, and it also waits for
+   * what already flies; an UPDREQALL's are walked as the window opens (after our own queued changes), so the
+   * iterable must read the records as it goes. Its UPDDONE is due (takeDone) once all of them are acknowledged:
+   * at once when there are none.
    */
   request(xid: number, kind: 'UPDREQ' | 'UPDREQALL', addresses: Iterable<Ip4>): void {
+    if (kind === 'UPDREQALL') {
+      // Walked as the window opens (nextSendable); done at once when there is nothing to walk.
+      const walk = addresses[Symbol.iterator]();
+      const first = walk.next();
+      this.requests.push(
+        first.done
+          ? { xid, kind, left: new Set(), reached: 0 }
+          : { xid, kind, left: new Set(), walk, next: first.value, reached: 0 },
+      );
+      return;
+    }
     const left = new Set<Ip4>();
     for (const ip of addresses) {
       this.add(ip);
       left.add(ip);
     }
-    if (kind === 'UPDREQ') for (const f of this.flying.values()) left.add(f.ip);
-    this.requests.push({ xid, kind, left });
+    for (const f of this.flying.values()) left.add(f.ip);
+    this.requests.push({ xid, kind, left, reached: left.size });
   }
 
   /** Requests whose every address has been acknowledged, oldest first; removed from here. */
-  takeDone(): ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL' }> {
+  takeDone(): ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL'; reached: number }> {
     let any = false;
-    for (const r of this.requests) if (r.left.size === 0) any = true;
+    for (const r of this.requests) if (isDone(r)) any = true;
     if (!any) return NONE_DONE; // asked after every BNDACK: no array made for nothing
-    const done = this.requests.filter((r) => r.left.size === 0);
-    if (done.length > 0) this.requests = this.requests.filter((r) => r.left.size > 0);
-    return done.map(({ xid, kind }) => ({ xid, kind }));
+    const done = this.requests.filter(isDone);
+    if (done.length > 0) this.requests = this.requests.filter((r) => !isDone(r));
+    return done.map(({ xid, kind, reached }) => ({ xid, kind, reached }));
   }
 
   /** The link is gone: the partner will ask again; its requests are dropped. */
