@@ -126,7 +126,9 @@ describe('Outbox waiters', () => {
       for (let ip = 1; ip <= 100; ip++) if (book.has(ip)) yield ip;
     }
     o.request(7, 'UPDREQALL', walk());
-    expect(o.pending).toBe(1); // nothing queued up front; the walk counts as pending
+    // Nothing queued up front; the walk's next record counts as queued (status: never 0 while a walk remains).
+    expect(o.queued).toBe(1);
+    expect(o.pending).toBe(1);
     const sent = new Map<number, number>();
     const xid = { n: 0 };
     sendAll(o, sent, xid);

@@ -94,19 +94,20 @@ export class Outbox {
   private ready: Ip4[] = [];
   private readyHead = 0;
 
+  /** Changes waiting to be sent, and the next record of each UPDREQALL still walking (its count is not known). */
   get queued(): number {
-    return this.queue.size;
+    let walking = 0;
+    for (const r of this.requests) if (r.walk) walking++;
+    return this.queue.size + walking;
   }
 
   get unacked(): number {
     return this.flying.size;
   }
 
-  /** BNDUPDs queued or awaiting a BNDACK, and one per UPDREQALL still walking (SIGTERM's "updates pending"). */
+  /** BNDUPDs queued (as `queued` counts them) or awaiting a BNDACK (SIGTERM's "updates pending"). */
   get pending(): number {
-    let walking = 0;
-    for (const r of this.requests) if (r.walk) walking++;
-    return this.queue.size + this.flying.size + walking;
+    return this.queued + this.flying.size;
   }
 
   /** Our own update of `ip` sent and not yet acknowledged (ISC's "lease on the ack queue"), as sent. */
