@@ -783,7 +783,12 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     }
     link.conn.send(bytes);
     this.counters.inc(OUT_COUNTER[m.type] ?? `out.${m.type}`);
-    if (link === this.linked) this.armContact();
+    if (link === this.linked && !this.contactPending) {
+      // Once per turn, after its sends (the same instant, to the millisecond): a resync's turn sends a window of
+      // BNDUPDs or BNDACKs, and a clock read and a timer push each were ~2 % of a node's work.
+      this.contactPending = true;
+      process.nextTick(this.armContactNow);
+    }
   }
 
   private sendOnLink(m: FailoverMessage): void {
@@ -794,6 +799,12 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
    * ISC re-arms its CONTACT at every send, at a third of the partner's receive-timer (whole seconds there; a
    * partner that sent none would get one every 0 s from ISC: we keep at least a second).
    */
+  private contactPending = false;
+  private readonly armContactNow = (): void => {
+    this.contactPending = false;
+    if (this.linked) this.armContact();
+  };
+
   private armContact(): void {
     const every = Math.max(1000, ((this.partner.receiveTimer ?? this.settings.maxResponseDelay) * 1000) / 3);
     this.contactDeadline.push(every);
