@@ -185,6 +185,31 @@ describe('Outbox waiters', () => {
     expect([...sent.values()]).toEqual([5]);
   });
 
+  it('a second UPDREQALL while one walks: every record goes once more, not twice, and both are done together', () => {
+    const o = new Outbox();
+    const all = Array.from({ length: 40 }, (_, i) => i + 1);
+    o.request(1, 'UPDREQALL', all);
+    const sent = new Map<number, number>();
+    const xid = { n: 0 };
+    sendAll(o, sent, xid); // 1..10 fly
+    o.request(2, 'UPDREQALL', all);
+    const counts = new Map<number, number>();
+    for (const ip of sent.values()) counts.set(ip, 1);
+    const done: Array<{ xid: number }> = [];
+    while (o.pending > 0) {
+      for (const [x, ip] of sent) o.acked(x, ip);
+      done.push(...o.takeDone());
+      sent.clear();
+      sendAll(o, sent, xid);
+      for (const ip of sent.values()) counts.set(ip, (counts.get(ip) ?? 0) + 1);
+    }
+    done.push(...o.takeDone());
+    // The ten that flew when the second came are sent again (it asked after they left); the rest once.
+    expect([...counts].filter(([, n]) => n === 2).map(([ip]) => ip)).toEqual(all.slice(0, 10));
+    expect([...counts].filter(([, n]) => n === 1).map(([ip]) => ip)).toEqual(all.slice(10));
+    expect(done.map((d) => d.xid)).toEqual([1, 2]);
+  });
+
   it('an UPDREQALL with nothing to send is done at once, even with the window full; a lost link drops a walk', () => {
     const o = new Outbox();
     for (let ip = 1; ip <= 10; ip++) o.add(ip);

@@ -66,13 +66,16 @@ interface Request {
   next?: Ip4;
   /** Addresses the walk has reached. */
   reached: number;
+  /** A later UPDREQALL that took over this one's walk: this one is done when that one is. */
+  joined?: Request;
 }
 
 /** How many updates leave `flying` between two renewals of its maps (Outbox.landed). */
 const FLYING_RENEW = 256;
 
 /** Every address of the request reached and acknowledged. */
-const isDone = (r: Request): boolean => r.left.size === 0 && r.walk === undefined;
+const isDone = (r: Request): boolean =>
+  r.left.size === 0 && r.walk === undefined && (r.joined === undefined || isDone(r.joined));
 
 const NONE_DONE: ReadonlyArray<{ xid: number; kind: 'UPDREQ' | 'UPDREQALL'; reached: number }> = [];
 
@@ -297,11 +300,19 @@ export class Outbox {
       // Walked as the window opens (nextSendable); done at once when there is nothing to walk.
       const walk = addresses[Symbol.iterator]();
       const first = walk.next();
-      this.requests.push(
-        first.done
-          ? { xid, kind, left: new Set(), reached: 0 }
-          : { xid, kind, left: new Set(), walk, next: first.value, reached: 0 },
-      );
+      const r: Request = first.done
+        ? { xid, kind, left: new Set(), reached: 0 }
+        : { xid, kind, left: new Set(), walk, next: first.value, reached: 0 };
+      // An earlier UPDREQALL still walking stops, and is done with this one, whose walk sends every record anyway
+      // (ISC regenerates one update queue). Two walks would send the records twice: a partner in recover asks
+      // again on each STATE it hears, and the second walk doubled a first sync of 100,000 leases.
+      for (const o of this.requests)
+        if (o.walk) {
+          o.walk = undefined;
+          o.next = undefined;
+          o.joined = r;
+        }
+      this.requests.push(r);
       return;
     }
     const left = new Set<Ip4>();
