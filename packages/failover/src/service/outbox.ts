@@ -334,7 +334,10 @@ export class Outbox {
     return done.map(({ xid, kind, reached }) => ({ xid, kind, reached }));
   }
 
-  /** The link is gone: the partner will ask again; its requests are dropped. */
+  /**
+   * The link is gone: the partner will ask again (a node in recover asks on each connect); its requests are
+   * dropped, an UPDREQALL's walk with them. What it had queued of our own changes stays queued.
+   */
   dropRequests(): void {
     this.requests = [];
   }
