@@ -795,16 +795,17 @@ export class FailoverPeerService extends EventEmitter<FailoverPeerEvents> {
     if (this.linked) this.send(this.linked, m);
   }
 
-  /**
-   * ISC re-arms its CONTACT at every send, at a third of the partner's receive-timer (whole seconds there; a
-   * partner that sent none would get one every 0 s from ISC: we keep at least a second).
-   */
+  /** An armContact is due at the end of this turn (send). */
   private contactPending = false;
   private readonly armContactNow = (): void => {
     this.contactPending = false;
     if (this.linked) this.armContact();
   };
 
+  /**
+   * ISC re-arms its CONTACT at every send, at a third of the partner's receive-timer (whole seconds there; a
+   * partner that sent none would get one every 0 s from ISC: we keep at least a second).
+   */
   private armContact(): void {
     const every = Math.max(1000, ((this.partner.receiveTimer ?? this.settings.maxResponseDelay) * 1000) / 3);
     this.contactDeadline.push(every);
