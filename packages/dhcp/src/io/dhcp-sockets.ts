@@ -24,6 +24,9 @@ export type UdpIn = (
   wildcard: boolean,
 ) => void;
 
+/** How long the socket of an address that left the interface is still read before it is closed (retire()). */
+export const RETIRE_MS = 1000;
+
 /**
  * UDP port 67, one socket per local IPv4 address plus one on INADDR_ANY for broadcasts.
  *
@@ -35,6 +38,8 @@ export type UdpIn = (
 export class DhcpSockets {
   private readonly any: UdpPort;
   private readonly byAddr = new Map<Ip4, { sock: UdpPort; iface: string }>();
+  /** Sockets of addresses gone from their interface, read until closed (retire()). */
+  private readonly retiring = new Map<Ip4, { sock: UdpPort; iface: string; timer: NodeJS.Timeout }>();
   private ifaces: LocalInterface[] = [];
   /** The VIPs the supervisor says we hold, and their socket binding in progress. */
   private vips: Ip4[] = [];
@@ -81,12 +86,22 @@ export class DhcpSockets {
     for (const i of this.ifaces) for (const a of i.addresses) present.set(a.ip, i.name);
     for (const [ip, s] of this.byAddr) {
       if (present.get(ip) === s.iface) continue;
-      s.sock.close();
       this.byAddr.delete(ip);
-      this.log.debug(`DHCP: closed UDP ${formatIp4(ip)}:${this.port}`);
+      this.retire(ip, s);
     }
     for (const [ip, iface] of present) {
       if (this.byAddr.has(ip)) continue;
+      const old = this.retiring.get(ip);
+      if (old) {
+        // Back before its socket was closed (a VIP that left and returned): that socket is bound to it still.
+        clearTimeout(old.timer);
+        this.retiring.delete(ip);
+        if (old.iface === iface) {
+          this.byAddr.set(ip, { sock: old.sock, iface });
+          continue;
+        }
+        old.sock.close();
+      }
       const sock = this.io.openUdp(this.port, formatIp4(ip));
       try {
         await sock.open(
@@ -100,6 +115,27 @@ export class DhcpSockets {
         this.log.debug(`DHCP: cannot bind ${formatIp4(ip)}:${this.port}: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * The socket of an address that has left the interface (the VIP moved away), closed RETIRE_MS later, not now.
+   * Datagrams the kernel delivered to it while the address was ours may still wait in its buffer: the VIP leaves
+   * in the same turn as VRRP's step-down, before the loop has read them, and closing the socket would lose them
+   * without a trace (a handover under load lost a DISCOVER so). The loop reads them meanwhile and they are
+   * answered (sent to the VIP while we held it: ours, see DhcpService.gatedRaw); the kernel delivers nothing new
+   * to an address that is not local. Out of byAddr at once: the replies leave from INADDR_ANY (a source that is
+   * no longer local cannot send).
+   */
+  private retire(ip: Ip4, s: { sock: UdpPort; iface: string }): void {
+    const timer = setTimeout(() => {
+      if (this.retiring.get(ip)?.sock !== s.sock) return;
+      this.retiring.delete(ip);
+      s.sock.close();
+      this.log.debug(`DHCP: closed UDP ${formatIp4(ip)}:${this.port}`);
+    }, RETIRE_MS);
+    timer.unref?.();
+    this.retiring.set(ip, { ...s, timer });
+    this.log.debug(`DHCP: ${formatIp4(ip)} left ${s.iface}: its UDP socket closes in ${RETIRE_MS} ms`);
   }
 
   /**
@@ -181,5 +217,10 @@ export class DhcpSockets {
     this.any.close();
     for (const s of this.byAddr.values()) s.sock.close();
     this.byAddr.clear();
+    for (const s of this.retiring.values()) {
+      clearTimeout(s.timer);
+      s.sock.close();
+    }
+    this.retiring.clear();
   }
 }
