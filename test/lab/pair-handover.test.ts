@@ -98,6 +98,8 @@ interface Pkt {
   srcMac: string;
   serverId: string;
   yiaddr: string;
+  dstMac: string;
+  chaddr: string;
 }
 
 const TYPE: Record<number, string> = { 1: 'DISCOVER', 2: 'OFFER', 3: 'REQUEST', 5: 'ACK', 6: 'NAK' };
@@ -111,6 +113,8 @@ async function dhcpPackets(lab: Parameters<typeof tshark>[0], pcap: string): Pro
     'eth.src',
     'dhcp.option.dhcp_server_id',
     'dhcp.ip.your',
+    'eth.dst',
+    'dhcp.hw.mac_addr',
   ]);
   return rows.map((r) => ({
     t: Math.round(Number(r[0]) * 1000),
@@ -120,7 +124,38 @@ async function dhcpPackets(lab: Parameters<typeof tshark>[0], pcap: string): Pro
     srcMac: r[4]!,
     serverId: r[5] ?? '',
     yiaddr: r[6] ?? '',
+    dstMac: r[7] ?? '',
+    chaddr: r[8] ?? '',
   }));
+}
+
+/**
+ * Where an unanswered request went, for the report: the relay's copy on the servers' side (to which router's MAC,
+ * when) and any reply there, and what each daemon logged about the client around that time. `misses` are
+ * unanswered()'s lines, `t0` their time origin.
+ */
+function traceMisses(
+  misses: readonly string[],
+  t0: number,
+  clients: readonly Pkt[],
+  servers: readonly Pkt[],
+  macs: Record<string, string>,
+  daemons: Record<string, LabProcess>,
+): string[] {
+  return misses.map((m) => {
+    const xid = /^xid (\S+)/.exec(m)?.[1];
+    const chaddr = clients.find((p) => p.xid === xid)?.chaddr ?? '';
+    const rel = (t: number): string => `${t - t0 >= 0 ? '+' : ''}${t - t0} ms`;
+    const wire = servers
+      .filter((p) => p.xid === xid)
+      .map((p) => `${TYPE[p.type] ?? p.type} ${p.src} -> ${macs[p.dstMac] ?? p.dstMac} at ${rel(p.t)}`);
+    const logs = Object.entries(daemons).flatMap(([name, proc]) =>
+      (chaddr ? hadhcpLogTimes(proc, new RegExp(chaddr)) : [])
+        .filter((l) => Math.abs(l.at - t0) < 2000)
+        .map((l) => `${name} at ${rel(l.at)}: ${l.text}`),
+    );
+    return `${m}\n    chaddr ${chaddr}; servers' side: ${wire.join('; ') || 'not forwarded'}\n    ${logs.join('\n    ') || 'neither daemon logged this client within 2 s'}`;
+  });
 }
 
 /**
@@ -348,6 +383,16 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
       .map(([k, v]) => `${k} +${v - (a[k] ?? 0)}`)
       .join(', ') || 'none';
 
+  /** The routers' eth0 MACs, to name where the relay sent a request. */
+  const routerMacs = async (): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const ns of ['rta', 'rtb']) {
+      const r = await lab().exec(ns, 'cat', ['/sys/class/net/eth0/address']);
+      out[r.stdout.trim()] = ns;
+    }
+    return out;
+  };
+
   const notVipHolder = (d: Record<string, number>): number =>
     Object.entries(d)
       .filter(([k]) => k.startsWith('not-vip-holder'))
@@ -410,7 +455,9 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
       .soft(notVipHolder(d1[0]), 'rta drops: not-vip-holder(-after-write) during the handover')
       .toBe(notVipHolder(d0[0]));
     if (misses1.length)
-      console.log(`unanswered (times relative to the VIP on rtb):\n  ${misses1.join('\n  ')}`);
+      console.log(
+        `unanswered (times relative to the VIP on rtb):\n  ${traceMisses(misses1, t0, r1.pk, r1.server, await routerMacs(), { rta: p.a.proc, rtb: p.b.proc }).join('\n  ')}`,
+      );
     expect(onB, 'the VIP appeared on rtb after the handover').toBeDefined();
     expect(offA, 'the VIP left rta after the handover').toBeDefined();
     const s1 = await nodeStatus(p.b);
@@ -467,7 +514,9 @@ describe.skipIf(skip)('pair: hadhcp handover moves the VIP and the serving role 
       .soft(notVipHolder(d3[1]), 'rtb drops: not-vip-holder(-after-write) during the cancel')
       .toBe(notVipHolder(d2[1]));
     if (misses2.length)
-      console.log(`unanswered (times relative to the VIP back on rta):\n  ${misses2.join('\n  ')}`);
+      console.log(
+        `unanswered (times relative to the VIP back on rta):\n  ${traceMisses(misses2, t1, r2.pk, r2.server, await routerMacs(), { rta: p.a.proc, rtb: p.b.proc }).join('\n  ')}`,
+      );
     expect(backA, 'the VIP came back to rta (preemption)').toBeDefined();
     expect(offB, 'the VIP left rtb').toBeDefined();
     const s2 = await nodeStatus(p.a);
