@@ -356,10 +356,11 @@ export class CoreContext {
     msg: DhcpMessage,
     type: MessageType | undefined,
     line: string,
+    meta?: RequestMeta,
   ): Decision | undefined {
     const peer = this.peerOf(ip);
     if (peer === undefined) return undefined;
-    const v = this.policy.serves(peer, msg, type);
+    const v = this.policy.serves(peer, msg, type, meta);
     if (v === 'serve') return undefined;
     if (v === 'load-balanced-to-peer') {
       // ISC dhcpdiscover: "cancel load balance to peer - no free leases" when the partner has none to give (a

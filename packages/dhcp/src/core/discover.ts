@@ -112,6 +112,7 @@ export function handleDiscover(
     msg,
     MessageType.DISCOVER,
     line,
+    meta,
   );
   if (refused) return refused;
   if ('probe' in choice || (choice.ping && !ctx.probes.isClear(choice.ip, nowMs))) {

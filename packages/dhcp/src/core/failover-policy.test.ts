@@ -102,6 +102,14 @@ describe('failoverPolicy: load balancing (RFC 3074) in a cooperating state', () 
     holdsVip = false;
     const again = { ...discover('52:54:00:00:00:0b'), giaddr: ip('10.1.0.1') };
     expect(core.handle(again, direct(), T0).drop?.reason).toBe('load-balanced-to-peer');
+    // VRRP has moved the VIP away, but this DISCOVER was sent to the VIP and delivered here while we held it
+    // (read from its socket after the step-down): the new holder never saw it, so it is ours, whatever its hash.
+    const late = { ...discover('52:54:00:00:00:0c'), giaddr: ip('10.1.0.1') };
+    expect(core.handle(late, { ...direct(), toVip: true }, T0).reply?.msg.yiaddr).toBe(ip('10.1.0.56'));
+    // Direct (giaddr 0): toVip means nothing there, the hash decides.
+    expect(core.handle(discover('52:54:00:00:00:0d'), { ...direct(), toVip: true }, T0).drop?.reason).toBe(
+      'load-balanced-to-peer',
+    );
   });
 
   it('DHCPREQUEST is never balanced: a renewal is answered by the server asked', () => {

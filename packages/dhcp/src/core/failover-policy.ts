@@ -2,6 +2,7 @@ import type { Lease } from '@hadhcp/leases';
 import { getClientId } from '../wire/accessors.js';
 import { MessageType, type DhcpMessage } from '../wire/types.js';
 import type { LeaseGrant, LeasePolicy, ServeVerdict } from './policy.js';
+import type { RequestMeta } from './types.js';
 
 /**
  * One failover relationship as the DHCP core sees it (`failover peer "NAME"` of a pool). The failover service
@@ -50,8 +51,8 @@ export function loadBalanceKey(msg: DhcpMessage): Uint8Array {
 /**
  * The LeasePolicy of a server in failover relationships, one FailoverView per relationship (ISC 4.4 rules). The
  * core asks it only about addresses of pools with a `failover peer` (others keep standalone answers):
- * - serves: with `answerAllRelayed` saying so (the supervisor: we hold the relays' VIP), every relayed client is
- *   ours, whatever its hash. Otherwise: scope 'none' (or a relationship with no view yet) answers nobody (`failover-not-serving`, ISC's
+ * - serves: with `answerAllRelayed` saying so (the supervisor: we hold the relays' VIP), or for a packet sent to
+ *   that VIP (RequestMeta.toVip), every relayed client is ours, whatever its hash. Otherwise: scope 'none' (or a relationship with no view yet) answers nobody (`failover-not-serving`, ISC's
  *   "not responding"); a DHCPDISCOVER while load balancing whose hash is the partner's, and whose secs do not
  *   exceed `load balance max seconds`, is the partner's (`load-balanced-to-peer`). DHCPREQUESTs and the other
  *   types are never balanced.
@@ -65,13 +66,14 @@ export function failoverPolicy(
   opts: { answerAllRelayed?: () => boolean } = {},
 ): LeasePolicy {
   return {
-    serves(peer: string, msg: DhcpMessage, type: MessageType | undefined): ServeVerdict {
+    serves(peer: string, msg: DhcpMessage, type: MessageType | undefined, meta?: RequestMeta): ServeVerdict {
       const v = views.get(peer);
       if (!v || v.scope() === 'none') return 'failover-not-serving';
       if (type !== MessageType.DISCOVER || !v.loadBalancing()) return 'serve';
       // Behind the VIP (the supervisor says we hold it): the relays send every client to us alone, so no client
-      // waits for a partner that will never hear it.
-      if (msg.giaddr !== 0 && opts.answerAllRelayed?.() === true) return 'serve';
+      // waits for a partner that will never hear it. The same for a packet sent to the VIP that reached us in the
+      // instant VRRP moved it away (read from the socket after the step-down): the new holder never saw it.
+      if (msg.giaddr !== 0 && (meta?.toVip === true || opts.answerAllRelayed?.() === true)) return 'serve';
       if (msg.secs > v.loadBalanceMaxSeconds()) return 'serve';
       return v.servesKey(loadBalanceKey(msg)) ? 'serve' : 'load-balanced-to-peer';
     },

@@ -1,5 +1,6 @@
 import { BindingState, type Lease } from '@hadhcp/leases';
 import type { DhcpMessage, MessageType } from '../wire/types.js';
+import type { RequestMeta } from './types.js';
 
 /** What a failover relationship says about answering a packet (the drop reason when it is not ours to answer). */
 export type ServeVerdict = 'serve' | 'load-balanced-to-peer' | 'failover-not-serving';
@@ -22,7 +23,8 @@ export interface LeaseGrant {
  *
  * - serves: may we answer this packet about an address of `peer`'s pools? (DISCOVER: the RFC 3074 load-balancing
  *   hash in a cooperating state; any type: not at all in states that serve nobody.) Not `serve`: dropped, counted
- *   under the verdict (`drop.load-balanced-to-peer`, `drop.failover-not-serving`), no offer held.
+ *   under the verdict (`drop.load-balanced-to-peer`, `drop.failover-not-serving`), no offer held. `meta` (the
+ *   DISCOVER's): a relayed packet sent to the relays' VIP is the VIP holder's to answer (RequestMeta.toVip).
  * - mayAllocate: may a new binding be made on this address (`lease` undefined: never used, a pristine FREE)?
  *   (ISC's lease_mine_to_reallocate: FREE addresses are the primary's, BACKUP ones the secondary's, the partner's
  *   only in partner-down after MCLT.) Not asked for the client's own ACTIVE lease, nor for reservations. No: the
@@ -32,7 +34,7 @@ export interface LeaseGrant {
  *   and not asked.
  */
 export interface LeasePolicy {
-  serves(peer: string, msg: DhcpMessage, type: MessageType | undefined): ServeVerdict;
+  serves(peer: string, msg: DhcpMessage, type: MessageType | undefined, meta?: RequestMeta): ServeVerdict;
   mayAllocate(peer: string, lease: Lease | undefined, nowSec: number): boolean;
   /** `desired`: seconds (INFINITE: 0xffffffff) the configuration grants. */
   leaseTime(peer: string, desired: number, lease: Lease | undefined, nowSec: number): LeaseGrant;

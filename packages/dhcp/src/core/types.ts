@@ -26,6 +26,12 @@ export interface RequestMeta {
    * (unicast to us) when giaddr is 0 (RFC 2131 4.3.2); unknown (undefined) counts as unicast.
    */
   toBroadcast?: boolean;
+  /**
+   * A relayed packet sent to a VIP of the relays' helper address (one this node holds or held: the kernel
+   * delivered it here, so the VIP was ours when it arrived). Its answer is the VIP holder's: every relayed client,
+   * whatever the failover hash, even when VRRP has moved the VIP away since (the new holder never saw it).
+   */
+  toVip?: boolean;
 }
 
 export interface Reply {

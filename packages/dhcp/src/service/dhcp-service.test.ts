@@ -7,6 +7,10 @@ import { BindingState, LeaseStore, type Lease, type LeaseStoreOptions } from '@h
 import { FakeClient, FakeHost, FakeSegment, recordingLog } from '../../test-vectors/service-fakes.js';
 import { clientMsg, ConfigBuilder, ip, mac, MessageType } from '../core/test-helpers.js';
 import { getMessageType } from '../wire/accessors.js';
+import { decodeDhcp } from '../wire/codec.js';
+import type { DhcpMessage } from '../wire/types.js';
+import { failoverPolicy } from '../core/failover-policy.js';
+import { FakeFailoverView } from '../../test-vectors/failover-fakes.js';
 import { DhcpService } from './dhcp-service.js';
 
 /** authoritative; default-lease-time 600; subnet 10.9.0.0/24 { [ping-check false;] range 10.9.0.50 10.9.0.60; } */
@@ -191,6 +195,74 @@ describe('DhcpService gate', () => {
     await expect.poll(() => svc.counters.toJSON()['drop.not-vip-holder'], soon).toBe(1);
     expect(c.received).toHaveLength(1);
     await svc.stop();
+    await store.close();
+  });
+});
+
+describe('DhcpService: a relayed packet sent to the VIP', () => {
+  it('is answered as the VIP holder answers even once VRRP has moved the VIP away; one to our own address is not', async () => {
+    const VIP = '10.9.0.10';
+    const b = new ConfigBuilder({ authoritative: true, defaultLeaseTime: 600, pingCheck: false });
+    b.subnet('10.9.0.0/24', { pools: [{ ranges: [['10.9.0.50', '10.9.0.60']], failoverPeer: 'f' }] });
+    const segment = new FakeSegment();
+    const host = new FakeHost(segment, '02:00:00:00:00:01', `${SERVER}/24`);
+    host.iface.addresses.push({ ip: ip(VIP), prefix: 24, mask: ip('255.255.255.0') });
+    // The relay: it hears the replies on port 67.
+    const relay = new FakeHost(segment, '02:00:00:00:00:fe', '10.9.0.254/24');
+    const replies: number[] = [];
+    await relay.io.openUdp(67, '0.0.0.0').open(
+      (data) => replies.push(getMessageType(decodeDhcp(data) as DhcpMessage) ?? 0),
+      () => undefined,
+    );
+    const { store } = await openStore();
+    const svc = new DhcpService(b.build(), store, {
+      log: recordingLog().log,
+      clock: new FakeClock(),
+      io: host.io,
+    });
+    await svc.start();
+    running.push(svc);
+    // The primary of relationship f in normal: a client whose hash is the secondary's (last octet >= 128), and
+    // the secondary has BACKUP leases to give it (else ISC's rule cancels load balancing).
+    await svc.applyLeases(
+      [58, 59, 60].map((n) => ({
+        address: ip(`10.9.0.${n}`),
+        state: BindingState.BACKUP,
+        starts: 0,
+        ends: 0,
+        tstp: 0,
+        tsfp: 0,
+        atsfp: 0,
+        cltt: 0,
+        hwType: 1,
+        failoverPeer: 'f',
+      })),
+    );
+    let master = true;
+    svc.setFailover(
+      failoverPolicy(new Map([['f', new FakeFailoverView('f', 'primary')]]), {
+        answerAllRelayed: () => master,
+      }),
+      undefined,
+    );
+    svc.setPreferredServerIds([ip(VIP)]);
+    svc.setServing(true, 'VRRP master holding the VIP');
+    // VRRP steps down: the supervisor says so at once; the kernel still has the VIP for a moment.
+    master = false;
+    svc.setServing(false, 'VRRP backup');
+    svc.setPreferredServerIds([]);
+    const c = new FakeClient(segment, mac('02:00:00:00:00:c8'));
+    const relayed = {
+      ...clientMsg(MessageType.DISCOVER, { mac: '02:00:00:00:00:c8', xid: 9 }),
+      giaddr: ip('10.9.0.254'),
+    };
+    c.send(relayed, ip(VIP));
+    await expect.poll(() => replies, soon).toEqual([MessageType.OFFER]);
+    // The same DISCOVER sent to this router's own address: not the VIP holder's traffic, and we are not it.
+    c.send({ ...relayed, xid: 10 }, ip(SERVER));
+    await expect.poll(() => svc.counters.toJSON()['drop.not-vip-holder'], soon).toBe(1);
+    expect(svc.counters.toJSON()['drop.load-balanced-to-peer']).toBeUndefined();
+    expect(replies).toEqual([MessageType.OFFER]);
     await store.close();
   });
 });

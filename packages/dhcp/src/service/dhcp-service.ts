@@ -202,9 +202,9 @@ export class DhcpService {
     const relayed = q.msg ? q.msg.giaddr !== 0 : d.length >= 28 && (d[24]! | d[25]! | d[26]! | d[27]!) !== 0;
     if (!relayed) return !g.direct;
     // Addressed to a VIP and delivered here: the VIP was still ours when it arrived (the supervisor hears of a
-    // move a moment before the kernel drops the address): ours to answer, the new holder never saw it.
-    const to = q.meta.receivedOn.localIp;
-    if (to !== undefined && this.vipsSeen.has(to)) return false;
+    // move a moment before the kernel drops the address, and the VIP's socket is read a moment after): ours to
+    // answer, the new holder never saw it.
+    if (q.meta.toVip === true) return false;
     return !g.serving;
   }
 
@@ -353,6 +353,9 @@ export class DhcpService {
   // --- packets in -------------------------------------------------------------------------------------------
 
   private enqueue(q: Received, type: number | undefined): void {
+    // Sent to a VIP and delivered here: the VIP was ours when it arrived (the core answers it as the holder).
+    const to = q.meta.receivedOn.localIp;
+    if (to !== undefined && this.vipsSeen.has(to)) q.meta.toVip = true;
     // The gate is judged when the packet arrives: one that reached us while we held the VIP is ours to answer
     // even if the VIP moves while it waits in the queue (the new holder never saw it).
     if (this.gate && this.gatedRaw(q)) {
