@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '@hadhcp/common';
-import { BindingState, LeaseStore, type Lease, type LeaseStoreOptions } from '@hadhcp/leases';
+import { BindingState, blankLease, LeaseStore, type Lease, type LeaseStoreOptions } from '@hadhcp/leases';
 import { FakeClient, FakeHost, FakeSegment, recordingLog } from '../../test-vectors/service-fakes.js';
 import { clientMsg, ConfigBuilder, ip, mac, MessageType } from '../core/test-helpers.js';
 import { getMessageType } from '../wire/accessors.js';
@@ -225,18 +225,7 @@ describe('DhcpService: a relayed packet sent to the VIP', () => {
     // The primary of relationship f in normal: a client whose hash is the secondary's (last octet >= 128), and
     // the secondary has BACKUP leases to give it (else ISC's rule cancels load balancing).
     await svc.applyLeases(
-      [58, 59, 60].map((n) => ({
-        address: ip(`10.9.0.${n}`),
-        state: BindingState.BACKUP,
-        starts: 0,
-        ends: 0,
-        tstp: 0,
-        tsfp: 0,
-        atsfp: 0,
-        cltt: 0,
-        hwType: 1,
-        failoverPeer: 'f',
-      })),
+      [58, 59, 60].map((n) => ({ ...blankLease(ip(`10.9.0.${n}`), BindingState.BACKUP), failoverPeer: 'f' })),
     );
     let master = true;
     svc.setFailover(
