@@ -13,6 +13,7 @@
 //   hd  10.0.0.3 --+           dhcrelay -> both servers
 import { readFileSync } from 'node:fs';
 import { formatIp4 } from '../../packages/common/src/index.js';
+import { BindingState } from '../../packages/leases/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../packages/failover/src/wire/codec.js';
 import { MESSAGE_TYPE_NAMES, MessageType } from '../../packages/failover/src/wire/constants.js';
@@ -195,7 +196,8 @@ function acksLogged(procs: LabProcess[]): { ip: string; at: number }[] {
  * Until when (ms, 2 s of slack for clocks read a moment apart) the client of `ack` holds its lease: the end the
  * server granted, else MCLT, the lease time both configs ask for. The granted end is what the server's record of
  * that binding says: the update `freeing` itself when its CLTT is the ACK's, else the server's own ACTIVE update
- * nearest the ACK (within 2 s). A server in communications-interrupted grants less (ISC's renewals there ran 13 s
+ * whose CLTT (else send time) is nearest the ACK (within 2 s): a server whose partner is down sends it only once
+ * the link is back. A server in communications-interrupted grants less (ISC's renewals there ran 13 s
  * of the 30 asked; once ISC 4.4.3 answered a renewal with its lease 'unaltered' (reuse_lease) as that lease ended,
  * and sent EXPIRED for it in the same second), and its client no longer holds the address past that end.
  */
@@ -209,18 +211,42 @@ function heldUntil(
   let granted: number | undefined;
   if (f.cltt !== undefined && f.leaseExpiry !== undefined && Math.abs(f.cltt * 1000 - ack.at) <= 2000)
     granted = f.leaseExpiry;
-  else {
+  // The binding's own EXPIRED update (this one, or the one before a BACKUP or FREE) says where it ended.
+  else if ((granted = expiredEnd(msgs, from, ack, freeing)) === undefined) {
     let best = Infinity;
     for (const w of msgs) {
-      const b = w.m as { bindingStatus?: number; leaseExpiry?: number };
+      const b = w.m as { bindingStatus?: number; leaseExpiry?: number; cltt?: number };
       if (w.from !== from || w.m.type !== MessageType.BNDUPD || b.bindingStatus !== 2 || ipOf(w) !== ack.ip)
         continue;
-      const d = Math.abs(w.m.time * 1000 - ack.at);
+      // The update's CLTT is its ACK's time even when it left later (queued while the partner was down).
+      const d = Math.abs((b.cltt ?? w.m.time) * 1000 - ack.at);
       if (d <= 2000 && d < best && b.leaseExpiry !== undefined) [best, granted] = [d, b.leaseExpiry];
     }
   }
   const asked = ack.at + MCLT * 1000;
   return Math.min(asked, granted !== undefined ? granted * 1000 : asked) - 2000;
+}
+
+/**
+ * The end of the binding of `ack` as the server's EXPIRED update of it says, when the server sent one at or before
+ * `freeing` (the EXPIRED itself, or the one before a BACKUP or FREE of the address): its expiry time, if it is past
+ * the ACK. ISC sends EXPIRED with the binding's end as expiry and the time it expired it as CLTT, so that CLTT does
+ * not match the ACK (ISC 4.4.3, its partner down: an ACK at T granting 16 s; EXPIRED and BACKUP at T + 17 s, sent
+ * when the partner came back).
+ */
+function expiredEnd(
+  msgs: WireMessage[],
+  from: string,
+  ack: { ip: string; at: number },
+  freeing: WireMessage,
+): number | undefined {
+  const end = msgs
+    .slice(0, msgs.indexOf(freeing) + 1)
+    .filter((w) => w.from === from && w.m.type === MessageType.BNDUPD && ipOf(w) === ack.ip)
+    .map((w) => w.m as { bindingStatus?: number; leaseExpiry?: number })
+    .filter((b) => b.bindingStatus === BindingState.EXPIRED && b.leaseExpiry !== undefined)
+    .at(-1)?.leaseExpiry;
+  return end !== undefined && end * 1000 >= ack.at - 2000 ? end : undefined;
 }
 
 /**
