@@ -52,10 +52,10 @@ export function loadBalanceKey(msg: DhcpMessage): Uint8Array {
  * The LeasePolicy of a server in failover relationships, one FailoverView per relationship (ISC 4.4 rules). The
  * core asks it only about addresses of pools with a `failover peer` (others keep standalone answers):
  * - serves: with `answerAllRelayed` saying so (the supervisor: we hold the relays' VIP), or for a packet sent to
- *   that VIP (RequestMeta.toVip), every relayed client is ours, whatever its hash. Otherwise: scope 'none' (or a relationship with no view yet) answers nobody (`failover-not-serving`, ISC's
- *   "not responding"); a DHCPDISCOVER while load balancing whose hash is the partner's, and whose secs do not
- *   exceed `load balance max seconds`, is the partner's (`load-balanced-to-peer`). DHCPREQUESTs and the other
- *   types are never balanced.
+ *   that VIP (RequestMeta.toVip), every relayed client is ours, whatever its hash. Otherwise: scope 'none' (or a
+ *   relationship with no view yet) answers nobody (`failover-not-serving`, ISC's "not responding"); a
+ *   DHCPDISCOVER while load balancing whose hash is the partner's, and whose secs do not exceed `load balance max
+ *   seconds`, is the partner's (`load-balanced-to-peer`). DHCPREQUESTs and the other types are never balanced.
  * - mayAllocate: the view's (lease_mine_to_reallocate) in every serving scope: in 'own' we make new bindings
  *   only on addresses we own, and renew the client's own ACTIVE lease (the core never asks about those); 'all'
  *   differs only by the partner's addresses the view gives us in partner-down.
