@@ -125,14 +125,15 @@ async function dhcpPackets(lab: Parameters<typeof tshark>[0], pcap: string): Pro
     serverId: r[5] ?? '',
     yiaddr: r[6] ?? '',
     dstMac: r[7] ?? '',
-    chaddr: r[8] ?? '',
+    // tshark lists the field once per occurrence (comma-separated): the header's chaddr is the first.
+    chaddr: r[8]?.split(',')[0] ?? '',
   }));
 }
 
 /**
  * Where an unanswered request went, for the report: the relay's copy on the servers' side (to which router's MAC,
- * when) and any reply there, and what each daemon logged about the client around that time. `misses` are
- * unanswered()'s lines, `t0` their time origin.
+ * when) and any reply there, and what each daemon logged about the client within 2 s of the request. `misses`
+ * are unanswered()'s lines, `t0` their time origin.
  */
 function traceMisses(
   misses: readonly string[],
@@ -144,17 +145,18 @@ function traceMisses(
 ): string[] {
   return misses.map((m) => {
     const xid = /^xid (\S+)/.exec(m)?.[1];
-    const chaddr = clients.find((p) => p.xid === xid)?.chaddr ?? '';
+    const asked = clients.find((p) => p.xid === xid);
+    const chaddr = asked?.chaddr ?? '';
     const rel = (t: number): string => `${t - t0 >= 0 ? '+' : ''}${t - t0} ms`;
     const wire = servers
       .filter((p) => p.xid === xid)
       .map((p) => `${TYPE[p.type] ?? p.type} ${p.src} -> ${macs[p.dstMac] ?? p.dstMac} at ${rel(p.t)}`);
     const logs = Object.entries(daemons).flatMap(([name, proc]) =>
       (chaddr ? hadhcpLogTimes(proc, new RegExp(chaddr)) : [])
-        .filter((l) => Math.abs(l.at - t0) < 2000)
+        .filter((l) => Math.abs(l.at - (asked?.t ?? t0)) < 2000)
         .map((l) => `${name} at ${rel(l.at)}: ${l.text}`),
     );
-    return `${m}\n    chaddr ${chaddr}; servers' side: ${wire.join('; ') || 'not forwarded'}\n    ${logs.join('\n    ') || 'neither daemon logged this client within 2 s'}`;
+    return `${m}\n    chaddr ${chaddr}; servers' side: ${wire.join('; ') || 'not forwarded'}\n    ${logs.join('\n    ') || 'neither daemon logged this client within 2 s of the request'}`;
   });
 }
 
